@@ -1,0 +1,3 @@
+from remedy.commands.app import main
+
+main()

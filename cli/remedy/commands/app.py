@@ -1,0 +1,71 @@
+"""The `remedy` command: global options, the command groups, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from remedy.errors import EXIT_INTERRUPTED, RemedyError
+
+EXIT_BUG = 3
+
+
+class RemedyGroup(TyperGroup):
+    """Turns RemedyError into `remedy: message` and its exit code; anything else is reported as a bug."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors, --help, explicit exits
+            raise
+        except RemedyError as error:
+            typer.echo(f"remedy: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("remedy: interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as error:  # a bug: short message, the traceback only with --debug
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            typer.echo(f"remedy: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+                       err=True)
+            raise typer.Exit(EXIT_BUG) from None
+
+
+app = typer.Typer(cls=RemedyGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
+                  help="Expert remediations for AI assistants: YAML files in git, matched at run time, "
+                       "measured against logs.")
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    remediations: Path | None = typer.Option(None, "--remediations", help="The remediations folder "
+                                                "(default: from the config, else ./remediations)."),
+    config: Path | None = typer.Option(None, "--config", help="A remedy.toml or pyproject.toml to use."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+) -> None:
+    # Core modules warn through logging; the CLI sends those lines to stderr, never into JSON on stdout.
+    logging.basicConfig(stream=sys.stderr, format="remedy: %(message)s", level=logging.WARNING)
+    ctx.obj = {"remediations": remediations, "config": config, "debug": debug}
+
+
+def _register() -> None:
+    from remedy.commands import files
+
+    files.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app(standalone_mode=True) or 0)  # type: ignore[func-returns-value]

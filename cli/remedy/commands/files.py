@@ -1,0 +1,161 @@
+"""Commands that read and change remediation files: init, new, validate, activate, pause, list, schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+from remedy.commands.common import choose, config_from, write
+from remedy.errors import EXIT_FINDINGS, EXIT_OK
+from remedy.files.schema import KINDS, STATUSES
+from remedy.report.tables import FORMATS, render_rows
+
+VALIDATE_FORMATS = ("auto", "text", "json", "github")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, validate, activate, pause, list_command, schema):
+        name = "list" if command is list_command else command.__name__
+        app.command(name)(command)
+    app.add_typer(new_app, name="new")
+
+
+def init(directory: Path = typer.Argument(Path("."), help="Where to create the project (default: here).")) -> None:
+    """Start a project: remedy.toml, remediations/ with one example of each kind, a CI workflow.
+
+    Example: remedy init my-assistant
+    """
+    from remedy.project_init import init_project
+
+    for result in init_project(directory):
+        write(f"{'created' if result.created else 'kept   '} {result.path}\n")
+
+
+def validate(
+    ctx: typer.Context,
+    fmt: str = typer.Option("auto", "--format", help="text, json, github (auto: github inside GitHub Actions)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+    semantic: bool = typer.Option(True, "--semantic/--no-semantic", help="Also run the rules that need the model."),
+) -> None:
+    """Check every remediation file: schema, ids, duplicates, conflicts, lint.
+
+    Prints `file:line:col: CODE severity: message`; exits 1 when there are errors (or warnings with --strict).
+    """
+    from remedy.report.problems import problems_github, problems_json, problems_summary, problems_text
+    from remedy.validation import validate as validate_folder
+
+    choose(fmt, VALIDATE_FORMATS, "--format")
+    if fmt == "auto":
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    result = validate_folder(config_from(ctx), semantic=semantic)
+    if fmt == "json":
+        write(problems_json(result.problems))
+    elif fmt == "github":
+        write(problems_github(result.problems))
+    else:
+        write(problems_text(result.problems))
+        typer.echo(problems_summary(result.problems, result.files), err=True)
+    failed = any(p.severity == "error" or strict for p in result.problems)
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def activate(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Ids to activate.")) -> None:
+    """Make remediations active (served), stamping `activated`; refused if it would break a rule."""
+    _set_status(ctx, ids, "active")
+
+
+def pause(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Ids to pause.")) -> None:
+    """Pause remediations: no longer served, history kept."""
+    _set_status(ctx, ids, "paused")
+
+
+def _set_status(ctx: typer.Context, ids: list[str], status: str) -> None:
+    from remedy.files.lifecycle import change_status
+
+    for change in change_status(config_from(ctx), ids, status):
+        verb = f"{change.old_status} -> {change.new_status}" if change.changed else f"already {change.new_status}"
+        write(f"{change.id}: {verb} ({change.file})\n")
+
+
+def list_command(
+    ctx: typer.Context,
+    status: str | None = typer.Option(None, "--status", help="draft, active or paused."),
+    kind: str | None = typer.Option(None, "--kind", help="answer, guidance or review."),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown."),
+) -> None:
+    """List remediations with status, created, last edited and by whom (from git history)."""
+    from remedy.files.listing import COLUMNS, list_remediations
+
+    choose(fmt, FORMATS, "--format")
+    if status:
+        choose(status, STATUSES, "--status")
+    if kind:
+        choose(kind, KINDS, "--kind")
+    rows = list_remediations(config_from(ctx), status=status, kind=kind)
+    write(render_rows(rows, COLUMNS, fmt, key="remediations"))
+
+
+def schema() -> None:
+    """Print the JSON Schema of remediation files (for editor completion and checking)."""
+    from remedy.files.schema import json_schema
+
+    write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+new_app = typer.Typer(no_args_is_help=True, help="Scaffold a draft remediation file.")
+
+
+def _scaffold(ctx: typer.Context, draft_kind: str, question: str, text: str, *, verdict: str | None = None,
+              note: str | None = None, also_match: list[str] | None = None,
+              must_not_match: list[str] | None = None, tag: list[str] | None = None,
+              remediation_id: str | None = None) -> None:
+    from remedy.files.folder import display_path
+    from remedy.files.scaffold import Draft, write_draft
+
+    draft = Draft(kind=draft_kind, question=question, text=text, verdict=verdict, note=note,
+                  also_matches=list(also_match or []), must_not_match=list(must_not_match or []),
+                  tags=list(tag or []), id=remediation_id)
+    path = write_draft(config_from(ctx).remediations, draft)
+    write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
+
+
+QUESTION = typer.Option(..., "--question", help="The user question.")
+ALSO = typer.Option(None, "--also-match", help="A paraphrase that must match (repeatable).")
+MUST_NOT = typer.Option(None, "--must-not-match", help="A near query that must not match (repeatable).")
+TAG = typer.Option(None, "--tag", help="A tag (repeatable).")
+ID = typer.Option(None, "--id", help="The id (default: a slug of the question).")
+
+
+@new_app.command("answer")
+def new_answer(ctx: typer.Context, question: str = QUESTION,
+               answer: str = typer.Option(..., "--answer", help="The verbatim answer."),
+               also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
+               tag: list[str] | None = TAG, remediation_id: str | None = ID) -> None:
+    """A draft Expert Answer. Example: remedy new answer --question "..." --answer "..." """
+    _scaffold(ctx, "answer", question, answer, also_match=also_match, must_not_match=must_not_match, tag=tag,
+              remediation_id=remediation_id)
+
+
+@new_app.command("guidance")
+def new_guidance(ctx: typer.Context, question: str = QUESTION,
+                 guidance: str = typer.Option(..., "--guidance", help="The advice for the assistant."),
+                 also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
+                 tag: list[str] | None = TAG, remediation_id: str | None = ID) -> None:
+    """A draft Expert Guidance."""
+    _scaffold(ctx, "guidance", question, guidance, also_match=also_match, must_not_match=must_not_match, tag=tag,
+              remediation_id=remediation_id)
+
+
+@new_app.command("review")
+def new_review(ctx: typer.Context, question: str = QUESTION,
+               response: str = typer.Option(..., "--response", help="The judged response."),
+               verdict: str = typer.Option(..., "--verdict", help="good, bad or skip."),
+               note: str | None = typer.Option(None, "--note", help="Why."),
+               also_match: list[str] | None = ALSO, tag: list[str] | None = TAG,
+               remediation_id: str | None = ID) -> None:
+    """A draft Expert Review."""
+    _scaffold(ctx, "review", question, response, verdict=verdict, note=note, also_match=also_match, tag=tag,
+              remediation_id=remediation_id)

@@ -1,0 +1,134 @@
+"""Project configuration: `remedy.toml`, or `[tool.remedy]` in `pyproject.toml` (DESIGN 2.2).
+
+Declared once as a typed dataclass; unknown keys and wrong types are refused with exit 2 and a
+message naming the file and key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remedy.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_FILE = "remedy.toml"
+CACHE_DIR = ".remedy"
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path  # the project root: where the config file is, else the git top level, else the cwd
+    file: Path | None
+    remediations: Path
+    model: str = "bundled"
+    threshold: float | None = None  # None: the model's calibrated default
+    margin: float | None = None
+    failure_cutoff: float = 0.5
+    failure_cutoffs: dict[str, float] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    max_answer_length: int = 1200
+    # Pinned by `remedy calibrate --write`: the model the threshold was tuned for.
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / CACHE_DIR
+
+
+_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "remediations": (str, "a folder path"),
+    "model": (str, '"bundled", a local model2vec folder, or a model id'),
+    "threshold": ((int, float), "a number between 0 and 1"),
+    "margin": ((int, float), "a number between 0 and 1"),
+    "failure_cutoff": ((int, float), "a number between 0 and 1"),
+    "failure_cutoffs": (dict, "a table of score name = number"),
+    "logs": (dict, "a table of field name mappings"),
+    "max_answer_length": (int, "a whole number of characters"),
+    "calibration": (dict, "a table written by `remedy calibrate --write`"),
+}
+
+
+def load_config(config_file: Path | None = None, remediations: Path | None = None,
+                cwd: Path | None = None) -> Config:
+    """Find and read the configuration; `remediations` (from --remediations) overrides the file."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if config_file is not None:
+        if not config_file.is_file():
+            raise UsageError(f"{config_file}: config file not found")
+        file, table = config_file.resolve(), _read_table(config_file)
+    else:
+        file, table = _discover(cwd)
+    root = file.parent if file else (_git_root(cwd) or cwd)
+    values = _checked(table, file)
+    folder = remediations if remediations is not None else root / values.pop("remediations", "remediations")
+    values.pop("remediations", None)
+    return Config(root=root, file=file, remediations=Path(folder), **values)
+
+
+def _discover(cwd: Path) -> tuple[Path | None, dict]:
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file():
+            return candidate, _read_table(candidate)
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            tool = _read_toml(pyproject).get("tool", {})
+            if isinstance(tool, dict) and "remedy" in tool:
+                return pyproject, tool["remedy"]
+        if (directory / ".git").exists():
+            break  # never pick up a config from outside the repository
+    return None, {}
+
+
+def _read_table(path: Path) -> dict:
+    if path.name == "pyproject.toml":
+        table = _read_toml(path).get("tool", {}).get("remedy")
+        if not isinstance(table, dict):
+            raise UsageError(f"{path}: no [tool.remedy] table")
+        return table
+    return _read_toml(path)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: invalid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read config: {error}") from None
+
+
+def _checked(table: dict, file: Path | None) -> dict[str, Any]:
+    where = str(file) if file else "configuration"
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            hint = difflib.get_close_matches(key, list(_KEYS), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise UsageError(f"{where}: unknown key '{key}'{suggestion}")
+        expected, description = _KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise UsageError(f"{where}: '{key}' must be {description}, not {value!r}")
+        values[key] = value
+    for key in ("threshold", "margin", "failure_cutoff"):
+        if key in values and not 0 <= values[key] <= 1:
+            raise UsageError(f"{where}: '{key}' must be between 0 and 1, not {values[key]}")
+    for name, cutoff in values.get("failure_cutoffs", {}).items():
+        if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 <= cutoff <= 1:
+            raise UsageError(f"{where}: failure_cutoffs.{name} must be a number between 0 and 1")
+    return values
+
+
+def _git_root(cwd: Path) -> Path | None:
+    for directory in (cwd, *cwd.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None

@@ -1,0 +1,88 @@
+"""`remedy activate` / `remedy pause`: change a remediation's status without breaking a rule.
+
+The change is tried on an in-memory copy of the folder first; if it would add an error that was not
+there before, it is refused and nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from remedy.config import Config
+from remedy.errors import RefusedError, UsageError
+from remedy.files.atomic import write_atomically
+from remedy.files.editing import with_fields
+from remedy.files.folder import Folder, display_path, load_folder
+from remedy.files.remediation import Remediation
+from remedy.files.yaml_source import Document, parse_document
+from remedy.problems import Problem
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    id: str
+    file: str
+    old_status: str
+    new_status: str
+    changed: bool
+
+
+def change_status(config: Config, ids: list[str], status: str, *, now: datetime.datetime | None = None,
+                  semantic: bool = True) -> list[StatusChange]:
+    """Set `status` on every id (all or nothing); `activate` also stamps `activated`."""
+    from remedy.validation import check_folder
+
+    folder = load_folder(config.remediations)
+    targets = [_find(folder, remediation_id) for remediation_id in dict.fromkeys(ids)]
+    stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    edited: dict[Path, str] = {}
+    changes = []
+    for remediation in targets:
+        changed = remediation.status != status
+        file = display_path(remediation.path)
+        changes.append(StatusChange(remediation.id, file, remediation.status, status, changed))
+        if changed:
+            updates = {"status": status, **({"activated": stamp} if status == "active" else {})}
+            assert remediation.document is not None
+            edited[remediation.path] = with_fields(remediation.document, updates, insert_after="status")
+    if not edited:
+        return changes
+    before = _errors(check_folder(folder, config, semantic=semantic))
+    after_folder = _with_documents(folder, edited)
+    new_errors = [problem for problem in _errors(check_folder(after_folder, config, semantic=semantic))
+                  if _key(problem) not in {_key(old) for old in before}]
+    if new_errors:
+        reasons = "; ".join(f"{p.file}:{p.line}: {p.code} {p.message}" for p in new_errors)
+        raise RefusedError(f"refused to set status {status}: it would break a rule: {reasons}")
+    for path, text in edited.items():
+        write_atomically(path, text)
+    return changes
+
+
+def _find(folder: Folder, remediation_id: str) -> Remediation:
+    for remediation in folder.remediations:
+        if remediation.id == remediation_id:
+            return remediation
+    for document in folder.documents:
+        if document.values.get("id") == remediation_id or document.path.stem == remediation_id:
+            raise RefusedError(f"{display_path(document.path)}: has validation errors; fix them first "
+                               "(run `remedy validate`)")
+    raise UsageError(f"no remediation with id '{remediation_id}' in {display_path(folder.root)}")
+
+
+def _with_documents(folder: Folder, edited: dict[Path, str]) -> Folder:
+    documents: list[Document] = [parse_document(d.path, edited[d.path]) if d.path in edited else d
+                                 for d in folder.documents]
+    remediations = [r for r in (Remediation.from_document(d) for d in documents) if r is not None]
+    return replace(folder, documents=documents, remediations=remediations)
+
+
+def _errors(problems: list[Problem]) -> list[Problem]:
+    return [problem for problem in problems if problem.severity == "error"]
+
+
+def _key(problem: Problem) -> tuple[str, str, str]:
+    # Line numbers may move when `activated` is inserted; compare on what the problem says.
+    return problem.file, problem.code, problem.message

@@ -1,0 +1,31 @@
+"""`remedy list`: the remediations with status and dates, dates from git where the folder is in git."""
+
+from __future__ import annotations
+
+from remedy.config import Config
+from remedy.files.folder import display_path, load_folder
+from remedy.files.git_history import folder_history
+
+COLUMNS = ("id", "kind", "status", "file", "created", "updated", "updated_by")
+
+
+def list_remediations(config: Config, *, status: str | None = None, kind: str | None = None) -> list[dict]:
+    folder = load_folder(config.remediations)
+    history = folder_history(config.remediations)
+    rows = []
+    for remediation in sorted(folder.remediations, key=lambda r: (r.kind, r.id)):
+        if (status and remediation.status != status) or (kind and remediation.kind != kind):
+            continue
+        known = history.get(remediation.path.resolve())
+        created = known.created if known else remediation.created
+        updated = known.updated if known else remediation.updated
+        rows.append({
+            "id": remediation.id,
+            "kind": remediation.kind,
+            "status": remediation.status,
+            "file": display_path(remediation.path),
+            "created": created.isoformat() if created else None,
+            "updated": updated.isoformat() if updated else None,
+            "updated_by": known.updated_by if known else remediation.updated_by,
+        })
+    return rows

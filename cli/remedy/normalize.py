@@ -1,0 +1,29 @@
+"""Question normalization: the one definition of "the same question" (DESIGN 2.1)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_question(text: str) -> str:
+    """NFKC, case-folded, whitespace collapsed, trailing punctuation dropped.
+
+    Idempotent: normalize_question(normalize_question(x)) == normalize_question(x).
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _WHITESPACE.sub(" ", text).strip()
+    text = _strip_trailing_punctuation(text)
+    # casefold after NFKC can produce non-NFKC text in rare cases (e.g. "ǰ"); repeat until stable.
+    again = unicodedata.normalize("NFKC", text).casefold()
+    return text if again == text else normalize_question(again)
+
+
+def _strip_trailing_punctuation(text: str) -> str:
+    # Trailing punctuation carries no meaning for identity: "Refund?" and "refund" are one question.
+    end = len(text)
+    while end and (unicodedata.category(text[end - 1]).startswith("P") or text[end - 1].isspace()):
+        end -= 1
+    return text[:end]

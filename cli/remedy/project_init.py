@@ -1,0 +1,46 @@
+"""`remedy init`: a config, a remediations folder with one example of each kind, and a CI workflow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from remedy.errors import UsageError
+from remedy.files.atomic import write_atomically
+from remedy.files.schema import json_schema
+
+# (template, destination relative to the project root)
+FILES = (
+    ("remedy.toml", "remedy.toml"),
+    ("example-answer.yaml", "remediations/answers/example-opening-hours.yaml"),
+    ("example-guidance.yaml", "remediations/guidance/example-legal-advice.yaml"),
+    ("example-review.yaml", "remediations/reviews/example-invented-discount.yaml"),
+    ("workflow.yml", ".github/workflows/remedy.yml"),
+)
+SCHEMA_FILE = ".remedy-schema.json"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    path: Path
+    created: bool  # False: the file existed and was kept as it was
+
+
+def init_project(directory: Path) -> list[InitResult]:
+    """Write the starter files into `directory`; an existing file is never overwritten."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory}: not a folder")
+    results = []
+    templates = resources.files("remedy") / "templates"
+    contents = [(target, (templates / name).read_text(encoding="utf-8")) for name, target in FILES]
+    contents.append((SCHEMA_FILE, json.dumps(json_schema(), indent=2) + "\n"))
+    for target, text in contents:
+        path = directory / target
+        if path.exists():
+            results.append(InitResult(path, created=False))
+            continue
+        write_atomically(path, text)
+        results.append(InitResult(path, created=True))
+    return results

@@ -1,0 +1,1 @@
+"""Formatters: pure functions from data (problems, rows) to text. Nothing here reads files or prints."""

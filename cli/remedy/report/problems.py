@@ -1,0 +1,39 @@
+"""Formatting validation problems as text lines, JSON, or GitHub Actions annotations."""
+
+from __future__ import annotations
+
+import json
+
+from remedy.problems import Problem, count_errors
+
+
+def problems_text(problems: list[Problem]) -> str:
+    lines = [f"{p.file}:{p.line}:{p.column}: {p.code} {p.severity}: {p.message}" for p in problems]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def problems_summary(problems: list[Problem], files: int) -> str:
+    errors = count_errors(problems)
+    warnings = len(problems) - errors
+    if not problems:
+        return f"{files} file{'s' if files != 1 else ''} checked: no problems"
+    return (f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}")
+
+
+def problems_json(problems: list[Problem]) -> str:
+    errors = count_errors(problems)
+    document = {"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": len(problems) - errors}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def problems_github(problems: list[Problem]) -> str:
+    """`::error file=…,line=…,col=…,title=CODE::message`, GitHub's workflow-command syntax."""
+
+    def escape(text: str, property_value: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+    lines = [f"::{p.severity} file={escape(p.file, True)},line={p.line},col={p.column},"
+             f"title={escape(p.code, True)}::{escape(p.message)}" for p in problems]
+    return "\n".join(lines) + ("\n" if lines else "")

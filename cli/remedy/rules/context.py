@@ -1,0 +1,49 @@
+"""What a rule may look at: the folder as read, the configuration, today's date, and the matcher."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from remedy.config import Config
+from remedy.files.folder import Folder, display_path
+from remedy.files.remediation import Remediation
+from remedy.files.yaml_source import Document, Position
+from remedy.problems import Problem, Severity
+
+
+@dataclass
+class RuleContext:
+    folder: Folder
+    config: Config
+    today: datetime.date
+    # Built on first use, so only the semantic rules pay for loading the model; None skips them.
+    matcher: Callable[[], Any] | None = None
+
+    def problem(self, where: Document | Remediation, position: Position, code: str, severity: Severity,
+                message: str) -> Problem:
+        path = where.path
+        return Problem(display_path(path), position.line, position.column, code, severity, message)
+
+
+def locate(remediation: Remediation, key: str, needle: str) -> Position:
+    """The exact position of `needle` inside `key`'s value in the file (block scalars included)."""
+    document = remediation.document
+    if document is None:
+        return remediation.position(key)
+    start = remediation.position(key)
+    offset = _offset(document.text, start)
+    found = document.text.find(needle, offset)
+    if found < 0:
+        return start
+    line_start = document.text.rfind("\n", 0, found) + 1
+    return Position(document.text.count("\n", 0, found) + 1, found - line_start + 1)
+
+
+def _offset(text: str, position: Position) -> int:
+    offset = 0
+    for _ in range(position.line - 1):
+        offset = text.index("\n", offset) + 1
+    return offset + position.column - 1

@@ -1,0 +1,43 @@
+"""Every validation rule, in the order their codes are documented, and the engine that runs them."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from remedy.problems import Problem
+from remedy.rules import (
+    file_anchors,
+    file_duplicate_key,
+    file_not_a_mapping,
+    file_unreadable,
+    file_yaml_syntax,
+    lifecycle_duplicate_question,
+    lifecycle_review_overdue,
+    lint_personal_data,
+    lint_placeholder,
+    lint_too_long,
+    lint_volatile_content,
+    schema_bad_id,
+    schema_bad_value,
+    schema_duplicate_id,
+    schema_empty_text,
+    schema_id_mismatch,
+    schema_missing_field,
+    schema_unknown_key,
+    schema_wrong_type,
+)
+from remedy.rules.context import RuleContext
+
+RULES: tuple[ModuleType, ...] = (
+    file_unreadable, file_yaml_syntax, file_not_a_mapping, file_anchors, file_duplicate_key,
+    schema_unknown_key, schema_missing_field, schema_wrong_type, schema_empty_text, schema_bad_value,
+    schema_bad_id, schema_id_mismatch, schema_duplicate_id,
+    lifecycle_duplicate_question, lifecycle_review_overdue,
+    lint_personal_data, lint_volatile_content, lint_placeholder, lint_too_long,
+)
+
+
+def run_rules(context: RuleContext, rules: tuple[ModuleType, ...] = RULES) -> list[Problem]:
+    """Every problem the rules find, sorted by file, line, column and code."""
+    problems = {problem for rule in rules for problem in rule.check(context)}
+    return sorted(problems, key=lambda problem: (problem.file, problem.line, problem.column, problem.code))

@@ -1,0 +1,38 @@
+"""`remedy validate`: every rule over a remediations folder, as data."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from remedy.config import Config
+from remedy.files.folder import Folder, load_folder
+from remedy.problems import Problem
+from remedy.rules.context import RuleContext
+from remedy.rules.registry import run_rules
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    problems: list[Problem]
+    files: int
+
+
+def validate(config: Config, *, today: datetime.date | None = None, semantic: bool = True) -> ValidationResult:
+    """Check every file under the configured folder; `semantic=False` skips the rules that need the model."""
+    folder = load_folder(config.remediations)
+    problems = check_folder(folder, config, today=today, semantic=semantic)
+    return ValidationResult(problems=problems, files=len(folder.documents) + len(folder.file_problems))
+
+
+def check_folder(folder: Folder, config: Config, *, today: datetime.date | None = None,
+                 semantic: bool = True) -> list[Problem]:
+    matcher: Callable[[], Any] | None = None
+    if semantic:
+        from remedy.matching.folder_index import lazy_folder_index
+
+        matcher = lazy_folder_index(folder, config)
+    context = RuleContext(folder=folder, config=config, today=today or datetime.date.today(), matcher=matcher)
+    return run_rules(context)

@@ -1,0 +1,22 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from remedy.normalize import normalize_question
+
+
+def test_normalization_folds_case_width_space_and_trailing_punctuation() -> None:
+    assert normalize_question("  Can I get a REFUND?!  ") == "can i get a refund"
+    assert normalize_question("Ｃａｎ\tI\n get a refund？") == "can i get a refund"
+    assert normalize_question("Straße") == normalize_question("STRASSE")
+    assert normalize_question("what's the fee?") == "what's the fee"  # inner punctuation stays
+
+
+@given(st.text())
+def test_normalization_is_idempotent(text: str) -> None:
+    once = normalize_question(text)
+    assert normalize_question(once) == once
+
+
+@given(st.text(), st.sampled_from(["?", "!", ".", " ", "？", "…", "?!"]))
+def test_trailing_punctuation_never_changes_identity(text: str, tail: str) -> None:
+    assert normalize_question(text + tail) == normalize_question(text)
