@@ -22,13 +22,15 @@ CODE = "W002"
 NAME = "lint.volatile-content"
 SEVERITY = "warning"
 
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+# Month names only when capitalised: "15 may travel" is a verb, "15 May" a date.
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
+                   rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
+                   rf"|\b(?:{_MONTHS})\s+20\d\d\b|\b[Ii]n 20\d\d\b")
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a price", re.compile(r"[$€£¥]\s?\d+(?:[.,]\d+)*|\b\d+(?:[.,]\d+)*\s?(?:usd|eur|gbp|dollars?|euros?|pounds)\b",
                           re.I)),
-    ("a date", re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
-                          rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
-                          rf"|\b(?:{_MONTHS})\s+20\d\d\b|\bin 20\d\d\b", re.I)),
+    ("a date", _DATE),
     ("a stock count", re.compile(r"\b(?:only\s+)?\d+\s+(?:left|remaining|in stock|seats? left)\b|\bin stock\b", re.I)),
     ("a time-bound word", re.compile(r"\b(?:currently|as of|at the moment|right now|at present|for now|"
                                      r"this (?:week|month|year)|today|tomorrow|yesterday)\b", re.I)),
