@@ -1,0 +1,79 @@
+"""A remediations folder made ready to match: configured model, embedding cache, decision settings.
+
+`remedy match`, `remedy test`, the semantic validate rules, the run-time API and log coverage all
+build their matcher here, so they all decide the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from remedy.config import Config
+from remedy.files.folder import Folder
+from remedy.files.remediation import Remediation
+
+FALLBACK_THRESHOLD = 0.80
+FALLBACK_MARGIN = 0.0
+
+
+@dataclass
+class FolderIndex:
+    index: Any  # remedy.matching.decision.MatchIndex
+    embedder: Any  # remedy.matching.embedding.Embedder
+    encode: Callable[[Sequence[str]], np.ndarray]  # cached, float16-rounded
+    threshold: float
+    margin: float
+    remediations: dict[str, Remediation]
+
+
+def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
+    """Threshold and margin: the config's, else the model's calibrated defaults, else fallbacks."""
+    defaults = getattr(embedder, "defaults", None)
+    threshold = config.threshold if config.threshold is not None else getattr(defaults, "threshold", FALLBACK_THRESHOLD)
+    margin = config.margin if config.margin is not None else getattr(defaults, "margin", FALLBACK_MARGIN)
+    return float(threshold), float(margin)
+
+
+def load_configured_embedder(config: Config) -> Any:
+    from remedy.matching.embedding import load_embedder
+
+    return load_embedder(config.model, config.root)
+
+
+def cached_encoder(config: Config, embedder: Any) -> Callable[[Sequence[str]], np.ndarray]:
+    from remedy.matching.embedding_cache import EmbeddingCache
+
+    cache = EmbeddingCache(config.cache_dir, embedder.fingerprint, embedder.dim)
+    return lambda texts: cache.encode(list(texts), embedder.encode)
+
+
+def build_folder_index(remediations: Sequence[Remediation], config: Config, *, embedder: Any = None,
+                       threshold: float | None = None, margin: float | None = None) -> FolderIndex:
+    from remedy.matching.decision import MatchEntry, MatchIndex
+
+    embedder = embedder or load_configured_embedder(config)
+    encode = cached_encoder(config, embedder)
+    default_threshold, default_margin = decision_settings(config, embedder)
+    threshold = default_threshold if threshold is None else threshold
+    margin = default_margin if margin is None else margin
+    entries = [MatchEntry(id=r.id, kind=r.kind, status=r.status, question=r.question,
+                          also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
+    index = MatchIndex(entries, encode, threshold, margin)
+    return FolderIndex(index=index, embedder=embedder, encode=encode, threshold=threshold, margin=margin,
+                       remediations={r.id: r for r in remediations})
+
+
+def lazy_folder_index(folder: Folder, config: Config) -> Callable[[], FolderIndex]:
+    """A builder that loads the model on its first call only, so rules that never need it cost nothing."""
+    built: dict[str, FolderIndex] = {}
+
+    def build() -> FolderIndex:
+        if "index" not in built:
+            built["index"] = build_folder_index(folder.remediations, config)
+        return built["index"]
+
+    return build
