@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Benchmark `read_logs` against bare DuckDB scans of the same JSONL file: time, CPU and peak RSS.
+
+    python benchmarks/read_logs.py --rows 1000000
+
+The file comes from `fixtures/generate_logs.py --rows N --seed 1` (kept in --workdir and reused);
+without the generator a simple synthetic file is written instead. Each measurement runs in its own
+process, so its peak RSS is its own:
+
+- bare count: `SELECT is_bad, count(*) FROM read_json(...) GROUP BY ALL` (DuckDB reads one field)
+- bare table: `CREATE TABLE t AS SELECT * FROM read_json(...)` (DuckDB parses and keeps every field)
+- read_logs: remedy's reader: line numbers, checks, derived columns, normalized queries
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "fixtures" / "generate_logs.py"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "remedy-bench")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is kept")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--measure", choices=["bare-count", "bare-table", "read-logs"], help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        return _measure(args.measure, args.path)
+
+    path = _log_file(args.rows, args.workdir)
+    size_mb = path.stat().st_size / 1e6
+    results = {}
+    for kind in ("bare-count", "bare-table", "read-logs"):
+        runs = [_run_child(kind, path) for _ in range(args.repeat)]
+        results[kind] = min(runs, key=lambda r: r["seconds"])
+    if args.json:
+        print(json.dumps({"rows": args.rows, "file": str(path), "file_mb": round(size_mb, 1), "results": results}))
+        return 0
+    print(f"{args.rows:,} rows, {path} ({size_mb:,.0f} MB), {os.cpu_count()} cores")
+    print(f"{'measurement':<12} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12} {'rows/s':>12}  notes")
+    for kind, result in results.items():
+        rate = args.rows / result["seconds"] if result["seconds"] else 0
+        print(
+            f"{kind:<12} {result['seconds']:>8.2f} {result['cpu']:>8.2f} {result['peak_rss_mb']:>12,.0f} "
+            f"{rate:>12,.0f}  {result.get('notes', '')}"
+        )
+    seconds = {kind: result["seconds"] for kind, result in results.items()}
+    print(
+        f"read_logs takes {seconds['read-logs'] / seconds['bare-count']:.1f}x the bare count, "
+        f"{seconds['read-logs'] / seconds['bare-table']:.1f}x the bare table (wall time)"
+    )
+    return 0
+
+
+def _log_file(rows: int, workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"logs-{rows}-seed1.jsonl"
+    if path.exists():
+        return path
+    if GENERATOR.exists():
+        subprocess.run(
+            [sys.executable, str(GENERATOR), "--rows", str(rows), "--seed", "1", "--out", str(path)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    else:
+        _write_synthetic(rows, path)
+    return path
+
+
+def _write_synthetic(rows: int, path: Path) -> None:
+    """A stand-in for the fixture generator: repeated queries, scores, some failures."""
+    rng = random.Random(1)
+    topics = [
+        f"how do i {verb} my {thing}"
+        for verb in ("change", "cancel", "find", "pay for")
+        for thing in ("seat", "bag", "flight", "refund", "booking")
+    ]
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as out:
+        for i in range(rows):
+            query = rng.choice(topics) + ("" if rng.random() < 0.75 else f" {rng.randint(0, 10**6)}")
+            scores = {name: round(rng.random(), 3) for name in ("trustworthiness", "context_sufficiency")}
+            row = {
+                "id": f"log-{i:07d}",
+                "timestamp": f"2026-10-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                "query": query,
+                "response": "Here is how. " * rng.randint(1, 8),
+                "scores": scores,
+                "is_bad": rng.random() < 0.3,
+                "metadata": {"channel": "web"},
+            }
+            out.write(json.dumps(row) + "\n")
+    tmp.rename(path)
+
+
+def _run_child(kind: str, path: Path) -> dict:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--measure", kind, "--path", str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{kind} failed")
+    result = json.loads(output)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu"] = usage.ru_utime + usage.ru_stime
+    return result
+
+
+def _measure(kind: str, path: str) -> int:
+    import duckdb
+
+    source = f"read_json('{path}', format = 'newline_delimited')"
+    start = time.perf_counter()
+    notes = ""
+    if kind == "bare-count":
+        groups = duckdb.connect().execute(f"SELECT is_bad, count(*) FROM {source} GROUP BY ALL").fetchall()
+        notes = f"{len(groups)} groups"
+    elif kind == "bare-table":
+        connection = duckdb.connect()
+        connection.execute(f"CREATE TABLE t AS SELECT * FROM {source}")
+        notes = f"{connection.execute('SELECT count(*) FROM t').fetchone()[0]:,} rows"  # type: ignore[index]
+    else:
+        sys.path.insert(0, str(ROOT / "cli"))
+        from remedy.logs.reading import read_logs
+
+        logs = read_logs([path])
+        notes = f"{logs.rows:,} rows, {logs.failures():,} failures, {logs.skipped_lines} skipped"
+    print(json.dumps({"seconds": time.perf_counter() - start, "notes": notes}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

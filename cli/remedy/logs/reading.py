@@ -1,0 +1,637 @@
+"""Reading log exports into one canonical DuckDB table, with failures, severity and primary issue derived.
+
+DuckDB does all the reading and parsing: a JSONL file is read as one VARCHAR column per line (the CSV
+reader with a NUL delimiter and no quoting), its rows keep the file's order (DuckDB's CSV reader and
+INSERT preserve insertion order), so a row's `rowid` gives its exact line number even with many
+threads. Each line is validated and parsed once in SQL (`json_valid`, `from_json`), and checked by
+the first character of each value; malformed lines are kept as staged rows with a reason, counted
+and reported, never parsed in Python.
+Parquet and CSV rows are turned into JSON objects (`to_json`) and go through the same checks.
+
+Only the distinct query texts cross into Python, once, to compute `normalized_query` with
+`normalize_question` (DuckDB has no NFKC nor casefold, so SQL cannot match it exactly).
+
+The result is a table (default `logs`) in a DuckDB connection, with the columns in `LOG_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from remedy.errors import InputError
+from remedy.logs.settings import CANONICAL_FIELDS, REQUIRED_FIELDS, LogSettings
+from remedy.normalize import normalize_question
+
+if TYPE_CHECKING:
+    import duckdb
+
+LOG_COLUMNS: tuple[str, ...] = (
+    "log_id",
+    "ts",
+    "query",
+    "normalized_query",
+    "response",
+    "context",
+    "scores",
+    "is_failure",
+    "severity",
+    "primary_issue",
+    "served_remediation",
+    "metadata",
+    "is_bad",
+    "guardrailed",
+    "source_file",
+    "line_number",
+)
+
+# How many skipped lines a LogTable keeps for the CLI to name on stderr.
+REPORTED_SKIPS = 5
+# One JSONL line (e.g. a 10 MB query or a long context) may be this long.
+MAX_LINE_BYTES = 256 * 1024 * 1024
+# The scores that name a primary issue, in order of precedence (DESIGN 1).
+ISSUE_BY_SCORE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("context_sufficiency",), "search_failure"),
+    (("response_helpfulness", "query_ease"), "unhelpful"),
+    (("trustworthiness",), "hallucination"),
+)
+CONTEXT_SEPARATOR = "\n\n"
+
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_CSV_SUFFIXES = (".csv",)
+_GLOB_CHARS = frozenset("*?[")
+_CSV_TEXT_FIELDS = (
+    "id",
+    "timestamp",
+    "query",
+    "response",
+    "context",
+    "scores",
+    "primary_issue",
+    "served_remediation",
+    "metadata",
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# trim() with a character set is slow on long lines: test short lines only, and objects by a regex.
+_BLANK = "doc IS NULL OR (strlen(doc) < 256 AND trim(doc, ' ' || chr(9) || chr(13)) = '')"
+_OBJECT_START = r"(starts_with(doc, '{') OR regexp_matches(doc, '^[ \t]+\{'))"
+
+
+def _is_number(json_text: str) -> str:
+    """SQL: a minified JSON value is a number (its first character). No IN list: DuckDB plans long
+    IN lists as joins, which would give up the row order that line numbers rely on."""
+    first = f"left({json_text}, 1)"
+    return f"({first} = '-' OR {first} BETWEEN '0' AND '9')"
+
+
+_UDF_NAME = "remedy_normalize_question"
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    """One malformed line that was left out: where it is and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One input file and how to read it."""
+
+    path: str
+    format: str  # "jsonl" | "parquet" | "csv"
+    gzip: bool = False
+
+
+@dataclass(frozen=True)
+class LogTable:
+    """The logs read into `connection` as table `table` (columns LOG_COLUMNS); nothing held in Python."""
+
+    connection: duckdb.DuckDBPyConnection
+    table: str
+    files: tuple[str, ...]
+    rows: int
+    skipped_lines: int
+    first_skipped: tuple[SkippedLine, ...]
+
+    def failures(self) -> int:
+        """How many logs are failures."""
+        result = self.connection.execute(f"SELECT count(*) FROM {self.table} WHERE is_failure").fetchone()
+        return int(result[0]) if result else 0
+
+
+@dataclass(frozen=True)
+class QueryBatch:
+    """Distinct normalized queries with how many logs carry each, and their mean severity."""
+
+    normalized_queries: list[str]
+    counts: np.ndarray  # int64, logs per query
+    failures: np.ndarray  # int64, failure logs per query
+    mean_severity: np.ndarray  # float64, over the failure logs (0.0 where there are none)
+
+
+def read_logs(
+    paths: Sequence[str],
+    settings: LogSettings | None = None,
+    *,
+    strict: bool = False,
+    since: dt.datetime | dt.date | None = None,
+    until: dt.datetime | dt.date | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    table: str = "logs",
+) -> LogTable:
+    """Read log exports (JSONL, .jsonl.gz, Parquet, CSV; paths, globs or folders) into a DuckDB table.
+
+    Malformed lines are skipped and counted (`LogTable.skipped_lines`, the first few in
+    `first_skipped`); with `strict=True` the first one raises InputError naming file, line and field.
+    `since` is inclusive, `until` exclusive; naive times are UTC. A missing file, a pattern that
+    matches nothing, or a file that cannot be read at all (binary, corrupt gzip) raises InputError.
+    The connection's TimeZone is set to UTC and preserve_insertion_order to true. Example:
+
+        logs = read_logs(["exports/*.jsonl.gz"], LogSettings.from_config({"preset": "hosted"}))
+        logs.connection.sql(f"SELECT primary_issue, count(*) FROM {logs.table} GROUP BY ALL")
+    """
+    import duckdb
+
+    if not _IDENTIFIER.fullmatch(table):
+        raise ValueError(f"table name must be a plain SQL identifier, got {table!r}")
+    settings = settings or LogSettings()
+    files = resolve_log_paths(paths)
+    con = connection if connection is not None else duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")  # line numbers rely on it
+    staged = f"{table}__staged"
+    con.execute(f"DROP TABLE IF EXISTS {staged}")
+    con.execute(_staged_table_sql(staged))
+    try:
+        spans: list[tuple[int, str, int, int]] = []  # (index, path, first rowid, line number of the first row)
+        for index, log_file in enumerate(files):
+            first_rowid = _count(con, staged)
+            _stage_file(con, staged, index, log_file, settings)
+            spans.append((index, log_file.path, first_rowid, 2 if log_file.format == "csv" else 1))
+        con.execute(f"DROP TABLE IF EXISTS {table}__files")
+        con.execute(
+            f"CREATE TABLE {table}__files "
+            "(file_index INTEGER, source_file VARCHAR, first_rowid BIGINT, first_line BIGINT)"
+        )
+        con.executemany(f"INSERT INTO {table}__files VALUES (?, ?, ?, ?)", spans)
+        skipped, first_skipped = _skipped(con, table, staged)
+        if strict and first_skipped:
+            raise InputError(f"{first_skipped[0]} (--strict)")
+        _create_log_table(con, table, staged, settings, since, until)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {staged}")
+        con.execute(f"DROP TABLE IF EXISTS {table}__files")
+    return LogTable(
+        connection=con,
+        table=table,
+        files=tuple(f.path for f in files),
+        rows=_count(con, table),
+        skipped_lines=skipped,
+        first_skipped=first_skipped,
+    )
+
+
+def iter_distinct_queries(
+    logs: LogTable, *, failures_only: bool = False, where: str | None = None, batch_size: int = 10_000
+) -> Iterator[QueryBatch]:
+    """Distinct normalized queries of the logs, in batches of at most `batch_size`, sorted by text.
+
+    Made for embedding: each distinct text is embedded once. Memory stays bounded by the batch size.
+    `where` is an extra SQL condition on the log table (trusted text, not user input), e.g.
+    `"log_id NOT IN (SELECT log_id FROM attributed)"` for the unaddressed failures.
+    """
+    conditions = (["is_failure"] if failures_only else []) + ([f"({where})"] if where else [])
+    where = "WHERE " + " AND ".join(conditions) if conditions else ""
+    cursor = logs.connection.cursor()
+    cursor.execute(
+        f"""
+        SELECT normalized_query,
+               count(*) AS logs,
+               count(*) FILTER (WHERE is_failure) AS failures,
+               coalesce(avg(severity) FILTER (WHERE is_failure), 0.0) AS mean_severity
+        FROM {logs.table} {where}
+        GROUP BY normalized_query
+        ORDER BY normalized_query
+        """
+    )
+    while True:
+        rows = cursor.fetchmany(batch_size)
+        if not rows:
+            break
+        yield QueryBatch(
+            normalized_queries=[row[0] for row in rows],
+            counts=np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)),
+            failures=np.fromiter((row[2] for row in rows), dtype=np.int64, count=len(rows)),
+            mean_severity=np.fromiter((row[3] for row in rows), dtype=np.float64, count=len(rows)),
+        )
+    cursor.close()
+
+
+def resolve_log_paths(paths: Sequence[str]) -> list[LogFile]:
+    """Expand globs and folders into files, in a stable order; InputError names what is missing."""
+    if not paths:
+        raise InputError("no log files given")
+    found: list[str] = []
+    for path in paths:
+        if _GLOB_CHARS & set(path):
+            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(f"{path}: no file matches this pattern")
+            found.extend(matches)
+        elif os.path.isdir(path):
+            inside = sorted(
+                os.path.join(path, name)
+                for name in os.listdir(path)
+                if os.path.isfile(os.path.join(path, name)) and _has_log_suffix(name)
+            )
+            if not inside:
+                raise InputError(f"{path}: folder holds no .jsonl, .jsonl.gz, .parquet or .csv file")
+            found.extend(inside)
+        elif os.path.isfile(path):
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file")
+    unique = list(dict.fromkeys(found))
+    return [_describe_file(path) for path in unique]
+
+
+def _has_log_suffix(name: str) -> bool:
+    name = name.lower().removesuffix(".gz")
+    return name.endswith(_JSONL_SUFFIXES + _PARQUET_SUFFIXES + _CSV_SUFFIXES)
+
+
+def _describe_file(path: str) -> LogFile:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror})") from error
+    if head[:4] == b"PAR1":
+        return LogFile(path, "parquet")
+    gzip = head[:2] == b"\x1f\x8b"
+    if not gzip and b"\x00" in head:
+        # As git does: a NUL byte near the start means a binary file, not JSON lines or CSV.
+        raise InputError(f"{path}: a binary file, not JSON lines, CSV or Parquet")
+    name = path.lower().removesuffix(".gz")
+    if name.endswith(_PARQUET_SUFFIXES):
+        if gzip:
+            raise InputError(f"{path}: a compressed Parquet file; Parquet compresses itself, give it uncompressed")
+        return LogFile(path, "parquet")
+    return LogFile(path, "csv" if name.endswith(_CSV_SUFFIXES) else "jsonl", gzip)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Staging: one row per line (or Parquet/CSV row), in file order, with the fields typed or a reason.
+
+_STAGED_COLUMNS = """
+    file_index INTEGER,
+    reason VARCHAR,
+    log_id VARCHAR,
+    ts TIMESTAMP,
+    query VARCHAR,
+    response VARCHAR,
+    context VARCHAR,
+    scores MAP(VARCHAR, DOUBLE),
+    is_bad BOOLEAN,
+    guardrailed BOOLEAN,
+    primary_issue VARCHAR,
+    severity DOUBLE,
+    served_remediation VARCHAR,
+    metadata JSON
+"""
+
+
+def _staged_table_sql(staged: str) -> str:
+    return f"CREATE TABLE {staged} ({_STAGED_COLUMNS})"
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, staged: str, index: int, log_file: LogFile, settings: LogSettings
+) -> None:
+    import duckdb
+
+    if os.path.getsize(log_file.path) == 0:
+        return  # an empty file is an empty export
+    source = _source_sql(con, log_file, settings)
+    sql = f"INSERT INTO {staged} {_parse_sql(source, index, settings, tabular=log_file.format != 'jsonl')}"
+    try:
+        con.execute(sql)
+    except duckdb.Error as error:
+        raise InputError(_unreadable(log_file.path, error)) from error
+
+
+def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings) -> str:
+    """A subquery yielding one `doc` (JSON text, NULL for a blank line) per line or row, in file order."""
+    import duckdb
+
+    path = _sql_string(log_file.path)
+    if log_file.format == "jsonl":
+        compression = "gzip" if log_file.gzip else "none"
+        # A NUL delimiter and no quoting: every line is one VARCHAR, whatever it holds.
+        return (
+            f"SELECT line AS doc FROM read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, "
+            f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
+            f"max_line_size = {MAX_LINE_BYTES}, compression = '{compression}')"
+        )
+    if log_file.format == "parquet":
+        reader = f"read_parquet({path})"
+    else:
+        compression = "gzip" if log_file.gzip else "none"
+        reader = f"read_csv({path}, header = true, sample_size = -1, compression = '{compression}')"
+    try:
+        columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        if log_file.format == "csv":
+            # The sniffer would read id "007" as the number 7 and query "123" as a number: text
+            # fields stay text; booleans and numbers (is_bad, severity) keep the sniffed types.
+            text = {settings.name_of(c) for c in _CSV_TEXT_FIELDS} & {name for name, *_ in columns}
+            if text:
+                types = ", ".join(f"{_sql_string(name)}: 'VARCHAR'" for name in sorted(text))
+                reader = reader[:-1] + f", types = {{{types}}})"
+                columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as error:
+        raise InputError(_unreadable(log_file.path, error)) from error
+    # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
+    members = ", ".join(f"{_sql_string(name)}: {_quote_ident(name)}" for name, *_ in columns)
+    return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {reader}"
+
+
+def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool) -> str:
+    """SELECT the staged columns from `source` (one `doc` per line): typed fields, or a reason.
+
+    The line is parsed once (`from_json` into a struct of JSON values). A value's type is read from its
+    first character (a JSON value from `from_json` is minified: `"` string, `{` object, `[` list,
+    `t`/`f` boolean, `n` null, `-` or a digit a number), so no value is parsed twice to check it.
+    """
+    names = settings.fields
+    structure = "{" + ", ".join(f'"{names[c]}": "JSON"' for c in CANONICAL_FIELDS) + "}"
+    value = {c: f"j.{_quote_ident(names[c])}" for c in CANONICAL_FIELDS}
+    if tabular:
+        # In Parquet and CSV an object or a list often arrives as JSON text in a string column.
+        for canonical, opener in (("scores", "{"), ("metadata", "{"), ("context", "[")):
+            expr = value[canonical]
+            value[canonical] = (
+                f"(CASE WHEN left({expr}, 2) = '\"{opener}' AND json_valid({expr}->>'$') "
+                f"THEN ({expr}->>'$')::JSON ELSE {expr} END)"
+            )
+    fields = ",\n".join(f"{expr} AS f_{c}" for c, expr in value.items())
+
+    def label(canonical: str) -> str:
+        name = names[canonical]
+        return _sql_string(f"'{name}'" if name == canonical else f"'{name}' ({canonical})")
+
+    def wrong(canonical: str, expected: str) -> str:
+        return f"'field ' || {label(canonical)} || ': expected {expected}'"
+
+    def tag(canonical: str) -> str:
+        return f"coalesce(left(f_{canonical}, 1), 'n')"
+
+    def optional(canonical: str, *allowed: str) -> str:
+        return f"{tag(canonical)} NOT IN ('n', {', '.join(allowed)})"
+
+    score_value = (
+        f"CASE WHEN {_is_number('e')} THEN e::DOUBLE "
+        "WHEN left(e, 1) = '{' AND json_type(e, '$.score') IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
+        "THEN json_extract(e, '$.score')::DOUBLE END"
+    )
+    checks = [
+        (_BLANK, "'blank'"),
+        ("NOT valid", "'not valid JSON'"),
+        ("j IS NULL", "'not a JSON object'"),
+        *((f"{tag(c)} = 'n'", f"'missing required field ' || {label(c)}") for c in REQUIRED_FIELDS),
+        ("NOT (tag_id = '\"' OR json_type(f_id) IN ('BIGINT', 'UBIGINT'))", wrong("id", "a string or an integer")),
+        ("tag_id = '\"' AND f_id->>'$' = ''", f"'field ' || {label('id')} || ': empty'"),
+        (f"{tag('timestamp')} <> '\"'", wrong("timestamp", "an ISO 8601 string")),
+        (
+            "ts_value IS NULL",
+            f"'field ' || {label('timestamp')} || ': not an ISO 8601 timestamp: ' || left(f_timestamp->>'$', 40)",
+        ),
+        (f"{tag('query')} <> '\"'", wrong("query", "a string")),
+        ("query_text = ''", f"'field ' || {label('query')} || ': empty'"),
+        (optional("response", "'\"'"), wrong("response", "a string")),
+        (
+            optional("context", "'\"'", "'['"),
+            wrong("context", "a string or a list of strings"),
+        ),
+        (optional("scores", "'{'"), wrong("scores", "an object")),
+        (
+            "len(list_distinct(score_names)) < len(score_names)",
+            f"'field ' || {label('scores')} || ': repeats a name'",
+        ),
+        (
+            # every item that is not null must have given a value in [0, 1]
+            "len(list_filter(score_items, lambda e: left(e, 1) <> 'n')) "
+            "<> len(list_filter(score_values, lambda v: v BETWEEN 0 AND 1))",
+            f"'field ' || {label('scores')} || ': every score must be a number between 0 and 1'",
+        ),
+        (optional("is_bad", "'t'", "'f'"), wrong("is_bad", "true or false")),
+        (optional("guardrailed", "'t'", "'f'"), wrong("guardrailed", "true or false")),
+        (optional("primary_issue", "'\"'"), wrong("primary_issue", "a string")),
+        (f"{tag('severity')} <> 'n' AND NOT {_is_number('f_severity')}", wrong("severity", "a number")),
+        (
+            f"{_is_number('f_severity')} AND NOT coalesce(f_severity::DOUBLE BETWEEN 0 AND 1, false)",
+            f"'field ' || {label('severity')} || ': must be between 0 and 1'",
+        ),
+        (optional("served_remediation", "'\"'"), wrong("served_remediation", "a string or null")),
+        (optional("metadata", "'{'"), wrong("metadata", "an object")),
+    ]
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {text}" for cond, text in checks) + " END"
+
+    def text(canonical: str) -> str:
+        return f"CASE WHEN left(f_{canonical}, 1) = '\"' THEN nullif(f_{canonical}->>'$', '') END"
+
+    ok = "reason IS NULL"
+    return f"""
+    SELECT {index} AS file_index,
+           reason,
+           CASE WHEN {ok} THEN (CASE WHEN tag_id = '"' THEN f_id->>'$' ELSE f_id::VARCHAR END) END,
+           CASE WHEN {ok} THEN ts_value END,
+           CASE WHEN {ok} THEN query_text END,
+           CASE WHEN {ok} THEN {text("response")} END,
+           CASE WHEN {ok} THEN (CASE left(f_context, 1)
+                   WHEN '"' THEN nullif(f_context->>'$', '')
+                   WHEN '[' THEN nullif(array_to_string(from_json(f_context, '["VARCHAR"]'),
+                                                        {_sql_string(CONTEXT_SEPARATOR)}), '')
+               END) END,
+           CASE WHEN {ok} THEN coalesce(map(score_names, score_values), MAP {{}})::MAP(VARCHAR, DOUBLE) END,
+           CASE WHEN {ok} THEN (CASE left(f_is_bad, 1) WHEN 't' THEN true WHEN 'f' THEN false END) END,
+           CASE WHEN {ok} THEN (CASE left(f_guardrailed, 1) WHEN 't' THEN true WHEN 'f' THEN false END) END,
+           CASE WHEN {ok} THEN {text("primary_issue")} END,
+           CASE WHEN {ok} AND {_is_number("f_severity")} THEN f_severity::DOUBLE END,
+           CASE WHEN {ok} THEN {text("served_remediation")} END,
+           CASE WHEN {ok} AND left(f_metadata, 1) = '{{' THEN f_metadata END
+    FROM (
+        SELECT *, {reason} AS reason
+        FROM (
+            SELECT *,
+                   coalesce(left(f_id, 1), 'n') AS tag_id,
+                   CASE WHEN left(f_timestamp, 1) = '"'
+                        THEN try_cast(f_timestamp->>'$' AS TIMESTAMPTZ)::TIMESTAMP END AS ts_value,
+                   CASE WHEN left(f_query, 1) = '"' THEN f_query->>'$' END AS query_text,
+                   CASE WHEN left(f_scores, 1) = '{{' THEN json_keys(f_scores) END AS score_names,
+                   CASE WHEN left(f_scores, 1) = '{{' THEN json_extract(f_scores, '$.*') END AS score_items,
+                   list_transform(score_items, lambda e: {score_value}) AS score_values
+            FROM (
+                SELECT doc, valid, j, {fields}
+                FROM (
+                    SELECT doc, valid,
+                           CASE WHEN valid AND {_OBJECT_START} THEN from_json(doc, {_sql_string(structure)}) END AS j
+                    FROM (SELECT doc, doc IS NOT NULL AND json_valid(doc) AS valid FROM ({source}))
+                )
+            )
+        )
+    )
+    """
+
+
+# ---------------------------------------------------------------------------------------------------
+# The canonical table: derived columns, normalized queries, line numbers.
+
+
+def _create_log_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: str,
+    settings: LogSettings,
+    since: dt.datetime | dt.date | None,
+    until: dt.datetime | dt.date | None,
+) -> None:
+    _register_normalizer(con)
+    con.execute(f"DROP TABLE IF EXISTS {table}__queries")
+    con.execute(
+        f"CREATE TABLE {table}__queries AS SELECT query, {_UDF_NAME}(query) AS normalized_query "
+        f"FROM (SELECT DISTINCT query FROM {staged} WHERE reason IS NULL)"
+    )
+    filters = ["s.reason IS NULL"]
+    parameters: list[Any] = []
+    if since is not None:
+        filters.append("s.ts >= ?")
+        parameters.append(_as_utc_naive(since))
+    if until is not None:
+        filters.append("s.ts < ?")
+        parameters.append(_as_utc_naive(until))
+    failing = _failing_scores_sql(settings)
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute(
+        f"""
+        CREATE TABLE {table} AS
+        SELECT log_id, ts, query, normalized_query, response, context, scores, is_failure,
+               coalesce(severity, 1.0 - list_min(map_values(scores)), CASE WHEN is_failure THEN 1.0 ELSE 0.0 END)
+                   AS severity,
+               coalesce(primary_issue, CASE WHEN is_failure THEN {_issue_sql()} END) AS primary_issue,
+               served_remediation, metadata, is_bad, guardrailed, source_file, line_number
+        FROM (
+            SELECT *,
+                   coalesce(is_bad, CASE WHEN list_min(map_values(scores)) IS NOT NULL THEN len(failing) > 0 END,
+                            guardrailed, false) AS is_failure
+            FROM (
+                SELECT s.log_id, s.ts, s.query, q.normalized_query, s.response, s.context, s.scores,
+                       s.is_bad, s.guardrailed, s.primary_issue, s.severity, s.served_remediation, s.metadata,
+                       f.source_file, s.rowid - f.first_rowid + f.first_line AS line_number,
+                       {failing} AS failing
+                FROM {staged} s
+                JOIN {table}__files f USING (file_index)
+                JOIN {table}__queries q USING (query)
+                WHERE {" AND ".join(filters)}
+            )
+        )
+        """,
+        parameters,
+    )
+    con.execute(f"DROP TABLE {table}__queries")
+
+
+def _failing_scores_sql(settings: LogSettings) -> str:
+    """The names of the scores below their cutoff, as a list."""
+    if settings.failure_cutoffs:
+        cases = " ".join(
+            f"WHEN {_sql_string(name)} THEN {cutoff!r}" for name, cutoff in sorted(settings.failure_cutoffs.items())
+        )
+        cutoff = f"(CASE e.key {cases} ELSE {settings.failure_cutoff!r} END)"
+    else:
+        cutoff = repr(settings.failure_cutoff)
+    return f"list_transform(list_filter(map_entries(s.scores), lambda e: e.value < {cutoff}), lambda e: e.key)"
+
+
+def _issue_sql() -> str:
+    cases = " ".join(
+        "WHEN "
+        + " OR ".join(f"list_contains(failing, {_sql_string(score)})" for score in scores)
+        + f" THEN {_sql_string(issue)}"
+        for scores, issue in ISSUE_BY_SCORE
+    )
+    return f"(CASE {cases} ELSE 'other' END)"
+
+
+def _register_normalizer(con: duckdb.DuckDBPyConnection) -> None:
+    import duckdb
+
+    try:
+        con.remove_function(_UDF_NAME)
+    except duckdb.Error:
+        pass  # not registered on this connection yet
+    con.create_function(_UDF_NAME, normalize_question, ["VARCHAR"], "VARCHAR", side_effects=False)
+
+
+def _skipped(con: duckdb.DuckDBPyConnection, table: str, staged: str) -> tuple[int, tuple[SkippedLine, ...]]:
+    rows = con.execute(
+        f"""
+        SELECT f.source_file, s.rowid - f.first_rowid + f.first_line, s.reason, count(*) OVER ()
+        FROM {staged} s JOIN {table}__files f USING (file_index)
+        WHERE s.reason IS NOT NULL AND s.reason <> 'blank'
+        ORDER BY s.rowid
+        LIMIT {REPORTED_SKIPS}
+        """
+    ).fetchall()
+    if not rows:
+        return 0, ()
+    return int(rows[0][3]), tuple(SkippedLine(str(file), int(line), str(reason)) for file, line, reason, _ in rows)
+
+
+def _as_utc_naive(value: dt.datetime | dt.date) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    result = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(result[0]) if result else 0
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _unreadable(path: str, error: BaseException) -> str:
+    message = _first_line(error)
+    line = re.search(r"CSV Error on Line: (\d+)", str(error))
+    if line and ("unicode" in str(error).lower() or "utf" in str(error).lower()):
+        return f"{path}:{line.group(1)}: not UTF-8 text; the file cannot be read"
+    if "gzip" in message.lower():
+        return f"{path}: truncated or corrupt gzip data ({message})"
+    return f"{path}: cannot be read: {message}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,140 @@
+"""Where each canonical log field lives in an export, and the cutoffs that turn scores into failures.
+
+The `[logs]` table of the configuration maps canonical names to the export's names; `preset = "hosted"`
+starts from the names a hosted evaluator's export uses, and individual keys override the preset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from remedy.errors import UsageError
+
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "id",
+    "timestamp",
+    "query",
+    "response",
+    "context",
+    "scores",
+    "is_bad",
+    "guardrailed",
+    "primary_issue",
+    "severity",
+    "served_remediation",
+    "metadata",
+)
+REQUIRED_FIELDS: tuple[str, ...] = ("id", "timestamp", "query")
+
+# Exports of hosted evaluators name a few fields differently; everything else keeps its canonical name.
+PRESETS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "hosted": MappingProxyType(
+            {
+                "query": "question",
+                "is_bad": "is_bad_response",
+                "scores": "eval_scores",
+                "primary_issue": "primary_eval_issue",
+                "served_remediation": "applied_expert_answer_id",
+            }
+        ),
+    }
+)
+
+DEFAULT_FAILURE_CUTOFF = 0.5
+
+
+def _identity_fields() -> Mapping[str, str]:
+    return MappingProxyType({name: name for name in CANONICAL_FIELDS})
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How to read one kind of log export.
+
+    `fields` maps every canonical name (CANONICAL_FIELDS) to the name of that field in the export.
+    A score below its cutoff (`failure_cutoffs[name]`, else `failure_cutoff`) marks a failure where a
+    log has no `is_bad`.
+    """
+
+    fields: Mapping[str, str] = field(default_factory=_identity_fields)
+    failure_cutoff: float = DEFAULT_FAILURE_CUTOFF
+    failure_cutoffs: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.fields) - set(CANONICAL_FIELDS))
+        if unknown:
+            raise UsageError(f"[logs]: unknown field {unknown[0]!r}; expected one of {', '.join(CANONICAL_FIELDS)}")
+        merged = {**_identity_fields(), **self.fields}
+        _check_field_names(merged)
+        _check_cutoff("failure_cutoff", self.failure_cutoff)
+        for name, cutoff in self.failure_cutoffs.items():
+            if not isinstance(name, str) or not name:
+                raise UsageError(f"[failure_cutoffs]: score names must be non-empty strings, got {name!r}")
+            _check_cutoff(f"failure_cutoffs.{name}", cutoff)
+        object.__setattr__(self, "fields", MappingProxyType(merged))
+        object.__setattr__(self, "failure_cutoff", float(self.failure_cutoff))
+        object.__setattr__(
+            self, "failure_cutoffs", MappingProxyType({k: float(v) for k, v in self.failure_cutoffs.items()})
+        )
+
+    def name_of(self, canonical: str) -> str:
+        """The export's name for a canonical field (KeyError for a name that is not canonical)."""
+        return self.fields[canonical]
+
+    def cutoff_for(self, score: str) -> float:
+        """The failure cutoff that applies to one score."""
+        return self.failure_cutoffs.get(score, self.failure_cutoff)
+
+    @classmethod
+    def from_config(
+        cls,
+        table: Mapping[str, Any] | None = None,
+        failure_cutoff: float = DEFAULT_FAILURE_CUTOFF,
+        failure_cutoffs: Mapping[str, float] | None = None,
+    ) -> LogSettings:
+        """Settings from the `[logs]` table (optionally with `preset`), `failure_cutoff`, `[failure_cutoffs]`.
+
+        Raises UsageError naming the key for an unknown key or preset, or a value of the wrong type.
+        """
+        table = dict(table or {})
+        fields: dict[str, str] = {}
+        preset = table.pop("preset", None)
+        if preset is not None:
+            if not isinstance(preset, str) or preset not in PRESETS:
+                raise UsageError(f"[logs] preset: unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+            fields.update(PRESETS[preset])
+        for key, value in table.items():
+            if key not in CANONICAL_FIELDS:
+                raise UsageError(
+                    f"[logs]: unknown key {key!r}; expected preset or one of {', '.join(CANONICAL_FIELDS)}"
+                )
+            if not isinstance(value, str):
+                raise UsageError(f"[logs] {key}: expected a field name (a string), got {value!r}")
+            fields[key] = value
+        return cls(fields=fields, failure_cutoff=failure_cutoff, failure_cutoffs=dict(failure_cutoffs or {}))
+
+
+def _check_field_names(fields: Mapping[str, str]) -> None:
+    seen: dict[str, str] = {}
+    for canonical, name in fields.items():
+        if not isinstance(name, str) or not name.strip():
+            raise UsageError(f"[logs] {canonical}: expected a non-empty field name, got {name!r}")
+        if '"' in name or "\\" in name or any(ord(ch) < 32 for ch in name):
+            raise UsageError(
+                f"[logs] {canonical}: field name {name!r} may not contain quotes, backslashes or control characters"
+            )
+        if name in seen:
+            raise UsageError(f"[logs] {canonical}: field {name!r} is already used for {seen[name]!r}")
+        seen[name] = canonical
+
+
+def _check_cutoff(key: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"{key}: expected a number between 0 and 1, got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"{key}: expected a number between 0 and 1, got {value!r}")
