@@ -60,7 +60,8 @@ def _verify(document: Document, text: str, updates: dict[str, str]) -> None:
     try:
         edited = parse_document(document.path, text)
     except SourceError as error:  # pragma: no cover - would be a bug in the edit above
-        raise RefusedError(f"{document.path}: the edit would break the file ({error.message}); nothing written") from None
+        raise RefusedError(f"{document.path}: the edit would break the file ({error.message}); "
+                           "nothing written") from None
     expected = {key: value for key, value in document.values.items() if key not in updates}
     actual = {key: value for key, value in edited.values.items() if key not in updates}
     changed = {key for key in updates if str(edited.values.get(key)) != updates[key]

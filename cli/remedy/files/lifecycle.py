@@ -53,6 +53,11 @@ def change_status(config: Config, ids: list[str], status: str, *, now: datetime.
     after_folder = _with_documents(folder, edited)
     new_errors = [problem for problem in _errors(check_folder(after_folder, config, semantic=semantic))
                   if _key(problem) not in {_key(old) for old in before}]
+    if status == "active":
+        # A placeholder is only a warning in a draft, but it must never be served verbatim.
+        targets_files = {display_path(path) for path in edited}
+        new_errors += [p for p in check_folder(after_folder, config, semantic=False)
+                       if p.code == "W003" and p.file in targets_files]
     if new_errors:
         reasons = "; ".join(f"{p.file}:{p.line}: {p.code} {p.message}" for p in new_errors)
         raise RefusedError(f"refused to set status {status}: it would break a rule: {reasons}")

@@ -64,8 +64,6 @@ def render_draft(draft: Draft, remediation_id: str) -> str:
             lines.append(f"{key}:")
             lines += [f"  - {_scalar(item)}" for item in items]
             if key == "also_matches" and draft.candidate_also_matches:
-                if not items:
-                    lines[-1] = f"{key}: []"
                 lines.append("  # Similar queries from the logs: uncomment the ones that ask the same thing.")
                 lines += [f"  # - {_scalar(item)}" for item in draft.candidate_also_matches]
     if draft.tags:

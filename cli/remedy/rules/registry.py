@@ -17,6 +17,9 @@ from remedy.rules import (
     lint_placeholder,
     lint_too_long,
     lint_volatile_content,
+    match_active_conflict,
+    match_also_matches_lost,
+    match_must_not_match,
     schema_bad_id,
     schema_bad_value,
     schema_duplicate_id,
@@ -34,6 +37,7 @@ RULES: tuple[ModuleType, ...] = (
     schema_bad_id, schema_id_mismatch, schema_duplicate_id,
     lifecycle_duplicate_question, lifecycle_review_overdue,
     lint_personal_data, lint_volatile_content, lint_placeholder, lint_too_long,
+    match_active_conflict, match_also_matches_lost, match_must_not_match,
 )
 
 

@@ -1,0 +1,93 @@
+"""The run-time API an assistant imports (DESIGN 4): load the folder once, then ask per query.
+
+    from remedy import Remediations
+    rem = Remediations.load("remediations")
+    hit = rem.answer_for("can i get my money back for a cancelled flight")
+    if hit: reply = hit.text          # serve verbatim, log hit.id as served_remediation
+
+Only **active** remediations are served. Everything is computed at load (remediation vectors from
+the on-disk cache, the candidate matrices per kind), so a call only embeds the query and does one
+matrix product; the object is read-only afterwards and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from remedy.config import load_config
+from remedy.errors import InputError
+from remedy.files.folder import load_folder
+from remedy.matching.folder_index import FolderIndex, build_folder_index
+from remedy.problems import count_errors
+
+SERVED = ("active",)
+
+
+@dataclass(frozen=True)
+class AnswerHit:
+    id: str
+    text: str
+    similarity: float
+    margin: float
+
+
+class Remediations:
+    def __init__(self, folder_index: FolderIndex):
+        self._folder = folder_index
+        self._encode = folder_index.embedder.encode  # queries are new text: no disk cache at run time
+        for kind in ("answer", "guidance", "review"):
+            self._folder.index.decide([""], kind=kind, statuses=SERVED)  # builds each view once, up front
+
+    @classmethod
+    def load(cls, folder: str | Path = "remediations", *, config_file: str | Path | None = None) -> Remediations:
+        """Read the folder and its project config once. Raises InputError if a file has errors."""
+        from remedy.validation import check_folder
+
+        config = load_config(Path(config_file) if config_file else None, Path(folder))
+        loaded = load_folder(config.remediations)
+        problems = check_folder(loaded, config, semantic=False)
+        if count_errors(problems):
+            first = next(p for p in problems if p.severity == "error")
+            raise InputError(f"{first.file}:{first.line}:{first.column}: {first.code} {first.message} "
+                             f"({count_errors(problems)} errors; run `remedy validate`)")
+        return cls(build_folder_index(loaded.remediations, config))
+
+    def answer_for(self, query: str) -> AnswerHit | None:
+        """The active Expert Answer to serve verbatim for `query`, or None."""
+        decision = self._decide(query, "answer")
+        if decision.entry_id is None:
+            return None
+        return AnswerHit(decision.entry_id, self._folder.remediations[decision.entry_id].text,
+                         decision.similarity, decision.margin)
+
+    def guidance_for(self, query: str) -> list[str]:
+        """Guidance texts to add to the prompt for `query` (the matching active guidance, if any)."""
+        decision = self._decide(query, "guidance")
+        return [self._folder.remediations[decision.entry_id].text] if decision.entry_id else []
+
+    def review_for(self, query: str, response: str) -> str | None:
+        """"good" or "bad" when an active review matches the query and judged a similar response; else None.
+
+        The response must be as close to the reviewed one as the entry's threshold asks of queries:
+        a verdict is about that answer to that question, not about every answer to it.
+        """
+        decision = self._decide(query, "review")
+        if decision.entry_id is None:
+            return None
+        review = self._folder.remediations[decision.entry_id]
+        if review.verdict not in ("good", "bad"):
+            return None  # `skip` only marks the case addressed
+        vectors = self._encode([response, review.text])
+        similarity = float(np.dot(vectors[0], vectors[1]))
+        threshold = review.threshold if review.threshold is not None else self._folder.threshold
+        return review.verdict if similarity >= threshold else None
+
+    def _decide(self, query: str, kind: str):  # noqa: ANN202 - a Decision
+        vector = self._encode([query])
+        from remedy.normalize import normalize_question
+
+        return self._folder.index.decide_vectors(vector, [normalize_question(query)], kind=kind,
+                                                 statuses=SERVED)[0]

@@ -1,0 +1,106 @@
+"""Commands that use the matcher: match, test, calibrate, and `model adapt`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from remedy.commands.common import choose, config_from, write
+from remedy.errors import EXIT_FINDINGS, EXIT_OK
+from remedy.report.tables import FORMATS, render_rows
+
+
+def register(app: typer.Typer) -> None:
+    app.command("match")(match)
+    app.command("test")(test)
+    app.command("calibrate")(calibrate)
+
+
+def _folder_index(ctx: typer.Context):  # noqa: ANN202
+    from remedy.files.folder import load_folder
+    from remedy.matching.folder_index import build_folder_index
+
+    config = config_from(ctx)
+    return build_folder_index(load_folder(config.remediations).remediations, config)
+
+
+def match(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="A user query."),
+    response: str | None = typer.Option(None, "--response", help="A response, to see whether a review applies."),
+    top: int = typer.Option(5, "--top", help="How many nearest entries to show."),
+    fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
+) -> None:
+    """What the assistant would do for QUERY: the answer served, guidance added, review verdict.
+
+    Shows similarity, margin and the nearest misses, so you can try variations of a question.
+    Example: remedy match "my flight got cancelled, can I get my money back?"
+    """
+    from remedy.matching.explain import explain_query
+    from remedy.report.matching import match_text
+
+    choose(fmt, ("table", "json", "markdown"), "--format")
+    report = explain_query(_folder_index(ctx), query, response, top=top)
+    write(json.dumps(report, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else match_text(report, fmt))
+
+
+def test(
+    ctx: typer.Context,
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown."),
+) -> None:
+    """Every also_matches must match its entry; no must_not_match may. Exit 1 on any failure."""
+    from remedy.files.folder import load_folder
+    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.self_test import run_self_tests
+
+    choose(fmt, FORMATS, "--format")
+    config = config_from(ctx)
+    remediations = load_folder(config.remediations).remediations
+    report = run_self_tests(build_folder_index(remediations, config), remediations)
+    rows = [failure.__dict__ for failure in report.failures]
+    columns = ("file", "line", "id", "field", "text", "winner", "similarity")
+    summary = {"examples": report.examples, "failed": len(report.failures),
+               "held_out_matched": report.held_out_matched, "held_out_total": report.held_out_total}
+    if fmt == "json" or rows:
+        write(render_rows(rows, columns, fmt, key="failures", extra=summary))
+    typer.echo(f"{report.examples} examples, {len(report.failures)} failed; {report.held_out_matched} of "
+               f"{report.held_out_total} also_matches would match even if not listed", err=True)
+    raise typer.Exit(EXIT_FINDINGS if report.failures else EXIT_OK)
+
+
+def calibrate(
+    ctx: typer.Context,
+    pairs: Path | None = typer.Option(None, "--pairs", help='JSONL of {"query": ..., "expected": id or null}.'),
+    target: float = typer.Option(0.95, "--target-precision", help="The precision to reach."),
+    kind: str = typer.Option("answer", "--kind", help="answer, guidance or review."),
+    write_config: bool = typer.Option(False, "--write", help="Write threshold and margin into remedy.toml."),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown (the curve)."),
+) -> None:
+    """Recommend threshold and margin for a target precision, from labelled pairs or the folder's examples."""
+    from remedy.config_writer import write_calibration
+    from remedy.matching.calibrate_folder import calibrate_project
+
+    choose(fmt, FORMATS, "--format")
+    choose(kind, ("answer", "guidance", "review"), "--kind")
+    config = config_from(ctx)
+    found = calibrate_project(config, pairs_file=pairs, kind=kind, target_precision=target)
+    result = found.result
+    margins = sorted({point.margin for point in result.curve})
+    shown = [p.__dict__ for p in result.curve if p.margin == result.margin or fmt in ("json", "csv")]
+    summary = {"threshold": result.threshold, "margin": result.margin, "precision": result.precision,
+               "recall": result.recall, "met_target": result.met_target, "target_precision": target,
+               "positives": result.positives, "negatives": result.negatives, "source": found.source,
+               "model": found.model, "fingerprint": found.fingerprint}
+    write(render_rows(shown, ("threshold", "margin", "precision", "recall", "accepted", "false_matches"), fmt,
+                      key="curve", extra=summary))
+    verdict = "reaches" if result.met_target else "does NOT reach"
+    typer.echo(f"recommended: threshold {result.threshold:.2f}, margin {result.margin:.2f} {verdict} precision "
+               f"{target:.2f} on {result.positives + result.negatives} pairs from {found.source} "
+               f"(precision {result.precision:.3f}, recall {result.recall:.3f}; margins tried "
+               f"{margins[0]:.2f}-{margins[-1]:.2f})", err=True)
+    if write_config:
+        path = write_calibration(config, threshold=result.threshold, margin=result.margin, model=found.model,
+                                 fingerprint=found.fingerprint)
+        typer.echo(f"wrote threshold and margin to {path}", err=True)

@@ -1,0 +1,46 @@
+"""`remedy match`: what the assistant would do for one query, with the numbers behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from remedy.matching.folder_index import FolderIndex
+
+
+def explain_query(folder: FolderIndex, query: str, response: str | None = None, *, top: int = 5) -> dict[str, Any]:
+    """DESIGN 3.1's `match` document, plus margins, the settings used, and what drafts would do."""
+    index, remediations = folder.index, folder.remediations
+
+    def decide(kind: str, status: str) -> Any:
+        return index.decide([query], kind=kind, statuses=(status,))[0]
+
+    def described(decision: Any, with_text: bool = True) -> dict[str, Any] | None:
+        if decision.entry_id is None:
+            return None
+        entry = remediations[decision.entry_id]
+        found = {"id": entry.id, "similarity": round(decision.similarity, 4), "margin": round(decision.margin, 4),
+                 "exact": decision.exact}
+        return {**found, "text": entry.text} if with_text else found
+
+    answer = described(decide("answer", "active"))
+    guidance = [g for g in [described(decide("guidance", "active"))] if g]
+    review_decision = decide("review", "active")
+    review = described(review_decision, with_text=False)
+    if review is not None:
+        entry = remediations[review["id"]]
+        review["verdict"] = entry.verdict
+        review["applies"] = entry.verdict in ("good", "bad")
+        if response is not None:
+            vectors = folder.encode([response, entry.text])
+            response_similarity = float(np.dot(vectors[0], vectors[1]))
+            threshold = entry.threshold if entry.threshold is not None else folder.threshold
+            review["response_similarity"] = round(response_similarity, 4)
+            review["applies"] = review["applies"] and response_similarity >= threshold
+    nearest = [{"id": entry_id, "kind": remediations[entry_id].kind, "status": remediations[entry_id].status,
+                "similarity": round(similarity, 4)}
+               for entry_id, similarity in index.nearest(query, top=top)]
+    drafts = {kind: described(decide(kind, "draft"), with_text=False) for kind in ("answer", "guidance", "review")}
+    return {"query": query, "answer": answer, "guidance": guidance, "review": review, "nearest": nearest,
+            "drafts": drafts, "threshold": folder.threshold, "margin": folder.margin}

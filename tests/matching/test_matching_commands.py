@@ -1,0 +1,155 @@
+"""The run-time API and the matching commands on real files, with the bundled model."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from tests.conftest import write, write_answer
+
+from remedy import Remediations
+from remedy.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def folder(repo: Path) -> Path:
+    write_answer(repo, "refund", "Can I get a refund if my flight is cancelled?",
+                 answer="Yes: a full refund to the original payment. See https://example.com/refunds",
+                 extra="also_matches:\n  - my flight got cancelled, can i get my money back\n"
+                       "must_not_match:\n  - how do i bake sourdough bread\n")
+    write_answer(repo, "pets", "Can I bring my dog on the plane?", answer="Small dogs travel in the cabin.")
+    write_answer(repo, "refund-v2", "Can I get a refund if my flight is cancelled?", status="draft",
+                 answer="Yes, always. See https://example.com/refunds")
+    write(repo / "remediations/guidance/tone.yaml", """\
+        kind: guidance
+        id: tone
+        status: active
+        question: I am furious about my lost luggage
+        guidance: Apologise first, then explain the delayed-baggage process.
+        """)
+    write(repo / "remediations/reviews/bad-refund.yaml", """\
+        kind: review
+        id: bad-refund
+        status: active
+        question: Will I get compensation for a two hour delay?
+        verdict: bad
+        response: Yes, every delay is compensated with 600 euros.
+        note: Invented amount.
+        """)
+    return repo
+
+
+def test_api_serves_active_answers_only(folder: Path) -> None:
+    rem = Remediations.load(folder / "remediations")
+    hit = rem.answer_for("can i get a REFUND if my flight is cancelled")
+    assert hit is not None and hit.id == "refund" and hit.similarity == pytest.approx(1.0)
+    assert hit.text.startswith("Yes: a full refund")
+    assert rem.answer_for("how do i bake sourdough bread") is None
+    assert rem.guidance_for("I am furious about my lost luggage!") == [
+        "Apologise first, then explain the delayed-baggage process."]
+    assert rem.review_for("Will I get compensation for a two hour delay?",
+                          "Yes, every delay is compensated with 600 euros.") == "bad"
+    assert rem.review_for("Will I get compensation for a two hour delay?",
+                          "Compensation depends on the cause of the delay; see our policy.") is None
+
+
+def test_api_is_safe_to_share_between_threads(folder: Path) -> None:
+    rem = Remediations.load(folder / "remediations")
+    queries = ["can i get a refund if my flight is cancelled", "can i bring my dog on the plane"] * 50
+    expected = [rem.answer_for(q).id for q in queries]  # type: ignore[union-attr]
+    results: list[list[str]] = []
+
+    def worker() -> None:
+        results.append([rem.answer_for(q).id for q in queries])  # type: ignore[union-attr]
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
+
+
+def test_api_refuses_a_folder_with_errors(folder: Path) -> None:
+    write(folder / "remediations/broken.yaml", "kind: answer\nid: broken\n")
+    with pytest.raises(InputError, match="broken.yaml"):
+        Remediations.load(folder / "remediations")
+
+
+def test_match_json_shape(folder: Path, run) -> None:
+    result = run("match", "my flight got cancelled, can i get my money back", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert {"query", "answer", "guidance", "review", "nearest"} <= set(document)
+    assert document["answer"]["id"] == "refund" and document["answer"]["similarity"] == 1.0
+    assert document["nearest"][0]["id"] in ("refund", "refund-v2")
+    assert all(set(n) >= {"id", "similarity"} for n in document["nearest"])
+    assert document["drafts"]["answer"]["id"] == "refund-v2"
+    text = run("match", "how do i bake sourdough bread").stdout
+    assert "answer: none" in text and "nearest:" in text
+
+
+def test_match_with_response_applies_a_review(folder: Path, run) -> None:
+    result = run("match", "Will I get compensation for a two hour delay?", "--response",
+                 "Yes, every delay is compensated with 600 euros.", "--format", "json")
+    review = json.loads(result.stdout)["review"]
+    assert review["id"] == "bad-refund" and review["verdict"] == "bad" and review["applies"] is True
+
+
+def test_test_command_passes_then_fails_on_a_conflict(folder: Path, run) -> None:
+    result = run("test")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "2 examples, 0 failed" in result.stderr
+    # the same paraphrase listed under another entry: one of the two must lose it
+    pets = folder / "remediations/answers/pets.yaml"
+    pets.write_text(pets.read_text() + "also_matches:\n  - my flight got cancelled, can i get my money back\n")
+    failed = run("test", "--format", "json")
+    assert failed.exit_code == 1
+    failures = json.loads(failed.stdout)["failures"]
+    assert [(f["id"], f["field"], f["winner"]) for f in failures] == [("refund", "also_matches", "pets")] or \
+        [(f["id"], f["field"], f["winner"]) for f in failures] == [("pets", "also_matches", "refund")]
+
+
+def test_must_not_match_that_matches_fails_test_and_validate(folder: Path, run) -> None:
+    write_answer(folder, "sourdough", "How do I bake sourdough bread?", status="active",
+                 extra="must_not_match:\n  - how do i bake sourdough bread at home\n")
+    result = run("test")
+    assert result.exit_code == 1
+    validate = run("validate")
+    assert validate.exit_code == 1 and "M003" in validate.stdout
+
+
+def test_validate_flags_two_active_entries_that_match_each_other(folder: Path, run) -> None:
+    write_answer(folder, "refund-again", "can i get a refund if my flight is cancelled please",
+                 answer="Yes. See https://example.com/refunds")
+    result = run("validate")
+    assert result.exit_code == 1 and "M001" in result.stdout and "'refund'" in result.stdout
+
+
+def test_validate_is_clean_on_the_demo_folder(run, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = run("validate")
+    assert result.exit_code == 0, result.stdout
+    assert run("test").exit_code == 0
+
+
+def test_calibrate_recommends_and_writes_the_config(folder: Path, run) -> None:
+    result = run("calibrate", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert 0 < document["threshold"] <= 1 and 0 <= document["margin"] <= 1 and document["curve"]
+    pairs = folder / "pairs.jsonl"
+    pairs.write_text('{"query": "flight cancelled, refund?", "expected": "refund"}\n'
+                     '{"query": "what is the capital of peru", "expected": null}\n', encoding="utf-8")
+    written = run("calibrate", "--pairs", "pairs.jsonl", "--write")
+    assert written.exit_code == 0, written.stderr
+    config = (folder / "remedy.toml").read_text()
+    assert "threshold = " in config and "[calibration]" in config and "fingerprint = " in config
+    assert run("validate").exit_code == 0
+    pairs.write_text('{"query": "x", "expected": "no-such-entry"}\n', encoding="utf-8")
+    bad = run("calibrate", "--pairs", "pairs.jsonl")
+    assert bad.exit_code == 2 and "pairs.jsonl:1" in bad.stderr
