@@ -108,54 +108,85 @@ def schema() -> None:
 new_app = typer.Typer(no_args_is_help=True, help="Scaffold a draft remediation file.")
 
 
-def _scaffold(ctx: typer.Context, draft_kind: str, question: str, text: str, *, verdict: str | None = None,
-              note: str | None = None, also_match: list[str] | None = None,
+def _scaffold(ctx: typer.Context, draft_kind: str, question: str | None, text: str | None, *,
+              verdict: str | None = None, note: str | None = None, also_match: list[str] | None = None,
               must_not_match: list[str] | None = None, tag: list[str] | None = None,
-              remediation_id: str | None = None) -> None:
+              remediation_id: str | None = None, from_log: str | None = None,
+              from_issue: str | None = None, logs: list[str] | None = None) -> None:
+    from remedy.errors import UsageError
     from remedy.files.folder import display_path
     from remedy.files.scaffold import Draft, write_draft
 
-    draft = Draft(kind=draft_kind, question=question, text=text, verdict=verdict, note=note,
-                  also_matches=list(also_match or []), must_not_match=list(must_not_match or []),
-                  tags=list(tag or []), id=remediation_id)
-    path = write_draft(config_from(ctx).remediations, draft)
+    config = config_from(ctx)
+    if from_log and from_issue:
+        raise UsageError("use --from-log or --from-issue, not both")
+    if (from_log or from_issue) and not logs:
+        raise UsageError("--from-log and --from-issue need --logs PATH")
+    if from_log or from_issue:
+        from remedy.analytics.drafts import draft_from_issue, draft_from_log
+
+        draft = (draft_from_log(config, draft_kind, from_log, logs or [], text=text, verdict=verdict, note=note)
+                 if from_log else
+                 draft_from_issue(config, draft_kind, from_issue or "", logs or [], text=text, verdict=verdict,
+                                  note=note))
+        if question:
+            draft.question = question
+    else:
+        if question is None:
+            raise UsageError("--question is required (or --from-log / --from-issue with --logs)")
+        draft = Draft(kind=draft_kind, question=question, text=text or "", verdict=verdict, note=note)
+    draft.also_matches += list(also_match or [])
+    draft.must_not_match += list(must_not_match or [])
+    draft.tags += list(tag or [])
+    draft.id = remediation_id
+    path = write_draft(config.remediations, draft)
     write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
 
 
-QUESTION = typer.Option(..., "--question", help="The user question.")
+QUESTION = typer.Option(None, "--question", help="The user question.")
 ALSO = typer.Option(None, "--also-match", help="A paraphrase that must match (repeatable).")
 MUST_NOT = typer.Option(None, "--must-not-match", help="A near query that must not match (repeatable).")
 TAG = typer.Option(None, "--tag", help="A tag (repeatable).")
 ID = typer.Option(None, "--id", help="The id (default: a slug of the question).")
+FROM_LOG = typer.Option(None, "--from-log", help="Prefill from this log id (with --logs).")
+FROM_ISSUE = typer.Option(None, "--from-issue", help="Prefill from issue N or its id, as `remedy issues` shows.")
+LOGS = typer.Option(None, "--logs", help="Log export(s) for --from-log / --from-issue (repeatable).")
 
 
 @new_app.command("answer")
-def new_answer(ctx: typer.Context, question: str = QUESTION,
-               answer: str = typer.Option(..., "--answer", help="The verbatim answer."),
+def new_answer(ctx: typer.Context, question: str | None = QUESTION,
+               answer: str | None = typer.Option(None, "--answer", help="The verbatim answer."),
                also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
-               tag: list[str] | None = TAG, remediation_id: str | None = ID) -> None:
-    """A draft Expert Answer. Example: remedy new answer --question "..." --answer "..." """
+               tag: list[str] | None = TAG, remediation_id: str | None = ID, from_log: str | None = FROM_LOG,
+               from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS) -> None:
+    """A draft Expert Answer.
+
+    Example: remedy new answer --question "..." --answer "..."; or from the issue queue:
+    remedy new answer --from-issue 1 --logs exports/logs.jsonl (the answer is left for you to write).
+    """
     _scaffold(ctx, "answer", question, answer, also_match=also_match, must_not_match=must_not_match, tag=tag,
-              remediation_id=remediation_id)
+              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs)
 
 
 @new_app.command("guidance")
-def new_guidance(ctx: typer.Context, question: str = QUESTION,
-                 guidance: str = typer.Option(..., "--guidance", help="The advice for the assistant."),
+def new_guidance(ctx: typer.Context, question: str | None = QUESTION,
+                 guidance: str | None = typer.Option(None, "--guidance", help="The advice for the assistant."),
                  also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
-                 tag: list[str] | None = TAG, remediation_id: str | None = ID) -> None:
-    """A draft Expert Guidance."""
+                 tag: list[str] | None = TAG, remediation_id: str | None = ID, from_log: str | None = FROM_LOG,
+                 from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS) -> None:
+    """A draft Expert Guidance (from flags, or --from-log / --from-issue with --logs)."""
     _scaffold(ctx, "guidance", question, guidance, also_match=also_match, must_not_match=must_not_match, tag=tag,
-              remediation_id=remediation_id)
+              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs)
 
 
 @new_app.command("review")
-def new_review(ctx: typer.Context, question: str = QUESTION,
-               response: str = typer.Option(..., "--response", help="The judged response."),
+def new_review(ctx: typer.Context, question: str | None = QUESTION,
+               response: str | None = typer.Option(None, "--response", help="The judged response."),
                verdict: str = typer.Option(..., "--verdict", help="good, bad or skip."),
                note: str | None = typer.Option(None, "--note", help="Why."),
-               also_match: list[str] | None = ALSO, tag: list[str] | None = TAG,
-               remediation_id: str | None = ID) -> None:
-    """A draft Expert Review."""
+               also_match: list[str] | None = ALSO, tag: list[str] | None = TAG, remediation_id: str | None = ID,
+               from_log: str | None = FROM_LOG, from_issue: str | None = FROM_ISSUE,
+               logs: list[str] | None = LOGS) -> None:
+    """A draft Expert Review (the response comes from the log with --from-log / --from-issue)."""
     _scaffold(ctx, "review", question, response, verdict=verdict, note=note, also_match=also_match, tag=tag,
-              remediation_id=remediation_id)
+              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs)

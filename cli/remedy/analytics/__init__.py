@@ -1,0 +1,1 @@
+"""Log analytics: which logs each remediation covers, what it prevented, and the unaddressed failures."""

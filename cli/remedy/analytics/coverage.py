@@ -1,0 +1,103 @@
+"""`remedy coverage`: per remediation its covered failures, covered logs and preventions; overall totals."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from remedy.analytics.analysis import Analysis
+from remedy.analytics.tables import create_table
+from remedy.errors import UsageError
+
+PREVENTIONS_SERVED = "served_remediation"
+PREVENTIONS_INFERRED = "inferred: logs after `activated` that the answer matches"
+
+
+def register_remediations(analysis: Analysis) -> None:
+    """A small `remediations` table (id, kind, status, activated) to join against."""
+    entries = list(analysis.folder.remediations.values())
+    create_table(analysis.con, "remediations", {"id": "VARCHAR", "kind": "VARCHAR", "status": "VARCHAR",
+                                                "activated": "TIMESTAMP"},
+                 {"id": [r.id for r in entries], "kind": [r.kind for r in entries],
+                  "status": [r.status for r in entries],
+                  "activated": [r.activated.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                                if r.activated else None for r in entries]})
+
+
+def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    con, logs = analysis.con, analysis.logs.table
+    register_remediations(analysis)
+    served = analysis.has_served_field()
+    totals = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE is_failure),
+               count(*) FILTER (WHERE is_failure AND normalized_query IN
+                   (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ('active', 'draft'))),
+               count(*) FILTER (WHERE is_failure AND normalized_query IN
+                   (SELECT normalized_query FROM {analysis.attributions} WHERE role = 'active'))
+        FROM {logs}""").fetchone()
+    total, failures, addressed, addressed_active = totals
+    covered = dict(((row[0]), row[1:]) for row in con.execute(f"""
+        SELECT a.remediation_id, count(*) FILTER (WHERE l.is_failure), count(*)
+        FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
+        WHERE a.role IN ('active', 'draft')
+        GROUP BY a.remediation_id""").fetchall())
+    if served:
+        prevention_sql = f"""
+            SELECT served_remediation, count(*), max(ts) FROM {logs}
+            WHERE served_remediation IS NOT NULL GROUP BY served_remediation"""
+    else:
+        prevention_sql = f"""
+            SELECT a.remediation_id, count(*), max(l.ts)
+            FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
+            JOIN remediations r ON r.id = a.remediation_id
+            WHERE a.role = 'ever_active' AND r.activated IS NOT NULL AND l.ts >= r.activated
+            GROUP BY a.remediation_id"""
+    preventions = {row[0]: (row[1], row[2]) for row in con.execute(prevention_sql).fetchall()}
+    rows = []
+    for remediation in sorted(analysis.folder.remediations.values(), key=lambda r: (r.kind, r.id)):
+        if (status and remediation.status != status) or (kind and remediation.kind != kind):
+            continue
+        covered_failures, covered_logs = covered.get(remediation.id, (0, 0))
+        prevented, last = preventions.get(remediation.id, (0, None)) if remediation.kind == "answer" else (0, None)
+        rows.append({"id": remediation.id, "kind": remediation.kind, "status": remediation.status,
+                     "covered_failures": covered_failures, "covered_logs": covered_logs, "preventions": prevented,
+                     "last_prevention": last.isoformat() + "Z" if last else None})
+    unknown_served = sorted(set(preventions) - set(analysis.folder.remediations)) if served else []
+    return {
+        "logs": {"total": total, "failures": failures, "addressed_failures": addressed,
+                 "unaddressed_failures": failures - addressed, "skipped_lines": analysis.logs.skipped_lines},
+        "addressed_share": round(addressed / failures, 4) if failures else None,
+        "by_status": {"active": {"addressed_failures": addressed_active,
+                                 "share": round(addressed_active / failures, 4) if failures else None},
+                      "draft_only": {"addressed_failures": addressed - addressed_active,
+                                     "share": round((addressed - addressed_active) / failures, 4) if failures
+                                     else None}},
+        "preventions_source": PREVENTIONS_SERVED if served else PREVENTIONS_INFERRED,
+        "unknown_served_ids": unknown_served,
+        "remediations": rows,
+    }
+
+
+def write_attributions(analysis: Analysis, path: Path) -> int:
+    """One row per (log, attributed remediation), as .jsonl or .parquet, written atomically."""
+    suffix = "".join(path.suffixes[-1:]).lower()
+    formats = {".jsonl": "FORMAT json", ".parquet": "FORMAT parquet"}
+    if suffix not in formats:
+        raise UsageError(f"--attributions {path}: use a .jsonl or .parquet file name")
+    query = f"""SELECT l.log_id, a.remediation_id, a.kind, a.role AS status, round(a.similarity, 4) AS similarity
+                FROM {analysis.logs.table} l JOIN {analysis.attributions} a USING (normalized_query)
+                WHERE a.role IN ('active', 'draft')
+                ORDER BY l.source_file, l.line_number, a.kind, a.role"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        analysis.con.execute(f"COPY ({query}) TO '{temporary.replace(chr(39), chr(39) * 2)}' ({formats[suffix]})")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return analysis.con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]

@@ -1,0 +1,53 @@
+"""`remedy new … --from-log ID / --from-issue N`: a draft prefilled from the logs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from remedy.analytics.analysis import analyse, log_settings
+from remedy.analytics.issue_queue import find_issue
+from remedy.config import Config
+from remedy.errors import UsageError
+from remedy.files.scaffold import Draft
+from remedy.logs.reading import read_logs
+
+MAX_SOURCE_LOGS = 20
+MAX_CANDIDATES = 15
+# The SME writes the real text; `validate` flags this placeholder (W003) and `activate` refuses it.
+PLACEHOLDER = {"answer": "TODO: write the answer the assistant must give, with a link to the policy page.",
+               "guidance": "TODO: write the advice the assistant should follow for questions like this."}
+
+
+def draft_from_log(config: Config, kind: str, log_id: str, log_paths: Sequence[str], *, text: str | None,
+                   verdict: str | None = None, note: str | None = None) -> Draft:
+    import duckdb
+
+    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"))
+    row = logs.connection.execute(f"SELECT query, response FROM {logs.table} WHERE log_id = $id LIMIT 1",
+                                  {"id": log_id}).fetchone()
+    if row is None:
+        raise UsageError(f"no log with id '{log_id}' in {', '.join(log_paths)}")
+    query, response = row
+    if kind == "review":
+        return Draft(kind, query, text or response or "", verdict=verdict, note=note, source_logs=[log_id])
+    return Draft(kind, query, text or PLACEHOLDER[kind], source_logs=[log_id])
+
+
+def draft_from_issue(config: Config, kind: str, key: str, log_paths: Sequence[str], *, text: str | None,
+                     verdict: str | None = None, note: str | None = None, **filters: Any) -> Draft:
+    analysis = analyse(config, log_paths)
+    issue = find_issue(analysis, key, **filters)
+    question = issue.representative_query
+    raw = analysis.con.execute(f"""
+        SELECT mode(query) FROM {analysis.logs.table} WHERE normalized_query IN (SELECT unnest($queries))
+        GROUP BY normalized_query ORDER BY count(*) DESC""",
+                               {"queries": list(issue.cluster.queries)}).fetchall()
+    candidates = [q for (q,) in raw if q and q.strip() and q != question][:MAX_CANDIDATES]
+    source = issue.log_ids[:MAX_SOURCE_LOGS]
+    if kind == "review":
+        response = analysis.con.execute(f"SELECT response FROM {analysis.logs.table} WHERE log_id = $id",
+                                        {"id": source[0]}).fetchone()[0]
+        return Draft(kind, question, text or response or "", verdict=verdict, note=note, source_logs=source,
+                     candidate_also_matches=candidates)
+    return Draft(kind, question, text or PLACEHOLDER[kind], source_logs=source, candidate_also_matches=candidates)

@@ -1,0 +1,67 @@
+"""`remedy preview ID`: every past log an entry would capture once active, most doubtful first.
+
+The entry is treated as active (whatever its status) among the folder's active entries of its kind;
+each captured log shows its similarity and margin, whether it was a failure (a non-failure captured
+is a good response that would be replaced), and which active entry it goes to today, if any.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from remedy.analytics.analysis import analyse
+from remedy.analytics.attribution import Progress
+from remedy.config import Config
+from remedy.errors import UsageError
+from remedy.files.folder import load_folder
+from remedy.normalize import normalize_question
+
+
+def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str], *, strict: bool = False,
+                  since: Any = None, until: Any = None, progress: Progress | None = None) -> dict[str, Any]:
+    folder = load_folder(config.remediations)
+    by_id = folder.by_id()
+    if remediation_id not in by_id:
+        raise UsageError(f"no remediation with id '{remediation_id}' in {config.remediations}")
+    entry = by_id[remediation_id]
+    hypothetical = [dataclasses.replace(r, status="active") if r.id == remediation_id else r
+                    for r in folder.remediations]
+    analysis = analyse(config, log_paths, since=since, until=until, strict=strict, remediations=hypothetical,
+                       progress=progress)
+    rows = analysis.con.execute(f"""
+        SELECT l.log_id, l.ts, l.query, l.normalized_query, a.similarity, a.margin, l.is_failure, l.response
+        FROM {analysis.logs.table} l JOIN {analysis.attributions} a USING (normalized_query)
+        WHERE a.role = 'active' AND a.remediation_id = $id
+        ORDER BY a.margin, a.similarity, l.ts, l.log_id""", {"id": remediation_id}).fetchall()
+    today = _current_winners(config, folder.remediations, entry.kind, sorted({row[3] for row in rows}))
+    captured = [{"log_id": row[0], "timestamp": row[1].isoformat() + "Z", "query": row[2],
+                 "similarity": round(row[4], 4), "margin": round(row[5], 4),
+                 "exact": normalize_question(row[2]) in _own_texts(entry), "failure": bool(row[6]),
+                 "currently": today.get(row[3]), "response": row[7]} for row in rows]
+    failures = sum(1 for row in captured if row["failure"])
+    return {"id": remediation_id, "kind": entry.kind, "status": entry.status,
+            "threshold": entry.threshold if entry.threshold is not None else analysis.folder.threshold,
+            "margin": analysis.folder.margin,
+            "captured_logs": len(captured), "captured_failures": failures,
+            "captured_non_failures": len(captured) - failures,
+            "taken_over": sum(1 for row in captured if row["currently"]),
+            "distinct_queries": len(today) if today else len({row["query"] for row in captured}),
+            "logs": captured}
+
+
+def _own_texts(entry: Any) -> set[str]:
+    return {normalize_question(text) for text in (entry.question, *entry.also_matches)}
+
+
+def _current_winners(config: Config, remediations: list, kind: str, queries: list[str]) -> dict[str, str]:
+    """Which active entry each query goes to today (only for the queries the preview captured)."""
+    from remedy.matching.folder_index import build_folder_index
+
+    if not queries:
+        return {}
+    today = build_folder_index(remediations, config)
+    decisions = today.index.decide(queries, kind=kind, statuses=("active",))
+    return {query: decision.entry_id for query, decision in zip(queries, decisions, strict=True)
+            if decision.entry_id}

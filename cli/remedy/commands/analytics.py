@@ -1,0 +1,167 @@
+"""Commands over log exports: coverage, issues, issue, preview."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from remedy.commands.common import choose, config_from, write
+from remedy.errors import UsageError
+from remedy.report.tables import FORMATS, render_rows
+
+LOGS = typer.Option(..., "--logs", help="Log export(s): JSONL, .jsonl.gz, Parquet or CSV; globs allowed (repeatable).")
+SINCE = typer.Option(None, "--since", help="Only logs at or after this date/time (ISO 8601).")
+UNTIL = typer.Option(None, "--until", help="Only logs before this date/time (ISO 8601).")
+STRICT = typer.Option(False, "--strict", help="Refuse the first malformed log line instead of skipping it.")
+FORMAT = typer.Option("table", "--format", help="table, json, csv or markdown.")
+
+
+def register(app: typer.Typer) -> None:
+    for name, command in (("coverage", coverage), ("issues", issues), ("issue", issue), ("preview", preview)):
+        app.command(name)(command)
+
+
+def parse_time(value: str | None, option: str) -> datetime.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option} must be an ISO 8601 date or time like 2026-11-01, not {value!r}") from None
+    return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def progress_for(fmt: str):  # noqa: ANN201 - a Progress callback or None
+    """A one-line progress display on stderr, only for a person watching a terminal."""
+    if fmt == "json" or not sys.stderr.isatty():
+        return None
+
+    def show(stage: str, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{stage}: {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%)\033[K{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def report_skipped(analysis: Any) -> None:
+    logs = analysis.logs
+    if logs.skipped_lines:
+        first = "; ".join(str(line) for line in logs.first_skipped)
+        typer.echo(f"remedy: skipped {logs.skipped_lines:,} malformed log line(s) (--strict refuses them): {first}",
+                   err=True)
+
+
+def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str | None, strict: bool,
+             fmt: str) -> Any:
+    from remedy.analytics.analysis import analyse
+
+    analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+                       strict=strict, progress=progress_for(fmt))
+    report_skipped(analysis)
+    return analysis
+
+
+def coverage(
+    ctx: typer.Context, logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
+    status: str | None = typer.Option(None, "--status", help="Only remediations with this status."),
+    kind: str | None = typer.Option(None, "--kind", help="Only remediations of this kind."),
+    attributions: Path | None = typer.Option(None, "--attributions",
+                                                help="Write one row per attributed log (.jsonl or .parquet)."),
+    strict: bool = STRICT, fmt: str = FORMAT,
+) -> None:
+    """Per remediation: covered failures, covered logs, preventions; the overall addressed share.
+
+    Example: remedy coverage --logs 'exports/*.jsonl.gz' --since 2026-10-01
+    """
+    from remedy.analytics.coverage import coverage_report, write_attributions
+    from remedy.report.analytics import coverage_summary
+
+    choose(fmt, FORMATS, "--format")
+    if status:
+        choose(status, ("draft", "active", "paused"), "--status")
+    if kind:
+        choose(kind, ("answer", "guidance", "review"), "--kind")
+    analysis = _analyse(ctx, logs, since, until, strict, fmt)
+    report = coverage_report(analysis, status=status, kind=kind)
+    columns = ("id", "kind", "status", "covered_failures", "covered_logs", "preventions", "last_prevention")
+    extra = {key: value for key, value in report.items() if key != "remediations"}
+    write(render_rows(report["remediations"], columns, fmt, key="remediations", extra=extra))
+    if fmt != "json":
+        typer.echo(coverage_summary(report), err=True)
+    if attributions is not None:
+        count = write_attributions(analysis, attributions)
+        typer.echo(f"wrote {count:,} attributions to {attributions}", err=True)
+
+
+def issues(
+    ctx: typer.Context, logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
+    status: str = typer.Option("unaddressed", "--status", help="unaddressed, addressed or all."),
+    primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure."),
+    top: int = typer.Option(20, "--top", help="How many issues (0: all)."),
+    strict: bool = STRICT, fmt: str = FORMAT,
+) -> None:
+    """Unaddressed failures clustered by similarity, ranked by impact = frequency x mean severity."""
+    from remedy.analytics.issue_queue import STATUSES, rank_issues
+
+    choose(fmt, FORMATS, "--format")
+    choose(status, STATUSES, "--status")
+    analysis = _analyse(ctx, logs, since, until, strict, fmt)
+    found = rank_issues(analysis, status=status, primary_issue=primary_issue, top=top or None)
+    rows = [issue.as_dict() for issue in found]
+    if fmt != "json":
+        rows = [{**row, "log_ids": len(row["log_ids"])} for row in rows]
+    columns = ("rank", "id", "size", "mean_severity", "impact", "primary_issue", "representative_query")
+    write(render_rows(rows, columns, fmt, key="issues"))
+    if fmt != "json" and found:
+        typer.echo(f"{len(found)} issue(s); `remedy issue N --logs …` shows one in full", err=True)
+
+
+def issue(
+    ctx: typer.Context, key: str = typer.Argument(..., help="The rank from `remedy issues`, or the issue id."),
+    logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
+    status: str = typer.Option("unaddressed", "--status", help="As given to `remedy issues`."),
+    primary_issue: str | None = typer.Option(None, "--primary-issue", help="As given to `remedy issues`."),
+    limit: int = typer.Option(50, "--limit", help="How many logs to show (0: all)."),
+    strict: bool = STRICT,
+    fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
+) -> None:
+    """One issue in full: its queries, responses, context, scores, and the command that remediates it."""
+    from remedy.analytics.issue_queue import find_issue, issue_logs
+    from remedy.report.analytics import issue_text
+
+    choose(fmt, ("table", "json", "markdown"), "--format")
+    analysis = _analyse(ctx, logs, since, until, strict, fmt)
+    found = find_issue(analysis, key, status=status, primary_issue=primary_issue)
+    rows = issue_logs(analysis, found, limit=limit or None)
+    command = "remedy new answer --from-issue " + found.cluster.id + "".join(f" --logs '{p}'" for p in logs)
+    document = {**found.as_dict(), "queries": list(found.cluster.queries), "logs": rows, "remediate": command}
+    if fmt == "json":
+        write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        write(issue_text(document, fmt))
+
+
+def preview(
+    ctx: typer.Context, remediation_id: str = typer.Argument(..., help="The entry to preview (usually a draft)."),
+    logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
+    strict: bool = STRICT, fmt: str = FORMAT,
+) -> None:
+    """Every past log ID would capture once active, failures and non-failures, most doubtful first."""
+    from remedy.analytics.preview import preview_entry
+    from remedy.report.analytics import preview_summary
+
+    choose(fmt, FORMATS, "--format")
+    report = preview_entry(config_from(ctx), remediation_id, logs, strict=strict,
+                           since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+                           progress=progress_for(fmt))
+    columns = ("similarity", "margin", "failure", "currently", "log_id", "timestamp", "query")
+    write(render_rows(report["logs"], columns, fmt, key="logs",
+                      extra={k: v for k, v in report.items() if k != "logs"}))
+    if fmt != "json":
+        typer.echo(preview_summary(report), err=True)
