@@ -58,9 +58,12 @@ def global_options(
 
 
 def _register() -> None:
-    from remedy.commands import files
+    from remedy.commands import analytics, files, gate, matching
 
     files.register(app)
+    gate.register(app)
+    matching.register(app)
+    analytics.register(app)
 
 
 _register()

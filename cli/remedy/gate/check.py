@@ -1,0 +1,77 @@
+"""`remedy check --base REF`: the pull-request gate, as data.
+
+Fails (problems with severity error) on anything `validate` fails on, deleted or rewritten answers
+that are protected (gate/forbidden_edits.py), and `also_matches` that matched their entry at the
+base and no longer do. With logs, it also measures the change's impact (gate/impact.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from remedy.config import Config
+from remedy.files.folder import Folder, load_folder
+from remedy.gate.changes import Change, compare
+from remedy.gate.forbidden_edits import forbidden_edits
+from remedy.gate.git_revision import folder_at, repository_root, resolve_revision
+from remedy.problems import Problem
+
+EXAMPLE_LOST = "G003"
+
+
+@dataclass
+class CheckResult:
+    base_ref: str
+    base_commit: str
+    problems: list[Problem]
+    changes: list[Change]  # added, removed, modified, and renamed-only entries
+    impact: Any | None = None  # gate.impact.Impact when logs were given
+    notes: list[str] = field(default_factory=list)
+
+
+def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | None = None,
+                 semantic: bool = True, strict_logs: bool = False) -> CheckResult:
+    from remedy.validation import check_folder
+
+    top = repository_root(config.remediations)
+    commit = resolve_revision(top, base_ref)
+    current = load_folder(config.remediations)
+    base = folder_at(top, commit, config.remediations)
+    problems = check_folder(current, config, semantic=semantic)
+    changes = compare(base, current)
+    impact = None
+    preventions = None
+    if log_paths:
+        from remedy.gate.impact import measure_impact
+
+        impact = measure_impact(config, base, current, changes, log_paths, strict=strict_logs)
+        preventions = impact.preventions
+    problems += forbidden_edits(changes, preventions)
+    if semantic:
+        problems += lost_examples(config, base, current, changes)
+    shown = [c for c in changes if c.what != "unchanged" or c.moved]
+    return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact)
+
+
+def lost_examples(config: Config, base: Folder, current: Folder, changes: list[Change]) -> list[Problem]:
+    """also_matches that matched their (still existing) entry at the base and no longer do."""
+    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.self_test import run_self_tests
+
+    if not any(c.what != "unchanged" for c in changes):
+        return []
+    before = run_self_tests(build_folder_index(base.remediations, config), base.remediations)
+    now = run_self_tests(build_folder_index(current.remediations, config), current.remediations)
+    failed_before = {(f.id, f.field, f.text) for f in before.failures}
+    base_examples = {(r.id, text) for r in base.remediations for text in r.also_matches}
+    problems = []
+    for failure in now.failures:
+        key = (failure.id, failure.field, failure.text)
+        if failure.field == "also_matches" and key not in failed_before and (failure.id, failure.text) in base_examples:
+            instead = f"'{failure.winner}' wins it now" if failure.winner else "nothing matches it now"
+            problems.append(Problem(failure.file, failure.line, failure.column, EXAMPLE_LOST, "error",
+                                    f"also_matches {failure.text!r} matched '{failure.id}' at the base; {instead} "
+                                    f"(similarity {failure.similarity:.2f})"))
+    return problems

@@ -1,0 +1,96 @@
+"""`remedy check` results as text, JSON, a Markdown pull-request comment, or GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from remedy.gate.check import CheckResult
+from remedy.problems import count_errors
+from remedy.report.problems import problems_github, problems_text
+
+
+def check_document(result: CheckResult) -> dict[str, Any]:
+    errors = count_errors(result.problems)
+    impact = result.impact
+    return {
+        "base": result.base_ref, "base_commit": result.base_commit, "passed": errors == 0,
+        "errors": errors, "warnings": len(result.problems) - errors,
+        "problems": [problem.as_dict() for problem in result.problems],
+        "changes": [{"id": c.id, "change": c.what if c.what != "unchanged" else "renamed", "fields": list(c.fields),
+                     "moved": c.moved, "file": str((c.current or c.base).path) if (c.current or c.base) else None}
+                    for c in result.changes],
+        "impact": None if impact is None else {
+            "failures": impact.failures, "addressed_before": impact.addressed_before,
+            "addressed_after": impact.addressed_after,
+            "share_before": _round(impact.share_before), "share_after": _round(impact.share_after),
+            "preventions_source": impact.preventions_source, "skipped_lines": impact.skipped_lines,
+            "entries": impact.entries},
+    }
+
+
+def check_json(result: CheckResult) -> str:
+    return json.dumps(check_document(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def check_text(result: CheckResult) -> str:
+    document = check_document(result)
+    lines = [_summary(document), ""]
+    for change in document["changes"]:
+        fields = f" ({', '.join(change['fields'])})" if change["fields"] else ""
+        lines.append(f"  {change['change']:<9} {change['id']}{fields}{' [moved]' if change['moved'] else ''}")
+    if document["impact"]:
+        lines += ["", _impact_line(document["impact"])]
+        lines += [f"  {e['id']}: +{e['newly_covered']} / -{e['no_longer_covered']} failures covered"
+                  for e in document["impact"]["entries"]]
+    text = "\n".join(lines) + "\n"
+    return text + ("\n" + problems_text(result.problems) if result.problems else "")
+
+
+def check_markdown(result: CheckResult) -> str:
+    """A compact PR comment: a summary line, a table of the changed entries, the problems."""
+    document = check_document(result)
+    impact = document["impact"]
+    lines = [f"### remedy check: {'✅ passed' if document['passed'] else '❌ failed'}", "", _summary(document)]
+    if impact:
+        lines += ["", _impact_line(impact)]
+    if document["changes"]:
+        by_id = {e["id"]: e for e in impact["entries"]} if impact else {}
+        header = "| entry | change | fields |" + (" failures newly covered | no longer covered |" if impact else "")
+        lines += ["", header, "|---|---|---|" + ("---|---|" if impact else "")]
+        for change in document["changes"]:
+            row = f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} |"
+            if impact:
+                entry = by_id.get(change["id"], {"newly_covered": 0, "no_longer_covered": 0})
+                row += f" {entry['newly_covered']} | {entry['no_longer_covered']} |"
+            lines.append(row)
+    if result.problems:
+        lines += ["", "**Problems**", ""]
+        lines += [f"- `{p.file}:{p.line}` **{p.code}** {p.severity}: {p.message}" for p in result.problems]
+    return "\n".join(lines) + "\n"
+
+
+def check_github(result: CheckResult) -> str:
+    return problems_github(result.problems)
+
+
+def _summary(document: dict[str, Any]) -> str:
+    counts: dict[str, int] = {}
+    for change in document["changes"]:
+        counts[change["change"]] = counts.get(change["change"], 0) + 1
+    changed = ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "no remediation changes"
+    return (f"against {document['base']} ({document['base_commit'][:8]}): {changed}; "
+            f"{document['errors']} error(s), {document['warnings']} warning(s)")
+
+
+def _impact_line(impact: dict[str, Any]) -> str:
+    before, after = impact["share_before"], impact["share_after"]
+    if before is None:
+        return "impact: no failures in the logs"
+    delta = impact["addressed_after"] - impact["addressed_before"]
+    return (f"impact on {impact['failures']:,} past failures: addressed {100 * before:.1f}% → {100 * after:.1f}% "
+            f"({delta:+,} failures)")
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None

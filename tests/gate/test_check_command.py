@@ -1,0 +1,104 @@
+"""`remedy check --base` in real repositories with a main and a feature branch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import git, write_answer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def branches(repo: Path) -> Path:
+    write_answer(repo, "bags", "What is the baggage allowance?", extra="activated: 2026-09-01T00:00:00Z\n")
+    write_answer(repo, "dogs", "Can I bring my dog on the plane?", status="draft")
+    logs = [{"id": f"l{n}", "timestamp": f"2026-10-0{n}T10:00:00Z", "query": query, "is_bad": bad}
+            for n, (query, bad) in enumerate([("What is the baggage allowance?", False),
+                                               ("Is there wifi on board?", True),
+                                               ("is there wifi on board", True),
+                                               ("Can I bring my dog on the plane?", True)], start=1)]
+    (repo / "logs.jsonl").write_text("\n".join(json.dumps(row) for row in logs) + "\n", encoding="utf-8")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    return repo
+
+
+def test_a_benign_change_passes_and_shows_its_impact(branches: Path, run) -> None:
+    write_answer(branches, "wifi", "Is there wifi on board?", status="draft")
+    result = run("check", "--base", "main", "--logs", "logs.jsonl", "--format", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["passed"] and document["changes"] == [
+        {"id": "wifi", "change": "added", "fields": [], "moved": False,
+         "file": str(branches / "remediations/answers/wifi.yaml")}]
+    impact = document["impact"]
+    assert (impact["failures"], impact["addressed_before"], impact["addressed_after"]) == (3, 1, 3)
+    assert impact["entries"] == [{"id": "wifi", "kind": "answer", "change": "added", "status": "draft",
+                                  "fields": [], "newly_covered": 2, "no_longer_covered": 0,
+                                  "covered_failures": 2}]
+    markdown = run("check", "--base", "main", "--logs", "logs.jsonl", "--format", "markdown").stdout
+    assert markdown.startswith("### remedy check: ✅ passed") and "| `wifi` | added |" in markdown
+    assert "33.3% → 100.0% (+2 failures)" in markdown
+
+
+def test_deleting_an_answer_that_was_active_fails(branches: Path, run) -> None:
+    (branches / "remediations/answers/bags.yaml").unlink()
+    result = run("check", "--base", "main")
+    assert result.exit_code == 1
+    assert "G001" in result.stdout and "pause" in result.stdout
+    github = run("check", "--base", "main", "--format", "github").stdout
+    assert github.startswith("::error file=remediations/answers/bags.yaml,line=1")
+
+
+def test_with_logs_only_answers_that_prevented_failures_are_protected(branches: Path, run) -> None:
+    (branches / "remediations/answers/bags.yaml").unlink()
+    result = run("check", "--base", "main", "--logs", "logs.jsonl")
+    assert result.exit_code == 1 and "prevented 1 failure in the logs" in result.stdout
+    # the draft was never active and prevented nothing: rewriting it is fine
+    git(branches, "checkout", "-q", "--", ".")
+    dogs = branches / "remediations/answers/dogs.yaml"
+    dogs.write_text(dogs.read_text().replace("Can I bring my dog on the plane?", "Can my dog fly with me?"))
+    assert run("check", "--base", "main", "--logs", "logs.jsonl").exit_code == 0
+
+
+def test_a_renamed_file_is_not_a_deletion(branches: Path, run) -> None:
+    (branches / "remediations/answers/bags.yaml").rename(branches / "remediations/bags.yaml")
+    result = run("check", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["changes"][0]["change"] == "renamed"
+
+
+def test_validate_errors_fail_the_check(branches: Path, run) -> None:
+    write_answer(branches, "bags-copy", "what is the baggage allowance")  # a second active, same question
+    result = run("check", "--base", "main")
+    assert result.exit_code == 1 and "L001" in result.stdout
+
+
+def test_check_does_not_touch_the_working_tree(branches: Path, run) -> None:
+    write_answer(branches, "wifi", "Is there wifi on board?", status="draft")
+    before = git(branches, "status", "--porcelain")
+    run("check", "--base", "main")
+    assert git(branches, "status", "--porcelain") == before
+
+
+def test_bad_base_and_not_a_repository(branches: Path, run, tmp_path_factory, monkeypatch) -> None:
+    result = run("check", "--base", "origin/nope")
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    plain = tmp_path_factory.mktemp("plain")
+    (plain / "remediations").mkdir()
+    monkeypatch.chdir(plain)
+    result = run("check", "--base", "main")
+    assert result.exit_code == 2 and "not in a git repository" in result.stderr
+
+
+def test_pre_commit_hooks_file_runs_validate() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    by_id = {hook["id"]: hook for hook in hooks}
+    assert by_id["remedy-validate"]["entry"] == "remedy validate"
+    assert by_id["remedy-validate"]["pass_filenames"] is False and by_id["remedy-validate"]["language"] == "python"
