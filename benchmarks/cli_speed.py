@@ -47,6 +47,39 @@ def make_folder(target: Path, count: int) -> None:
                 made += 1
 
 
+WIKI = ROOT.parent / "shared" / "data" / "clinc150" / "wiki_sents.txt"
+
+
+def make_distinct_folder(target: Path, count: int) -> bool:
+    """`count` answers on unrelated topics (CLINC150's unlabelled wiki sentences), as in a real folder.
+
+    Falls back to `make_folder` (many near-duplicate questions: a worst case) when the data is absent;
+    returns whether the distinct data was used.
+    """
+    if not WIKI.is_file():
+        make_folder(target, count)
+        return False
+    seen: set[str] = set()
+    sentences = []
+    for line in WIKI.read_text(encoding="utf-8").splitlines():
+        key = " ".join(line.split()[:12]).lower()
+        if len(line.split()) >= 6 and key not in seen:
+            seen.add(key)
+            sentences.append(line.strip())
+    step = max(1, len(sentences) // count)
+    for number, sentence in enumerate(sentences[::step][:count]):
+        words = sentence.split()
+        remediation_id = f"topic-{number:04d}"
+        path = target / "answers" / f"group-{number % 20:02d}" / f"{remediation_id}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        question = json.dumps(f"what about {' '.join(words[:12])}")
+        paraphrase = json.dumps(f"tell me about {' '.join(words[:8])}")
+        path.write_text(f"kind: answer\nid: {remediation_id}\nstatus: active\nquestion: {question}\n"
+                        f"answer: See https://example.com/topics/{number}\nalso_matches:\n  - {paraphrase}\n",
+                        encoding="utf-8")
+    return True
+
+
 def timed(command: list[str], cwd: Path, repeat: int) -> tuple[float, int]:
     times, code = [], 0
     for _ in range(repeat):

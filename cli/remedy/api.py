@@ -8,6 +8,10 @@
 Only **active** remediations are served. Everything is computed at load (remediation vectors from
 the on-disk cache, the candidate matrices per kind), so a call only embeds the query and does one
 matrix product; the object is read-only afterwards and safe to share between threads.
+
+A single-query product is tiny: multi-threaded BLAS only wakes its thread pool for it, which cost
+3-4 ms a call on these 2-core machines against 0.5 ms single-threaded, so each call runs its
+product with one BLAS thread (threadpoolctl; the setting is process-wide for the call's duration).
 """
 
 from __future__ import annotations
@@ -16,14 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from remedy.config import load_config
 from remedy.errors import InputError
 from remedy.files.folder import load_folder
+from remedy.matching.decision import Decision
 from remedy.matching.folder_index import FolderIndex, build_folder_index
+from remedy.normalize import normalize_question
 from remedy.problems import count_errors
 
 SERVED = ("active",)
+_BLAS = ThreadpoolController()
 
 
 @dataclass(frozen=True)
@@ -80,14 +88,14 @@ class Remediations:
         review = self._folder.remediations[decision.entry_id]
         if review.verdict not in ("good", "bad"):
             return None  # `skip` only marks the case addressed
-        vectors = self._encode([response, review.text])
+        with _BLAS.limit(limits=1, user_api="blas"):
+            vectors = self._encode([response, review.text])
         similarity = float(np.dot(vectors[0], vectors[1]))
         threshold = review.threshold if review.threshold is not None else self._folder.threshold
         return review.verdict if similarity >= threshold else None
 
-    def _decide(self, query: str, kind: str):  # noqa: ANN202 - a Decision
-        vector = self._encode([query])
-        from remedy.normalize import normalize_question
-
-        return self._folder.index.decide_vectors(vector, [normalize_question(query)], kind=kind,
-                                                 statuses=SERVED)[0]
+    def _decide(self, query: str, kind: str) -> Decision:
+        with _BLAS.limit(limits=1, user_api="blas"):
+            vector = self._encode([query])
+            return self._folder.index.decide_vectors(vector, [normalize_question(query)], kind=kind,
+                                                     statuses=SERVED)[0]

@@ -149,7 +149,13 @@ def test_calibrate_recommends_and_writes_the_config(folder: Path, run) -> None:
     assert written.exit_code == 0, written.stderr
     config = (folder / "remedy.toml").read_text()
     assert "threshold = " in config and "[calibration]" in config and "fingerprint = " in config
-    assert run("validate").exit_code == 0
+    validated = run("validate")
+    assert validated.exit_code == 0 and "C001" not in validated.stdout
+    # the pin names the model the values were tuned for: another model's hash gets a warning
+    pinned = config.split('fingerprint = "')[1].split('"')[0]
+    (folder / "remedy.toml").write_text(config.replace(pinned, "0" * 16))
+    warned = run("validate")
+    assert warned.exit_code == 0 and "C001" in warned.stdout and "calibrate --write" in warned.stdout
     pairs.write_text('{"query": "x", "expected": "no-such-entry"}\n', encoding="utf-8")
     bad = run("calibrate", "--pairs", "pairs.jsonl")
     assert bad.exit_code == 2 and "pairs.jsonl:1" in bad.stderr

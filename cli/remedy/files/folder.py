@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,13 @@ def find_files(root: Path) -> list[Path]:
 
 def display_path(path: Path) -> str:
     """The path as the user will recognise it: relative to the working directory where possible."""
+    return _relative(str(path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=65536)
+def _relative(path: str, cwd: str) -> str:
+    # Problems name their file thousands of times in a large folder; relpath is not free.
     try:
-        return os.path.relpath(path)
+        return os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
-        return str(path)
+        return path

@@ -4,15 +4,28 @@ Each example is decided by the real rule against the entries of its kind and sta
 fails exactly when a user typing that text would get the wrong remediation (or this one wrongly).
 It also reports, for information, how many `also_matches` would still match if they were not listed
 (held out): a measure of how well an entry catches paraphrases nobody wrote down.
+Examples are decided in one batch per (kind, status): one matrix product, not one per entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from remedy.files.folder import display_path
 from remedy.files.remediation import Remediation
 from remedy.matching.folder_index import FolderIndex
+
+
+@dataclass(frozen=True)
+class Example:
+    entry: Remediation
+    field: str  # also_matches | must_not_match
+    position: int
+    text: str
+    listed: Any  # the Decision as the folder stands
+    held_out: Any | None  # for also_matches: the Decision with this text left out of the index
 
 
 @dataclass(frozen=True)
@@ -35,34 +48,42 @@ class SelfTestReport:
     held_out_total: int
 
 
+def decide_examples(folder: FolderIndex, remediations: Iterable[Remediation], field: str) -> Iterator[Example]:
+    """Every `field` example of the (non-paused) remediations, decided in one batch per kind and status."""
+    groups: dict[tuple[str, str], list[tuple[Remediation, int, str]]] = {}
+    for entry in sorted(remediations, key=lambda r: r.id):
+        if entry.status == "paused":
+            continue
+        for position, text in enumerate(getattr(entry, field)):
+            groups.setdefault((entry.kind, entry.status), []).append((entry, position, text))
+    for (kind, status), items in sorted(groups.items()):
+        texts = [text for _, _, text in items]
+        listed = folder.index.decide(texts, kind=kind, statuses=(status,))
+        held_out = (folder.index.decide(texts, kind=kind, statuses=(status,), leave_out_exact=True)
+                    if field == "also_matches" else [None] * len(texts))
+        for (entry, position, text), as_listed, unlisted in zip(items, listed, held_out, strict=True):
+            yield Example(entry, field, position, text, as_listed, unlisted)
+
+
 def run_self_tests(folder: FolderIndex, remediations: list[Remediation]) -> SelfTestReport:
     failures: list[ExampleFailure] = []
     examples = held_out = held_out_total = 0
-    for entry in sorted(remediations, key=lambda r: r.id):
-        statuses = (entry.status,)
-        if entry.also_matches:
-            texts = list(entry.also_matches)
-            decisions = folder.index.decide(texts, kind=entry.kind, statuses=statuses)
-            hidden = folder.index.decide(texts, kind=entry.kind, statuses=statuses, leave_out_exact=True)
-            for position, (text, decision, unlisted) in enumerate(zip(texts, decisions, hidden, strict=True)):
-                examples += 1
-                held_out_total += 1
-                held_out += unlisted.entry_id == entry.id
-                if decision.entry_id != entry.id:
-                    failures.append(_failure(entry, "also_matches", position, text, decision))
-        if entry.must_not_match:
-            texts = list(entry.must_not_match)
-            for position, (text, decision) in enumerate(
-                    zip(texts, folder.index.decide(texts, kind=entry.kind, statuses=statuses), strict=True)):
-                examples += 1
-                if decision.entry_id == entry.id:
-                    failures.append(_failure(entry, "must_not_match", position, text, decision))
+    for example in decide_examples(folder, remediations, "also_matches"):
+        examples += 1
+        held_out_total += 1
+        held_out += example.held_out.entry_id == example.entry.id
+        if example.listed.entry_id != example.entry.id:
+            failures.append(_failure(example))
+    for example in decide_examples(folder, remediations, "must_not_match"):
+        examples += 1
+        if example.listed.entry_id == example.entry.id:
+            failures.append(_failure(example))
+    failures.sort(key=lambda f: (f.id, f.field, f.line))
     return SelfTestReport(examples, failures, held_out, held_out_total)
 
 
-def _failure(entry: Remediation, field: str, position: int, text: str, decision) -> ExampleFailure:  # noqa: ANN001
-    where = entry.item_position(field, position)
-    winner = decision.entry_id
-    similarity = decision.similarity
-    return ExampleFailure(entry.id, display_path(entry.path), where.line, where.column, field, text, winner,
-                          round(float(similarity), 4))
+def _failure(example: Example) -> ExampleFailure:
+    where = example.entry.item_position(example.field, example.position)
+    return ExampleFailure(example.entry.id, display_path(example.entry.path), where.line, where.column,
+                          example.field, example.text, example.listed.entry_id,
+                          round(float(example.listed.similarity), 4))

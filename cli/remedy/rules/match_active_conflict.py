@@ -30,25 +30,28 @@ def check(context: RuleContext) -> Iterator[Problem]:
         return
     folder = context.matcher()
     for kind in ("answer", "guidance", "review"):
-        active = [r for r in context.folder.remediations if r.kind == kind and r.status == "active"]
+        active = sorted((r for r in context.folder.remediations if r.kind == kind and r.status == "active"),
+                        key=lambda r: r.id)
         if len(active) < 2:
             continue
-        vectors = folder.encode([r.question for r in active])
-        ids, similarity = folder.index.scores(vectors, kind=kind, statuses=("active",))
+        ids, scores = folder.index.scores(folder.encode([r.question for r in active]), kind=kind,
+                                          statuses=("active",))
         column = {entry_id: position for position, entry_id in enumerate(ids)}
-        by_id = {r.id: r for r in active}
-        reported: set[frozenset[str]] = set()
-        for row, entry in enumerate(active):
-            for other_id, position in column.items():
-                other = by_id[other_id]
-                pair = frozenset((entry.id, other_id))
-                if other_id == entry.id or pair in reported or other.normalized_question == entry.normalized_question:
-                    continue
-                threshold = other.threshold if other.threshold is not None else folder.threshold
-                value = float(similarity[row, position])
-                if value >= threshold and not np.isnan(value):
-                    reported.add(pair)
-                    yield context.problem(entry, entry.position("question"), CODE, SEVERITY,
-                                          f"active {kind}s '{entry.id}' and '{other_id}' ({display_path(other.path)}) "
-                                          f"match each other (similarity {value:.2f} >= {threshold:.2f}): merge them "
-                                          "or make the questions distinct")
+        # similarity[i, j]: entry i's question against entry j's texts; a hit reaches j's threshold
+        similarity = scores[:, [column[r.id] for r in active]]
+        thresholds = np.array([r.threshold if r.threshold is not None else folder.threshold for r in active])
+        hits = similarity >= thresholds[np.newaxis, :]
+        np.fill_diagonal(hits, False)
+        normalized = [r.normalized_question for r in active]
+        reported: set[tuple[int, int]] = set()
+        for i, j in zip(*np.nonzero(hits), strict=True):
+            pair = (min(i, j), max(i, j))
+            if pair in reported or normalized[i] == normalized[j]:  # identical questions are L001
+                continue
+            reported.add(pair)
+            entry, other = active[i], active[j]
+            value = float(similarity[i, j])
+            yield context.problem(entry, entry.position("question"), CODE, SEVERITY,
+                                  f"active {kind}s '{entry.id}' and '{other.id}' ({display_path(other.path)}) "
+                                  f"match each other (similarity {value:.2f} >= {thresholds[j]:.2f}): merge them "
+                                  "or make the questions distinct")

@@ -15,6 +15,7 @@ Good: that paraphrase belongs to `change-flight-date`.
 
 from collections.abc import Iterator
 
+from remedy.matching.self_test import decide_examples
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext
 
@@ -26,19 +27,13 @@ SEVERITY = "error"
 def check(context: RuleContext) -> Iterator[Problem]:
     if context.matcher is None:
         return
-    folder = context.matcher()
-    for entry in context.folder.remediations:
-        if entry.status == "paused" or not entry.also_matches:
+    for example in decide_examples(context.matcher(), context.folder.remediations, "also_matches"):
+        entry, listed, unlisted = example.entry, example.listed, example.held_out
+        lost_as_listed = listed.entry_id != entry.id
+        winner = listed.entry_id if lost_as_listed else unlisted.entry_id
+        if winner is None or winner == entry.id:
             continue
-        texts = list(entry.also_matches)
-        statuses = (entry.status,)
-        listed = folder.index.decide(texts, kind=entry.kind, statuses=statuses)
-        unlisted = folder.index.decide(texts, kind=entry.kind, statuses=statuses, leave_out_exact=True)
-        for position, (text, as_listed, as_paraphrase) in enumerate(zip(texts, listed, unlisted, strict=True)):
-            winner = as_listed.entry_id if as_listed.entry_id != entry.id else as_paraphrase.entry_id
-            if winner is None or winner == entry.id:
-                continue
-            how = "wins it" if as_listed.entry_id != entry.id else "would win it as an unlisted paraphrase"
-            similarity = as_listed.similarity if as_listed.entry_id != entry.id else as_paraphrase.similarity
-            yield context.problem(entry, entry.item_position("also_matches", position), CODE, SEVERITY,
-                                  f"also_matches {text!r}: '{winner}' {how} (similarity {similarity:.2f})")
+        how = "wins it" if lost_as_listed else "would win it as an unlisted paraphrase"
+        similarity = listed.similarity if lost_as_listed else unlisted.similarity
+        yield context.problem(entry, entry.item_position("also_matches", example.position), CODE, SEVERITY,
+                              f"also_matches {example.text!r}: '{winner}' {how} (similarity {similarity:.2f})")

@@ -14,6 +14,7 @@ Good: the project threshold from `remedy calibrate`, and a specific question.
 
 from collections.abc import Iterator
 
+from remedy.matching.self_test import decide_examples
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext
 
@@ -25,14 +26,9 @@ SEVERITY = "error"
 def check(context: RuleContext) -> Iterator[Problem]:
     if context.matcher is None:
         return
-    folder = context.matcher()
-    for entry in context.folder.remediations:
-        if entry.status == "paused" or not entry.must_not_match:
-            continue
-        texts = list(entry.must_not_match)
-        decisions = folder.index.decide(texts, kind=entry.kind, statuses=(entry.status,))
-        for position, (text, decision) in enumerate(zip(texts, decisions, strict=True)):
-            if decision.entry_id == entry.id:
-                yield context.problem(entry, entry.item_position("must_not_match", position), CODE, SEVERITY,
-                                      f"must_not_match {text!r} matches this entry (similarity "
-                                      f"{decision.similarity:.2f}, margin {decision.margin:.2f})")
+    for example in decide_examples(context.matcher(), context.folder.remediations, "must_not_match"):
+        decision = example.listed
+        if decision.entry_id == example.entry.id:
+            yield context.problem(example.entry, example.entry.item_position("must_not_match", example.position),
+                                  CODE, SEVERITY, f"must_not_match {example.text!r} matches this entry (similarity "
+                                  f"{decision.similarity:.2f}, margin {decision.margin:.2f})")

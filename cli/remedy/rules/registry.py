@@ -6,6 +6,7 @@ from types import ModuleType
 
 from remedy.problems import Problem
 from remedy.rules import (
+    config_model_pin,
     file_anchors,
     file_duplicate_key,
     file_not_a_mapping,
@@ -38,6 +39,7 @@ RULES: tuple[ModuleType, ...] = (
     lifecycle_duplicate_question, lifecycle_review_overdue,
     lint_personal_data, lint_volatile_content, lint_placeholder, lint_too_long,
     match_active_conflict, match_also_matches_lost, match_must_not_match,
+    config_model_pin,
 )
 
 

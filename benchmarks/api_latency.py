@@ -1,0 +1,64 @@
+"""Run-time API latency: `answer_for` on a warm 1,000-entry folder (target: median under 1 ms).
+
+Also times `Remediations.load` cold (empty embedding cache) and warm.
+Run: python benchmarks/api_latency.py [--entries 1000] [--queries 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_speed import make_distinct_folder  # noqa: E402
+
+from remedy import Remediations  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=2000)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        project = Path(temporary)
+        make_distinct_folder(project / "remediations", options.entries)
+        (project / "remedy.toml").write_text('remediations = "remediations"\n', encoding="utf-8")
+        start = time.perf_counter()
+        Remediations.load(project / "remediations")
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        rem = Remediations.load(project / "remediations")
+        warm = time.perf_counter() - start
+        words = ["refund", "bag", "seat", "dog", "meal", "wifi", "upgrade", "visa", "delay", "lounge"]
+        queries = [f"how can i {w} {words[(i * 7) % 10]} for trip {i}" for i, w in
+                   enumerate(words[i % 10] for i in range(options.queries))]
+        for query in queries[:50]:
+            rem.answer_for(query)  # warm up caches and branch predictors
+        latencies = []
+        hits = 0
+        for query in queries:
+            start = time.perf_counter()
+            hit = rem.answer_for(query)
+            latencies.append(time.perf_counter() - start)
+            hits += hit is not None
+        shutil.rmtree(project / ".remedy", ignore_errors=True)
+    latencies.sort()
+    figures = {
+        "entries": options.entries, "queries": options.queries, "hits": hits,
+        "load_cold_seconds": round(cold, 3), "load_warm_seconds": round(warm, 3),
+        "answer_for_median_ms": round(1000 * statistics.median(latencies), 3),
+        "answer_for_p95_ms": round(1000 * latencies[int(0.95 * len(latencies))], 3),
+        "answer_for_p99_ms": round(1000 * latencies[int(0.99 * len(latencies))], 3),
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
