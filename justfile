@@ -14,11 +14,14 @@ install:
     @test -x {{bin}}/python || {{python}} -m venv {{venv}}
     @{{bin}}/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
-# Run remedy on the bundled demo: validate, test, coverage and the issue queue over the demo logs.
+# Run remedy on the bundled demo (Skyway Air): validate, test, match, coverage and the issue queue.
 demo: install
     {{bin}}/remedy validate
-    {{bin}}/remedy list --status active
-    {{bin}}/remedy match "my flight was cancelled, can i get my money back?"
+    {{bin}}/remedy test
+    {{bin}}/remedy match "my flight got cancelled, can i get my money back?"
+    {{bin}}/remedy coverage --logs fixtures/logs.jsonl --status active
+    {{bin}}/remedy issues --logs fixtures/logs.jsonl --top 8
+    {{bin}}/remedy issue 1 --logs fixtures/logs.jsonl --limit 3
 
 # Run the test suite.
 test: install
@@ -30,9 +33,13 @@ lint: install
     {{bin}}/mypy cli/remedy
     {{bin}}/python -m remedy.rules.docs | diff -u docs/rules.md - && echo "docs/rules.md is current"
 
-# Speed and matching-quality benchmarks (figures, not pass/fail).
+# Speed and matching-quality benchmarks (figures, not pass/fail; CLINC150 needs ../shared/data).
 bench: install
     {{bin}}/python benchmarks/cli_speed.py
+    {{bin}}/python benchmarks/api_latency.py
+    {{bin}}/python benchmarks/check_speed.py
+    {{bin}}/python benchmarks/clinc150.py
+    {{bin}}/python benchmarks/analytics_scale.py --rows 1000000
 
 # Rebuild the bundled embedding model (needs the `adapt` extra and torch).
 model:
