@@ -63,7 +63,8 @@ def load_config(config_file: Path | None = None, remediations: Path | None = Non
     if config_file is not None:
         if not config_file.is_file():
             raise UsageError(f"{config_file}: config file not found")
-        file, table = config_file.resolve(), _read_table(config_file)
+        file: Path | None = config_file.resolve()
+        table = _read_table(config_file)
     else:
         file, table = _discover(cwd)
     root = file.parent if file else (_git_root(cwd) or cwd)

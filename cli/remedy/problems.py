@@ -21,5 +21,12 @@ class Problem:
         return asdict(self)
 
 
+def as_severity(value: str) -> Severity:
+    """A rule module's SEVERITY constant, checked: a typo there must fail loudly, not print oddly."""
+    if value not in ("error", "warning"):
+        raise ValueError(f"severity must be 'error' or 'warning', not {value!r}")
+    return "error" if value == "error" else "warning"
+
+
 def count_errors(problems: list[Problem]) -> int:
     return sum(1 for problem in problems if problem.severity == "error")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from remedy.analytics.analysis import Analysis
-from remedy.analytics.tables import create_table
+from remedy.analytics.tables import create_table, one_row
 from remedy.errors import UsageError
 
 PREVENTIONS_SERVED = "served_remediation"
@@ -31,13 +31,13 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
     con, logs = analysis.con, analysis.logs.table
     register_remediations(analysis)
     served = analysis.has_served_field()
-    totals = con.execute(f"""
+    totals = one_row(con, f"""
         SELECT count(*), count(*) FILTER (WHERE is_failure),
                count(*) FILTER (WHERE is_failure AND normalized_query IN
                    (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ('active', 'draft'))),
                count(*) FILTER (WHERE is_failure AND normalized_query IN
                    (SELECT normalized_query FROM {analysis.attributions} WHERE role = 'active'))
-        FROM {logs}""").fetchone()
+        FROM {logs}""")
     total, failures, addressed, addressed_active = totals
     covered = dict(((row[0]), row[1:]) for row in con.execute(f"""
         SELECT a.remediation_id, count(*) FILTER (WHERE l.is_failure), count(*)
@@ -100,4 +100,4 @@ def write_attributions(analysis: Analysis, path: Path) -> int:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return analysis.con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+    return one_row(analysis.con, f"SELECT count(*) FROM ({query})")[0]

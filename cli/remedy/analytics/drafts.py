@@ -7,6 +7,7 @@ from typing import Any
 
 from remedy.analytics.analysis import analyse, log_settings
 from remedy.analytics.issue_queue import find_issue
+from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.scaffold import Draft
@@ -46,8 +47,8 @@ def draft_from_issue(config: Config, kind: str, key: str, log_paths: Sequence[st
     candidates = [q for (q,) in raw if q and q.strip() and q != question][:MAX_CANDIDATES]
     source = issue.log_ids[:MAX_SOURCE_LOGS]
     if kind == "review":
-        response = analysis.con.execute(f"SELECT response FROM {analysis.logs.table} WHERE log_id = $id",
-                                        {"id": source[0]}).fetchone()[0]
+        response = one_row(analysis.con, f"SELECT any_value(response) FROM {analysis.logs.table} WHERE log_id = $id",
+                           {"id": source[0]})[0]
         return Draft(kind, question, text or response or "", verdict=verdict, note=note, source_logs=source,
                      candidate_also_matches=candidates)
     return Draft(kind, question, text or PLACEHOLDER[kind], source_logs=source, candidate_also_matches=candidates)

@@ -11,7 +11,6 @@ from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
 from remedy.report.tables import FORMATS, render_rows
 
-
 model_app = typer.Typer(no_args_is_help=True, help="Work with the embedding model.")
 
 

@@ -51,7 +51,7 @@ def load_folder(root: Path) -> Folder:
 
 def find_files(root: Path) -> list[Path]:
     """Remediation files below root, in a stable order (so every output is deterministic)."""
-    found = []
+    found: list[Path] = []
     for directory, subdirectories, files in os.walk(root, followlinks=False):
         subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
         base = Path(directory)

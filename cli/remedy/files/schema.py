@@ -64,7 +64,7 @@ def fields_for(kind: str) -> tuple[Field, ...]:
 
 def json_schema() -> dict:
     """A JSON Schema (draft 2020-12) of the file format, for yaml-language-server and other editors."""
-    type_schemas = {
+    type_schemas: dict[str, dict[str, object]] = {
         "text": {"type": "string", "minLength": 1},
         "string": {"type": "string"},
         "slug": {"type": "string", "pattern": SLUG.pattern, "maxLength": MAX_ID_LENGTH},
@@ -77,7 +77,8 @@ def json_schema() -> dict:
     }
 
     def property_schema(field: Field, kind: str) -> dict:
-        schema = {"enum": list(field.choices)} if field.type == "enum" else dict(type_schemas[field.type])
+        schema: dict[str, object] = ({"enum": list(field.choices)} if field.type == "enum"
+                                     else dict(type_schemas[field.type]))
         if field.name == "kind":
             schema = {"const": kind}
         return {**schema, "description": field.description}

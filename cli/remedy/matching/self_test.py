@@ -71,6 +71,7 @@ def run_self_tests(folder: FolderIndex, remediations: list[Remediation]) -> Self
     for example in decide_examples(folder, remediations, "also_matches"):
         examples += 1
         held_out_total += 1
+        assert example.held_out is not None  # always decided for also_matches
         held_out += example.held_out.entry_id == example.entry.id
         if example.listed.entry_id != example.entry.id:
             failures.append(_failure(example))

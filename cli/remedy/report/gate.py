@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from remedy.gate.changes import Change
 from remedy.gate.check import CheckResult
 from remedy.problems import count_errors
 from remedy.report.problems import problems_github, problems_text
@@ -18,8 +19,7 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "errors": errors, "warnings": len(result.problems) - errors,
         "problems": [problem.as_dict() for problem in result.problems],
         "changes": [{"id": c.id, "change": c.what if c.what != "unchanged" else "renamed", "fields": list(c.fields),
-                     "moved": c.moved, "file": str((c.current or c.base).path) if (c.current or c.base) else None}
-                    for c in result.changes],
+                     "moved": c.moved, "file": _file(c)} for c in result.changes],
         "impact": None if impact is None else {
             "failures": impact.failures, "addressed_before": impact.addressed_before,
             "addressed_after": impact.addressed_after,
@@ -90,6 +90,11 @@ def _impact_line(impact: dict[str, Any]) -> str:
     delta = impact["addressed_after"] - impact["addressed_before"]
     return (f"impact on {impact['failures']:,} past failures: addressed {100 * before:.1f}% → {100 * after:.1f}% "
             f"({delta:+,} failures)")
+
+
+def _file(change: Change) -> str | None:
+    entry = change.current or change.base
+    return str(entry.path) if entry is not None else None
 
 
 def _round(value: float | None) -> float | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from remedy.errors import UsageError
 from remedy.files.folder import display_path
-from remedy.problems import Problem
+from remedy.problems import Problem, as_severity
 from remedy.rules.context import RuleContext
 
 CODE = "C001"
@@ -39,7 +39,7 @@ def check(context: RuleContext) -> Iterator[Problem]:
         return  # an unloadable model is reported when something needs it
     current = model_fingerprint(folder)
     if current != pinned:
-        yield Problem(display_path(context.config.file), 1, 1, CODE, SEVERITY,
+        yield Problem(display_path(context.config.file), 1, 1, CODE, as_severity(SEVERITY),
                       f"threshold and margin were calibrated for model {context.config.calibration.get('model')!r} "
                       f"({pinned}), but the model in use is {context.config.model!r} ({current}): run "
                       "`remedy calibrate --write` again")

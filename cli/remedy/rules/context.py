@@ -11,7 +11,7 @@ from remedy.config import Config
 from remedy.files.folder import Folder, display_path
 from remedy.files.remediation import Remediation
 from remedy.files.yaml_source import Document, Position
-from remedy.problems import Problem, Severity
+from remedy.problems import Problem, as_severity
 
 
 @dataclass
@@ -22,10 +22,9 @@ class RuleContext:
     # Built on first use, so only the semantic rules pay for loading the model; None skips them.
     matcher: Callable[[], Any] | None = None
 
-    def problem(self, where: Document | Remediation, position: Position, code: str, severity: Severity,
+    def problem(self, where: Document | Remediation, position: Position, code: str, severity: str,
                 message: str) -> Problem:
-        path = where.path
-        return Problem(display_path(path), position.line, position.column, code, severity, message)
+        return Problem(display_path(where.path), position.line, position.column, code, as_severity(severity), message)
 
 
 def locate(remediation: Remediation, key: str, needle: str) -> Position:

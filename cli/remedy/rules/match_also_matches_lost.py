@@ -29,6 +29,7 @@ def check(context: RuleContext) -> Iterator[Problem]:
         return
     for example in decide_examples(context.matcher(), context.folder.remediations, "also_matches"):
         entry, listed, unlisted = example.entry, example.listed, example.held_out
+        assert unlisted is not None  # always decided for also_matches
         lost_as_listed = listed.entry_id != entry.id
         winner = listed.entry_id if lost_as_listed else unlisted.entry_id
         if winner is None or winner == entry.id:

@@ -38,6 +38,7 @@ def check(context: RuleContext) -> Iterator[Problem]:
             owner = [field for field in FIELDS if field.name == key]
             if owner and not hint:
                 suggestion = f" ('{key}' belongs to {', '.join(owner[0].kinds)} files)"
-            what = {"answer": "an answer", "guidance": "a guidance", "review": "a review"}.get(kind, "a remediation")
+            articles = {"answer": "an answer", "guidance": "a guidance", "review": "a review"}
+            what = articles.get(kind, "a remediation") if isinstance(kind, str) else "a remediation"
             yield context.problem(document, document.key_positions[key], CODE, SEVERITY,
                                   f"unknown key '{key}' for {what}{suggestion}")
