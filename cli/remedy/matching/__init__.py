@@ -1,0 +1,1 @@
+"""Matching science: the bundled static model, embeddings, the decision rule, calibration, adaptation."""

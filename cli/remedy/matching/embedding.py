@@ -1,0 +1,154 @@
+"""Sentence embeddings for matching: the bundled static model, a local model2vec folder, or a cached id.
+
+Never downloads at run time. model2vec's `StaticModel.from_pretrained` treats a path that does not
+exist as a Hugging Face id and tries to fetch it, so every spec is resolved to an existing local
+folder first (ids through the local Hugging Face cache only) and a clear `UsageError` says what to do
+otherwise. model2vec is imported inside `load_embedder`, so `remedy --help` stays instant.
+
+Texts are passed through `normalize_question` before encoding (docs/model.md, "Text preparation"):
+the vocabulary is uncased already, so case-folding changes nothing, but dropping trailing
+punctuation makes "Refund?" and "refund" one vector, as they are one question for the exact rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remedy.errors import UsageError
+from remedy.normalize import normalize_question
+
+BUNDLED = "bundled"
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled_model"
+DEFAULTS_FILE = "remedy_defaults.json"
+# Queries are short; anything past this many tokens adds little to a mean-pooled vector.
+MAX_TOKENS = 256
+BATCH_SIZE = 1024
+_MODEL_FILES = ("model.safetensors", "tokenizer.json", "config.json")
+
+
+@dataclass(frozen=True)
+class DecisionDefaults:
+    """Decision settings shipped beside a model (remedy_defaults.json)."""
+
+    threshold: float
+    margin: float
+
+
+class Embedder:
+    """A loaded static embedding model: texts in, L2-normalized float32 rows out."""
+
+    def __init__(self, model: Any, name: str, folder: Path) -> None:
+        self._model = model
+        self.name = name
+        self.folder = folder
+        self.dim = int(model.dim)
+        self.defaults = _read_defaults(folder)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Short sha256 of the model's files: pins a calibrated threshold to them (`model_fingerprint`)."""
+        return model_fingerprint(self.folder)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, unit rows; a text with no known token gives a zero row."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prepared = [normalize_question(t) for t in texts]
+        vectors = self._model.encode(
+            prepared,
+            max_length=MAX_TOKENS,
+            batch_size=BATCH_SIZE,
+            use_multiprocessing=False,
+            show_progress_bar=False,
+            normalize=False,
+        )
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(prepared), self.dim)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def model_fingerprint(folder: Path) -> str:
+    """Short sha256 over a model folder's files (names and bytes), without loading the model."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name in _MODEL_FILES):
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def load_embedder(spec: str, base_dir: Path | None = None) -> Embedder:
+    """Load "bundled", a local model2vec folder (relative to `base_dir`), or a locally cached model id."""
+    folder, name = resolve_model_folder(spec, base_dir)
+    # model2vec's import sets TOKENIZERS_PARALLELISM; keep the user's own setting if there is one.
+    previous = os.environ.get("TOKENIZERS_PARALLELISM")
+    from model2vec import StaticModel
+
+    try:
+        model = StaticModel.from_pretrained(folder, force_download=False)
+    except Exception as error:  # a corrupt or foreign folder: any loader error means "cannot use it"
+        raise UsageError(f"cannot load model {spec!r} from {folder}: {error}") from error
+    finally:
+        if previous is not None:
+            os.environ["TOKENIZERS_PARALLELISM"] = previous
+    return Embedder(model, name, folder)
+
+
+def resolve_model_folder(spec: str, base_dir: Path | None = None) -> tuple[Path, str]:
+    """The existing local folder for a model spec, and the name to record; never touches the network."""
+    if spec == BUNDLED:
+        if not (BUNDLED_DIR / "model.safetensors").is_file():
+            raise UsageError(f"the bundled model is missing from {BUNDLED_DIR}; reinstall remedy")
+        return BUNDLED_DIR, BUNDLED
+    path = Path(spec).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if path.is_dir():
+        if not (path / "model.safetensors").is_file():
+            raise UsageError(f"model folder {path} has no model.safetensors: not a model2vec model")
+        return path.resolve(), spec
+    if _looks_like_path(spec):
+        raise UsageError(f"model folder {path} does not exist")
+    cached = _cached_hub_folder(spec)
+    if cached is None:
+        raise UsageError(
+            f"model {spec!r} is not a local folder and is not in the local Hugging Face cache; "
+            "remedy never downloads models at run time: save it to a folder "
+            '(StaticModel.from_pretrained(id).save_pretrained("models/name")) and set model = "models/name"'
+        )
+    return cached, spec
+
+
+def _looks_like_path(spec: str) -> bool:
+    # A Hugging Face id is "name" or "owner/name"; anything else is meant as a path.
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
+
+
+def _cached_hub_folder(model_id: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(model_id, local_files_only=True))
+    except Exception:  # not cached, malformed id, or huggingface_hub absent: all mean "not available"
+        return None
+    return folder if (folder / "model.safetensors").is_file() else None
+
+
+def _read_defaults(folder: Path) -> DecisionDefaults | None:
+    path = folder / DEFAULTS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return DecisionDefaults(threshold=float(data["threshold"]), margin=float(data["margin"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

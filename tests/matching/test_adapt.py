@@ -1,0 +1,154 @@
+"""Adaptation: the ridge fit, writing an adapted model folder, and the optional teacher."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remedy.errors import RemedyError, UsageError
+from remedy.matching.adapt import Projection, adapt_model, fit_token_vectors, load_teacher
+from remedy.matching.embedding import load_embedder
+
+VOCAB = ["[UNK]", "refund", "flight", "cancel", "##led", "bag", "dog", "plane", "money", "back", "?"]
+HAS_TEACHER = importlib.util.find_spec("sentence_transformers") is not None
+
+
+def write_tiny_model(folder: Path, dim: int = 6) -> Path:
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(VOCAB)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    vectors = np.random.default_rng(0).standard_normal((len(VOCAB), dim)).astype(np.float32)
+    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(folder))
+    (folder / "LICENSE").write_text("test licence\n")
+    return folder
+
+
+def fake_teacher(texts: Sequence[str]) -> np.ndarray:
+    """A deterministic 'transformer': one unit vector per distinct text."""
+    out = []
+    for text in texts:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        v = np.random.default_rng(seed).standard_normal(10)
+        out.append(v / np.linalg.norm(v))
+    return np.asarray(out, dtype=np.float32)
+
+
+def dense_solution(base: np.ndarray, token_ids: list[list[int]], targets: np.ndarray, ridge: float) -> np.ndarray:
+    a = np.zeros((len(token_ids), base.shape[0]))
+    for i, ids in enumerate(token_ids):
+        for t in ids:
+            a[i, t] += 1.0 / len(ids)
+    occurring = np.flatnonzero(a.any(axis=0))
+    a = a[:, occurring]
+    solved = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ targets + ridge * base[occurring])
+    out = base.astype(np.float64).copy()
+    out[occurring] = solved
+    return out
+
+
+@pytest.mark.parametrize("hide_scipy", [False, True])
+def test_fit_token_vectors_matches_the_closed_form(hide_scipy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if hide_scipy:
+        monkeypatch.setitem(sys.modules, "scipy", None)
+        monkeypatch.setitem(sys.modules, "scipy.sparse", None)
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((12, 4)).astype(np.float32)
+    token_ids = [list(rng.integers(0, 9, size=rng.integers(1, 5))) for _ in range(40)] + [[]]
+    targets = rng.standard_normal((41, 4)).astype(np.float32)
+    fitted, changed = fit_token_vectors(base, token_ids, targets, ridge=0.1, tolerance=1e-7)
+    expected = dense_solution(base, token_ids[:-1], targets[:-1], 0.1)
+    assert changed == len({t for ids in token_ids for t in ids})
+    assert np.allclose(fitted, expected, atol=1e-3)
+    assert np.array_equal(fitted[9:], base[9:])  # tokens that never occur keep their vectors
+
+
+def test_fit_recovers_vectors_that_explain_the_targets() -> None:
+    rng = np.random.default_rng(4)
+    truth = rng.standard_normal((8, 3))
+    token_ids = [list(rng.integers(0, 8, size=3)) for _ in range(300)]
+    targets = np.stack([truth[ids].mean(axis=0) for ids in token_ids])
+    fitted, _ = fit_token_vectors(np.zeros((8, 3), np.float32), token_ids, targets, ridge=1e-4, tolerance=1e-8)
+    assert np.allclose(fitted, truth, atol=0.02)
+
+
+def test_fit_rejects_a_non_positive_ridge() -> None:
+    with pytest.raises(ValueError):
+        fit_token_vectors(np.zeros((2, 2), np.float32), [[0]], np.zeros((1, 2)), ridge=0.0)
+
+
+def test_adapt_model_writes_a_loadable_model_folder(tmp_path: Path) -> None:
+    base = write_tiny_model(tmp_path / "base")
+    queries = ["refund flight", "Refund flight?", "cancelled flight money back", "dog plane", "bag", "zzz"]
+    stages: list[str] = []
+    result = adapt_model(
+        base,
+        queries,
+        fake_teacher,
+        tmp_path / "out",
+        ridge=0.05,
+        progress=lambda stage, done, total: stages.append(stage),
+    )
+    assert result.queries == 4  # "Refund flight?" normalizes to a duplicate; "zzz" has no known token
+    assert result.tokens_changed == len({"refund", "flight", "cancel", "##led", "money", "back", "dog", "plane"}) + 1
+    assert result.projection == "fitted" and result.seconds >= 0 and "teacher" in stages and "fit" in stages
+    out = tmp_path / "out"
+    assert (out / "LICENSE").read_text() == "test licence\n"
+    assert Projection.load(out) is not None
+    adapted, original = load_embedder(str(out)), load_embedder(str(base))
+    assert adapted.dim == original.dim and adapted.fingerprint != original.fingerprint
+    assert not np.allclose(adapted.encode(["dog plane"]), original.encode(["dog plane"]))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+
+
+def test_adapt_model_refuses_a_non_empty_folder_unless_asked(tmp_path: Path) -> None:
+    base = write_tiny_model(tmp_path / "base")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not empty"):
+        adapt_model(base, ["refund flight"], fake_teacher, tmp_path / "out")
+    adapt_model(base, ["refund flight"], fake_teacher, tmp_path / "out", overwrite=True)
+    assert not (tmp_path / "out" / "keep.txt").exists() and (tmp_path / "out" / "model.safetensors").is_file()
+
+
+def test_adapt_model_needs_known_tokens(tmp_path: Path) -> None:
+    base = write_tiny_model(tmp_path / "base")
+    with pytest.raises(UsageError, match="nothing to adapt"):
+        adapt_model(base, ["zzz", ""], fake_teacher, tmp_path / "out")
+
+
+def test_adapting_the_bundled_model_uses_its_stored_projection(tmp_path: Path) -> None:
+    bundled = load_embedder("bundled")
+    projection = Projection.load(bundled.folder)
+    assert projection is not None and projection.components.shape[0] == bundled.dim
+
+    def teacher(texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), projection.components.shape[1]), np.float32)
+        out[:, 0] = 1.0
+        return out
+
+    result = adapt_model(bundled, ["how do i reset my password"], teacher, tmp_path / "out")
+    assert result.projection == "stored" and result.tokens_changed > 0
+    assert load_embedder(str(tmp_path / "out")).defaults == bundled.defaults
+
+
+@pytest.mark.skipif(HAS_TEACHER, reason="sentence-transformers is installed")
+def test_load_teacher_names_the_extra_when_missing() -> None:
+    with pytest.raises(RemedyError, match=r"pip install 'remedy\[adapt\]'"):
+        load_teacher(None)
+
+
+@pytest.mark.skipif(not HAS_TEACHER, reason="needs remedy[adapt] (sentence-transformers)")
+def test_default_teacher_embeds_offline() -> None:
+    teacher = load_teacher(None)
+    vectors = teacher(["refund for a cancelled flight", "money back for my cancelled flight", "weather in lima"])
+    assert vectors.shape == (3, 384)
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
