@@ -60,7 +60,8 @@ def main() -> None:
         cold, code, _ = timed([remedy, "check", "--base", "main"], project)
         warm, code_warm, output = timed([remedy, "check", "--base", "main", "--format", "json"], project)
         summary = json.loads(output) if output.strip().startswith("{") else {}
-    print(json.dumps({"files": options.files, "changed": options.changed, "distinct_topics": distinct, "check_cold_cache_seconds": round(cold, 2),
+    print(json.dumps({"files": options.files, "changed": options.changed, "distinct_topics": distinct,
+                      "check_cold_cache_seconds": round(cold, 2),
                       "check_warm_cache_seconds": round(warm, 2), "exit_codes": [code, code_warm],
                       "changes_reported": len(summary.get("changes", [])), "errors": summary.get("errors")},
                      indent=2))

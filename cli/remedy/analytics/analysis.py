@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from remedy.analytics.attribution import ATTRIBUTIONS, AttributionStats, Progress, attribute_logs
+from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
@@ -34,8 +35,8 @@ class Analysis:
 
     def has_served_field(self) -> bool:
         """True when the export records which answer was served (any non-null served_remediation)."""
-        found = self.con.execute(f"SELECT count(*) FROM {self.logs.table} WHERE served_remediation IS NOT NULL")
-        return bool(found.fetchone()[0])
+        sql = f"SELECT count(*) FROM {self.logs.table} WHERE served_remediation IS NOT NULL"
+        return bool(one_row(self.con, sql)[0])
 
 
 def log_settings(config: Config) -> LogSettings:
@@ -49,7 +50,7 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
     if remediations is None:
         remediations = load_folder(config.remediations).remediations
     logs = read_logs(list(log_paths), log_settings(config), strict=strict, since=since, until=until,
-                     connection=duckdb.connect(":memory:"))
+                     connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir)
     return attribute(config, logs, remediations, progress=progress)
 
 

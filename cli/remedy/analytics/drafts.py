@@ -24,7 +24,8 @@ def draft_from_log(config: Config, kind: str, log_id: str, log_paths: Sequence[s
                    verdict: str | None = None, note: str | None = None) -> Draft:
     import duckdb
 
-    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"))
+    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
+                     cache_dir=config.cache_dir)
     row = logs.connection.execute(f"SELECT query, response FROM {logs.table} WHERE log_id = $id LIMIT 1",
                                   {"id": log_id}).fetchone()
     if row is None:

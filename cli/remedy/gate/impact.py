@@ -41,7 +41,8 @@ class Impact:
 
 def measure_impact(config: Config, base: Folder, current: Folder, changes: list[Change], log_paths: Sequence[str],
                    *, strict: bool = False) -> Impact:
-    logs = read_logs(list(log_paths), log_settings(config), strict=strict, connection=duckdb.connect(":memory:"))
+    logs = read_logs(list(log_paths), log_settings(config), strict=strict, connection=duckdb.connect(":memory:"),
+                     cache_dir=config.cache_dir)
     before = attribute(config, logs, base.remediations, table="attributions_base")
     after = attribute(config, logs, current.remediations, table="attributions_head")
     base_report = coverage_report(before)

@@ -22,6 +22,8 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,6 +58,12 @@ LOG_COLUMNS: tuple[str, ...] = (
 REPORTED_SKIPS = 5
 # One JSONL line (e.g. a 10 MB query or a long context) may be this long.
 MAX_LINE_BYTES = 256 * 1024 * 1024
+# DuckDB's CSV buffer defaults to 16 lines of the maximum size, capped by the file: a 5 GB export
+# asked for one 4 GB block. A buffer just above one line reads as fast and keeps memory flat.
+_CSV_BUFFER_BYTES = MAX_LINE_BYTES + 1024 * 1024
+# With the cache, logs live on disk (Parquet, a scratch database): DuckDB may hold this much in
+# memory and spills the rest under the cache folder, so memory does not grow with the log.
+CACHED_MEMORY_LIMIT = "1GB"
 # The scores that name a primary issue, in order of precedence (DESIGN 1).
 ISSUE_BY_SCORE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("context_sufficiency",), "search_failure"),
@@ -152,6 +160,7 @@ def read_logs(
     until: dt.datetime | dt.date | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
     table: str = "logs",
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> LogTable:
     """Read log exports (JSONL, .jsonl.gz, Parquet, CSV; paths, globs or folders) into a DuckDB table.
 
@@ -159,7 +168,13 @@ def read_logs(
     `first_skipped`); with `strict=True` the first one raises InputError naming file, line and field.
     `since` is inclusive, `until` exclusive; naive times are UTC. A missing file, a pattern that
     matches nothing, or a file that cannot be read at all (binary, corrupt gzip) raises InputError.
-    The connection's TimeZone is set to UTC and preserve_insertion_order to true. Example:
+    The connection's TimeZone is set to UTC and preserve_insertion_order to true.
+
+    With `cache_dir` (a project's `.remedy/`), each file's parsed rows are kept as Parquet under
+    `cache_dir/logs/` (see `remedy.logs.cache`) and read from there while the file is unchanged;
+    `table` is then a view over those files (with `since`/`until` applied), so the logs are
+    scanned from disk, column by column, instead of being held in memory; the connection's
+    memory_limit is set to CACHED_MEMORY_LIMIT and it spills under `cache_dir/logs/tmp/`. Example:
 
         logs = read_logs(["exports/*.jsonl.gz"], LogSettings.from_config({"preset": "hosted"}))
         logs.connection.sql(f"SELECT primary_issue, count(*) FROM {logs.table} GROUP BY ALL")
@@ -173,6 +188,12 @@ def read_logs(
     con = connection if connection is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")  # line numbers rely on it
+    if cache_dir is not None:
+        from remedy.logs import cache
+
+        folder = cache.cache_folder(Path(cache_dir))
+        if cache.prepare_folder(folder):
+            return _read_cached(con, files, settings, folder, strict=strict, since=since, until=until, table=table)
     staged = f"{table}__staged"
     con.execute(f"DROP TABLE IF EXISTS {staged}")
     con.execute(_staged_table_sql(staged))
@@ -345,7 +366,7 @@ def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Log
         return (
             f"SELECT line AS doc FROM read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, "
             f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
-            f"max_line_size = {MAX_LINE_BYTES}, compression = '{compression}')"
+            f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
         )
     if log_file.format == "parquet":
         reader = f"read_parquet({path})"
@@ -509,12 +530,7 @@ def _create_log_table(
     since: dt.datetime | dt.date | None,
     until: dt.datetime | dt.date | None,
 ) -> None:
-    _register_normalizer(con)
-    con.execute(f"DROP TABLE IF EXISTS {table}__queries")
-    con.execute(
-        f"CREATE TABLE {table}__queries AS SELECT query, {_UDF_NAME}(query) AS normalized_query "
-        f"FROM (SELECT DISTINCT query FROM {staged} WHERE reason IS NULL)"
-    )
+    _create_query_table(con, table, staged)
     filters = ["s.reason IS NULL"]
     parameters: list[Any] = []
     if since is not None:
@@ -523,11 +539,25 @@ def _create_log_table(
     if until is not None:
         filters.append("s.ts < ?")
         parameters.append(_as_utc_naive(until))
-    failing = _failing_scores_sql(settings)
-    con.execute(f"DROP TABLE IF EXISTS {table}")
+    _drop_relation(con, table)
+    con.execute(f"CREATE TABLE {table} AS {_canonical_sql(table, staged, settings, filters)}", parameters)
+    con.execute(f"DROP TABLE {table}__queries")
+
+
+def _create_query_table(con: duckdb.DuckDBPyConnection, table: str, staged: str) -> None:
+    """`{table}__queries`: each distinct valid query text with its normalized form (Python, once per text)."""
+    _register_normalizer(con)
+    con.execute(f"DROP TABLE IF EXISTS {table}__queries")
     con.execute(
-        f"""
-        CREATE TABLE {table} AS
+        f"CREATE TABLE {table}__queries AS SELECT query, {_UDF_NAME}(query) AS normalized_query "
+        f"FROM (SELECT DISTINCT query FROM {staged} WHERE reason IS NULL)"
+    )
+
+
+def _canonical_sql(table: str, staged: str, settings: LogSettings, filters: list[str]) -> str:
+    """SELECT the canonical columns (LOG_COLUMNS) from the staged rows, the files and the queries."""
+    failing = _failing_scores_sql(settings)
+    return f"""
         SELECT log_id, ts, query, normalized_query, response, context, scores, is_failure,
                coalesce(severity, 1.0 - list_min(map_values(scores)), CASE WHEN is_failure THEN 1.0 ELSE 0.0 END)
                    AS severity,
@@ -548,10 +578,127 @@ def _create_log_table(
                 WHERE {" AND ".join(filters)}
             )
         )
-        """,
-        parameters,
+        """
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading through the cache: one Parquet file of canonical rows per input file.
+
+_STAGE_DATABASE = "remedy_log_stage"
+
+
+def _read_cached(
+    con: duckdb.DuckDBPyConnection,
+    files: list[LogFile],
+    settings: LogSettings,
+    folder: Path,
+    *,
+    strict: bool,
+    since: dt.datetime | dt.date | None,
+    until: dt.datetime | dt.date | None,
+    table: str,
+) -> LogTable:
+    import duckdb
+
+    from remedy.logs import cache
+
+    # Spilling (large sorts, joins) goes under the cache folder, not into the working directory.
+    try:
+        con.execute(f"SET temp_directory = {_sql_string(str(folder / 'tmp'))}")
+    except duckdb.NotImplementedException:
+        pass  # this connection has spilled already: its temporary folder cannot change any more
+    con.execute(f"SET memory_limit = '{CACHED_MEMORY_LIMIT}'")
+    entries: list[tuple[LogFile, cache.CacheEntry]] = []
+    for log_file in files:
+        parquet = cache.entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip)
+        entry = cache.load_entry(con, parquet) or _build_entry(con, log_file, settings, parquet)
+        entries.append((log_file, entry))
+    skipped = sum(entry.skipped_lines for _, entry in entries)
+    first_skipped = tuple(
+        islice(
+            chain.from_iterable(
+                (SkippedLine(log_file.path, line, reason) for line, reason in entry.first_skipped)
+                for log_file, entry in entries
+            ),
+            REPORTED_SKIPS,
+        )
     )
-    con.execute(f"DROP TABLE {table}__queries")
+    if strict and first_skipped:
+        raise InputError(f"{first_skipped[0]} (--strict)")
+    filters = []
+    if since is not None:
+        filters.append(f"ts >= TIMESTAMP '{_as_utc_naive(since).isoformat(sep=' ')}'")
+    if until is not None:
+        filters.append(f"ts < TIMESTAMP '{_as_utc_naive(until).isoformat(sep=' ')}'")
+    where = f"WHERE {' AND '.join(filters)}" if filters else ""
+
+    def part(log_file: LogFile, parquet: Path) -> str:
+        columns = ", ".join(
+            f"{_sql_string(log_file.path)}::VARCHAR AS source_file" if name == "source_file" else name
+            for name in LOG_COLUMNS
+        )
+        return f"SELECT {columns} FROM read_parquet({_sql_string(str(parquet))}) {where}"
+
+    parts = [part(log_file, entry.parquet) for log_file, entry in entries]
+    _drop_relation(con, table)
+    con.execute(f"CREATE VIEW {table} AS " + " UNION ALL ".join(parts))  # resolve_log_paths found a file
+    return LogTable(
+        connection=con,
+        table=table,
+        files=tuple(f.path for f in files),
+        rows=_count(con, table),
+        skipped_lines=skipped,
+        first_skipped=first_skipped,
+    )
+
+
+def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings, parquet: Path) -> Any:
+    """Parse one file in a scratch database on disk (memory stays bounded) and store its cache entry."""
+    from remedy.logs import cache
+
+    scratch = cache.scratch_path(parquet)
+    scratch.unlink(missing_ok=True)
+    con.execute(f"ATTACH {_sql_string(str(scratch))} AS {_STAGE_DATABASE}")
+    try:
+        table = f"{_STAGE_DATABASE}.logs"
+        staged = f"{_STAGE_DATABASE}.staged"
+        con.execute(_staged_table_sql(staged))
+        _stage_file(con, staged, 0, log_file, settings)
+        con.execute(
+            f"CREATE TABLE {table}__files "
+            "(file_index INTEGER, source_file VARCHAR, first_rowid BIGINT, first_line BIGINT)"
+        )
+        con.execute(
+            f"INSERT INTO {table}__files VALUES (0, ?, 0, ?)", [log_file.path, 2 if log_file.format == "csv" else 1]
+        )
+        skipped, first = _skipped(con, table, staged)
+        _create_query_table(con, table, staged)
+        canonical = _canonical_sql(table, staged, settings, ["s.reason IS NULL"])
+        select = f"SELECT * EXCLUDE (source_file) FROM ({canonical})"
+        return cache.write_entry(
+            con,
+            parquet,
+            select,
+            skipped_lines=skipped,
+            first_skipped=tuple((item.line, item.reason) for item in first),
+        )
+    finally:
+        con.execute(f"DETACH {_STAGE_DATABASE}")
+        scratch.unlink(missing_ok=True)
+        scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)
+
+
+def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop `name` whether it is a table or a view (DROP TABLE refuses a view and the reverse)."""
+    found = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal "
+        "AND database_name = current_database() "
+        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n "
+        "AND database_name = current_database()",
+        {"n": name},
+    ).fetchall()
+    for (kind,) in found:
+        con.execute(f"DROP {kind} IF EXISTS {name}")
 
 
 def _failing_scores_sql(settings: LogSettings) -> str:

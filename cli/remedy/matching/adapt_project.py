@@ -45,7 +45,8 @@ class AdaptSummary:
 
 def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, teacher: str | None = None,
                   overwrite: bool = False, progress: Progress | None = None) -> AdaptSummary:
-    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"))
+    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
+                     cache_dir=config.cache_dir)
     queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
     if not queries:
         raise InputError(f"no queries in {', '.join(log_paths)} to adapt the model to")

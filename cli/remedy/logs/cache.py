@@ -1,0 +1,171 @@
+"""A cache of parsed log files: each input file's canonical rows as Parquet under `.remedy/logs/`.
+
+Parsing and checking a large export costs far more than scanning its columns again, so `read_logs`
+keeps, per input file, the canonical rows it derived (every column but `source_file`, all logs,
+before `--since`/`--until`) with the file's skipped-line count and first skipped lines in the
+Parquet footer. The entry is keyed by the file's resolved path, size and modification time, the
+settings that shape the rows (field names, cutoffs) and `READER_VERSION`; a changed file or setting
+gives a new key, so a stale entry is never read. Entries are written to a temporary name and
+renamed; an entry whose footer cannot be read or does not carry its own key is deleted and rebuilt,
+never trusted. Deleting the folder only costs time.
+
+Layout: `.remedy/logs/<path hash>-<content key>.parquet`; writing a new entry for a path removes the
+older entries of that path, so the folder holds one entry per input file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from remedy.files.atomic import write_atomically
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from remedy.logs.settings import LogSettings
+
+# Bump when the canonical rows of a file would change for the same input (parsing, checks, derived
+# columns, normalize_question): every older entry then misses.
+READER_VERSION = 1
+FOLDER = "logs"
+_METADATA_KEY = "remedy_log_cache"
+log = logging.getLogger("remedy")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One input file's cached canonical rows and what reading it skipped."""
+
+    parquet: Path
+    skipped_lines: int
+    first_skipped: tuple[tuple[int, str], ...]  # (line, reason), in file order
+
+
+def cache_folder(cache_dir: Path) -> Path:
+    return Path(cache_dir) / FOLDER
+
+
+def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, gzip: bool) -> Path:
+    """Where the entry of `path` read with `settings` lives; the name changes whenever the file does."""
+    resolved = os.path.realpath(path)
+    status = os.stat(resolved)
+    shape = {
+        "version": READER_VERSION,
+        "size": status.st_size,
+        "mtime_ns": status.st_mtime_ns,
+        "format": format,
+        "gzip": gzip,
+        "fields": dict(sorted(settings.fields.items())),
+        "failure_cutoff": settings.failure_cutoff,
+        "failure_cutoffs": dict(sorted(settings.failure_cutoffs.items())),
+    }
+    path_hash = _digest(resolved)
+    content_hash = _digest(json.dumps(shape, sort_keys=True) + "\0" + resolved)
+    return folder / f"{path_hash}-{content_hash}.parquet"
+
+
+def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | None:
+    """The entry at `parquet`, or None when there is none or it cannot be trusted (then it is deleted)."""
+    if not parquet.is_file():
+        return None
+    try:
+        found = con.execute(
+            "SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?", [str(parquet), _METADATA_KEY]
+        ).fetchall()
+        facts = json.loads(found[0][0])
+        if facts["entry"] != parquet.name or facts["version"] != READER_VERSION:
+            raise ValueError("the footer names another entry")
+        return CacheEntry(
+            parquet=parquet,
+            skipped_lines=int(facts["skipped_lines"]),
+            first_skipped=tuple((int(line), str(reason)) for line, reason in facts["first_skipped"]),
+        )
+    except Exception as error:  # a corrupt or foreign file is rebuilt, never trusted
+        log.warning("ignoring unreadable log cache file %s (%s); it will be rebuilt", parquet, error)
+        parquet.unlink(missing_ok=True)
+        return None
+
+
+def write_entry(
+    con: duckdb.DuckDBPyConnection,
+    parquet: Path,
+    select_sql: str,
+    *,
+    skipped_lines: int,
+    first_skipped: tuple[tuple[int, str], ...],
+) -> CacheEntry:
+    """COPY `select_sql` to `parquet` (temporary name, then renamed) with the skipped lines in the footer."""
+    facts = {
+        "entry": parquet.name,
+        "version": READER_VERSION,
+        "skipped_lines": skipped_lines,
+        "first_skipped": [list(item) for item in first_skipped],
+    }
+    temporary = parquet.with_name(f".tmp-{os.getpid()}-{parquet.stem}.{uuid.uuid4().hex}")
+    metadata = _sql_string(json.dumps(facts))
+    try:
+        con.execute(
+            f"COPY ({select_sql}) TO {_sql_string(str(temporary))} "
+            f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {metadata}}})"
+        )
+        os.replace(temporary, parquet)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _remove_older_entries(parquet)
+    return CacheEntry(parquet, skipped_lines, first_skipped)
+
+
+def scratch_path(parquet: Path) -> Path:
+    """A scratch database on disk for parsing the file of `parquet`, private to this process."""
+    return parquet.with_name(f".stage-{os.getpid()}-{parquet.stem}.duckdb")
+
+
+def prepare_folder(folder: Path) -> bool:
+    """Create the cache folder (ignored by git); False when it cannot be written (read-only checkout).
+
+    Leftovers of killed runs (scratch databases, unfinished entries) are removed here.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder.parent / ".gitignore"
+        if not ignore.exists():
+            write_atomically(ignore, "*\n")
+    except OSError as error:
+        log.warning("cannot write the log cache in %s (%s); reading without it", folder, error.strerror)
+        return False
+    for leftover in [*folder.glob(".stage-*"), *folder.glob(".tmp-*")]:
+        if not _running(leftover.name.split("-")[1]):
+            leftover.unlink(missing_ok=True)
+    return os.access(folder, os.W_OK)
+
+
+def _running(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def _remove_older_entries(parquet: Path) -> None:
+    prefix = parquet.name.split("-", 1)[0] + "-"
+    for other in parquet.parent.glob(prefix + "*.parquet"):
+        if other != parquet:
+            other.unlink(missing_ok=True)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,80 @@
+"""The fast paths of large analyses decide exactly like the plain ones.
+
+- attribution screens out queries no entry can accept before `decide_vectors`: the decisions must be
+  those of deciding every query for every (kind, role);
+- the parsed-log cache: a warm run prints what the cold run printed, and a changed export is re-read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from remedy.analytics.attribution import KINDS, ROLES, attribute_logs
+from remedy.config import load_config
+from remedy.files.folder import load_folder
+from remedy.logs.reading import iter_distinct_queries, read_logs
+from remedy.matching.folder_index import build_folder_index
+from tests.conftest import write_answer
+
+QUERIES = [
+    "What is the baggage allowance?", "what is the BAGGAGE allowance", "how much baggage can I take",
+    "Can I bring my dog on the plane?", "can my cat fly with me", "is my pet allowed in the cabin",
+    "How do I get a refund?", "I want my money back for a cancelled flight", "refund please",
+    "Where can I download quantum chromodynamics lecture notes", "asdkjh qwpoe", "", "?",
+    "Explain how a bicycle derailleur is adjusted", "baggage", "dog", "seat upgrade with miles",
+]
+
+
+def test_screened_attribution_equals_deciding_every_query(repo: Path) -> None:
+    write_answer(repo, "bags", "What is the baggage allowance?", extra="also_matches:\n  - how heavy can my bag be\n")
+    write_answer(repo, "dogs", "Can I bring my dog on the plane?", status="draft")
+    write_answer(repo, "pets", "Can my pet travel in the cabin?", status="paused",
+                 extra="activated: 2026-09-01T00:00:00Z\n")
+    write_answer(repo, "refund", "How do I get a refund?", extra="threshold: 0.2\n")  # accepts a lot
+    write_answer(repo, "miles", "Can I upgrade my seat with miles?", extra="threshold: 0.99\n")
+    rows = [{"id": str(i), "timestamp": "2026-10-01T00:00:00Z", "query": q or "x"} for i, q in enumerate(QUERIES)]
+    (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(cwd=repo)
+    folder = build_folder_index(load_folder(config.remediations).remediations, config)
+    logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
+
+    attribute_logs(logs, folder, table="screened", batch_size=5)
+    got = {row[:4]: row[4:] for row in logs.connection.execute(
+        "SELECT normalized_query, remediation_id, kind, role, similarity, margin FROM screened").fetchall()}
+
+    expected = {}
+    for batch in iter_distinct_queries(logs, batch_size=5):
+        vectors = folder.encode(batch.normalized_queries)
+        for kind in KINDS:
+            for role, statuses in ROLES.items():
+                decisions = folder.index.decide_vectors(vectors, batch.normalized_queries, kind=kind,
+                                                        statuses=statuses)
+                expected |= {(text, d.entry_id, kind, role): (d.similarity, d.margin)
+                             for text, d in zip(batch.normalized_queries, decisions, strict=True) if d.entry_id}
+    assert set(got) == set(expected)  # the same decisions; cosines agree to float32 rounding
+    assert all(abs(got[key][0] - expected[key][0]) < 1e-5 and abs(got[key][1] - expected[key][1]) < 1e-5
+               for key in got)
+    assert {key[1] for key in got} >= {"bags", "dogs", "refund"}  # the test exercises every path
+
+
+def test_warm_coverage_prints_what_cold_coverage_printed(repo: Path, run) -> None:
+    write_answer(repo, "bags", "What is the baggage allowance?")
+    rows = [{"id": str(i), "timestamp": "2026-10-01T00:00:00Z", "query": q or "x", "is_bad": i % 2 == 0}
+            for i, q in enumerate(QUERIES)]
+    logs = repo / "logs.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n", encoding="utf-8")
+    cold = run("coverage", "--logs", "logs.jsonl", "--format", "json")
+    assert list((repo / ".remedy" / "logs").glob("*.parquet"))
+    warm = run("coverage", "--logs", "logs.jsonl", "--format", "json")
+    assert cold.exit_code == warm.exit_code == 0
+    assert warm.stdout == cold.stdout
+    assert warm.stderr == cold.stderr
+    assert "logs.jsonl:18: not valid JSON" in warm.stderr
+
+    with logs.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "new", "timestamp": "2026-10-02T00:00:00Z", "query": "baggage?"}) + "\n")
+    changed = json.loads(run("coverage", "--logs", "logs.jsonl", "--format", "json").stdout)
+    assert changed["logs"]["total"] == json.loads(cold.stdout)["logs"]["total"] + 1
