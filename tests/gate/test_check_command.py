@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -36,15 +37,25 @@ def test_a_benign_change_passes_and_shows_its_impact(branches: Path, run) -> Non
     document = json.loads(result.stdout)
     assert document["passed"] and document["changes"] == [
         {"id": "wifi", "change": "added", "fields": [], "moved": False,
-         "file": str(branches / "remediations/answers/wifi.yaml")}]
+         "file": str(branches / "remediations/answers/wifi.yaml"),
+         "created": None, "updated": None, "updated_by": None}]  # not committed yet
     impact = document["impact"]
     assert (impact["failures"], impact["addressed_before"], impact["addressed_after"]) == (3, 1, 3)
     assert impact["entries"] == [{"id": "wifi", "kind": "answer", "change": "added", "status": "draft",
                                   "fields": [], "newly_covered": 2, "no_longer_covered": 0,
                                   "covered_failures": 2}]
     markdown = run("check", "--base", "main", "--logs", "logs.jsonl", "--format", "markdown").stdout
-    assert markdown.startswith("### remedy check: ✅ passed") and "| `wifi` | added |" in markdown
+    assert markdown.startswith("### remedy check: ✅ passed") and "| `wifi` | added | — | uncommitted |" in markdown
     assert "33.3% → 100.0% (+2 failures)" in markdown
+
+
+def test_changes_carry_authors_from_the_commit_history(branches: Path, run) -> None:
+    bags = branches / "remediations/answers/bags.yaml"
+    bags.write_text(bags.read_text().replace("status: active", "status: paused"))
+    git(branches, "commit", "-q", "-am", "pause bags", env={**os.environ, "GIT_AUTHOR_NAME": "Grace Policy"})
+    change = json.loads(run("check", "--base", "main", "--format", "json").stdout)["changes"][0]
+    assert change["id"] == "bags" and change["updated_by"] == "Grace Policy" and change["created"]
+    assert "| Grace Policy |" in run("check", "--base", "main", "--format", "markdown").stdout
 
 
 def test_deleting_an_answer_that_was_active_fails(branches: Path, run) -> None:

@@ -28,7 +28,8 @@ class CheckResult:
     problems: list[Problem]
     changes: list[Change]  # added, removed, modified, and renamed-only entries
     impact: Any | None = None  # gate.impact.Impact when logs were given
-    notes: list[str] = field(default_factory=list)
+    # Per changed entry, from the commit history: created, last edited and by whom (authors from commits).
+    history: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | None = None,
@@ -52,7 +53,22 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
     if semantic:
         problems += lost_examples(config, base, current, changes)
     shown = [c for c in changes if c.what != "unchanged" or c.moved]
-    return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact)
+    return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact, change_history(config, shown))
+
+
+def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str, str | None]]:
+    """Created / last edited / by whom for each changed entry's file (a deleted file: its last commit)."""
+    from remedy.files.git_history import folder_history
+
+    known = folder_history(config.remediations)
+    history = {}
+    for change in changes:
+        entry = change.current or change.base
+        found = known.get(entry.path.resolve()) if entry else None
+        history[change.id] = {"created": found.created.isoformat() if found else None,
+                              "updated": found.updated.isoformat() if found else None,
+                              "updated_by": found.updated_by if found else None}
+    return history
 
 
 def lost_examples(config: Config, base: Folder, current: Folder, changes: list[Change]) -> list[Problem]:

@@ -19,7 +19,7 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "errors": errors, "warnings": len(result.problems) - errors,
         "problems": [problem.as_dict() for problem in result.problems],
         "changes": [{"id": c.id, "change": c.what if c.what != "unchanged" else "renamed", "fields": list(c.fields),
-                     "moved": c.moved, "file": _file(c)} for c in result.changes],
+                     "moved": c.moved, "file": _file(c), **result.history.get(c.id, {})} for c in result.changes],
         "impact": None if impact is None else {
             "failures": impact.failures, "addressed_before": impact.addressed_before,
             "addressed_after": impact.addressed_after,
@@ -56,10 +56,12 @@ def check_markdown(result: CheckResult) -> str:
         lines += ["", _impact_line(impact)]
     if document["changes"]:
         by_id = {e["id"]: e for e in impact["entries"]} if impact else {}
-        header = "| entry | change | fields |" + (" failures newly covered | no longer covered |" if impact else "")
-        lines += ["", header, "|---|---|---|" + ("---|---|" if impact else "")]
+        header = "| entry | change | fields | last edited by |" + (
+            " failures newly covered | no longer covered |" if impact else "")
+        lines += ["", header, "|---|---|---|---|" + ("---|---|" if impact else "")]
         for change in document["changes"]:
-            row = f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} |"
+            row = (f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} | "
+                   f"{change.get('updated_by') or 'uncommitted'} |")
             if impact:
                 entry = by_id.get(change["id"], {"newly_covered": 0, "no_longer_covered": 0})
                 row += f" {entry['newly_covered']} | {entry['no_longer_covered']} |"
