@@ -6,8 +6,10 @@ build their matcher here, so they all decide the same way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,9 +41,24 @@ def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
 
 
 def load_configured_embedder(config: Config) -> Any:
+    """The configured model, loaded once per process for as long as its weights file is unchanged.
+
+    `check --logs` builds five indexes (validate, base and head twice) and `preview` two; each used to
+    load the model again. The embedder is read-only once loaded, so sharing it is safe.
+    """
+    from remedy.matching.embedding import resolve_model_folder
+
+    folder, _ = resolve_model_folder(config.model, config.root)
+    weights = (folder / "model.safetensors").stat()
+    return _load_embedder(config.model, str(config.root), str(folder), weights.st_size, weights.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_embedder(spec: str, root: str, folder: str, size: int, mtime_ns: int) -> Any:
+    # folder, size and mtime only key the cache: a rewritten model is loaded afresh
     from remedy.matching.embedding import load_embedder
 
-    return load_embedder(config.model, config.root)
+    return load_embedder(spec, Path(root))
 
 
 def cached_encoder(config: Config, embedder: Any) -> Callable[[Sequence[str]], np.ndarray]:
