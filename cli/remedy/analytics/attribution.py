@@ -17,6 +17,7 @@ import numpy as np
 
 from remedy.analytics.tables import create_table, insert_columns, one_row
 from remedy.logs.reading import LogTable, iter_distinct_queries
+from remedy.matching.decision import unit_rows
 from remedy.matching.folder_index import FolderIndex
 from remedy.normalize import normalize_question
 
@@ -110,14 +111,14 @@ class _Screen:
             thresholds = [folder.index.threshold if e.threshold is None else float(e.threshold) for e in entries]
             floors[status] = min(thresholds, default=np.inf) - _ROUNDING
             exact[status] = frozenset(normalize_question(t) for t in own)
-        vectors = _unit_rows(np.asarray(folder.encode(texts), dtype=np.float32)) if texts else np.zeros((0, 0))
+        vectors = unit_rows(np.asarray(folder.encode(texts), dtype=np.float32)) if texts else np.zeros((0, 0))
         return cls(np.ascontiguousarray(vectors.T, dtype=np.float32), spans, floors, exact)
 
     def possible(self, vectors: np.ndarray, normalized: list[str]) -> dict[str, np.ndarray]:
         """Per status, which queries some entry of that status might accept (bool per query)."""
         found = {status: np.zeros(len(normalized), dtype=bool) for status in self.spans}
         if self.matrix_t.size:
-            queries = _unit_rows(np.asarray(vectors, dtype=np.float32))
+            queries = unit_rows(np.asarray(vectors, dtype=np.float32))
             for start in range(0, len(normalized), _SCREEN_ROWS):
                 block = queries[start:start + _SCREEN_ROWS] @ self.matrix_t
                 for status, (first, stop) in self.spans.items():
@@ -129,7 +130,3 @@ class _Screen:
                 found[status] |= np.fromiter((text in texts for text in normalized), dtype=bool, count=len(normalized))
         return found
 
-
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)

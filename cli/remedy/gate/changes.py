@@ -39,7 +39,3 @@ def compare(base: Folder, current: Folder) -> list[Change]:
             changes.append(Change(remediation_id, "modified" if fields else "unchanged", fields, old, new))
     return changes
 
-
-def removed_paths(base: Folder, current: Folder) -> set[str]:
-    """Files whose id is gone (renamed files keep their id and are not here)."""
-    return {str(change.base.path) for change in compare(base, current) if change.what == "removed" and change.base}

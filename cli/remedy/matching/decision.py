@@ -112,7 +112,7 @@ class MatchIndex:
         for row, text in enumerate(texts):
             self._rows_by_text.setdefault(normalize_question(text), []).append(row)
         vectors = np.asarray(encode(texts), dtype=np.float32) if texts else np.zeros((0, 0), np.float32)
-        self._vectors = _unit_rows(vectors)
+        self._vectors = unit_rows(vectors)
         self._views: dict[tuple[str | None, frozenset[str] | None], _View] = {}
 
     @property
@@ -275,7 +275,7 @@ class MatchIndex:
     def _entry_scores(
         view: _View, query_vectors: np.ndarray, hidden: tuple[np.ndarray, np.ndarray] | None = None
     ) -> np.ndarray:
-        queries = _unit_rows(np.asarray(query_vectors, dtype=np.float32))
+        queries = unit_rows(np.asarray(query_vectors, dtype=np.float32))
         text_scores = queries @ view.matrix_t
         if hidden is not None and hidden[0].size:
             text_scores[hidden] = -np.inf
@@ -379,7 +379,8 @@ def _unique_texts(entry: MatchEntry) -> list[str]:
     return list(seen)
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as float32; zero rows stay zero."""
     if vectors.size == 0:
         return vectors.astype(np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
