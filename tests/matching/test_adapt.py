@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ import pytest
 
 from remedy.errors import RemedyError, UsageError
 from remedy.matching.adapt import Projection, adapt_model, fit_token_vectors, load_teacher
+from remedy.matching.adapt_guidance import GUIDE_PULL, GUIDE_THRESHOLD, entry_texts, guide_targets
+from remedy.matching.decision import MatchEntry
 from remedy.matching.embedding import load_embedder
 
 VOCAB = ["[UNK]", "refund", "flight", "cancel", "##led", "bag", "dog", "plane", "money", "back", "?"]
@@ -152,3 +155,81 @@ def test_default_teacher_embeds_offline() -> None:
     vectors = teacher(["refund for a cancelled flight", "money back for my cancelled flight", "weather in lima"])
     assert vectors.shape == (3, 384)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+
+
+def bag_of_words_teacher(dim: int = 384) -> Callable[[Sequence[str]], np.ndarray]:
+    """A 'transformer' whose similarity is word overlap: enough to make guidance decisions predictable."""
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), dim), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().replace("?", "").split():
+                seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+                out[row] += np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+            out[row] /= max(float(np.linalg.norm(out[row])), 1e-9)
+        return out
+
+    return encode
+
+
+def entry(id: str, question: str, *also: str, kind: str = "answer", status: str = "active") -> MatchEntry:
+    return MatchEntry(id=id, kind=kind, status=status, question=question, also_matches=also)
+
+
+def test_guidance_pulls_confident_queries_toward_their_remediation_only() -> None:
+    teacher = bag_of_words_teacher(64)
+    entries = [
+        entry("refund", "can i get a refund for my cancelled flight", "money back for a cancelled flight"),
+        entry("pets", "can i bring my dog on the plane"),
+        entry("old", "can i get a refund for my cancelled flight today", status="paused"),
+    ]
+    texts = ["can i get a refund for my cancelled flight please",  # near "refund" only
+             "what is the weather in lima",  # near nothing
+             "my dog",  # nearest "pets", but below the 0.70 floor
+             *entry_texts(entries)]
+    vectors = teacher(texts)
+    targets = np.zeros_like(vectors)
+    guidance = guide_targets(texts, vectors, targets, entries, lambda v: v)
+    refund_centroid = vectors[[texts.index("can i get a refund for my cancelled flight"),
+                               texts.index("money back for a cancelled flight")]].mean(axis=0)
+    assert np.allclose(guidance.targets[0], GUIDE_PULL * refund_centroid, atol=1e-6)
+    assert not guidance.targets[1].any()
+    assert float(vectors[2] @ vectors[texts.index("can i bring my dog on the plane")]) < GUIDE_THRESHOLD
+    assert not guidance.targets[2].any()
+    # 1 log query + the 3 texts of the two guiding entries (they match themselves exactly); paused: ignored.
+    assert guidance.queries == 4 and guidance.entries == 2
+    assert "can i get a refund for my cancelled flight today" not in entry_texts(entries)
+    assert not targets.any()  # the input is not modified
+
+
+def test_guidance_averages_the_remediations_of_several_kinds() -> None:
+    teacher = bag_of_words_teacher(64)
+    entries = [entry("a", "lost my bag at the airport"), entry("g", "lost my bag at the airport", kind="guidance")]
+    texts = ["lost my bag at the airport", "i lost my bag at the airport"]
+    vectors = teacher(texts)
+    guidance = guide_targets(texts, vectors, np.zeros_like(vectors), entries, lambda v: v)
+    assert np.allclose(guidance.targets[1], GUIDE_PULL * vectors[0], atol=1e-6)
+    assert guidance.queries == 2 and guidance.entries == 2
+
+
+def test_guidance_without_entries_changes_nothing() -> None:
+    vectors = np.eye(3, dtype=np.float32)
+    guidance = guide_targets(["a", "b", "c"], vectors, vectors, [], lambda v: v)
+    assert guidance.queries == 0 and guidance.targets is vectors
+
+
+def test_adapt_model_with_a_guiding_folder_fits_its_texts_and_reports_the_pull(tmp_path: Path) -> None:
+    base = write_tiny_model(tmp_path / "base")
+    teacher = bag_of_words_teacher(10)
+    guide = [entry("refund", "refund flight", "cancelled flight money back")]
+    logs = ["refund flight money", "dog plane"]
+    # The same texts unguided: the only difference left is where the targets point.
+    plain = adapt_model(base, [*logs, *entry_texts(guide)], teacher, tmp_path / "plain")
+    guided = adapt_model(base, logs, teacher, tmp_path / "guided", guide=guide)
+    assert plain.guided_queries == 0 and plain.queries == 4
+    assert guided.queries == 4  # the folder's two texts joined the two log queries
+    assert guided.guided_queries >= 2 and guided.guided_entries == 1
+    config = json.loads((tmp_path / "guided" / "config.json").read_text())
+    assert config["remedy_adapted"]["guided_queries"] == guided.guided_queries
+    guided_vectors = load_embedder(str(tmp_path / "guided")).encode(logs)
+    assert not np.allclose(guided_vectors, load_embedder(str(tmp_path / "plain")).encode(logs))

@@ -159,3 +159,32 @@ def test_calibrate_recommends_and_writes_the_config(folder: Path, run) -> None:
     pairs.write_text('{"query": "x", "expected": "no-such-entry"}\n', encoding="utf-8")
     bad = run("calibrate", "--pairs", "pairs.jsonl")
     assert bad.exit_code == 2 and "pairs.jsonl:1" in bad.stderr
+
+
+def test_model_adapt_writes_a_guided_model_the_project_can_use(folder: Path, run,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.matching.test_adapt import bag_of_words_teacher
+
+    import remedy.matching.adapt_project as adapt_project
+
+    monkeypatch.setattr(adapt_project, "load_teacher", lambda spec: bag_of_words_teacher(384))
+    logs = folder / "logs.jsonl"
+    queries = ["my flight got cancelled can i get my money back please", "how do i bake sourdough bread",
+               "can i bring my dog on the plane with me"]
+    logs.write_text("".join(json.dumps({"id": f"q{i}", "timestamp": "2026-08-01T00:00:00Z", "query": q,
+                                        "response": "…"}) + "\n" for i, q in enumerate(queries)), encoding="utf-8")
+    before = logs.read_bytes()
+    result = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted")
+    assert result.exit_code == 0, result.stderr
+    assert "guided by the folder:" in result.stdout and "held-out also_matches" in result.stdout
+    assert (folder / "models/adapted/model.safetensors").is_file() and logs.read_bytes() == before
+    (folder / "remedy.toml").write_text('model = "models/adapted"\n', encoding="utf-8")
+    matched = run("match", "Can I get a refund if my flight is cancelled?", "--format", "json")
+    assert matched.exit_code == 0, matched.stderr
+    assert json.loads(matched.stdout)["answer"]["id"] == "refund"
+
+    again = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted", "--no-guide")
+    assert again.exit_code != 0 and "not empty" in again.stderr  # an existing model is never overwritten silently
+    plain = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/plain", "--no-guide")
+    assert plain.exit_code == 0, plain.stderr
+    assert "not guided by the folder" in plain.stdout

@@ -116,26 +116,33 @@ def adapt(
     out: Path = typer.Option(..., "--out", help="Folder to write the adapted model2vec model to."),
     teacher: str | None = typer.Option(None, "--teacher", help="A local sentence-transformers folder "
                                        "(default: the offline all-MiniLM-L6-v2 of the adapt extra)."),
+    guide: bool = typer.Option(True, "--guide/--no-guide", help="Pull log queries the teacher confidently "
+                               "matches to a remediation toward it (default), or fit the teacher alone."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
     """Adapt the configured model to your users' queries (needs: pip install 'remedy[adapt]').
 
     Static token vectors are fitted so that mean-pooled query vectors regress the teacher transformer's
-    embeddings of the distinct log queries (closed-form ridge toward the starting model). Then set
+    embeddings of the distinct log queries (closed-form ridge toward the starting model); queries the
+    teacher confidently matches to one of your remediations are pulled toward it. Then set
     `model = "OUT"` in remedy.toml and run `remedy calibrate --write`.
     """
     from remedy.commands.analytics import progress_for
     from remedy.matching.adapt_project import adapt_project
 
-    summary = adapt_project(config_from(ctx), logs, out, teacher=teacher, overwrite=overwrite,
+    summary = adapt_project(config_from(ctx), logs, out, teacher=teacher, guide=guide, overwrite=overwrite,
                             progress=progress_for("table"))
     before, after = summary.before, summary.after
 
     def share(part: int, whole: int) -> str:
         return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "n/a"
 
+    guided = (f"guided by the folder: {summary.guided_queries:,} queries pulled toward "
+              f"{summary.guided_entries:,} remediations (the after figures below include them, so they flatter)"
+              if guide else "not guided by the folder (--no-guide): a plain fit to the teacher")
     write(f"adapted model written to {summary.out_dir}: {summary.queries:,} distinct queries, "
           f"{summary.tokens_changed:,} token vectors changed in {summary.seconds:.1f} s\n"
+          f"{guided}\n"
           f"held-out also_matches, nearest entry is their own: {share(before.top1, before.examples)} before, "
           f"{share(after.top1, after.examples)} after\n"
           f"held-out also_matches accepted by the rule:       {share(before.accepted, before.examples)} before, "

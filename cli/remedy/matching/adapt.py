@@ -11,7 +11,9 @@ A is the query x token matrix of mean-pooling weights (count / length), E0 the b
 T the teacher's unit embeddings and P the fixed linear map from the teacher's space into the static
 model's space (`Projection`: the PCA the bundled model was distilled with, stored beside it; for
 other models a least-squares fit). Tokens that never occur keep their vectors. docs/model.md
-explains why this beat model2vec's own trainer here.
+explains why this beat model2vec's own trainer here. With the project's remediations as `guide`,
+the rows of T P for queries the teacher confidently matches to a remediation move toward it
+(adapt_guidance.py): the fit learns where the folder's decisions are, not only the teacher's geometry.
 
 torch and sentence-transformers are needed only to run the teacher (`pip install 'remedy[adapt]'`);
 the fit itself is numpy (scipy's sparse matrices when present, for speed).
@@ -32,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from remedy.errors import RemedyError, UsageError
+from remedy.matching.adapt_guidance import Guidance, entry_texts, guide_targets
+from remedy.matching.decision import MatchEntry
 from remedy.normalize import normalize_question
 
 Teacher = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, teacher_dim) unit rows
@@ -84,11 +88,13 @@ class AdaptResult:
     """What an adaptation did."""
 
     out_dir: Path
-    queries: int  # distinct queries with at least one known token
+    queries: int  # distinct texts (log queries and the guiding folder's texts) with a known token
     tokens_changed: int
     seconds: float
     ridge: float
     projection: str  # "stored" (the base model's own) or "fitted" (least squares on these queries)
+    guided_queries: int = 0  # texts whose target moved toward a remediation (adapt_guidance)
+    guided_entries: int = 0  # distinct remediations they moved toward
 
 
 def load_teacher(spec: str | None = None) -> Teacher:
@@ -134,12 +140,15 @@ def adapt_model(
     out_dir: Path,
     *,
     ridge: float = DEFAULT_RIDGE,
+    guide: Sequence[MatchEntry] = (),
     progress: Progress | None = None,
     overwrite: bool = False,
 ) -> AdaptResult:
     """Fit the base model to the teacher on `queries` and write the result to `out_dir` (atomically).
 
-    `base` is a model2vec folder or an `Embedder` (its folder is used).
+    `base` is a model2vec folder or an `Embedder` (its folder is used). `guide`: the folder's
+    remediations; their texts join the queries and the queries the teacher confidently matches to
+    one are pulled toward it (adapt_guidance). Empty: a plain regression of the teacher.
     """
     from model2vec import StaticModel
 
@@ -154,36 +163,37 @@ def adapt_model(
     if model.weights is not None or model.token_mapping is not None:
         raise UsageError("adapting a vocabulary-quantized model is not supported; start from its source model")
 
-    texts = _distinct_normalized(queries)
+    texts = _distinct_normalized([*queries, *entry_texts(guide)])
     token_ids = _tokenize(model, texts)
     kept = [i for i, ids in enumerate(token_ids) if ids]
     if not kept:
         raise UsageError("none of the queries has a token the model knows; nothing to adapt")
-    texts = [texts[i] for i in kept]
-    token_ids = [token_ids[i] for i in kept]
 
+    # Texts without a known token still get a teacher vector: a remediation's centroid needs all its texts.
     teacher_vectors = _teacher_embed(teacher, texts, progress)
     base_vectors = np.asarray(model.embedding, dtype=np.float32)
     projection = Projection.load(base_folder)
     how = "stored"
     if projection is None or projection.components.shape != (base_vectors.shape[1], teacher_vectors.shape[1]):
-        projection = fit_projection(base_vectors, token_ids, teacher_vectors)
+        projection = fit_projection(base_vectors, [token_ids[i] for i in kept], teacher_vectors[kept])
         how = "fitted"
-    targets = projection.apply(teacher_vectors)
+    guidance = guide_targets(texts, teacher_vectors, projection.apply(teacher_vectors), guide, projection.apply)
     if progress:
         progress("fit", 0, 1)
-    vectors, changed = fit_token_vectors(base_vectors, token_ids, targets, ridge)
+    vectors, changed = fit_token_vectors(base_vectors, token_ids, guidance.targets, ridge)
     if progress:
         progress("fit", 1, 1)
 
-    _write_model(model, vectors, base_folder, out_dir, projection, ridge, len(texts), overwrite)
+    _write_model(model, vectors, base_folder, out_dir, projection, ridge, len(kept), guidance, overwrite)
     return AdaptResult(
         out_dir=out_dir,
-        queries=len(texts),
+        queries=len(kept),
         tokens_changed=changed,
         seconds=time.perf_counter() - started,
         ridge=ridge,
         projection=how,
+        guided_queries=guidance.queries,
+        guided_entries=guidance.entries,
     )
 
 
@@ -324,6 +334,7 @@ def _write_model(
     projection: Projection,
     ridge: float,
     n_queries: int,
+    guidance: Guidance,
     overwrite: bool,
 ) -> None:
     from model2vec import StaticModel
@@ -332,7 +343,13 @@ def _write_model(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         config = dict(model.config)
-        config["remedy_adapted"] = {"base": base_folder.name, "queries": n_queries, "ridge": ridge}
+        config["remedy_adapted"] = {
+            "base": base_folder.name,
+            "queries": n_queries,
+            "ridge": ridge,
+            "guided_queries": guidance.queries,
+            "guided_entries": guidance.entries,
+        }
         config["hidden_dim"] = int(vectors.shape[1])
         adapted = StaticModel(
             vectors=vectors.astype(np.float16),
