@@ -11,8 +11,8 @@ exactly, so each `also_matches` is pulled toward its question as well.
 
 Why strict: measured on CLINC150 (docs/model.md), a lead-only rule lifts a folder that covers every
 intent in the logs to the teacher's level, but when the folder covers 30 of the 150 intents it pulls
-queries of neighbouring intents in and precision at the defaults falls from 0.90 to 0.78. With the
-0.70 floor the guided fit beats the unguided one in both cases.
+queries of the uncovered intents in and precision at the defaults falls from 0.90 to 0.50. With
+the 0.70 floor the guided fit beats the unguided one in both cases.
 """
 
 from __future__ import annotations
