@@ -233,3 +233,17 @@ def test_adapt_model_with_a_guiding_folder_fits_its_texts_and_reports_the_pull(t
     assert config["remedy_adapted"]["guided_queries"] == guided.guided_queries
     guided_vectors = load_embedder(str(tmp_path / "guided")).encode(logs)
     assert not np.allclose(guided_vectors, load_embedder(str(tmp_path / "plain")).encode(logs))
+
+
+def test_held_out_texts_stay_out_of_the_probe_fit(tmp_path: Path) -> None:
+    base = write_tiny_model(tmp_path / "base")
+    guide = [entry("refund", "refund flight", "bag money back")]
+    result = adapt_model(base, ["refund flight money", "dog plane"], bag_of_words_teacher(10), tmp_path / "out",
+                         guide=guide, held_out=["Bag money back?"])
+    assert result.probe_vectors is not None
+    bag = VOCAB.index("bag")  # occurs only in the held-out example: the main fit moves it, the probe does not
+    written = np.asarray(load_embedder(str(tmp_path / "out"))._model.embedding, dtype=np.float32)
+    base_table = np.asarray(load_embedder(str(base))._model.embedding, dtype=np.float32)
+    assert not np.allclose(written[bag], base_table[bag], atol=1e-3)
+    assert np.allclose(result.probe_vectors[bag], base_table[bag])
+    assert adapt_model(base, ["dog plane"], bag_of_words_teacher(10), tmp_path / "plain").probe_vectors is None

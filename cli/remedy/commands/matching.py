@@ -138,13 +138,14 @@ def adapt(
         return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "n/a"
 
     guided = (f"guided by the folder: {summary.guided_queries:,} queries pulled toward "
-              f"{summary.guided_entries:,} remediations (the after figures below include them, so they flatter)"
+              f"{summary.guided_entries:,} remediations"
               if guide else "not guided by the folder (--no-guide): a plain fit to the teacher")
     write(f"adapted model written to {summary.out_dir}: {summary.queries:,} distinct queries, "
           f"{summary.tokens_changed:,} token vectors changed in {summary.seconds:.1f} s\n"
           f"{guided}\n"
-          f"held-out also_matches, nearest entry is their own: {share(before.top1, before.examples)} before, "
+          f"held-out also_matches (\"after\" is a second fit that never saw them):\n"
+          f"  nearest entry is their own:    {share(before.top1, before.examples)} before, "
           f"{share(after.top1, after.examples)} after\n"
-          f"held-out also_matches accepted by the rule:       {share(before.accepted, before.examples)} before, "
+          f"  accepted by the decision rule: {share(before.accepted, before.examples)} before, "
           f"{share(after.accepted, after.examples)} after\n"
           f"next: set model = \"{summary.out_dir}\" in remedy.toml, then run `remedy calibrate --write`\n")

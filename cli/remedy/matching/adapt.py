@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,8 @@ class AdaptResult:
     projection: str  # "stored" (the base model's own) or "fitted" (least squares on these queries)
     guided_queries: int = 0  # texts whose target moved toward a remediation (adapt_guidance)
     guided_entries: int = 0  # distinct remediations they moved toward
+    # Token vectors of a second fit that never saw the `held_out` texts (None without them): to judge them fairly.
+    probe_vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def load_teacher(spec: str | None = None) -> Teacher:
@@ -141,6 +143,7 @@ def adapt_model(
     *,
     ridge: float = DEFAULT_RIDGE,
     guide: Sequence[MatchEntry] = (),
+    held_out: Sequence[str] = (),
     progress: Progress | None = None,
     overwrite: bool = False,
 ) -> AdaptResult:
@@ -149,6 +152,8 @@ def adapt_model(
     `base` is a model2vec folder or an `Embedder` (its folder is used). `guide`: the folder's
     remediations; their texts join the queries and the queries the teacher confidently matches to
     one are pulled toward it (adapt_guidance). Empty: a plain regression of the teacher.
+    `held_out`: texts to judge the result on; a second fit without them (not written, only
+    returned as `probe_vectors`) keeps them out of the rows, the guidance and the centroids.
     """
     from model2vec import StaticModel
 
@@ -177,10 +182,12 @@ def adapt_model(
     if projection is None or projection.components.shape != (base_vectors.shape[1], teacher_vectors.shape[1]):
         projection = fit_projection(base_vectors, [token_ids[i] for i in kept], teacher_vectors[kept])
         how = "fitted"
-    guidance = guide_targets(texts, teacher_vectors, projection.apply(teacher_vectors), guide, projection.apply)
+    targets = projection.apply(teacher_vectors)
+    guidance = guide_targets(texts, teacher_vectors, targets, guide, projection.apply)
     if progress:
         progress("fit", 0, 1)
     vectors, changed = fit_token_vectors(base_vectors, token_ids, guidance.targets, ridge)
+    probe = _probe_fit(texts, token_ids, teacher_vectors, targets, guide, projection, base_vectors, ridge, held_out)
     if progress:
         progress("fit", 1, 1)
 
@@ -194,6 +201,7 @@ def adapt_model(
         projection=how,
         guided_queries=guidance.queries,
         guided_entries=guidance.entries,
+        probe_vectors=probe,
     )
 
 
@@ -243,6 +251,33 @@ def fit_token_vectors(
     vectors = np.asarray(base_vectors, dtype=np.float32).copy()
     vectors[matrix.tokens] = solution
     return vectors, int(matrix.tokens.size)
+
+
+def _probe_fit(
+    texts: Sequence[str],
+    token_ids: Sequence[Sequence[int]],
+    teacher_vectors: np.ndarray,
+    targets: np.ndarray,
+    guide: Sequence[MatchEntry],
+    projection: Projection,
+    base_vectors: np.ndarray,
+    ridge: float,
+    held_out: Sequence[str],
+) -> np.ndarray | None:
+    hidden = {normalize_question(t) for t in held_out} - {""}
+    if not hidden:
+        return None
+    # An empty token list is not a row of the fit; the teacher vectors are reused, not recomputed.
+    rows = [[] if text in hidden else ids for text, ids in zip(texts, token_ids, strict=True)]
+    if not any(rows):
+        return np.asarray(base_vectors, dtype=np.float32).copy()
+    probe_guide = [
+        replace(e, also_matches=tuple(t for t in e.also_matches if normalize_question(t) not in hidden))
+        for e in guide
+    ]
+    guidance = guide_targets(texts, teacher_vectors, targets, probe_guide, projection.apply)
+    vectors, _ = fit_token_vectors(base_vectors, rows, guidance.targets, ridge)
+    return vectors
 
 
 def fit_projection(

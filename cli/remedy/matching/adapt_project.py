@@ -4,8 +4,9 @@ The queries are the distinct normalized queries of the logs (read with DuckDB, f
 point is the users' vocabulary). Unless `guide=False`, the folder's active and draft remediations
 guide the fit (adapt_guidance.py). Quality is measured before and after on the folder's own
 `also_matches`, each judged held out (as if it were not listed): top-1 (is its own entry the
-nearest?) and how many would be accepted by the decision rule. With guidance those texts were in the
-fit, so the "after" figures flatter; the CLINC150 benchmark measures on queries the fit never saw.
+nearest?) and how many would be accepted by the decision rule. "After" is judged on a second fit
+that never saw those texts (not in its rows, its guidance or its centroids): otherwise the guided
+fit, which pulls each `also_matches` toward its question, would be judged on its own homework.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.logs.reading import iter_distinct_queries, read_logs
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
-from remedy.matching.decision import MatchEntry
-from remedy.matching.embedding import load_embedder, resolve_model_folder
-from remedy.matching.folder_index import build_folder_index
+from remedy.matching.decision import MatchIndex
+from remedy.matching.embedding import Embedder, load_embedder, resolve_model_folder
+from remedy.matching.folder_index import build_folder_index, decision_settings, match_entries
 
 
 @dataclass(frozen=True)
@@ -58,24 +59,42 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     remediations = load_folder(config.remediations).remediations
     base_folder, _ = resolve_model_folder(config.model, config.root)
     before = held_out_quality(config, remediations, load_embedder(config.model, config.root))
-    entries = [MatchEntry(id=r.id, kind=r.kind, status=r.status, question=r.question,
-                          also_matches=tuple(r.also_matches)) for r in remediations] if guide else []
-    result = adapt_model(base_folder, queries, load_teacher(teacher), out_dir, guide=entries, progress=progress,
-                         overwrite=overwrite)
-    after = held_out_quality(config, remediations, load_embedder(str(out_dir.resolve())))
+    # Per-entry thresholds are for the static model; guidance applies its own (adapt_guidance).
+    entries = match_entries(remediations) if guide else []
+    examples = [t for r in remediations if r.status != "paused" for t in r.also_matches]
+    result = adapt_model(base_folder, queries, load_teacher(teacher), out_dir, guide=entries, held_out=examples,
+                         progress=progress, overwrite=overwrite)
+    adapted = load_embedder(str(out_dir.resolve()))
+    after = held_out_quality(config, remediations, _probe(adapted, result.probe_vectors))
     return AdaptSummary(out_dir, result.queries, result.tokens_changed, result.seconds, result.guided_queries,
                         result.guided_entries, before, after)
 
 
 def held_out_quality(config: Config, remediations: list[Remediation], embedder: Any) -> HeldOutQuality:
-    folder = build_folder_index(remediations, config, embedder=embedder)
+    if isinstance(embedder, _Probe):  # never through the embedding cache: its folder's fingerprint is not its own
+        index = MatchIndex(match_entries(remediations), embedder.encode, *decision_settings(config, embedder))
+    else:
+        index = build_folder_index(remediations, config, embedder=embedder).index
     examples = top1 = accepted = 0
     for entry in remediations:
         if entry.status == "paused" or not entry.also_matches:
             continue
-        decisions = folder.index.decide(list(entry.also_matches), kind=entry.kind, statuses=(entry.status,),
+        decisions = index.decide(list(entry.also_matches), kind=entry.kind, statuses=(entry.status,),
                                         leave_out_exact=True)
         examples += len(decisions)
         top1 += sum(decision.best_id == entry.id for decision in decisions)
         accepted += sum(decision.entry_id == entry.id for decision in decisions)
     return HeldOutQuality(examples, top1, accepted)
+
+
+class _Probe(Embedder):
+    """The adapted model's tokenizer and settings with the held-out fit's token vectors."""
+
+
+def _probe(adapted: Embedder, vectors: Any) -> Embedder:
+    if vectors is None:  # no also_matches to hold out: nothing to judge, the model itself stands in
+        return adapted
+    from model2vec import StaticModel
+
+    model = StaticModel(vectors=vectors, tokenizer=adapted.tokenizer, normalize=True)
+    return _Probe(model, f"{adapted.name} (held-out fit)", adapted.folder)

@@ -53,6 +53,10 @@ class Embedder:
         self.dim = int(model.dim)
         self.defaults = _read_defaults(folder)
 
+    @property
+    def tokenizer(self) -> Any:
+        return self._model.tokenizer
+
     @cached_property
     def fingerprint(self) -> str:
         """Short sha256 of the model's files: pins a calibrated threshold to them (`model_fingerprint`)."""

@@ -68,18 +68,24 @@ def cached_encoder(config: Config, embedder: Any) -> Callable[[Sequence[str]], n
     return lambda texts: cache.encode(list(texts), embedder.encode)
 
 
+def match_entries(remediations: Sequence[Remediation]) -> list[Any]:
+    """The remediations as the matcher sees them (`MatchEntry`)."""
+    from remedy.matching.decision import MatchEntry
+
+    return [MatchEntry(id=r.id, kind=r.kind, status=r.status, question=r.question,
+                       also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
+
+
 def build_folder_index(remediations: Sequence[Remediation], config: Config, *, embedder: Any = None,
                        threshold: float | None = None, margin: float | None = None) -> FolderIndex:
-    from remedy.matching.decision import MatchEntry, MatchIndex
+    from remedy.matching.decision import MatchIndex
 
     embedder = embedder or load_configured_embedder(config)
     encode = cached_encoder(config, embedder)
     default_threshold, default_margin = decision_settings(config, embedder)
     threshold = default_threshold if threshold is None else threshold
     margin = default_margin if margin is None else margin
-    entries = [MatchEntry(id=r.id, kind=r.kind, status=r.status, question=r.question,
-                          also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
-    index = MatchIndex(entries, encode, threshold, margin)
+    index = MatchIndex(match_entries(remediations), encode, threshold, margin)
     return FolderIndex(index=index, embedder=embedder, encode=encode, threshold=threshold, margin=margin,
                        remediations={r.id: r for r in remediations})
 
