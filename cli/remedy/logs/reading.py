@@ -216,6 +216,11 @@ def read_logs(
     finally:
         con.execute(f"DROP TABLE IF EXISTS {staged}")
         con.execute(f"DROP TABLE IF EXISTS {table}__files")
+    return _log_table(con, table, files, skipped, first_skipped)
+
+
+def _log_table(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[LogFile], skipped: int,
+               first_skipped: tuple[SkippedLine, ...]) -> LogTable:
     return LogTable(
         connection=con,
         table=table,
@@ -642,14 +647,7 @@ def _read_cached(
     parts = [part(log_file, entry.parquet) for log_file, entry in entries]
     _drop_relation(con, table)
     con.execute(f"CREATE VIEW {table} AS " + " UNION ALL ".join(parts))  # resolve_log_paths found a file
-    return LogTable(
-        connection=con,
-        table=table,
-        files=tuple(f.path for f in files),
-        rows=_count(con, table),
-        skipped_lines=skipped,
-        first_skipped=first_skipped,
-    )
+    return _log_table(con, table, files, skipped, first_skipped)
 
 
 def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings, parquet: Path) -> Any:
