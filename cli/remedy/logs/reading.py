@@ -76,17 +76,8 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv",)
 _GLOB_CHARS = frozenset("*?[")
-_CSV_TEXT_FIELDS = (
-    "id",
-    "timestamp",
-    "query",
-    "response",
-    "context",
-    "scores",
-    "primary_issue",
-    "served_remediation",
-    "metadata",
-)
+# CSV columns forced to text: every canonical field but the booleans and the number, which keep the sniffed types.
+_CSV_TEXT_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("is_bad", "guardrailed", "severity"))
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # trim() with a character set is slow on long lines: test short lines only, and objects by a regex.
 _BLANK = "doc IS NULL OR (strlen(doc) < 256 AND trim(doc, ' ' || chr(9) || chr(13)) = '')"
