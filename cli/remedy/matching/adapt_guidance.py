@@ -18,7 +18,7 @@ the 0.70 floor the guided fit beats the unguided one in both cases.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -66,8 +66,7 @@ def guide_targets(
         return teacher_vectors[[row_of[normalize_question(t)] for t in batch]]
 
     # Per-entry threshold overrides are tuned for the static model, not the teacher: not carried over.
-    index = MatchIndex([MatchEntry(e.id, e.kind, e.status, e.question, e.also_matches) for e in entries],
-                       teacher_lookup, threshold, margin)
+    index = MatchIndex([replace(e, threshold=None) for e in entries], teacher_lookup, threshold, margin)
     centroids = {e.id: project(teacher_lookup(_texts(e)).mean(axis=0, keepdims=True))[0] for e in entries}
     pulled = np.zeros_like(targets)
     counts = np.zeros(len(texts), dtype=np.int64)
@@ -94,4 +93,3 @@ def _texts(entry: MatchEntry) -> list[str]:
     seen = dict.fromkeys(normalize_question(t) for t in (entry.question, *entry.also_matches))
     seen.pop("", None)
     return list(seen)
-

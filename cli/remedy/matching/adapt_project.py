@@ -27,7 +27,7 @@ from remedy.logs.reading import iter_distinct_queries, read_logs
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
 from remedy.matching.decision import MatchIndex
 from remedy.matching.embedding import Embedder, load_embedder, resolve_model_folder
-from remedy.matching.folder_index import build_folder_index, decision_settings, match_entries
+from remedy.matching.folder_index import decision_settings, match_entries
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,6 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     remediations = load_folder(config.remediations).remediations
     base_folder, _ = resolve_model_folder(config.model, config.root)
     before = held_out_quality(config, remediations, load_embedder(config.model, config.root))
-    # Per-entry thresholds are for the static model; guidance applies its own (adapt_guidance).
     entries = match_entries(remediations) if guide else []
     examples = [t for r in remediations if r.status != "paused" for t in r.also_matches]
     result = adapt_model(base_folder, queries, load_teacher(teacher), out_dir, guide=entries, held_out=examples,
@@ -71,10 +70,9 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
 
 
 def held_out_quality(config: Config, remediations: list[Remediation], embedder: Any) -> HeldOutQuality:
-    if isinstance(embedder, _Probe):  # never through the embedding cache: its folder's fingerprint is not its own
-        index = MatchIndex(match_entries(remediations), embedder.encode, *decision_settings(config, embedder))
-    else:
-        index = build_folder_index(remediations, config, embedder=embedder).index
+    # Not through the embedding cache: the probe shares its folder (so the fingerprint) with the adapted
+    # model, and a few hundred examples embed in milliseconds anyway.
+    index = MatchIndex(match_entries(remediations), embedder.encode, *decision_settings(config, embedder))
     examples = top1 = accepted = 0
     for entry in remediations:
         if entry.status == "paused" or not entry.also_matches:
@@ -87,14 +85,11 @@ def held_out_quality(config: Config, remediations: list[Remediation], embedder: 
     return HeldOutQuality(examples, top1, accepted)
 
 
-class _Probe(Embedder):
-    """The adapted model's tokenizer and settings with the held-out fit's token vectors."""
-
-
 def _probe(adapted: Embedder, vectors: Any) -> Embedder:
+    """The adapted model's tokenizer and settings with the held-out fit's token vectors."""
     if vectors is None:  # no also_matches to hold out: nothing to judge, the model itself stands in
         return adapted
     from model2vec import StaticModel
 
     model = StaticModel(vectors=vectors, tokenizer=adapted.tokenizer, normalize=True)
-    return _Probe(model, f"{adapted.name} (held-out fit)", adapted.folder)
+    return Embedder(model, f"{adapted.name} (held-out fit)", adapted.folder)
