@@ -172,10 +172,14 @@ def test_model_adapt_writes_a_guided_model_the_project_can_use(folder: Path, run
     queries = ["my flight got cancelled can i get my money back please", "how do i bake sourdough bread",
                "can i bring my dog on the plane with me"]
     logs.write_text("".join(json.dumps({"id": f"q{i}", "timestamp": "2026-08-01T00:00:00Z", "query": q,
-                                        "response": "…"}) + "\n" for i, q in enumerate(queries)), encoding="utf-8")
+                                        "response": "…"}) + "\n" for i, q in enumerate(queries))
+                    + '{"id": "q9", "query": \n', encoding="utf-8")
     before = logs.read_bytes()
+    refused = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/strict", "--strict")
+    assert refused.exit_code == 2 and "logs.jsonl:4" in refused.stderr and not (folder / "models/strict").exists()
     result = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted")
     assert result.exit_code == 0, result.stderr
+    assert "skipped 1 malformed log line(s)" in result.stderr and "logs.jsonl:4" in result.stderr
     assert "guided by the folder:" in result.stdout and "held-out also_matches" in result.stdout
     assert (folder / "models/adapted/model.safetensors").is_file() and logs.read_bytes() == before
     (folder / "remedy.toml").write_text('model = "models/adapted"\n', encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,10 @@ def progress_for(fmt: str):  # noqa: ANN201 - a Progress callback or None
     return show
 
 
-def report_skipped(analysis: Any) -> None:
-    logs = analysis.logs
-    if logs.skipped_lines:
-        first = "; ".join(str(line) for line in logs.first_skipped)
-        typer.echo(f"remedy: skipped {logs.skipped_lines:,} malformed log line(s) (--strict refuses them): {first}",
+def report_skipped(skipped_lines: int, first_skipped: Sequence[Any]) -> None:
+    if skipped_lines:
+        first = "; ".join(str(line) for line in first_skipped)
+        typer.echo(f"remedy: skipped {skipped_lines:,} malformed log line(s) (--strict refuses them): {first}",
                    err=True)
 
 
@@ -63,7 +63,7 @@ def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str 
 
     analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                        strict=strict, progress=progress_for(fmt))
-    report_skipped(analysis)
+    report_skipped(analysis.logs.skipped_lines, analysis.logs.first_skipped)
     return analysis
 
 

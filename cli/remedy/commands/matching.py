@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from remedy.commands.analytics import STRICT
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
 from remedy.report.tables import FORMATS, render_rows
@@ -118,6 +119,7 @@ def adapt(
                                        "(default: the offline all-MiniLM-L6-v2 of the adapt extra)."),
     guide: bool = typer.Option(True, "--guide/--no-guide", help="Pull log queries the teacher confidently "
                                "matches to a remediation toward it (default), or fit the teacher alone."),
+    strict: bool = STRICT,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
     """Adapt the configured model to your users' queries (needs: pip install 'remedy[adapt]').
@@ -127,11 +129,12 @@ def adapt(
     teacher confidently matches to one of your remediations are pulled toward it. Then set
     `model = "OUT"` in remedy.toml and run `remedy calibrate --write`.
     """
-    from remedy.commands.analytics import progress_for
+    from remedy.commands.analytics import progress_for, report_skipped
     from remedy.matching.adapt_project import adapt_project
 
-    summary = adapt_project(config_from(ctx), logs, out, teacher=teacher, guide=guide, overwrite=overwrite,
-                            progress=progress_for("table"))
+    summary = adapt_project(config_from(ctx), logs, out, teacher=teacher, guide=guide, strict=strict,
+                            overwrite=overwrite, progress=progress_for("table"))
+    report_skipped(summary.skipped_lines, summary.first_skipped)
     before, after = summary.before, summary.after
 
     def share(part: int, whole: int) -> str:

@@ -23,7 +23,7 @@ from remedy.config import Config
 from remedy.errors import InputError
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
-from remedy.logs.reading import iter_distinct_queries, read_logs
+from remedy.logs.reading import SkippedLine, iter_distinct_queries, read_logs
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
 from remedy.matching.decision import MatchIndex
 from remedy.matching.embedding import Embedder, load_embedder, resolve_model_folder
@@ -47,15 +47,20 @@ class AdaptSummary:
     guided_entries: int
     before: HeldOutQuality
     after: HeldOutQuality
+    skipped_lines: int  # malformed log lines left out (read_logs), and the first few of them
+    first_skipped: tuple[SkippedLine, ...]
 
 
 def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, teacher: str | None = None,
-                  guide: bool = True, overwrite: bool = False, progress: Progress | None = None) -> AdaptSummary:
+                  guide: bool = True, strict: bool = False, overwrite: bool = False,
+                  progress: Progress | None = None) -> AdaptSummary:
     logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
-                     cache_dir=config.cache_dir)
+                     cache_dir=config.cache_dir, strict=strict)
     queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
     if not queries:
-        raise InputError(f"no queries in {', '.join(log_paths)} to adapt the model to")
+        first = logs.first_skipped[0] if logs.first_skipped else None
+        why = f"; {logs.skipped_lines:,} malformed line(s) skipped, first: {first}" if first else ""
+        raise InputError(f"no queries in {', '.join(log_paths)} to adapt the model to{why}")
     remediations = load_folder(config.remediations).remediations
     base_folder, _ = resolve_model_folder(config.model, config.root)
     before = held_out_quality(config, remediations, load_embedder(config.model, config.root))
@@ -66,7 +71,7 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     adapted = load_embedder(str(out_dir.resolve()))
     after = held_out_quality(config, remediations, _probe(adapted, result.probe_vectors))
     return AdaptSummary(out_dir, result.queries, result.tokens_changed, result.seconds, result.guided_queries,
-                        result.guided_entries, before, after)
+                        result.guided_entries, before, after, logs.skipped_lines, logs.first_skipped)
 
 
 def held_out_quality(config: Config, remediations: list[Remediation], embedder: Any) -> HeldOutQuality:
