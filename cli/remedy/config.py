@@ -37,6 +37,8 @@ class Config:
     max_answer_length: int = 1200
     # Pinned by `remedy calibrate --write`: the model the threshold was tuned for.
     calibration: dict[str, Any] = field(default_factory=dict)
+    # Default owners: glob inside the remediations folder -> owners, in file order (the last match wins).
+    owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def cache_dir(self) -> Path:
@@ -53,6 +55,7 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "logs": (dict, "a table of field name mappings"),
     "max_answer_length": (int, "a whole number of characters"),
     "calibration": (dict, "a table written by `remedy calibrate --write`"),
+    "owners": (dict, 'a table of glob = list of owners, e.g. "refunds/**" = ["@refunds-team"]'),
 }
 
 
@@ -67,7 +70,7 @@ def load_config(config_file: Path | None = None, remediations: Path | None = Non
         table = _read_table(config_file)
     else:
         file, table = _discover(cwd)
-    root = file.parent if file else (_git_root(cwd) or cwd)
+    root = file.parent if file else (git_root(cwd) or cwd)
     values = _checked(table, file)
     folder = remediations if remediations is not None else root / values.pop("remediations", "remediations")
     values.pop("remediations", None)
@@ -125,11 +128,16 @@ def _checked(table: dict, file: Path | None) -> dict[str, Any]:
     for name, cutoff in values.get("failure_cutoffs", {}).items():
         if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 <= cutoff <= 1:
             raise UsageError(f"{where}: failure_cutoffs.{name} must be a number between 0 and 1")
+    if "owners" in values:
+        from remedy.owners.handles import checked_owner_table
+
+        values["owners"] = checked_owner_table(values["owners"], where)
     return values
 
 
-def _git_root(cwd: Path) -> Path | None:
-    for directory in (cwd, *cwd.parents):
+def git_root(start: Path) -> Path | None:
+    """The top of the git work tree holding `start` (a `.git` folder, or file in a worktree), or None."""
+    for directory in (start, *start.parents):
         if (directory / ".git").exists():
             return directory
     return None

@@ -38,7 +38,8 @@ def test_a_benign_change_passes_and_shows_its_impact(branches: Path, run) -> Non
     assert document["passed"] and document["changes"] == [
         {"id": "wifi", "change": "added", "fields": [], "moved": False,
          "file": str(branches / "remediations/answers/wifi.yaml"),
-         "created": None, "updated": None, "updated_by": None}]  # not committed yet
+         "created": None, "updated": None, "updated_by": None,  # not committed yet
+         "owners": [], "base_owners": None}]
     impact = document["impact"]
     assert (impact["failures"], impact["addressed_before"], impact["addressed_after"]) == (3, 1, 3)
     assert impact["entries"] == [{"id": "wifi", "kind": "answer", "change": "added", "status": "draft",

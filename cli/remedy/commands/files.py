@@ -1,4 +1,4 @@
-"""Commands that read and change remediation files: init, new, validate, activate, pause, list, schema."""
+"""Commands that read and change remediation files: init, new, validate, activate, pause, list, owners, schema."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ VALIDATE_FORMATS = ("auto", "text", "json", "github")
 
 
 def register(app: typer.Typer) -> None:
-    for command in (init, validate, activate, pause, list_command, schema):
+    for command in (init, validate, activate, pause, list_command, owners, schema):
         name = "list" if command is list_command else command.__name__
         app.command(name)(command)
     app.add_typer(new_app, name="new")
@@ -84,9 +84,11 @@ def list_command(
     ctx: typer.Context,
     status: str | None = typer.Option(None, "--status", help="draft, active or paused."),
     kind: str | None = typer.Option(None, "--kind", help="answer, guidance or review."),
+    owner: str | None = typer.Option(None, "--owner", help="Only entries this handle owns (@name, @org/team, "
+                                                          "e-mail; own key or [owners] default)."),
     fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown."),
 ) -> None:
-    """List remediations with status, created, last edited and by whom (from git history)."""
+    """List remediations with status, created, last edited and by whom (from git history), and owners."""
     from remedy.files.listing import COLUMNS, list_remediations
 
     choose(fmt, FORMATS, "--format")
@@ -94,8 +96,45 @@ def list_command(
         choose(status, STATUSES, "--status")
     if kind:
         choose(kind, KINDS, "--kind")
-    rows = list_remediations(config_from(ctx), status=status, kind=kind)
+    rows = list_remediations(config_from(ctx), status=status, kind=kind, owner=owner)
     write(render_rows(rows, COLUMNS, fmt, key="remediations"))
+
+
+def owners(
+    ctx: typer.Context,
+    write_file: bool = typer.Option(False, "--write", help="Bring the remedy block of .github/CODEOWNERS up to "
+                                                           "date (created when missing)."),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown."),
+) -> None:
+    """Who reviews each remediation: its own `owners`, else the last matching [owners] glob of the config.
+
+    With --write, keeps the block between `# BEGIN remedy owners` and `# END remedy owners` of
+    CODEOWNERS in sync, so GitHub asks the owners to review changes; the rest of the file is kept.
+    Example: remedy owners --write && git add .github/CODEOWNERS
+    """
+    from remedy.files.folder import display_path
+    from remedy.owners.overview import COLUMNS, owners_overview, write_owners
+
+    choose(fmt, FORMATS, "--format")
+    config = config_from(ctx)
+    if write_file:
+        result = write_owners(config)
+        verb = "created" if result.created else "updated" if result.changed else "unchanged"
+        if not result.changed and not result.path.is_file():
+            write("no owners declared: nothing to write to CODEOWNERS\n")
+        else:
+            write(f"{verb} {display_path(result.path)} ({result.entries} line(s) in the remedy block)\n")
+        return
+    report = owners_overview(config)
+    write(render_rows(report["remediations"], COLUMNS, fmt, key="remediations",
+                      extra={key: value for key, value in report.items() if key != "remediations"}))
+    if fmt != "json":
+        totals, codeowners = report["totals"], report["codeowners"]
+        summary = (f"{totals['remediations']} remediations: {totals['from_file']} with their own owners, "
+                   f"{totals['from_config']} from [owners], {totals['without_owners']} without")
+        if codeowners:
+            summary += f"; {codeowners['file']}: {codeowners['message']}"
+        typer.echo(summary, err=True)
 
 
 def schema() -> None:

@@ -6,15 +6,22 @@ from remedy.config import Config
 from remedy.files.folder import display_path, load_folder
 from remedy.files.git_history import folder_history
 
-COLUMNS = ("id", "kind", "status", "file", "created", "updated", "updated_by")
+COLUMNS = ("id", "kind", "status", "file", "created", "updated", "updated_by", "owners")
 
 
-def list_remediations(config: Config, *, status: str | None = None, kind: str | None = None) -> list[dict]:
+def list_remediations(config: Config, *, status: str | None = None, kind: str | None = None,
+                      owner: str | None = None) -> list[dict]:
+    """`owner` keeps the entries whose owners (own key or [owners] default) include that handle."""
+    from remedy.owners.resolve import owners_by_id
+
     folder = load_folder(config.remediations)
     history = folder_history(config.remediations)
+    ownership = owners_by_id(config, folder.remediations)
     rows = []
     for remediation in sorted(folder.remediations, key=lambda r: (r.kind, r.id)):
         if (status and remediation.status != status) or (kind and remediation.kind != kind):
+            continue
+        if owner and not ownership[remediation.id].includes(owner):
             continue
         known = history.get(remediation.path.resolve())
         created = known.created if known else remediation.created
@@ -27,5 +34,6 @@ def list_remediations(config: Config, *, status: str | None = None, kind: str | 
             "created": created.isoformat() if created else None,
             "updated": updated.isoformat() if updated else None,
             "updated_by": known.updated_by if known else remediation.updated_by,
+            "owners": list(ownership[remediation.id].owners),
         })
     return rows

@@ -32,6 +32,7 @@ class Remediation:
     must_not_match: tuple[str, ...] = ()
     threshold: float | None = None
     tags: tuple[str, ...] = ()
+    owners: tuple[str, ...] | None = None  # None: not set here, the folder's [owners] default applies
     review_by: datetime.date | None = None
     activated: datetime.datetime | None = None
     source_logs: tuple[str, ...] = ()
@@ -90,6 +91,7 @@ class Remediation:
             must_not_match=tuple(values.get("must_not_match") or ()),
             threshold=values.get("threshold"),
             tags=tuple(values.get("tags") or ()),
+            owners=tuple(values["owners"]) if values.get("owners") is not None else None,
             review_by=values.get("review_by"),
             activated=parse_timestamp(values["activated"]) if "activated" in values else None,
             source_logs=tuple(str(item) for item in values.get("source_logs") or ()),

@@ -10,6 +10,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from remedy.owners.handles import OWNER_PATTERN
+
 KINDS = ("answer", "guidance", "review")
 STATUSES = ("draft", "active", "paused")
 VERDICTS = ("good", "bad", "skip")
@@ -20,7 +22,7 @@ MAX_ID_LENGTH = 80
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # text | string | slug | enum | texts | strings | log_ids | threshold | date | timestamp
+    type: str  # text | string | slug | enum | texts | strings | log_ids | owners | threshold | date | timestamp
     description: str
     kinds: tuple[str, ...] = KINDS
     required: bool = False
@@ -46,6 +48,9 @@ FIELDS: tuple[Field, ...] = (
     Field("must_not_match", "texts", "Near queries that must not match this entry."),
     Field("threshold", "threshold", "Similarity threshold for this entry (cosine, 0 to 1)."),
     Field("tags", "strings", "Free labels for grouping."),
+    Field("owners", "owners", "Who reviews changes to this entry: GitHub users '@name', teams '@org/team' or e-mail "
+          "addresses. Overrides the [owners] default of its folder; [] means nobody. `remedy owners --write` "
+          "turns them into CODEOWNERS lines."),
     Field("review_by", "date", "After this date `validate` warns that the entry needs a fresh look."),
     Field("activated", "timestamp", "When the entry was last activated (written by `remedy activate`)."),
     Field("source_logs", "log_ids", "Ids of the failure logs this entry was created from."),
@@ -55,6 +60,7 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELDS_BY_NAME = {field.name: field for field in FIELDS}
+LIST_TYPES = ("texts", "strings", "log_ids", "owners")
 TEXT_FIELD_BY_KIND = {"answer": "answer", "guidance": "guidance", "review": "response"}
 
 
@@ -71,6 +77,7 @@ def json_schema() -> dict:
         "texts": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "strings": {"type": "array", "items": {"type": "string"}},
         "log_ids": {"type": "array", "items": {"type": ["string", "integer"]}},
+        "owners": {"type": "array", "items": {"type": "string", "pattern": OWNER_PATTERN}},
         "threshold": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "date": {"type": "string", "format": "date"},
         "timestamp": {"type": "string", "format": "date-time"},
@@ -125,7 +132,7 @@ def value_error(field: Field, value: object) -> str | None:
         case "enum":
             if not is_text(value):
                 return f"must be one of {', '.join(field.choices)}, not {_type_name(value)}"
-        case "texts" | "strings" | "log_ids":
+        case "texts" | "strings" | "log_ids" | "owners":
             if not isinstance(value, list):
                 return f"must be a list, not {_type_name(value)}"
             for index, item in enumerate(value):

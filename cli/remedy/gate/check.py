@@ -30,6 +30,8 @@ class CheckResult:
     impact: Any | None = None  # gate.impact.Impact when logs were given
     # Per changed entry, from the commit history: created, last edited and by whom (authors from commits).
     history: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # Per changed entry: the owners to ask, now and at the base (see change_owners).
+    owners: dict[str, dict[str, list[str] | None]] = field(default_factory=dict)
 
 
 def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | None = None,
@@ -53,7 +55,18 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
     if semantic:
         problems += lost_examples(config, base, current, changes)
     shown = [c for c in changes if c.what != "unchanged" or c.moved]
-    return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact, change_history(config, shown))
+    return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact, change_history(config, shown),
+                       change_owners(config, shown))
+
+
+def change_owners(config: Config, changes: list[Change]) -> dict[str, dict[str, list[str] | None]]:
+    """Each changed entry's owners now and at the base (None where the entry does not exist on that side)."""
+    from remedy.owners.resolve import OwnerRules
+
+    rules = OwnerRules(config)
+    return {change.id: {side: list(rules.ownership(entry).owners) if entry else None
+                        for side, entry in (("owners", change.current), ("base_owners", change.base))}
+            for change in changes}
 
 
 def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str, str | None]]:

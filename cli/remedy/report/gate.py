@@ -19,7 +19,8 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "errors": errors, "warnings": len(result.problems) - errors,
         "problems": [problem.as_dict() for problem in result.problems],
         "changes": [{"id": c.id, "change": c.what if c.what != "unchanged" else "renamed", "fields": list(c.fields),
-                     "moved": c.moved, "file": _file(c), **result.history.get(c.id, {})} for c in result.changes],
+                     "moved": c.moved, "file": _file(c), **result.history.get(c.id, {}),
+                     **result.owners.get(c.id, {})} for c in result.changes],
         "impact": None if impact is None else {
             "failures": impact.failures, "addressed_before": impact.addressed_before,
             "addressed_after": impact.addressed_after,
@@ -38,7 +39,9 @@ def check_text(result: CheckResult) -> str:
     lines = [_summary(document), ""]
     for change in document["changes"]:
         fields = f" ({', '.join(change['fields'])})" if change["fields"] else ""
-        lines.append(f"  {change['change']:<9} {change['id']}{fields}{' [moved]' if change['moved'] else ''}")
+        ask = ", ".join(owners_to_ask(change))
+        lines.append(f"  {change['change']:<9} {change['id']}{fields}{' [moved]' if change['moved'] else ''}"
+                     + (f"  owners: {ask}" if ask else ""))
     if document["impact"]:
         lines += ["", _impact_line(document["impact"])]
         lines += [f"  {e['id']}: +{e['newly_covered']} / -{e['no_longer_covered']} failures covered"
@@ -52,16 +55,19 @@ def check_markdown(result: CheckResult) -> str:
     document = check_document(result)
     impact = document["impact"]
     lines = [f"### remedy check: {'✅ passed' if document['passed'] else '❌ failed'}", "", _summary(document)]
+    everyone = list(dict.fromkeys(owner for change in document["changes"] for owner in owners_to_ask(change)))
+    if everyone:
+        lines += ["", f"owners to ask for review: {', '.join(everyone)}"]
     if impact:
         lines += ["", _impact_line(impact)]
     if document["changes"]:
         by_id = {e["id"]: e for e in impact["entries"]} if impact else {}
-        header = "| entry | change | fields | last edited by |" + (
+        header = "| entry | change | fields | last edited by | owners to ask |" + (
             " failures newly covered | no longer covered |" if impact else "")
-        lines += ["", header, "|---|---|---|---|" + ("---|---|" if impact else "")]
+        lines += ["", header, "|---|---|---|---|---|" + ("---|---|" if impact else "")]
         for change in document["changes"]:
             row = (f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} | "
-                   f"{change.get('updated_by') or 'uncommitted'} |")
+                   f"{change.get('updated_by') or 'uncommitted'} | {', '.join(owners_to_ask(change)) or '—'} |")
             if impact:
                 entry = by_id.get(change["id"], {"newly_covered": 0, "no_longer_covered": 0})
                 row += f" {entry['newly_covered']} | {entry['no_longer_covered']} |"
@@ -70,6 +76,11 @@ def check_markdown(result: CheckResult) -> str:
         lines += ["", "**Problems**", ""]
         lines += [f"- `{p.file}:{p.line}` **{p.code}** {p.severity}: {p.message}" for p in result.problems]
     return "\n".join(lines) + "\n"
+
+
+def owners_to_ask(change: dict[str, Any]) -> list[str]:
+    """The owners at the base (who must agree to a change of their entry) and now, each once."""
+    return list(dict.fromkeys([*(change.get("base_owners") or []), *(change.get("owners") or [])]))
 
 
 def check_github(result: CheckResult) -> str:

@@ -21,6 +21,8 @@ from remedy.rules import (
     match_active_conflict,
     match_also_matches_lost,
     match_must_not_match,
+    owners_bad_handle,
+    owners_codeowners_stale,
     schema_bad_id,
     schema_bad_value,
     schema_duplicate_id,
@@ -39,6 +41,7 @@ RULES: tuple[ModuleType, ...] = (
     lifecycle_duplicate_question, lifecycle_review_overdue,
     lint_personal_data, lint_volatile_content, lint_placeholder, lint_too_long,
     match_active_conflict, match_also_matches_lost, match_must_not_match,
+    owners_bad_handle, owners_codeowners_stale,
     config_model_pin,
 )
 

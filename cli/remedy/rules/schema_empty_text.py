@@ -17,7 +17,7 @@ Good:
 
 from collections.abc import Iterator
 
-from remedy.files.schema import FIELDS_BY_NAME, empty_items, is_empty
+from remedy.files.schema import FIELDS_BY_NAME, LIST_TYPES, empty_items, is_empty
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext
 
@@ -32,8 +32,7 @@ def check(context: RuleContext) -> Iterator[Problem]:
             field = FIELDS_BY_NAME.get(key)
             if field is None:
                 continue
-            list_field = field.type in ("texts", "strings", "log_ids")
-            if is_empty(value) and not list_field:
+            if is_empty(value) and field.type not in LIST_TYPES:
                 yield context.problem(document, document.value_positions[key], CODE, SEVERITY, f"'{key}' is empty")
             for index in empty_items(value):
                 yield context.problem(document, document.item_positions[key][index - 1], CODE, SEVERITY,
