@@ -102,11 +102,15 @@ def find_block(text: str) -> tuple[int, int] | None:
 
 
 def splice(text: str, entries: list[str]) -> str:
-    """`text` with its remedy block replaced by one holding `entries` (appended when it has none)."""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    block = render_block(entries, newline)
+    """`text` with its remedy block replaced by one holding `entries` (appended when it has none).
+
+    The block keeps the line endings it has; a new one takes those of the file's first line.
+    """
     lines = split_lines(text)
     found = find_block(text)
+    model = lines[found[0]] if found else lines[0] if lines else ""
+    newline = "\r\n" if model.endswith("\r\n") else "\n"
+    block = render_block(entries, newline)
     if found is None:
         if text and not text.endswith("\n"):
             text += newline
