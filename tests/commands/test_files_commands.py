@@ -72,9 +72,10 @@ def test_list_takes_dates_and_authors_from_git(repo: Path, run) -> None:
     assert [row["id"] for row in rows] == ["bags", "pets"]
     assert rows[0]["updated_by"] == "Ada SME" and rows[0]["created"]
     assert rows[0]["file"] == "remediations/answers/bags.yaml"
-    assert set(rows[0]) == {"id", "kind", "status", "file", "created", "updated", "updated_by"}
+    assert set(rows[0]) == {"id", "kind", "status", "file", "created", "updated", "updated_by", "owners"}
     drafts = run("list", "--status", "draft", "--format", "csv").stdout.splitlines()
-    assert drafts[0] == "id,kind,status,file,created,updated,updated_by" and drafts[1].startswith("pets,answer,draft")
+    assert drafts[0] == "id,kind,status,file,created,updated,updated_by,owners"
+    assert drafts[1].startswith("pets,answer,draft")
     table = run("list").stdout.splitlines()
     assert table[0].split()[:3] == ["id", "kind", "status"]
     assert run("list", "--format", "markdown").stdout.startswith("| id | kind |")
