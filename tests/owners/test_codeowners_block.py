@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from remedy.files.schema import json_schema
 from remedy.owners.codeowners import BEGIN, END, BlockError, find_block, render_block, splice, split_lines
 from remedy.owners.handles import glob_problem, normalize_owner, owner_problem
 
@@ -91,7 +94,14 @@ def test_command_line_handles_compare_without_case_or_at() -> None:
 
 
 @pytest.mark.parametrize(("pattern", "ok"), [("refunds/**", True), ("*.yaml", True), ("/a b/?x", True),
-                                             ("", False), ("!x", False), ("#x", False), ("a[0-9]", False),
+                                             ("", False), ("/", False), ("!x", False), ("#x", False), ("a[0-9]", False),
                                              ("a\\ b", False), ("../x", False), (" x", False)])
 def test_globs_are_limited_to_what_codeowners_understands(pattern: str, ok: bool) -> None:
     assert (glob_problem(pattern) is None) == ok
+
+
+def test_the_json_schema_takes_the_same_owners() -> None:
+    answer = next(v["then"] for v in json_schema()["allOf"] if v["if"]["properties"]["kind"]["const"] == "answer")
+    items = answer["properties"]["owners"]["items"]
+    for owner in ("@ada", "@skyway/refunds", "ada@example.com", "ada", "@ada @bob", "@org/team/sub"):
+        assert (re.search(items["pattern"], owner) is not None) == (owner_problem(owner) is None), owner

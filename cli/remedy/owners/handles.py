@@ -58,6 +58,8 @@ def glob_problem(pattern: str) -> str | None:
         return "is empty"
     if pattern != pattern.strip():
         return "has spaces at the start or end"
+    if not pattern.strip("/"):
+        return "is only slashes: write ** for everything"
     if pattern.startswith("!"):
         return "starts with '!': CODEOWNERS has no negation; give the exception its own glob (with [] for none)"
     if pattern.startswith("#"):

@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pathspec import GitIgnoreSpec
-
 from remedy.config import Config
 from remedy.files.remediation import Remediation
 from remedy.owners.handles import normalize_owner
@@ -46,8 +44,12 @@ class OwnerRules:
 
     def __init__(self, config: Config) -> None:
         self.folder = config.remediations
-        self.rules = [(pattern, owners, GitIgnoreSpec.from_lines([pattern]))
-                      for pattern, owners in config.owners.items()]
+        self.rules = []
+        if config.owners:  # pathspec is only imported where there are globs (validate's start-up counts)
+            from pathspec import GitIgnoreSpec
+
+            self.rules = [(pattern, owners, GitIgnoreSpec.from_lines([pattern]))
+                          for pattern, owners in config.owners.items()]
 
     def ownership(self, remediation: Remediation) -> Ownership:
         if remediation.owners is not None:
