@@ -66,6 +66,8 @@ def test_write_creates_the_block_and_is_idempotent(owned: Path, run) -> None:
     assert again.stdout.startswith("unchanged .github/CODEOWNERS")
     assert (owned / ".github/CODEOWNERS").stat().st_mtime_ns == before  # not even rewritten
     assert json.loads(run("owners", "--format", "json").stdout)["codeowners"]["state"] == "current"
+    assert json.loads(run("owners", "--write", "--format", "json").stdout) == {
+        "file": ".github/CODEOWNERS", "result": "unchanged", "entries": 5}
 
 
 def test_write_keeps_hand_written_lines_byte_for_byte(owned: Path, run) -> None:

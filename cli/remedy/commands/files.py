@@ -120,7 +120,9 @@ def owners(
     if write_file:
         result = write_owners(config)
         verb = "created" if result.created else "updated" if result.changed else "unchanged"
-        if not result.changed and not result.path.is_file():
+        if fmt == "json":
+            write(json.dumps({"file": display_path(result.path), "result": verb, "entries": result.entries}) + "\n")
+        elif not result.changed and not result.path.is_file():
             write("no owners declared: nothing to write to CODEOWNERS\n")
         else:
             write(f"{verb} {display_path(result.path)} ({result.entries} line(s) in the remedy block)\n")
