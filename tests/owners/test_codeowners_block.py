@@ -105,3 +105,32 @@ def test_the_json_schema_takes_the_same_owners() -> None:
     items = answer["properties"]["owners"]["items"]
     for owner in ("@ada", "@skyway/refunds", "ada@example.com", "ada", "@ada @bob", "@org/team/sub"):
         assert (re.search(items["pattern"], owner) is not None) == (owner_problem(owner) is None), owner
+
+
+GLOBS = ["**", "*", "*.yaml", "refunds", "refunds/", "refunds/**", "/refunds/*.yaml", "refunds/legal-*.yaml",
+         "**/legal", "a b/**", "answers/?ags.yaml", "/top.yaml", "top.yaml"]
+PATHS = ["top.yaml", "refunds/a.yaml", "refunds/legal/b.yaml", "x/refunds/c.yaml", "answers/bags.yaml",
+         "legal/d.yaml", "x/legal/e.yaml", "a b/f.yaml", "refunds/legal-claims.yaml", "x/top.yaml"]
+
+
+@pytest.mark.parametrize("folder", ["remediations", "help/desk", ""])
+@pytest.mark.parametrize("glob", GLOBS)
+def test_a_glob_means_the_same_in_codeowners_as_in_remedy(tmp_path, folder: str, glob: str) -> None:
+    """The CODEOWNERS line of a glob (anchored at the repository root) matches exactly the files the
+    glob matches inside the folder, read with the same gitignore rules GitHub applies."""
+    from pathspec import GitIgnoreSpec
+
+    from remedy.config import Config
+    from remedy.owners.codeowners import block_entries
+
+    (tmp_path / ".git").mkdir()
+    config = Config(root=tmp_path, file=None, remediations=tmp_path / folder, owners={glob: ("@x",)})
+    line = block_entries(config, [], tmp_path)[0]
+    pattern = line[:-len(" @x")]
+    in_remedy = GitIgnoreSpec.from_lines([glob])
+    in_codeowners = GitIgnoreSpec.from_lines([pattern])
+    for path in PATHS:
+        full = f"{folder}/{path}" if folder else path
+        assert in_codeowners.match_file(full) == in_remedy.match_file(path), (pattern, path)
+    if folder:  # and nothing outside the folder
+        assert not any(in_codeowners.match_file(f"elsewhere/{path}") for path in PATHS), pattern

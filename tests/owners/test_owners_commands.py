@@ -121,15 +121,18 @@ def test_a_broken_block_is_reported_not_overwritten(owned: Path, run) -> None:
 
 
 def test_paths_are_escaped_for_codeowners(repo: Path, run) -> None:
-    write(repo / "remedy.toml", '[owners]\n"Refund policies/**" = ["@skyway/refunds"]\n"*.yaml" = ["@x"]\n')
-    folder = repo / "remediations" / "Refund policies" / "a[1]#"
+    write(repo / "remedy.toml", 'remediations = "help desk#1"\n'
+                                '[owners]\n"Refund policies/**" = ["@skyway/refunds"]\n"*.yaml" = ["@x"]\n')
+    folder = repo / "help desk#1" / "Refund policies" / "a[1]#"
     write(folder / "money-back.yaml", "kind: answer\nid: money-back\nstatus: draft\nquestion: money back?\n"
                                       "answer: See https://x.example/r\nowners: ['@ada']\n")
     run("owners", "--write")
     lines = (repo / ".github/CODEOWNERS").read_text().splitlines()
-    assert lines[2:5] == ["/remediations/Refund\\ policies/** @skyway/refunds",
-                          "/remediations/**/*.yaml @x",
-                          "/remediations/Refund\\ policies/a?1??/money-back.yaml @ada"]
+    assert lines[2:5] == ["/help\\ desk?1/Refund\\ policies/** @skyway/refunds",
+                          "/help\\ desk?1/**/*.yaml @x",
+                          "/help\\ desk?1/Refund\\ policies/a?1??/money-back.yaml @ada"]
+    rows = json.loads(run("owners", "--format", "json").stdout)["remediations"]
+    assert rows[0]["owners"] == ["@ada"] and rows[0]["source"] == "file"
 
 
 def test_list_filters_by_owner(owned: Path, run) -> None:

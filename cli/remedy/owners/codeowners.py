@@ -73,7 +73,7 @@ def block_entries(config: Config, remediations: Iterable[Remediation], top: Path
     for pattern, owners in config.owners.items():
         anchored = "/" in pattern.rstrip("/")  # gitignore: a slash before the end anchors the glob
         body = pattern.lstrip("/") if anchored or pattern.startswith("**") else "**/" + pattern
-        lines.append(_line((prefix + body).replace(" ", "\\ "), owners))
+        lines.append(_line(_escape(prefix) + body.replace(" ", "\\ "), owners))  # the glob's own * and ? stay
     own = sorted((_escape("/" + _relative(r.path, top)), r.owners) for r in remediations if r.owners is not None)
     lines += [_line(path, unique_owners(owners)) for path, owners in own]
     return lines
