@@ -174,6 +174,12 @@ def test_bad_owner_config_exits_2_naming_file_and_key(repo: Path, run, config: s
     assert result.stderr.startswith(f"remedy: {repo / 'remedy.toml'}") and message in result.stderr
 
 
+def test_nothing_is_written_where_nobody_owns_anything(repo: Path, run) -> None:
+    write_answer(repo, "bags", "What is the baggage allowance?")
+    assert run("owners", "--write").stdout == "no owners declared: nothing to write to CODEOWNERS\n"
+    assert not (repo / ".github").exists()
+
+
 def test_outside_git_write_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "remediations/a.yaml", "kind: answer\nid: a\nstatus: draft\nquestion: q\nanswer: Sure.\n"
@@ -197,7 +203,7 @@ def test_check_names_the_owners_to_ask(owned: Path, run) -> None:
     assert (changes["bags"]["base_owners"], changes["bags"]["owners"]) == (["@ada", "@bob"], ["@carol"])
     assert changes["wifi"]["owners"] == ["@skyway/support"]
     markdown = run("check", "--base", "main", "--format", "markdown").stdout
-    assert "owners to ask for review: @ada, @bob, @carol, @skyway/support" in markdown
-    assert "| `bags` | modified | owners | Ada SME | @ada, @bob, @carol |" in markdown
-    assert "| `wifi` | modified | status | Ada SME | @skyway/support |" in markdown
+    assert "owners to ask for review: `@ada`, `@bob`, `@carol`, `@skyway/support`" in markdown
+    assert "| `bags` | modified | owners | Ada SME | `@ada`, `@bob`, `@carol` |" in markdown
+    assert "| `wifi` | modified | status | Ada SME | `@skyway/support` |" in markdown
     assert "owners: @skyway/support" in run("check", "--base", "main").stdout

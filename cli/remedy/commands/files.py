@@ -112,31 +112,19 @@ def owners(
     CODEOWNERS in sync, so GitHub asks the owners to review changes; the rest of the file is kept.
     Example: remedy owners --write && git add .github/CODEOWNERS
     """
-    from remedy.files.folder import display_path
     from remedy.owners.overview import COLUMNS, owners_overview, write_owners
+    from remedy.report.owners import owners_summary, write_result
 
     choose(fmt, FORMATS, "--format")
     config = config_from(ctx)
     if write_file:
-        result = write_owners(config)
-        verb = "created" if result.created else "updated" if result.changed else "unchanged"
-        if fmt == "json":
-            write(json.dumps({"file": display_path(result.path), "result": verb, "entries": result.entries}) + "\n")
-        elif not result.changed and not result.path.is_file():
-            write("no owners declared: nothing to write to CODEOWNERS\n")
-        else:
-            write(f"{verb} {display_path(result.path)} ({result.entries} line(s) in the remedy block)\n")
+        write(write_result(write_owners(config), fmt))
         return
     report = owners_overview(config)
     write(render_rows(report["remediations"], COLUMNS, fmt, key="remediations",
                       extra={key: value for key, value in report.items() if key != "remediations"}))
     if fmt != "json":
-        totals, codeowners = report["totals"], report["codeowners"]
-        summary = (f"{totals['remediations']} remediations: {totals['from_file']} with their own owners, "
-                   f"{totals['from_config']} from [owners], {totals['without_owners']} without")
-        if codeowners:
-            summary += f"; {codeowners['file']}: {codeowners['message']}"
-        typer.echo(summary, err=True)
+        typer.echo(owners_summary(report), err=True)
 
 
 def schema() -> None:

@@ -49,9 +49,12 @@ class Status:
 @dataclass(frozen=True)
 class WriteResult:
     path: Path
-    changed: bool
-    created: bool
+    outcome: str  # created | updated | unchanged | nothing (no owners declared and no block: no file written)
     entries: int  # lines between the markers, the note excluded
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome in ("created", "updated")
 
 
 def repository_top(config: Config) -> Path | None:
@@ -165,10 +168,11 @@ def write_codeowners(config: Config, remediations: list[Remediation]) -> WriteRe
         new = splice(old, entries) if entries or find_block(old) else old
     except BlockError as error:
         raise UsageError(f"{display_path(path)}:{error.line}: {error}; fix or delete the line") from None
-    if new != old:
-        target = path.resolve() if path.is_symlink() else path
-        write_atomically(target, new.encode("utf-8", "surrogateescape"))
-    return WriteResult(path, new != old, not exists and new != old, len(entries))
+    if new == old:
+        return WriteResult(path, "unchanged" if exists else "nothing", len(entries))
+    target = path.resolve() if path.is_symlink() else path
+    write_atomically(target, new.encode("utf-8", "surrogateescape"))
+    return WriteResult(path, "updated" if exists else "created", len(entries))
 
 
 def _refuse_bad_owners(remediations: list[Remediation]) -> None:

@@ -57,7 +57,7 @@ def check_markdown(result: CheckResult) -> str:
     lines = [f"### remedy check: {'✅ passed' if document['passed'] else '❌ failed'}", "", _summary(document)]
     everyone = list(dict.fromkeys(owner for change in document["changes"] for owner in owners_to_ask(change)))
     if everyone:
-        lines += ["", f"owners to ask for review: {', '.join(everyone)}"]
+        lines += ["", f"owners to ask for review: {_handles(everyone)}"]
     if impact:
         lines += ["", _impact_line(impact)]
     if document["changes"]:
@@ -67,7 +67,7 @@ def check_markdown(result: CheckResult) -> str:
         lines += ["", header, "|---|---|---|---|---|" + ("---|---|" if impact else "")]
         for change in document["changes"]:
             row = (f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} | "
-                   f"{change.get('updated_by') or 'uncommitted'} | {', '.join(owners_to_ask(change)) or '—'} |")
+                   f"{change.get('updated_by') or 'uncommitted'} | {_handles(owners_to_ask(change)) or '—'} |")
             if impact:
                 entry = by_id.get(change["id"], {"newly_covered": 0, "no_longer_covered": 0})
                 row += f" {entry['newly_covered']} | {entry['no_longer_covered']} |"
@@ -81,6 +81,12 @@ def check_markdown(result: CheckResult) -> str:
 def owners_to_ask(change: dict[str, Any]) -> list[str]:
     """The owners at the base (who must agree to a change of their entry) and now, each once."""
     return list(dict.fromkeys([*(change.get("base_owners") or []), *(change.get("owners") or [])]))
+
+
+def _handles(owners: list[str]) -> str:
+    # In code spans: a comment re-posted on every push must not notify the teams each time
+    # (CODEOWNERS requests their review once).
+    return ", ".join(f"`{owner}`" for owner in owners)
 
 
 def check_github(result: CheckResult) -> str:

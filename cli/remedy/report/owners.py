@@ -1,0 +1,25 @@
+"""`remedy owners` results for a person: the headline totals, and what `--write` did."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from remedy.files.folder import display_path
+from remedy.owners.codeowners import WriteResult
+
+
+def owners_summary(report: dict[str, Any]) -> str:
+    totals, codeowners = report["totals"], report["codeowners"]
+    summary = (f"{totals['remediations']} remediations: {totals['from_file']} with their own owners, "
+               f"{totals['from_config']} from [owners], {totals['without_owners']} without")
+    return summary + (f"; {codeowners['file']}: {codeowners['message']}" if codeowners else "")
+
+
+def write_result(result: WriteResult, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"file": display_path(result.path), "result": result.outcome,
+                           "entries": result.entries}) + "\n"
+    if result.outcome == "nothing":
+        return "no owners declared: nothing to write to CODEOWNERS\n"
+    return f"{result.outcome} {display_path(result.path)} ({result.entries} line(s) in the remedy block)\n"
