@@ -120,6 +120,12 @@ def test_a_broken_block_is_reported_not_overwritten(owned: Path, run) -> None:
     assert "O002" in run("validate", "--no-semantic").stdout
 
 
+def test_an_unwritable_codeowners_is_a_clear_error(owned: Path, run) -> None:
+    write(owned / ".github", "a file where the folder should be\n")
+    result = run("owners", "--write")
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+
+
 def test_paths_are_escaped_for_codeowners(repo: Path, run) -> None:
     write(repo / "remedy.toml", 'remediations = "help desk#1"\n'
                                 '[owners]\n"Refund policies/**" = ["@skyway/refunds"]\n"*.yaml" = ["@x"]\n')

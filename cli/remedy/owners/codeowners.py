@@ -42,6 +42,7 @@ class BlockError(ValueError):
 class Status:
     path: Path
     state: str  # current | stale | missing (owners declared, no block) | absent (nothing to write) | malformed
+    # (malformed: markers out of order, or the file cannot be read)
     line: int  # where the block starts (1 when there is none)
     message: str
 
@@ -134,7 +135,10 @@ def codeowners_status(config: Config, remediations: list[Remediation]) -> Status
         return None
     path = codeowners_path(top)
     entries = block_entries(config, remediations, top)
-    text = _read(path) if path.is_file() else ""
+    try:
+        text = _read(path) if path.is_file() else ""
+    except UsageError as error:
+        return Status(path, "malformed", 1, str(error))
     try:
         found = find_block(text)
     except BlockError as error:
@@ -171,7 +175,10 @@ def write_codeowners(config: Config, remediations: list[Remediation]) -> WriteRe
     if new == old:
         return WriteResult(path, "unchanged" if exists else "nothing", len(entries))
     target = path.resolve() if path.is_symlink() else path
-    write_atomically(target, new.encode("utf-8", "surrogateescape"))
+    try:
+        write_atomically(target, new.encode("utf-8", "surrogateescape"))
+    except OSError as error:
+        raise UsageError(f"{display_path(target)}: cannot write: {error.strerror or error}") from None
     return WriteResult(path, "updated" if exists else "created", len(entries))
 
 
