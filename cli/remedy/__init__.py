@@ -12,7 +12,19 @@ if TYPE_CHECKING:
     from remedy.api import AnswerHit, Remediations
 
 __all__ = ["AnswerHit", "Remediations"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one home of the version: pyproject.toml reads it
+# The name on the package index (`remedy` there is an unrelated project); the command and the import stay `remedy`.
+DISTRIBUTION = "remedy-sme"
+
+
+def installed_version() -> str:
+    """The installed distribution's version (what `pip install` pinned), else this source tree's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return __version__
 
 
 def __getattr__(name: str) -> Any:

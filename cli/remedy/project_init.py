@@ -38,9 +38,24 @@ def init_project(directory: Path) -> list[InitResult]:
     contents.append((SCHEMA_FILE, json.dumps(json_schema(), indent=2) + "\n"))
     for target, text in contents:
         path = directory / target
-        if path.exists():
+        try:
+            write_atomically(path, _filled(text), exclusive=True)  # never replaces, even a file made just now
+        except FileExistsError:
             results.append(InitResult(path, created=False))
             continue
-        write_atomically(path, text)
         results.append(InitResult(path, created=True))
     return results
+
+
+def _filled(text: str) -> str:
+    """A template with the values of this installation: the bundled model's own decision defaults (what
+    applies while the config sets none) and the distribution pinned to the version writing the workflow."""
+    if "@" not in text:
+        return text
+    from remedy import DISTRIBUTION, installed_version
+    from remedy.matching.embedding import bundled_defaults
+
+    defaults = bundled_defaults()
+    return (text.replace("@THRESHOLD@", f"{defaults.threshold:g}" if defaults else "0.73")
+            .replace("@MARGIN@", f"{defaults.margin:g}" if defaults else "0.2")
+            .replace("@REQUIREMENT@", f"{DISTRIBUTION}=={installed_version()}"))

@@ -42,7 +42,7 @@ def test_new_answer_writes_a_draft_that_validates(repo: Path, run) -> None:
     assert data["status"] == "draft" and data["also_matches"] == ["can my cat fly with me"]
     assert data["answer"].startswith("Small cats")
     assert run("validate", "--no-semantic").exit_code == 0
-    second = run("new", "answer", "--question", "Can I bring my cat on board?", "--answer", "Yes.")
+    second = run("new", "answer", "--question", "Can I bring my cat on-board?", "--answer", "Yes.")
     assert "can-i-bring-my-cat-on-board-2.yaml" in second.stdout, "slugs stay unique"
 
 

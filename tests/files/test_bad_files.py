@@ -45,7 +45,7 @@ def test_directory_named_like_a_file_and_symlink_loop(repo: Path, run) -> None:
     result = run("validate", "--no-semantic")
     assert result.exit_code == 1
     assert "remediations/folder.yaml:1:1: F001 error: is a directory" in result.stdout
-    assert "remediations/loop-a.yaml:1:1: F001 error: cannot read" in result.stdout
+    assert "remediations/loop-a.yaml:1:1: F006 error: is a symlink" in result.stdout
 
 
 def test_one_bad_file_does_not_hide_the_others(repo: Path, run) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from remedy.control_characters import visible
 from remedy.errors import EXIT_INTERRUPTED, RemedyError
 
 EXIT_BUG = 3
@@ -25,7 +26,7 @@ class RemedyGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors, --help, explicit exits
             raise
         except RemedyError as error:
-            typer.echo(f"remedy: {error}", err=True)
+            typer.echo(f"remedy: {visible(str(error))}", err=True)
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("remedy: interrupted", err=True)
@@ -33,7 +34,8 @@ class RemedyGroup(TyperGroup):
         except Exception as error:  # a bug: short message, the traceback only with --debug
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
-            typer.echo(f"remedy: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+            typer.echo(f"remedy: internal error: {type(error).__name__}: {visible(str(error))} (run with --debug for "
+                       "details)",
                        err=True)
             raise typer.Exit(EXIT_BUG) from None
 
@@ -44,6 +46,14 @@ app = typer.Typer(cls=RemedyGroup, no_args_is_help=True, add_completion=False, r
                        "measured against logs.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from remedy import DISTRIBUTION, installed_version
+
+        typer.echo(f"remedy {installed_version()} ({DISTRIBUTION})")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def global_options(
     ctx: typer.Context,
@@ -51,6 +61,8 @@ def global_options(
                                                 "(default: from the config, else ./remediations)."),
     config: Path | None = typer.Option(None, "--config", help="A remedy.toml or pyproject.toml to use."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print remedy's version and exit."),
 ) -> None:
     # Core modules warn through logging; the CLI sends those lines to stderr, never into JSON on stdout.
     logging.basicConfig(stream=sys.stderr, format="remedy: %(message)s", level=logging.WARNING)

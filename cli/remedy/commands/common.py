@@ -7,6 +7,7 @@ import sys
 import typer
 
 from remedy.config import Config, load_config
+from remedy.control_characters import visible
 from remedy.errors import UsageError
 
 
@@ -16,7 +17,9 @@ def config_from(ctx: typer.Context) -> Config:
 
 
 def write(text: str) -> None:
-    sys.stdout.write(text)
+    """Everything a command prints to stdout goes here: control characters from logs and files are shown
+    as `\\uXXXX` (JSON's own escape, so JSON output stays valid and reads back the same)."""
+    sys.stdout.write(visible(text))
 
 
 def choose(value: str, allowed: tuple[str, ...], option: str) -> str:

@@ -30,7 +30,7 @@ class Folder:
 
 
 def load_folder(root: Path) -> Folder:
-    """Read every `*.yaml` / `*.yml` below `root` (hidden folders skipped; symlinked folders not followed)."""
+    """Read every `*.yaml` / `*.yml` below `root` (hidden files and folders skipped; symlinks refused, F006)."""
     if not root.exists():
         raise UsageError(f"{display_path(root)}: remediations folder not found (create it or run `remedy init`)")
     if not root.is_dir():
@@ -56,8 +56,10 @@ def find_files(root: Path) -> list[Path]:
         subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
         base = Path(directory)
         found.extend(base / name for name in files if name.endswith(SUFFIXES) and not name.startswith("."))
-        # A folder named like a file (`x.yaml/`) is reported rather than silently skipped.
-        found.extend(base / name for name in subdirectories if name.endswith(SUFFIXES))
+        # A folder named like a file (`x.yaml/`) is reported rather than silently skipped, and so is a
+        # symlinked folder: it is not followed, and files it hides must not go unnoticed.
+        found.extend(base / name for name in subdirectories
+                     if name.endswith(SUFFIXES) or os.path.islink(base / name))
     return sorted(found)
 
 

@@ -15,6 +15,7 @@ from remedy.errors import RefusedError, UsageError
 from remedy.files.atomic import write_atomically
 from remedy.files.editing import with_fields
 from remedy.files.folder import Folder, display_path, load_folder
+from remedy.files.folder_lock import folder_lock
 from remedy.files.remediation import Remediation
 from remedy.files.yaml_source import Document, parse_document
 from remedy.problems import Problem
@@ -31,7 +32,17 @@ class StatusChange:
 
 def change_status(config: Config, ids: list[str], status: str, *, now: datetime.datetime | None = None,
                   semantic: bool = True) -> list[StatusChange]:
-    """Set `status` on every id (all or nothing); `activate` also stamps `activated`."""
+    """Set `status` on every id (all or nothing); `activate` also stamps `activated`.
+
+    Read, check and write happen under the folder lock: two `activate`s of two drafts with the same
+    question cannot both pass the one-active-per-question rule.
+    """
+    with folder_lock(config.remediations):
+        return _change_status(config, ids, status, now=now, semantic=semantic)
+
+
+def _change_status(config: Config, ids: list[str], status: str, *, now: datetime.datetime | None,
+                   semantic: bool) -> list[StatusChange]:
     from remedy.validation import check_folder
 
     folder = load_folder(config.remediations)

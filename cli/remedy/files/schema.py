@@ -15,8 +15,13 @@ from remedy.owners.handles import OWNER_PATTERN
 KINDS = ("answer", "guidance", "review")
 STATUSES = ("draft", "active", "paused")
 VERDICTS = ("good", "bad", "skip")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # anchored for the JSON Schema; test with is_slug (fullmatch)
 MAX_ID_LENGTH = 80
+
+
+def is_slug(text: str) -> bool:
+    """The whole text is a slug: `re.match` with `$` would also accept a trailing newline."""
+    return SLUG.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ position instead of an exception from deep inside PyYAML.
 
 from __future__ import annotations
 
+import bisect
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,9 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
 MAX_FILE_BYTES = 1_000_000  # a remediation is a few hundred bytes; anything this big is a mistake
+SYMLINK = "F006"
+# What YAML (and so libyaml's line and column marks) counts as a line break.
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,9 @@ def parse_document(path: Path, text: str) -> Document:
     if not text.strip():
         raise SourceError("F003", "the file is empty; a remediation is a YAML mapping (kind, id, status, …)")
     if "\t" in text:
-        line = text[: text.index("\t")].count("\n") + 1
-        column = text.index("\t") - (text.rfind("\n", 0, text.index("\t")) + 1) + 1
         # YAML forbids tabs in indentation; say so plainly instead of PyYAML's scanner message.
-        raise SourceError("F002", "tab character: YAML indentation must use spaces", Position(line, column))
+        raise SourceError("F002", "tab character: YAML indentation must use spaces",
+                          position_of(text, text.index("\t")))
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -92,23 +98,90 @@ def parse_document(path: Path, text: str) -> Document:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        if path.is_dir():
-            raise SourceError("F001", "is a directory, not a file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceError("F001", f"file is {size:,} bytes; remediation files are limited to {MAX_FILE_BYTES:,}")
-        data = path.read_bytes()
-    except SourceError:
-        raise
-    except OSError as error:
-        raise SourceError("F001", f"cannot read: {error.strerror or error}") from None
+    data = read_capped(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise SourceError("F001", f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
                           Position(line, 1)) from None
+
+
+def read_capped(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; SourceError for anything else.
+
+    A symlink is refused (F006) rather than followed: a link could point at a file outside the
+    repository (a secrets file, /dev/zero) or hide an answer's real file from the gate. Devices,
+    FIFOs and sockets are refused before they are opened for reading (a FIFO would block, /dev/zero
+    never ends), and never more than the cap + 1 byte is read, whatever the file claims its size is.
+    """
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            raise SourceError(SYMLINK, f"is a symlink (to {os.readlink(path)}); remedy does not follow links: "
+                                       "put the real file or folder here")
+        if stat.S_ISDIR(info.st_mode):
+            raise SourceError("F001", "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError("F001", f"is not a regular file (a {_file_type(info.st_mode)}); remediations are "
+                                      "plain text files")
+        if info.st_size > MAX_FILE_BYTES:
+            raise SourceError("F001", f"file is {info.st_size:,} bytes; remediation files are limited to "
+                                      f"{MAX_FILE_BYTES:,}")
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        descriptor = os.open(path, flags)
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # swapped after the check above
+                raise SourceError("F001", "is not a regular file")
+            chunks, remaining = [], MAX_FILE_BYTES + 1
+            while remaining > 0:
+                chunk = os.read(descriptor, min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        finally:
+            os.close(descriptor)
+    except SourceError:
+        raise
+    except OSError as error:
+        raise SourceError("F001", f"cannot read: {error.strerror or error}") from None
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        raise SourceError("F001", f"file is over {MAX_FILE_BYTES:,} bytes; remediation files are limited to "
+                                  f"{MAX_FILE_BYTES:,}")
+    return data
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def line_starts(text: str) -> list[int]:
+    """The character offset where each line starts, counting lines as YAML does (CR, LF, CRLF, NEL, LS, PS).
+
+    libyaml skips a leading byte-order mark in its columns, so the first line starts after it.
+    """
+    return [1 if text.startswith("\ufeff") else 0, *(match.end() for match in LINE_BREAK.finditer(text))]
+
+
+def position_of(text: str, offset: int, starts: list[int] | None = None) -> Position:
+    """The 1-based line and column of a character offset."""
+    starts = starts if starts is not None else line_starts(text)
+    line = max(bisect.bisect_right(starts, offset) - 1, 0)
+    return Position(line + 1, offset - starts[line] + 1)
+
+
+def offset_of(text: str, position: Position, starts: list[int] | None = None) -> int:
+    """The character offset of a 1-based line and column (the end of the text past the last line)."""
+    starts = starts if starts is not None else line_starts(text)
+    if position.line - 1 >= len(starts):
+        return len(text)
+    return starts[position.line - 1] + position.column - 1
 
 
 def _refuse_aliases(root: yaml.Node) -> None:

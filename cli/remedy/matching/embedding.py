@@ -149,6 +149,11 @@ def _cached_hub_folder(model_id: str) -> Path | None:
     return folder if (folder / "model.safetensors").is_file() else None
 
 
+def bundled_defaults() -> DecisionDefaults | None:
+    """The bundled model's calibrated threshold and margin: what applies while the config sets none."""
+    return _read_defaults(BUNDLED_DIR)
+
+
 def _read_defaults(folder: Path) -> DecisionDefaults | None:
     path = folder / DEFAULTS_FILE
     try:

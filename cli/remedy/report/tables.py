@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from remedy.control_characters import visible
+
 FORMATS = ("table", "json", "csv", "markdown")
 
 
@@ -22,7 +24,8 @@ def render_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str
         writer.writeheader()
         writer.writerows({column: _cell(row.get(column)) for column in columns} for row in rows)
         return buffer.getvalue()
-    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    # One cell, one line: a newline or tab inside a query would break the table's layout.
+    cells = [[visible(_cell(row.get(column)), one_line=True) for column in columns] for row in rows]
     if fmt == "markdown":
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in cells]

@@ -10,7 +10,7 @@ from typing import Any
 from remedy.config import Config
 from remedy.files.folder import Folder, display_path
 from remedy.files.remediation import Remediation
-from remedy.files.yaml_source import Document, Position
+from remedy.files.yaml_source import Document, Position, line_starts, offset_of, position_of
 from remedy.problems import Problem, as_severity
 
 
@@ -32,17 +32,8 @@ def locate(remediation: Remediation, key: str, needle: str) -> Position:
     document = remediation.document
     if document is None:
         return remediation.position(key)
-    start = remediation.position(key)
-    offset = _offset(document.text, start)
-    found = document.text.find(needle, offset)
+    starts = line_starts(document.text)
+    found = document.text.find(needle, offset_of(document.text, remediation.position(key), starts))
     if found < 0:
-        return start
-    line_start = document.text.rfind("\n", 0, found) + 1
-    return Position(document.text.count("\n", 0, found) + 1, found - line_start + 1)
-
-
-def _offset(text: str, position: Position) -> int:
-    offset = 0
-    for _ in range(position.line - 1):
-        offset = text.index("\n", offset) + 1
-    return offset + position.column - 1
+        return remediation.position(key)
+    return position_of(document.text, found, starts)

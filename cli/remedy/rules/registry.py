@@ -10,6 +10,7 @@ from remedy.rules import (
     file_anchors,
     file_duplicate_key,
     file_not_a_mapping,
+    file_symlink,
     file_unreadable,
     file_yaml_syntax,
     lifecycle_duplicate_question,
@@ -25,6 +26,7 @@ from remedy.rules import (
     owners_codeowners_stale,
     schema_bad_id,
     schema_bad_value,
+    schema_control_character,
     schema_duplicate_id,
     schema_empty_text,
     schema_id_mismatch,
@@ -35,9 +37,9 @@ from remedy.rules import (
 from remedy.rules.context import RuleContext
 
 RULES: tuple[ModuleType, ...] = (
-    file_unreadable, file_yaml_syntax, file_not_a_mapping, file_anchors, file_duplicate_key,
+    file_unreadable, file_yaml_syntax, file_not_a_mapping, file_anchors, file_duplicate_key, file_symlink,
     schema_unknown_key, schema_missing_field, schema_wrong_type, schema_empty_text, schema_bad_value,
-    schema_bad_id, schema_id_mismatch, schema_duplicate_id,
+    schema_bad_id, schema_id_mismatch, schema_duplicate_id, schema_control_character,
     lifecycle_duplicate_question, lifecycle_review_overdue,
     lint_personal_data, lint_volatile_content, lint_placeholder, lint_too_long,
     match_active_conflict, match_also_matches_lost, match_must_not_match,

@@ -14,7 +14,7 @@ Good:
 
 from collections.abc import Iterator
 
-from remedy.files.schema import MAX_ID_LENGTH, SLUG
+from remedy.files.schema import MAX_ID_LENGTH, is_slug
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext
 
@@ -28,9 +28,9 @@ def check(context: RuleContext) -> Iterator[Problem]:
         value = document.values.get("id")
         if not isinstance(value, str) or not value:
             continue
-        if not SLUG.match(value):
+        if not is_slug(value):
             yield context.problem(document, document.value_positions["id"], CODE, SEVERITY,
-                                  f"id '{value}' is not a slug: use a-z, 0-9 and '-', starting with a letter or digit")
+                                  f"id {value!r} is not a slug: use a-z, 0-9 and '-', starting with a letter or digit")
         elif len(value) > MAX_ID_LENGTH:
             yield context.problem(document, document.value_positions["id"], CODE, SEVERITY,
                                   f"id is {len(value)} characters long; at most {MAX_ID_LENGTH}")

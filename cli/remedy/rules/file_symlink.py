@@ -1,0 +1,28 @@
+"""A symlink in the remediations folder.
+
+remedy reads only regular files inside the folder and never follows a link, in `validate`,
+`check` and the run-time API alike. A link could serve a file from outside the repository (a
+secrets file, a device such as /dev/zero), or move an answer's real file out of the gate's sight:
+`remedy check` compares the folder's files, so an edit made through a link would not be seen as an
+edit of the answer. A symlinked folder is reported too: its files are not read.
+
+Bad:
+
+    remediations/answers/refund.yaml -> ../../shared/refund.yaml
+
+Good: the file itself in the folder (`git mv shared/refund.yaml remediations/answers/refund.yaml`).
+"""
+
+from collections.abc import Iterator
+
+from remedy.files.yaml_source import SYMLINK
+from remedy.problems import Problem
+from remedy.rules.context import RuleContext
+
+CODE = SYMLINK
+NAME = "file.symlink"
+SEVERITY = "error"
+
+
+def check(context: RuleContext) -> Iterator[Problem]:
+    yield from (problem for problem in context.folder.file_problems if problem.code == CODE)
