@@ -71,10 +71,26 @@ def load_config(config_file: Path | None = None, remediations: Path | None = Non
     else:
         file, table = _discover(cwd)
     root = file.parent if file else (git_root(cwd) or cwd)
+    return config_from_table(table, file, root, remediations)
+
+
+def config_from_table(table: dict, file: Path | None, root: Path, remediations: Path | None = None) -> Config:
+    """The configuration a table describes (checked); `remediations` overrides the table's folder."""
     values = _checked(table, file)
     folder = remediations if remediations is not None else root / values.pop("remediations", "remediations")
     values.pop("remediations", None)
     return Config(root=root, file=file, remediations=Path(folder), **values)
+
+
+def table_from_text(name: str, text: str, where: str) -> dict | None:
+    """The remedy table in a config file's text: all of a remedy.toml, or `[tool.remedy]` of a
+    pyproject.toml (None when it has none). UsageError for invalid TOML."""
+    document = _parse_toml(text, where)
+    if name != "pyproject.toml":
+        return document
+    tool = document.get("tool", {})
+    table = tool.get("remedy") if isinstance(tool, dict) else None
+    return table if isinstance(table, dict) else None
 
 
 def _discover(cwd: Path) -> tuple[Path | None, dict]:
@@ -103,11 +119,17 @@ def _read_table(path: Path) -> dict:
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: invalid TOML: {error}") from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"{path}: cannot read config: {error}") from None
+    return _parse_toml(text, str(path))
+
+
+def _parse_toml(text: str, where: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{where}: invalid TOML: {error}") from None
 
 
 def _checked(table: dict, file: Path | None) -> dict[str, Any]:

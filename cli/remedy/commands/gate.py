@@ -30,7 +30,9 @@ def check(
     from remedy.report.gate import check_github, check_json, check_markdown, check_text
 
     choose(fmt, CHECK_FORMATS, "--format")
-    result = check_change(config_from(ctx), base, log_paths=logs, strict_logs=strict_logs)
+    options = ctx.find_root().obj or {}
+    result = check_change(config_from(ctx), base, log_paths=logs, strict_logs=strict_logs,
+                          config_file=options.get("config"), remediations=options.get("remediations"))
     render = {"text": check_text, "json": check_json, "markdown": check_markdown, "github": check_github}[fmt]
     write(render(result))
     failed = any(problem.severity == "error" for problem in result.problems)

