@@ -145,11 +145,11 @@ def test_adapting_the_bundled_model_uses_its_stored_projection(tmp_path: Path) -
 
 @pytest.mark.skipif(HAS_TEACHER, reason="sentence-transformers is installed")
 def test_load_teacher_names_the_extra_when_missing() -> None:
-    with pytest.raises(RemedyError, match=r"pip install 'remedy\[adapt\]'"):
+    with pytest.raises(RemedyError, match=r"pip install 'remedy-sme\[adapt\]'"):
         load_teacher(None)
 
 
-@pytest.mark.skipif(not HAS_TEACHER, reason="needs remedy[adapt] (sentence-transformers)")
+@pytest.mark.skipif(not HAS_TEACHER, reason="needs remedy-sme[adapt] (sentence-transformers)")
 def test_default_teacher_embeds_offline() -> None:
     teacher = load_teacher(None)
     vectors = teacher(["refund for a cancelled flight", "money back for my cancelled flight", "weather in lima"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.tables import create_table, one_row
 from remedy.errors import UsageError
+from remedy.files.atomic import remove_stale_temporaries, temporary_beside
 
 PREVENTIONS_SERVED = "served_remediation"
 PREVENTIONS_INFERRED = "inferred: logs after `activated` that the answer matches"
@@ -92,12 +92,9 @@ def write_attributions(analysis: Analysis, path: Path) -> int:
                 WHERE a.role IN ('active', 'draft')
                 ORDER BY l.source_file, l.line_number, a.kind, a.role"""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        analysis.con.execute(f"COPY ({query}) TO '{temporary.replace(chr(39), chr(39) * 2)}' ({formats[suffix]})")
+    remove_stale_temporaries(path.parent)
+    with temporary_beside(path) as temporary:
+        target = str(temporary).replace("'", "''")
+        analysis.con.execute(f"COPY ({query}) TO '{target}' ({formats[suffix]})")
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return one_row(analysis.con, f"SELECT count(*) FROM ({query})")[0]

@@ -77,7 +77,7 @@ def temporary_beside(path: Path) -> Iterator[Path]:
 def remove_stale_temporaries(directory: Path, *, now: float | None = None) -> list[Path]:
     """Delete temporaries in `directory` left by writers that were killed; return what was removed."""
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(directory))
     except OSError:

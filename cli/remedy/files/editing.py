@@ -2,8 +2,8 @@
 
 Comments, key order, quoting and line endings survive (CRLF, CR-only, and the Unicode line breaks
 that YAML counts as lines: positions come from the same line rule as libyaml's marks): only the
-characters of the changed values are replaced, and a missing key is inserted as one new line after an anchor key. The result is
-parsed again and compared with the original, so an edit can never change more than it says.
+characters of the changed values are replaced, and a missing key is inserted as one new line after
+an anchor key. The result is parsed again and compared with the original, so an edit can never change more than it says.
 """
 
 from __future__ import annotations
