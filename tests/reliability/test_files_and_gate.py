@@ -140,6 +140,27 @@ def test_an_answer_moved_behind_a_symlink_at_the_base_stays_protected(repo: Path
     assert deleted.exit_code == 1 and "G001" in deleted.stdout, deleted.stdout
 
 
+@pytest.mark.parametrize("when", ["in the pull request", "at the base"])
+def test_a_folder_swapped_for_a_link_does_not_hide_an_edit(repo: Path, run, when: str) -> None:
+    write_answer(repo, "bags", "What is the baggage allowance?", answer="One bag of 23 kg.")
+    commit(repo, "the answer")
+
+    def swap() -> None:
+        git(repo, "mv", "remediations", "rem2")
+        os.symlink("rem2", repo / "remediations")
+
+    if when == "at the base":
+        swap()
+        commit(repo, "the folder behind a link")
+    git(repo, "checkout", "-q", "-b", "feature")
+    if when == "in the pull request":
+        swap()
+    bags = repo / "rem2/answers/bags.yaml"
+    bags.write_text(bags.read_text().replace("One bag of 23 kg.", "Two bags of 32 kg."))
+    result = run("check", "--base", "main")
+    assert result.exit_code == 1 and "G002" in result.stdout, result.stdout
+
+
 def test_a_symlinked_folder_is_reported_not_silently_skipped(repo: Path, run, tmp_path: Path) -> None:
     outside = tmp_path.parent / f"{tmp_path.name}-shared"
     write_answer(outside.parent / outside.name, "x", "q")  # outside/remediations/answers/x.yaml

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -58,14 +59,16 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
     refuses links (F006), but an answer that was served through one before stays protected.
     """
     relative = relative_to_top(top, folder)
-    listing = git(top, "ls-tree", "-r", "-z", "--full-tree", commit, "--", relative if relative != "." else "")
+    inside = "" if relative == "." else f"{relative}/"
+    tree = _tree_at(top, commit, relative)
+    listing = git(top, "ls-tree", "-r", "-z", tree) if tree else b""
     entries = []
     for record in filter(None, listing.split(b"\0")):
         meta, _, name = record.partition(b"\t")
         mode, kind, object_id = meta.decode().split()
         path = name.decode("utf-8", errors="replace")
         if kind == "blob" and path.endswith(SUFFIXES) and not any(part.startswith(".") for part in path.split("/")):
-            entries.append((mode, object_id, path))
+            entries.append((mode, object_id, f"{inside}{path}"))
     result = Folder(root=folder)
     files = [object_id for mode, object_id, _ in entries if mode != SYMLINK_MODE]
     links = [f"{commit}:{path}" for mode, _, path in entries if mode == SYMLINK_MODE]
@@ -93,11 +96,29 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
 
 
 def relative_to_top(top: Path, path: Path) -> str:
-    """`path` as a path inside the repository (posix, "." for the top); UsageError when it is outside."""
-    try:
+    """`path` as a path inside the repository (posix, "." for the top); UsageError when it is outside.
+
+    Lexical, not resolved: the working tree is the pull request's, and a symlink it puts in place of
+    the folder must not decide which folder of the base is read.
+    """
+    absolute = Path(os.path.normpath(os.path.abspath(path)))
+    for root in (top, top.resolve()):
+        try:
+            return absolute.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    try:  # reached through a link above the repository (a checkout under /tmp on macOS)
         return path.resolve().relative_to(top.resolve()).as_posix()
     except ValueError:
         raise UsageError(f"{display_path(path)} is outside the git repository at {top}") from None
+
+
+def _tree_at(top: Path, commit: str, relative: str) -> str | None:
+    """The id of the tree at `relative` in `commit` (a link to a folder followed inside the repository)."""
+    spec = f"{commit}^{{tree}}" if relative == "." else f"{commit}:{relative}"
+    header = git(top, "cat-file", "--batch-check", "--follow-symlinks", input_bytes=f"{spec}\n".encode())
+    parts = header.decode(errors="replace").split()
+    return parts[0] if len(parts) == 3 and parts[1] == "tree" else None
 
 
 def cat_files(top: Path, names: list[str], *, follow_symlinks: bool = False) -> list[bytes | None]:
