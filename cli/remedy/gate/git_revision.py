@@ -61,28 +61,29 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
     relative = relative_to_top(top, folder)
     inside = "" if relative == "." else f"{relative}/"
     tree = _tree_at(top, commit, relative)
-    listing = git(top, "ls-tree", "-r", "-z", tree) if tree else b""
+    listing = git(top, "ls-tree", "-r", "-l", "-z", tree) if tree else b""
     entries = []
     for record in filter(None, listing.split(b"\0")):
         meta, _, name = record.partition(b"\t")
-        mode, kind, object_id = meta.decode().split()
+        mode, kind, object_id, size_text = meta.decode().split()
         path = name.decode("utf-8", errors="replace")
         if kind == "blob" and path.endswith(SUFFIXES) and not any(part.startswith(".") for part in path.split("/")):
-            entries.append((mode, object_id, f"{inside}{path}"))
+            entries.append((mode, object_id, f"{inside}{path}", int(size_text)))
     result = Folder(root=folder)
-    files = [object_id for mode, object_id, _ in entries if mode != SYMLINK_MODE]
-    links = [f"{commit}:{path}" for mode, _, path in entries if mode == SYMLINK_MODE]
+    # Sizes come from the listing, so a blob over the cap is never read into memory.
+    files = [object_id for mode, object_id, _, size in entries if mode != SYMLINK_MODE and size <= MAX_FILE_BYTES]
+    links = [f"{commit}:{path}" for mode, _, path, _ in entries if mode == SYMLINK_MODE]
     blobs = dict(zip(files, cat_files(top, files), strict=True))
-    targets = dict(zip(links, cat_files(top, links, follow_symlinks=True), strict=True))
-    for mode, object_id, path in entries:
+    targets = dict(zip(links, cat_files(top, links, follow_symlinks=True, max_size=MAX_FILE_BYTES), strict=True))
+    for mode, object_id, path, length in entries:
         full = top / path
-        data = targets[f"{commit}:{path}"] if mode == SYMLINK_MODE else blobs[object_id]
-        if data is None:
-            continue  # a link to nothing, or to outside the repository: nothing remedy could have read
         try:
-            if len(data) > MAX_FILE_BYTES:
-                raise SourceError("F001", f"file is {len(data):,} bytes; remediation files are limited to "
+            if mode != SYMLINK_MODE and length > MAX_FILE_BYTES:
+                raise SourceError("F001", f"file is {length:,} bytes; remediation files are limited to "
                                           f"{MAX_FILE_BYTES:,}")
+            data = targets[f"{commit}:{path}"] if mode == SYMLINK_MODE else blobs[object_id]
+            if data is None:
+                continue  # a link to nothing, out of the repository or too big: nothing remedy would read
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
@@ -121,17 +122,26 @@ def _tree_at(top: Path, commit: str, relative: str) -> str | None:
     return parts[0] if len(parts) == 3 and parts[1] == "tree" else None
 
 
-def cat_files(top: Path, names: list[str], *, follow_symlinks: bool = False) -> list[bytes | None]:
+def cat_files(top: Path, names: list[str], *, follow_symlinks: bool = False,
+              max_size: int | None = None) -> list[bytes | None]:
     """The content of each blob named (an object id or `commit:path`), None where there is no such blob.
 
     One `git cat-file --batch` process for all (one process per file would cost seconds). With
     `follow_symlinks`, a link is followed inside the repository; a link out of it, dangling or looping
-    gives None.
+    gives None. With `max_size`, sizes are asked first and a bigger blob gives None, unread.
     """
     if not names:
         return []
-    options = ["--batch", "--follow-symlinks"] if follow_symlinks else ["--batch"]
-    output = git(top, "cat-file", *options, input_bytes="".join(f"{name}\n" for name in names).encode())
+    follow = ["--follow-symlinks"] if follow_symlinks else []
+    if max_size is not None:
+        checked = git(top, "cat-file", "--batch-check", *follow,
+                      input_bytes="".join(f"{name}\n" for name in names).encode()).decode(errors="replace")
+        fits = [len(parts) == 3 and parts[1] == "blob" and int(parts[2]) <= max_size
+                for parts in (line.split() for line in _batch_check_lines(checked, len(names)))]
+        wanted = [name for name, ok in zip(names, fits, strict=True) if ok]
+        small = iter(cat_files(top, wanted, follow_symlinks=follow_symlinks))
+        return [next(small) if ok else None for ok in fits]
+    output = git(top, "cat-file", "--batch", *follow, input_bytes="".join(f"{name}\n" for name in names).encode())
     found: list[bytes | None] = []
     position = 0
     for _ in names:
@@ -146,3 +156,15 @@ def cat_files(top: Path, names: list[str], *, follow_symlinks: bool = False) -> 
         position += size + 1  # content is followed by a newline
         found.append(content if len(header) == 3 and header[1] == "blob" else None)  # symlink, dangling, loop…
     return found
+
+
+def _batch_check_lines(output: str, count: int) -> list[str]:
+    """One header line per name; --follow-symlinks adds the link text after a symlink/dangling/loop header."""
+    lines = output.split("\n")
+    headers: list[str] = []
+    index = 0
+    while len(headers) < count:
+        header = lines[index]
+        headers.append(header)
+        index += 2 if header.split()[:1] and header.split()[0] in ("symlink", "dangling", "loop", "notdir") else 1
+    return headers
