@@ -23,12 +23,9 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from remedy.config import load_config
-from remedy.errors import InputError
-from remedy.files.folder import load_folder
 from remedy.matching.decision import Decision
 from remedy.matching.folder_index import FolderIndex, build_folder_index
 from remedy.normalize import normalize_question
-from remedy.problems import count_errors
 
 SERVED = ("active",)
 _BLAS = ThreadpoolController()
@@ -52,16 +49,10 @@ class Remediations:
     @classmethod
     def load(cls, folder: str | Path = "remediations", *, config_file: str | Path | None = None) -> Remediations:
         """Read the folder and its project config once. Raises InputError if a file has errors."""
-        from remedy.validation import check_folder
+        from remedy.validation import load_servable_folder
 
         config = load_config(Path(config_file) if config_file else None, Path(folder))
-        loaded = load_folder(config.remediations)
-        problems = check_folder(loaded, config, semantic=False)
-        if count_errors(problems):
-            first = next(p for p in problems if p.severity == "error")
-            raise InputError(f"{first.file}:{first.line}:{first.column}: {first.code} {first.message} "
-                             f"({count_errors(problems)} errors; run `remedy validate`)")
-        return cls(build_folder_index(loaded.remediations, config))
+        return cls(build_folder_index(load_servable_folder(config).remediations, config))
 
     def answer_for(self, query: str) -> AnswerHit | None:
         """The active Expert Answer to serve verbatim for `query`, or None."""

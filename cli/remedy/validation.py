@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from remedy.config import Config
+from remedy.errors import InputError
 from remedy.files.folder import Folder, load_folder
-from remedy.problems import Problem
+from remedy.problems import Problem, count_errors
 from remedy.rules.context import RuleContext
 from remedy.rules.registry import run_rules
 
@@ -36,3 +37,19 @@ def check_folder(folder: Folder, config: Config, *, today: datetime.date | None 
         matcher = lazy_folder_index(folder, config)
     context = RuleContext(folder=folder, config=config, today=today or datetime.date.today(), matcher=matcher)
     return run_rules(context)
+
+
+def load_servable_folder(config: Config) -> Folder:
+    """The folder as the run time serves it: read and checked by every rule that needs no model.
+
+    Raises InputError naming the first error, so `Remediations.load` and `remedy serve` refuse the same
+    folders (semantic conflicts are the pull-request gate's job: they need the model and take seconds).
+    """
+    folder = load_folder(config.remediations)
+    problems = check_folder(folder, config, semantic=False)
+    errors = count_errors(problems)
+    if errors:
+        first = next(p for p in problems if p.severity == "error")
+        raise InputError(f"{first.file}:{first.line}:{first.column}: {first.code} {first.message} "
+                         f"({errors} error{'s' if errors > 1 else ''}; run `remedy validate`)")
+    return folder

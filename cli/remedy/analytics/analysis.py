@@ -18,7 +18,7 @@ from remedy.config import Config
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.logs.reading import LogTable, read_logs
-from remedy.logs.settings import LogSettings
+from remedy.logs.settings import log_settings
 from remedy.matching.folder_index import FolderIndex, build_folder_index
 
 
@@ -37,10 +37,6 @@ class Analysis:
         """True when the export records which answer was served (any non-null served_remediation)."""
         sql = f"SELECT count(*) FROM {self.logs.table} WHERE served_remediation IS NOT NULL"
         return bool(one_row(self.con, sql)[0])
-
-
-def log_settings(config: Config) -> LogSettings:
-    return LogSettings.from_config(config.logs, config.failure_cutoff, config.failure_cutoffs)
 
 
 def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetime | None = None,

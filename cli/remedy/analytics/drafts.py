@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from remedy.analytics.analysis import analyse, log_settings
+from remedy.analytics.analysis import analyse
 from remedy.analytics.issue_queue import find_issue
 from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.scaffold import Draft
 from remedy.logs.reading import read_logs
+from remedy.logs.settings import log_settings
 
 MAX_SOURCE_LOGS = 20
 MAX_CANDIDATES = 15

@@ -70,12 +70,13 @@ def global_options(
 
 
 def _register() -> None:
-    from remedy.commands import analytics, files, gate, matching
+    from remedy.commands import analytics, files, gate, matching, serving
 
     files.register(app)
     gate.register(app)
     matching.register(app)
     analytics.register(app)
+    serving.register(app)
 
 
 _register()

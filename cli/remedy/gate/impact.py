@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from remedy.analytics.analysis import Analysis, attribute, log_settings
+from remedy.analytics.analysis import Analysis, attribute
 from remedy.analytics.coverage import coverage_report
 from remedy.config import Config
 from remedy.files.folder import Folder
 from remedy.gate.changes import Change
 from remedy.logs.reading import read_logs
+from remedy.logs.settings import log_settings
 
 
 @dataclass

@@ -10,9 +10,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remedy.errors import UsageError
+
+if TYPE_CHECKING:
+    from remedy.config import Config
 
 CANONICAL_FIELDS: tuple[str, ...] = (
     "id",
@@ -117,6 +120,11 @@ class LogSettings:
                 raise UsageError(f"[logs] {key}: expected a field name (a string), got {value!r}")
             fields[key] = value
         return cls(fields=fields, failure_cutoff=failure_cutoff, failure_cutoffs=dict(failure_cutoffs or {}))
+
+
+def log_settings(config: Config) -> LogSettings:
+    """The project's settings: its `[logs]` names and its failure cutoffs."""
+    return LogSettings.from_config(config.logs, config.failure_cutoff, config.failure_cutoffs)
 
 
 def _check_field_names(fields: Mapping[str, str]) -> None:

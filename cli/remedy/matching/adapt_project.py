@@ -18,12 +18,12 @@ from typing import Any
 
 import duckdb
 
-from remedy.analytics.analysis import log_settings
 from remedy.config import Config
 from remedy.errors import InputError
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.logs.reading import SkippedLine, iter_distinct_queries, read_logs
+from remedy.logs.settings import log_settings
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
 from remedy.matching.decision import MatchIndex
 from remedy.matching.embedding import Embedder, load_embedder, resolve_model_folder

@@ -186,12 +186,26 @@ class MatchIndex:
         top: int = 5,
     ) -> list[tuple[str, float]]:
         """The `top` closest entries (any kind / status unless given), best first; exact ones at 1.0."""
+        if self._view(kind, statuses).entries.size == 0 or top <= 0:
+            return []
+        vector = np.asarray(self._encode([query]), dtype=np.float32)
+        return self.nearest_vector(vector, normalize_question(query), kind=kind, statuses=statuses, top=top)
+
+    def nearest_vector(
+        self,
+        query_vector: np.ndarray,
+        normalized_query: str,
+        *,
+        kind: str | None = None,
+        statuses: Collection[str] | None = None,
+        top: int = 5,
+    ) -> list[tuple[str, float]]:
+        """Like `nearest` for a query already embedded (a (1, dim) row) and normalized."""
         view = self._view(kind, statuses)
         if view.entries.size == 0 or top <= 0:
             return []
-        vector = np.asarray(self._encode([query]), dtype=np.float32)
-        row = self._entry_scores(view, vector)[0].astype(np.float64)
-        for index in self._exact.get(normalize_question(query), ()):
+        row = self._entry_scores(view, query_vector)[0].astype(np.float64)
+        for index in self._exact.get(normalized_query, ()):
             column = view.position.get(index)
             if column is not None:
                 row[column] = 1.0

@@ -68,6 +68,15 @@ def cached_encoder(config: Config, embedder: Any) -> Callable[[Sequence[str]], n
     return lambda texts: cache.encode(list(texts), embedder.encode)
 
 
+def rounded_encoder(embedder: Any) -> Callable[[Sequence[str]], np.ndarray]:
+    """The model's vectors rounded to float16 like the embedding cache returns them, without the cache.
+
+    For run-time queries: new text every call, so nothing is worth storing, yet the decision must equal
+    `remedy match`'s, whose query vectors come through the cache.
+    """
+    return lambda texts: np.asarray(embedder.encode(list(texts))).astype(np.float16).astype(np.float32)
+
+
 def match_entries(remediations: Sequence[Remediation]) -> list[Any]:
     """The remediations as the matcher sees them (`MatchEntry`)."""
     from remedy.matching.decision import MatchEntry

@@ -1,0 +1,92 @@
+"""One loaded, validated remediations folder as the server serves it, and what `/v1/health` says about it.
+
+A `ServedFolder` is built completely before anyone sees it and never changes afterwards: the reloader
+swaps whole objects, so a request sees either the old folder or the new one, never a mixture.
+"""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remedy.config import Config, load_config
+from remedy.matching.folder_index import FolderIndex, build_folder_index, rounded_encoder
+
+GIT_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class ServedFolder:
+    folder_index: FolderIndex
+    encode: Callable[[Sequence[str]], np.ndarray]  # run-time queries: no disk cache, same vectors as `match`
+    config: Config
+    loaded_at: datetime.datetime
+    revision: str | None  # the git commit checked out where the folder lives, if it is in a repository
+    model_fingerprint: str
+
+    def describe(self) -> dict[str, Any]:
+        """The folder part of `/v1/health`: model and pin, settings in force, entries, revision, load time."""
+        remediations = self.folder_index.remediations.values()
+        statuses = Counter(r.status for r in remediations)
+        active_kinds = Counter(r.kind for r in remediations if r.status == "active")
+        return {
+            "model": {"name": self.config.model, "fingerprint": self.model_fingerprint},
+            "settings": {"threshold": self.folder_index.threshold, "margin": self.folder_index.margin,
+                         "source": self._settings_source(), "calibrated_for": self._pin()},
+            "entries": len(self.folder_index.remediations),
+            "by_status": {status: statuses.get(status, 0) for status in ("active", "draft", "paused")},
+            "active_by_kind": {kind: active_kinds.get(kind, 0) for kind in ("answer", "guidance", "review")},
+            "revision": self.revision,
+            "loaded_at": iso_utc(self.loaded_at),
+        }
+
+    def _settings_source(self) -> str:
+        """Where threshold and margin come from: `calibrate --write`, hand-set in the config, or the model."""
+        if self.config.threshold is not None or self.config.margin is not None:
+            return "calibrated" if self.config.calibration.get("fingerprint") else "config"
+        defaults = getattr(self.folder_index.embedder, "defaults", None)
+        return "model defaults" if defaults is not None else "fallback"
+
+    def _pin(self) -> dict[str, Any] | None:
+        pinned = self.config.calibration.get("fingerprint")
+        if not pinned:
+            return None
+        return {"model": self.config.calibration.get("model"), "fingerprint": pinned,
+                "matches": pinned == self.model_fingerprint}
+
+
+def load_served_folder(config_file: str | None, remediations_dir: str | None) -> ServedFolder:
+    """Read the config and the folder afresh and check them like `Remediations.load`; InputError if invalid."""
+    from remedy.validation import load_servable_folder
+
+    config = load_config(Path(config_file) if config_file else None,
+                         Path(remediations_dir) if remediations_dir else None)
+    folder = load_servable_folder(config)
+    folder_index = build_folder_index(folder.remediations, config)
+    return ServedFolder(folder_index=folder_index, encode=rounded_encoder(folder_index.embedder), config=config,
+                        loaded_at=datetime.datetime.now(datetime.timezone.utc),
+                        revision=git_revision(config.remediations),
+                        model_fingerprint=folder_index.embedder.fingerprint)
+
+
+def git_revision(folder: Path) -> str | None:
+    """The commit checked out where `folder` lives, or None outside git (or without git)."""
+    try:
+        result = subprocess.run(["git", "-C", str(folder), "rev-parse", "--verify", "--quiet", "HEAD"],
+                                capture_output=True, text=True, timeout=GIT_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    revision = result.stdout.strip()
+    return revision if result.returncode == 0 and revision else None
+
+
+def iso_utc(moment: datetime.datetime) -> str:
+    """ISO 8601 UTC with `Z` and milliseconds, as every remedy output writes timestamps."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
