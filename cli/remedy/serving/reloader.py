@@ -103,8 +103,7 @@ class FolderReloader:
 
     def _fail(self, message: str) -> None:
         self.last_error = ReloadError(message, datetime.datetime.now(datetime.timezone.utc))
-        log.warning("not reloaded, still serving the folder loaded at %s: %s", iso_utc(self.current.loaded_at),
-                    message)
+        log.warning("not reloaded, still serving the last good folder: %s", message)
 
     def start(self) -> None:
         """Poll in a daemon thread (nothing with `poll_seconds` 0: reloads come from POST /v1/reload only)."""

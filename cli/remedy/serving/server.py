@@ -37,18 +37,24 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
     import uvicorn
 
     from remedy.serving.app import build_reloader, create_app
+    from remedy.serving.served_folder import git_revision, read_servable_folder
 
     check_port_free(options.host, options.port)
-    reloader = build_reloader(options)  # the folder is checked here, before any port is opened (InputError)
-    served = reloader.current
+    # The folder is checked here, before any port is opened (InputError, exit 2). One process serves the
+    # folder it just loaded; with several workers each loads its own, so the parent only validates.
+    reloader = build_reloader(options) if options.workers == 1 else None
+    if reloader is not None:
+        entries, revision = len(reloader.current.folder_index.remediations), reloader.current.revision
+    else:
+        config, folder = read_servable_folder(options.config_file, options.remediations_dir)
+        entries, revision = len(folder.remediations), git_revision(config.remediations)
     host = f"[{options.host}]" if ":" in options.host else options.host
-    announce(Started(f"http://{host}:{options.port}", len(served.folder_index.remediations), served.revision))
+    announce(Started(f"http://{host}:{options.port}", entries, revision))
     settings = {"host": options.host, "port": options.port, "log_level": "warning", "access_log": False,
                 "ws": "none", "lifespan": "on", "server_header": False, "timeout_graceful_shutdown": 5}
-    if options.workers == 1:
+    if reloader is not None:
         uvicorn.run(create_app(options, reloader), **settings)  # type: ignore[arg-type]
         return
-    del reloader, served  # each worker loads its own
     os.environ[ENVIRONMENT_VARIABLE] = options.to_environment()
     uvicorn.run("remedy.serving.app:app_from_environment", factory=True, workers=options.workers,
                 **settings)  # type: ignore[arg-type]
