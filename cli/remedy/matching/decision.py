@@ -76,6 +76,7 @@ class _View:
     thresholds: np.ndarray  # (n_entries,) float32
     position: dict[int, int]  # entry index -> column in this view
     text_position: dict[int, list[int]]  # text row -> its text columns in this view
+    ids: tuple[str, ...]  # entry id per column (built once: a per-call list cost 1,000 lookups a query)
 
 
 class MatchIndex:
@@ -172,7 +173,7 @@ class MatchIndex:
         For calibration sweeps; no exact-match override. Fine for modest query counts.
         """
         view = self._view(kind, statuses)
-        ids = [self.entries[i].id for i in view.entries]
+        ids = list(view.ids)
         if view.entries.size == 0:
             return ids, np.zeros((query_vectors.shape[0], 0), np.float32)
         return ids, self._entry_scores(view, query_vectors)
@@ -211,7 +212,7 @@ class MatchIndex:
                 row[column] = 1.0
         # Stable sort on -similarity keeps the tie-break order of the columns.
         order = np.argsort(-row, kind="stable")[:top]
-        return [(self.entries[view.entries[c]].id, float(row[c])) for c in order]
+        return [(view.ids[c], float(row[c])) for c in order]
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -232,7 +233,7 @@ class MatchIndex:
         entries = np.asarray(chosen, dtype=np.int64)
         if entries.size == 0 or self._owners.size == 0:
             empty = np.zeros(0, np.int64)
-            return _View(empty, empty, (), np.zeros((0, 0), np.float32), np.zeros(0, np.float32), {}, {})
+            return _View(empty, empty, (), np.zeros((0, 0), np.float32), np.zeros(0, np.float32), {}, {}, ())
         mask = np.isin(self._owners, entries)
         grouped = np.flatnonzero(mask)  # owners are sorted, so groups follow the entries' order
         counts = np.bincount(self._owners[grouped], minlength=len(self.entries))[entries]
@@ -272,6 +273,7 @@ class MatchIndex:
             thresholds,
             {e: c for c, e in enumerate(chosen)},
             _positions(text_rows),
+            tuple(self.entries[i].id for i in chosen),
         )
 
     def _own_text_columns(self, view: _View, normalized: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -324,7 +326,7 @@ class MatchIndex:
             & (best_score - second_score >= self.margin)
             & (best_score > 0.0)  # a zero vector (no known token) scores 0 everywhere
         )
-        ids = [self.entries[i].id for i in view.entries]
+        ids = view.ids
         decisions: list[Decision] = []
         for q in range(n_queries):
             exact = self._exact_winner(view, normalized[q]) if exact_allowed else None
@@ -356,7 +358,7 @@ class MatchIndex:
         return columns or None
 
 
-def _exact_decision(columns: list[int], row: np.ndarray, ids: list[str]) -> Decision:
+def _exact_decision(columns: list[int], row: np.ndarray, ids: Sequence[str]) -> Decision:
     winner = columns[0]  # columns follow the tie-break order
     if len(columns) > 1:
         runner, runner_score = columns[1], 1.0

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from threadpoolctl import ThreadpoolController
 
 from remedy.logs.settings import log_settings
 from remedy.matching.explain import explain_query
@@ -92,6 +93,10 @@ class ServingState:
     """What one worker process serves from: the reloader, the serving log, the token."""
 
     def __init__(self, options: ServeOptions, reloader: FolderReloader | None = None) -> None:
+        # One BLAS thread for the whole process (after numpy is loaded, or it has no effect): a single
+        # query's products are tiny, and OpenBLAS's second thread spinning for them made each decision
+        # 30 ms instead of 1 ms on a busy 2-core machine. Concurrency comes from requests and workers.
+        ThreadpoolController().limit(limits=1, user_api="blas")
         self.options = options
         self.token = read_token(options.token_file).encode("utf-8") if options.token_file else None
         self.reloader = reloader or build_reloader(options)
