@@ -39,6 +39,7 @@ from cli_speed import make_distinct_folder  # noqa: E402
 HOST = "127.0.0.1"  # loopback only, by design
 MAX_REQUESTS_PER_PHASE = 200_000
 START_TIMEOUT_SECONDS = 120
+GRACE_SECONDS = 5  # an open-loop phase waits this long past its end for late answers, then stops
 
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -186,11 +187,17 @@ async def open_loop(port: int, bodies: list[bytes], rate: float, seconds: float,
         failed += not ok
         idle.put_nowait((reader, writer))
 
-    await asyncio.gather(*(one(n) for n in range(total)))
+    tasks = [asyncio.ensure_future(one(n)) for n in range(total)]
+    _, late = await asyncio.wait(tasks, timeout=seconds + GRACE_SECONDS)  # bounded even if the server stalls
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
     elapsed = time.perf_counter() - begin
     while not idle.empty():
         idle.get_nowait()[1].close()
-    return summarize("python open loop", f"{rate:g}/s", latencies, elapsed, failed)
+    result = summarize("python open loop", f"{rate:g}/s", latencies, elapsed, failed)
+    result.extra = {"not_answered_in_time": len(late)}
+    return result
 
 
 def summarize(tool: str, concurrency: int | str, latencies: list[float], seconds: float, failed: int) -> Result:
@@ -327,8 +334,8 @@ def main() -> None:
                         with FolderChurn(churned) as churn:
                             result = asyncio.run(open_loop(server.port, bodies, options.rate, seconds * 2))
                         time.sleep(1.5)
-                        result.extra = {"folder_changes": churn.changes,
-                                        "reloads": server.health()["reloads"] - reloads_before}
+                        result.extra.update(folder_changes=churn.changes,
+                                            reloads=server.health()["reloads"] - reloads_before)
                         phase(f"fixed rate while the folder changes every second, {label}", result)
                 finally:
                     server.stop()

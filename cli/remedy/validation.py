@@ -9,7 +9,7 @@ from typing import Any
 
 from remedy.config import Config
 from remedy.errors import InputError
-from remedy.files.folder import Folder, load_folder
+from remedy.files.folder import DocumentCache, Folder, load_folder
 from remedy.problems import Problem, count_errors
 from remedy.rules.context import RuleContext
 from remedy.rules.registry import run_rules
@@ -39,13 +39,13 @@ def check_folder(folder: Folder, config: Config, *, today: datetime.date | None 
     return run_rules(context)
 
 
-def load_servable_folder(config: Config) -> Folder:
+def load_servable_folder(config: Config, documents: DocumentCache | None = None) -> Folder:
     """The folder as the run time serves it: read and checked by every rule that needs no model.
 
     Raises InputError naming the first error, so `Remediations.load` and `remedy serve` refuse the same
     folders (semantic conflicts are the pull-request gate's job: they need the model and take seconds).
     """
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations, documents)
     problems = check_folder(folder, config, semantic=False)
     errors = count_errors(problems)
     if errors:

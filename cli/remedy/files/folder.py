@@ -29,19 +29,55 @@ class Folder:
         return {remediation.id: remediation for remediation in self.remediations}
 
 
-def load_folder(root: Path) -> Folder:
-    """Read every `*.yaml` / `*.yml` below `root` (hidden files and folders skipped; symlinks refused, F006)."""
+class DocumentCache:
+    """Parsed files kept by (mtime, size, inode), so reading a folder again re-parses only what changed.
+
+    For `remedy serve`'s reloads: parsing is three quarters of loading 1,000 files, and a merge usually
+    touches a few. Documents are never modified once parsed, so sharing them between loads is safe.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[Path, tuple[tuple[int, int, int], Document]] = {}
+
+    def read(self, path: Path) -> Document:
+        try:
+            stat = path.lstat()  # lstat: a file swapped for a symlink must be read (and refused) again
+        except OSError:
+            return read_document(path)  # raises the SourceError that names the problem
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        kept = self._parsed.get(path)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        document = read_document(path)  # a change between stat and read only costs a re-parse next time
+        self._parsed[path] = (stamp, document)
+        return document
+
+    def keep_only(self, paths: list[Path]) -> None:
+        """Forget files that are gone."""
+        for gone in set(self._parsed) - set(paths):
+            del self._parsed[gone]
+
+
+def load_folder(root: Path, documents: DocumentCache | None = None) -> Folder:
+    """Read every `*.yaml` / `*.yml` below `root` (hidden files and folders skipped; symlinks refused, F006).
+
+    With `documents`, files unchanged since that cache last read them are not parsed again.
+    """
     if not root.exists():
         raise UsageError(f"{display_path(root)}: remediations folder not found (create it or run `remedy init`)")
     if not root.is_dir():
         raise UsageError(f"{display_path(root)}: not a folder")
     folder = Folder(root=root)
-    for path in find_files(root):
+    paths = find_files(root)
+    read = documents.read if documents is not None else read_document
+    for path in paths:
         try:
-            folder.documents.append(read_document(path))
+            folder.documents.append(read(path))
         except SourceError as error:
             folder.file_problems.append(Problem(display_path(path), error.position.line, error.position.column,
                                                 error.code, "error", error.message))
+    if documents is not None:
+        documents.keep_only(paths)
     for document in folder.documents:
         remediation = Remediation.from_document(document)
         if remediation is not None:

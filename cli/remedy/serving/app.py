@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from threadpoolctl import ThreadpoolController
 
+from remedy.files.folder import DocumentCache
 from remedy.logs.settings import log_settings
 from remedy.matching.explain import explain_query
 from remedy.serving.options import ServeOptions, read_token
@@ -125,7 +126,8 @@ class ServingState:
 
 
 def build_reloader(options: ServeOptions) -> FolderReloader:
-    return FolderReloader(lambda: load_served_folder(options.config_file, options.remediations_dir),
+    documents = DocumentCache()  # a reload re-parses only the files that changed
+    return FolderReloader(lambda: load_served_folder(options.config_file, options.remediations_dir, documents),
                           lambda: watched_fingerprint(options.config_file, options.remediations_dir),
                           poll_seconds=options.poll_seconds)
 

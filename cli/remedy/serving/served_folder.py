@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from remedy.config import Config, load_config
-from remedy.files.folder import Folder
+from remedy.files.folder import DocumentCache, Folder
 from remedy.matching.folder_index import FolderIndex, build_folder_index, rounded_encoder
 
 GIT_TIMEOUT_SECONDS = 5
@@ -63,18 +63,23 @@ class ServedFolder:
                 "matches": pinned == self.model_fingerprint}
 
 
-def read_servable_folder(config_file: str | None, remediations_dir: str | None) -> tuple[Config, Folder]:
-    """Read the config and the folder afresh and check them like `Remediations.load`; InputError if invalid."""
+def read_servable_folder(config_file: str | None, remediations_dir: str | None,
+                         documents: DocumentCache | None = None) -> tuple[Config, Folder]:
+    """Read the config and the folder afresh and check them like `Remediations.load`; InputError if invalid.
+
+    With `documents`, only files changed since the last read are parsed again.
+    """
     from remedy.validation import load_servable_folder
 
     config = load_config(Path(config_file) if config_file else None,
                          Path(remediations_dir) if remediations_dir else None)
-    return config, load_servable_folder(config)
+    return config, load_servable_folder(config, documents)
 
 
-def load_served_folder(config_file: str | None, remediations_dir: str | None) -> ServedFolder:
+def load_served_folder(config_file: str | None, remediations_dir: str | None,
+                       documents: DocumentCache | None = None) -> ServedFolder:
     """The folder read, checked and indexed (the model loaded once per process), ready to serve."""
-    config, folder = read_servable_folder(config_file, remediations_dir)
+    config, folder = read_servable_folder(config_file, remediations_dir, documents)
     folder_index = build_folder_index(folder.remediations, config)
     return ServedFolder(folder_index=folder_index, encode=rounded_encoder(folder_index.embedder), config=config,
                         loaded_at=datetime.datetime.now(datetime.timezone.utc),
