@@ -40,6 +40,7 @@ bench: install
     {{bin}}/python benchmarks/check_speed.py
     {{bin}}/python benchmarks/clinc150.py
     {{bin}}/python benchmarks/analytics_scale.py --rows 1000000
+    {{bin}}/python benchmarks/serve_load.py
 
 # Rebuild the bundled embedding model in its own venv (.venv-model: torch, the teacher, model2vec[distill]).
 model:

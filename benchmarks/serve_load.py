@@ -63,6 +63,22 @@ class Server:
             self.process.wait(timeout=5)
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants (Linux /proc): what the server itself spent,
+    whatever else the machine is doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += process_tree_cpu_seconds(int(child))
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -309,8 +325,10 @@ def main() -> None:
         bodies, churned = make_project(project, options.entries)
         script = wrk_script(project / "bodies.lua", bodies)
 
-        def phase(name: str, result: Result) -> None:
+        def phase(name: str, result: Result, cpu_seconds: float) -> None:
             row = {"phase": name, **result.row()}
+            if result.requests:  # the server's own CPU per request: a figure the machine's load hardly moves
+                row["server_cpu_ms_per_request"] = round(1000 * cpu_seconds / result.requests, 3)
             report["phases"].append(row)
             print(json.dumps(row), file=sys.stderr)
 
@@ -323,20 +341,25 @@ def main() -> None:
                 label = f"{workers} worker{'s' if workers > 1 else ''}, serving log {'on' if logged else 'off'}"
                 try:
                     levels = (1, 8, 64) if workers == 1 and not options.quick else (64,)
+                    pid = server.process.pid
                     for concurrency in levels:
+                        cpu = process_tree_cpu_seconds(pid)
                         result = (wrk_run(server.port, script, concurrency, seconds) if use_wrk
                                   else asyncio.run(closed_loop(server.port, bodies, concurrency, seconds)))
-                        phase(f"closed loop, {label}", result)
+                        phase(f"closed loop, {label}", result, process_tree_cpu_seconds(pid) - cpu)
                     if workers == 1:
-                        phase(f"fixed rate, {label}",
-                              asyncio.run(open_loop(server.port, bodies, options.rate, seconds * 2)))
+                        cpu = process_tree_cpu_seconds(pid)
+                        result = asyncio.run(open_loop(server.port, bodies, options.rate, seconds * 2))
+                        phase(f"fixed rate, {label}", result, process_tree_cpu_seconds(pid) - cpu)
                         reloads_before = server.health()["reloads"]
+                        cpu = process_tree_cpu_seconds(pid)
                         with FolderChurn(churned) as churn:
                             result = asyncio.run(open_loop(server.port, bodies, options.rate, seconds * 2))
                         time.sleep(1.5)
                         result.extra.update(folder_changes=churn.changes,
                                             reloads=server.health()["reloads"] - reloads_before)
-                        phase(f"fixed rate while the folder changes every second, {label}", result)
+                        phase(f"fixed rate while the folder changes every second, {label}", result,
+                              process_tree_cpu_seconds(pid) - cpu)
                 finally:
                     server.stop()
                 if log_dir is not None:

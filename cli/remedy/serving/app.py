@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -188,4 +189,5 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
 
 def app_from_environment() -> Starlette:
     """uvicorn's factory in each worker process: the options come from the parent's environment."""
+    logging.basicConfig(stream=sys.stderr, format="remedy: %(message)s", level=logging.WARNING)  # as the CLI does
     return create_app(ServeOptions.from_environment())

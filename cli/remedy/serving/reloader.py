@@ -22,7 +22,7 @@ from pathlib import Path
 
 from remedy.config import CONFIG_FILE, load_config
 from remedy.errors import RemedyError
-from remedy.files.folder import find_files
+from remedy.files.folder import SUFFIXES
 from remedy.serving.served_folder import ServedFolder, iso_utc
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
@@ -44,17 +44,43 @@ def watched_fingerprint(config_file: str | None, remediations_dir: str | None) -
     try:
         config = load_config(Path(config_file) if config_file else None,
                              Path(remediations_dir) if remediations_dir else None)
-        paths = [config.file or config.root / CONFIG_FILE, *find_files(config.remediations)]
     except RemedyError as error:  # a broken config is a change too: the load reports it
         return (("config error: " + str(error), -1, -1, -1),)
-    stamps = []
-    for path in paths:
+    stamps: list[tuple[str, int, int, int]] = []
+    add_stamp(str(config.file or config.root / CONFIG_FILE), stamps)
+    stamp_remediation_files(str(config.remediations), stamps)
+    return tuple(sorted(stamps))
+
+
+def add_stamp(path: str, stamps: list[tuple[str, int, int, int]]) -> None:
+    try:
+        stat = os.stat(path)
+        stamps.append((path, stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    except OSError:
+        stamps.append((path, -1, -1, -1))
+
+
+def stamp_remediation_files(directory: str, stamps: list[tuple[str, int, int, int]]) -> None:
+    """The files `find_files` reads (same rules: hidden names skipped, symlinked folders not followed), stamped.
+
+    Walked with os.scandir and plain strings rather than through `find_files`: this runs twice a second
+    in every worker, and building and sorting 1,000 Path objects cost 25 ms of CPU a time, 10x the stats.
+    """
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return  # a missing folder: the load says so
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
         try:
-            stat = os.stat(path)
-            stamps.append((str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino))
+            if entry.is_dir(follow_symlinks=False):
+                stamp_remediation_files(entry.path, stamps)
+            elif entry.name.endswith(SUFFIXES):
+                stat = entry.stat()  # follows a symlinked file to what it points at
+                stamps.append((entry.path, stat.st_mtime_ns, stat.st_size, stat.st_ino))
         except OSError:
-            stamps.append((str(path), -1, -1, -1))
-    return tuple(stamps)
+            stamps.append((entry.path, -1, -1, -1))
 
 
 class FolderReloader:
