@@ -62,3 +62,31 @@ def write_answer(repo: Path, remediation_id: str, question: str, *, status: str 
                  answer: str = "See https://example.com/help for the details.", extra: str = "") -> Path:
     text = ANSWER.format(id=remediation_id, status=status, question=question, answer=answer) + dedent(extra)
     return write(repo / "remediations" / "answers" / f"{remediation_id}.yaml", text)
+
+
+def write_small_folder(repo: Path) -> Path:
+    """Two active answers and a draft, a guidance and a bad review: the folder the matching tests use."""
+    write_answer(repo, "refund", "Can I get a refund if my flight is cancelled?",
+                 answer="Yes: a full refund to the original payment. See https://example.com/refunds",
+                 extra="also_matches:\n  - my flight got cancelled, can i get my money back\n"
+                       "must_not_match:\n  - how do i bake sourdough bread\n")
+    write_answer(repo, "pets", "Can I bring my dog on the plane?", answer="Small dogs travel in the cabin.")
+    write_answer(repo, "refund-v2", "Can I get a refund if my flight is cancelled?", status="draft",
+                 answer="Yes, always. See https://example.com/refunds")
+    write(repo / "remediations/guidance/tone.yaml", """\
+        kind: guidance
+        id: tone
+        status: active
+        question: I am furious about my lost luggage
+        guidance: Apologise first, then explain the delayed-baggage process.
+        """)
+    write(repo / "remediations/reviews/bad-refund.yaml", """\
+        kind: review
+        id: bad-refund
+        status: active
+        question: Will I get compensation for a two hour delay?
+        verdict: bad
+        response: Yes, every delay is compensated with 600 euros.
+        note: Invented amount.
+        """)
+    return repo

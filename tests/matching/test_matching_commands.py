@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.conftest import write, write_answer
+from tests.conftest import write, write_answer, write_small_folder
 
 from remedy import Remediations
 from remedy.errors import InputError
@@ -17,30 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def folder(repo: Path) -> Path:
-    write_answer(repo, "refund", "Can I get a refund if my flight is cancelled?",
-                 answer="Yes: a full refund to the original payment. See https://example.com/refunds",
-                 extra="also_matches:\n  - my flight got cancelled, can i get my money back\n"
-                       "must_not_match:\n  - how do i bake sourdough bread\n")
-    write_answer(repo, "pets", "Can I bring my dog on the plane?", answer="Small dogs travel in the cabin.")
-    write_answer(repo, "refund-v2", "Can I get a refund if my flight is cancelled?", status="draft",
-                 answer="Yes, always. See https://example.com/refunds")
-    write(repo / "remediations/guidance/tone.yaml", """\
-        kind: guidance
-        id: tone
-        status: active
-        question: I am furious about my lost luggage
-        guidance: Apologise first, then explain the delayed-baggage process.
-        """)
-    write(repo / "remediations/reviews/bad-refund.yaml", """\
-        kind: review
-        id: bad-refund
-        status: active
-        question: Will I get compensation for a two hour delay?
-        verdict: bad
-        response: Yes, every delay is compensated with 600 euros.
-        note: Invented amount.
-        """)
-    return repo
+    return write_small_folder(repo)
 
 
 def test_api_serves_active_answers_only(folder: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from remedy.commands.app import app
-from tests.conftest import git, write, write_answer
+from tests.conftest import git, write, write_answer, write_small_folder
 from tests.serving.server_process import Server, start_server, wait_until
 
 pytest.importorskip("uvicorn")
@@ -55,28 +55,7 @@ class Running:
 
 def make_folder(repo: Path) -> None:
     git(repo, "init", "-q", "-b", "main")
-    write_answer(repo, "refund", "Can I get a refund if my flight is cancelled?",
-                 answer="Yes: a full refund to the original payment. See https://example.com/refunds",
-                 extra="also_matches:\n  - my flight got cancelled, can i get my money back\n")
-    write_answer(repo, "pets", "Can I bring my dog on the plane?", answer="Small dogs travel in the cabin.")
-    write_answer(repo, "refund-v2", "Can I get a refund if my flight is cancelled?", status="draft",
-                 answer="Yes, always. See https://example.com/refunds")
-    write(repo / "remediations/guidance/tone.yaml", """\
-        kind: guidance
-        id: tone
-        status: active
-        question: I am furious about my lost luggage
-        guidance: Apologise first, then explain the delayed-baggage process.
-        """)
-    write(repo / "remediations/reviews/bad-compensation.yaml", """\
-        kind: review
-        id: bad-compensation
-        status: active
-        question: Will I get compensation for a two hour delay?
-        verdict: bad
-        response: Yes, every delay is compensated with 600 euros.
-        note: Invented amount.
-        """)
+    write_small_folder(repo)
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "commit", "-qm", "folder")
 
@@ -203,7 +182,7 @@ def test_the_serving_log_round_trips_into_exact_preventions(running: Running,
     assert len({line["id"] for line in lines}) == len(lines)
     with_response = [line for line in lines if line.get("response") == QUERIES[3][1]]
     assert with_response and with_response[0]["metadata"]["review"] == "bad"
-    assert with_response[0]["metadata"]["review_id"] == "bad-compensation"
+    assert with_response[0]["metadata"]["review_id"] == "bad-refund"
     monkeypatch.chdir(running.repo)
     result = CliRunner().invoke(app, ["coverage", "--logs", str(running.log_dir), "--format", "json"],
                                 catch_exceptions=False)
