@@ -266,3 +266,17 @@ def test_leave_out_exact_hides_every_copy_of_the_text() -> None:
     best = max(expected, key=lambda k: expected[k])
     assert not d.exact and d.best_id == best
     assert d.similarity == pytest.approx(expected[best], abs=1e-5) and best != "pets"
+
+
+def test_nearest_equals_a_full_stable_sort_ties_included() -> None:
+    rng = np.random.default_rng(7)
+    entries = [MatchEntry(id=f"e{i:03d}", kind="answer", status="active", question=f"q{i}") for i in range(300)]
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    vectors[100:140] = vectors[5]  # many exact ties with entry 5
+    table = {f"q{i}": vectors[i] for i in range(300)}
+    index = MatchIndex(entries, lambda texts: np.stack([table.get(t, vectors[5]) for t in texts]), 0.5, 0.0)
+    query = np.asarray([vectors[5]], dtype=np.float32)
+    row = index._entry_scores(index._view(None, None), query)[0].astype(np.float64)
+    expected = [(index._view(None, None).ids[c], float(row[c])) for c in np.argsort(-row, kind="stable")]
+    for top in (1, 5, 41, 300, 400):
+        assert index.nearest_vector(query, "not exact", top=top) == expected[:top]
