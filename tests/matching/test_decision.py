@@ -280,3 +280,25 @@ def test_nearest_equals_a_full_stable_sort_ties_included() -> None:
     expected = [(index._view(None, None).ids[c], float(row[c])) for c in np.argsort(-row, kind="stable")]
     for top in (1, 5, 41, 300, 400):
         assert index.nearest_vector(query, "not exact", top=top) == expected[:top]
+
+
+@settings(max_examples=40, deadline=None)
+@given(query=st.sampled_from(["can i get a refund for a cancelled flight", "Can I get a refund for a cancelled "
+                              "flight?", "wifi on board", "reset my password", "lost luggage claim", "zzz"]),
+       kind=st.sampled_from(["answer", "guidance", "review"]),
+       statuses=st.sampled_from([("active",), ("draft",), ("active", "draft"), ("paused",)]))
+def test_deciding_from_every_entry_scores_equals_deciding_alone(query: str, kind: str, statuses: tuple) -> None:
+    index = make_index()
+    vector = np.asarray(bag_of_words([query]), dtype=np.float32)
+    normalized = [normalize_question(query)]
+    every_entry = index.every_entry_scores(vector)
+    # The same dot products, from a wider matrix product: equal up to float32 rounding.
+    [shared] = index.decide_vectors(vector, normalized, kind=kind, statuses=statuses, every_entry=every_entry)
+    [alone] = index.decide_vectors(vector, normalized, kind=kind, statuses=statuses)
+    assert (shared.entry_id, shared.best_id, shared.runner_up_id, shared.exact, shared.accepted) == \
+        (alone.entry_id, alone.best_id, alone.runner_up_id, alone.exact, alone.accepted)
+    assert (shared.similarity, shared.margin) == pytest.approx((alone.similarity, alone.margin), abs=1e-6)
+    near_shared = index.nearest_vector(vector, normalized[0], top=4, every_entry=every_entry)
+    near_alone = index.nearest_vector(vector, normalized[0], top=4)
+    assert [i for i, _ in near_shared] == [i for i, _ in near_alone]
+    assert [s for _, s in near_shared] == pytest.approx([s for _, s in near_alone], abs=1e-6)

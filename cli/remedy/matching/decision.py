@@ -147,14 +147,24 @@ class MatchIndex:
         kind: str,
         statuses: Collection[str] = ("active",),
         leave_out_exact: bool = False,
+        every_entry: np.ndarray | None = None,
     ) -> list[Decision]:
-        """Like `decide` for queries already embedded (logs): blocks of bounded memory, vectorized."""
+        """Like `decide` for queries already embedded (logs): blocks of bounded memory, vectorized.
+
+        `every_entry` (from `every_entry_scores` for the same vectors) saves the product when one query is
+        decided for several kinds and statuses, as `remedy match` and `remedy serve` do (similarities equal
+        to those of the view's own product up to float32 rounding, about 1e-7).
+        """
         n = len(normalized_queries)
         if query_vectors.shape[0] != n:
             raise ValueError("query_vectors and normalized_queries differ in length")
         view = self._view(kind, statuses)
         if view.entries.size == 0:
             return [_NO_CANDIDATE] * n
+        if every_entry is not None and not leave_out_exact:
+            # The columns of every_entry are the entries in index order; a fancy index copies (the block is
+            # modified in place below).
+            return self._decide_block(view, every_entry[:, view.entries], normalized_queries)
         block = max(1, _BLOCK_CELLS // max(1, view.text_rows.size))
         decisions: list[Decision] = []
         for start in range(0, n, block):
@@ -178,6 +188,13 @@ class MatchIndex:
             return ids, np.zeros((query_vectors.shape[0], 0), np.float32)
         return ids, self._entry_scores(view, query_vectors)
 
+    def every_entry_scores(self, query_vectors: np.ndarray) -> np.ndarray:
+        """(n_queries, n_entries) per-entry similarity for every entry, columns in index order."""
+        view = self._view(None, None)
+        if view.entries.size == 0:
+            return np.zeros((query_vectors.shape[0], 0), np.float32)
+        return self._entry_scores(view, query_vectors)
+
     def nearest(
         self,
         query: str,
@@ -200,12 +217,14 @@ class MatchIndex:
         kind: str | None = None,
         statuses: Collection[str] | None = None,
         top: int = 5,
+        every_entry: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
         """Like `nearest` for a query already embedded (a (1, dim) row) and normalized."""
         view = self._view(kind, statuses)
         if view.entries.size == 0 or top <= 0:
             return []
-        row = self._entry_scores(view, query_vector)[0].astype(np.float64)
+        scores = every_entry[:, view.entries] if every_entry is not None else self._entry_scores(view, query_vector)
+        row = scores[0].astype(np.float64)
         for index in self._exact.get(normalized_query, ()):
             column = view.position.get(index)
             if column is not None:

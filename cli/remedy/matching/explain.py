@@ -19,15 +19,16 @@ def explain_query(folder: FolderIndex, query: str, response: str | None = None, 
 
     `encode` embeds the query and the response (default: the folder's cached encoder); the server passes
     `folder_index.rounded_encoder`, which gives the same vectors without writing each query to the cache.
-    The query is embedded once and every decision reuses the vector.
+    The query is embedded and compared with every entry once; every decision reuses those similarities.
     """
     index, remediations = folder.index, folder.remediations
     encode = encode or folder.encode
     vector = np.asarray(encode([query]), dtype=np.float32)
     normalized = normalize_question(query)
+    every_entry = index.every_entry_scores(vector)  # one product; each decision below picks its columns
 
     def decide(kind: str, status: str) -> Decision:
-        return index.decide_vectors(vector, [normalized], kind=kind, statuses=(status,))[0]
+        return index.decide_vectors(vector, [normalized], kind=kind, statuses=(status,), every_entry=every_entry)[0]
 
     def described(decision: Decision, with_text: bool = True) -> dict[str, Any] | None:
         if decision.entry_id is None:
@@ -53,7 +54,7 @@ def explain_query(folder: FolderIndex, query: str, response: str | None = None, 
             review["applies"] = review["applies"] and response_similarity >= threshold
     nearest = [{"id": entry_id, "kind": remediations[entry_id].kind, "status": remediations[entry_id].status,
                 "similarity": round(similarity, 4)}
-               for entry_id, similarity in index.nearest_vector(vector, normalized, top=top)]
+               for entry_id, similarity in index.nearest_vector(vector, normalized, top=top, every_entry=every_entry)]
     drafts = {kind: described(decide(kind, "draft"), with_text=False) for kind in ("answer", "guidance", "review")}
     return {"query": query, "answer": answer, "guidance": guidance, "review": review, "nearest": nearest,
             "drafts": drafts, "threshold": folder.threshold, "margin": folder.margin}
