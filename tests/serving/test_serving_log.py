@@ -36,9 +36,11 @@ def test_a_record_carries_the_decision() -> None:
 
 def test_lines_use_the_projects_field_names_and_read_back(tmp_path: Path) -> None:
     hosted = LogSettings.from_config({"preset": "hosted"})
-    serving_log = ServingLog(tmp_path, hosted)
-    first = serving_log.append(decision("can i get a refund"), response="Yes.", revision=None, at=AT)
-    second = serving_log.append(decision("hello", answer=None), response=None, revision=None, at=AT)
+    serving_log = ServingLog(tmp_path)
+    first = serving_log.append(decision("can i get a refund"), response="Yes.", revision=None, at=AT,
+                               fields=hosted.fields)
+    second = serving_log.append(decision("hello", answer=None), response=None, revision=None, at=AT,
+                                fields=hosted.fields)
     path = tmp_path / log_file_name(AT.date())
     assert path.name == "serve-2026-12-01.jsonl"
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -53,7 +55,7 @@ def test_lines_use_the_projects_field_names_and_read_back(tmp_path: Path) -> Non
 
 
 def test_a_write_failure_is_counted_not_raised(tmp_path: Path) -> None:
-    serving_log = ServingLog(tmp_path / "missing", LogSettings())
+    serving_log = ServingLog(tmp_path / "missing")
     assert serving_log.append(decision("q"), response=None, revision=None) is None
     assert serving_log.errors == 1 and "serve-" in (serving_log.last_error or "")
 
@@ -64,7 +66,7 @@ def test_any_text_makes_one_line_that_parses_back(tmp_path_factory, query: str, 
     folder = tmp_path_factory.mktemp("log")
     query = query.encode("utf-8", "replace").decode("utf-8")  # the server replaces lone surrogates first
     response = response.encode("utf-8", "replace").decode("utf-8") if response is not None else None
-    log_id = ServingLog(folder, LogSettings()).append(decision(query), response=response, revision=None, at=AT)
+    log_id = ServingLog(folder).append(decision(query), response=response, revision=None, at=AT)
     data = (folder / log_file_name(AT.date())).read_bytes()
     assert data.count(b"\n") == 1 and data.endswith(b"\n")
     line = json.loads(data)

@@ -32,7 +32,6 @@ from starlette.routing import Route
 from threadpoolctl import ThreadpoolController
 
 from remedy.files.folder import DocumentCache
-from remedy.logs.settings import log_settings
 from remedy.matching.explain import explain_query
 from remedy.serving.options import ServeOptions, read_token
 from remedy.serving.reloader import FolderReloader, watched_fingerprint
@@ -107,8 +106,7 @@ class ServingState:
         self.options = options
         self.token = read_token(options.token_file).encode("utf-8") if options.token_file else None
         self.reloader = reloader or build_reloader(options)
-        settings = log_settings(self.reloader.current.config)
-        self.serving_log = ServingLog(Path(options.log_dir), settings) if options.log_dir else None
+        self.serving_log = ServingLog(Path(options.log_dir)) if options.log_dir else None
 
     def authorize(self, request: Request) -> None:
         if self.token is None:
@@ -149,7 +147,8 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
         decision = explain_query(served.folder_index, query, response, encode=served.encode)
         log_id = None
         if state.serving_log is not None:
-            log_id = state.serving_log.append(decision, response=response, revision=served.revision)
+            log_id = state.serving_log.append(decision, response=response, revision=served.revision,
+                                              fields=served.log_fields)
         return json_response({**decision, "log_id": log_id})
 
     async def health(request: Request) -> Response:

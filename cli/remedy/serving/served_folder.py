@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import subprocess
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import numpy as np
 
 from remedy.config import Config, load_config
 from remedy.files.folder import DocumentCache, Folder
+from remedy.logs.settings import log_settings
 from remedy.matching.folder_index import FolderIndex, build_folder_index, rounded_encoder
 
 GIT_TIMEOUT_SECONDS = 5
@@ -31,6 +32,7 @@ class ServedFolder:
     loaded_at: datetime.datetime
     revision: str | None  # the git commit checked out where the folder lives, if it is in a repository
     model_fingerprint: str
+    log_fields: Mapping[str, str]  # canonical log field -> the project's name for it (`[logs]`)
 
     def describe(self) -> dict[str, Any]:
         """The folder part of `/v1/health`: model and pin, settings in force, entries, revision, load time."""
@@ -84,7 +86,8 @@ def load_served_folder(config_file: str | None, remediations_dir: str | None,
     return ServedFolder(folder_index=folder_index, encode=rounded_encoder(folder_index.embedder), config=config,
                         loaded_at=datetime.datetime.now(datetime.timezone.utc),
                         revision=git_revision(config.remediations),
-                        model_fingerprint=folder_index.embedder.fingerprint)
+                        model_fingerprint=folder_index.embedder.fingerprint,
+                        log_fields=log_settings(config).fields)
 
 
 def git_revision(folder: Path) -> str | None:

@@ -32,6 +32,7 @@ from typing import Any
 from remedy.logs.settings import LogSettings
 from remedy.serving.served_folder import iso_utc
 
+IDENTITY_FIELDS: Mapping[str, str] = LogSettings().fields  # canonical names, no `[logs]` table
 FILE_PREFIX = "serve-"
 SOURCE = "remedy serve"
 
@@ -60,22 +61,25 @@ def log_record(decision: Mapping[str, Any], *, log_id: str, at: datetime.datetim
 
 
 class ServingLog:
-    """Appends decisions to `<log_dir>/serve-<UTC day>.jsonl`, named by the project's `[logs]` fields."""
+    """Appends decisions to `<log_dir>/serve-<UTC day>.jsonl`, under the field names it is given.
 
-    def __init__(self, log_dir: Path, settings: LogSettings) -> None:
+    The names come with each decision (the served folder's `[logs]` names), so a reload that changes the
+    configuration changes the names from the next line on.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
-        self._names = {canonical: settings.name_of(canonical) for canonical in settings.fields}
         self._lock = threading.Lock()
         self.errors = 0
         self.last_error: str | None = None
 
     def append(self, decision: Mapping[str, Any], *, response: str | None, revision: str | None,
-               at: datetime.datetime | None = None) -> str | None:
+               fields: Mapping[str, str] = IDENTITY_FIELDS, at: datetime.datetime | None = None) -> str | None:
         """Write one line; its id, or None when it could not be written (counted, never raised)."""
         at = at or datetime.datetime.now(datetime.timezone.utc)
         log_id = uuid.uuid4().hex
         row = log_record(decision, log_id=log_id, at=at, response=response, revision=revision)
-        named = {self._names[key]: value for key, value in row.items()}
+        named = {fields[key]: value for key, value in row.items()}
         line = (json.dumps(named, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         path = self.log_dir / log_file_name(at.astimezone(datetime.timezone.utc).date())
         try:
