@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from collections.abc import Callable
@@ -12,7 +11,6 @@ from remedy.errors import UsageError
 from remedy.serving.options import ENVIRONMENT_VARIABLE, ServeOptions, check_options
 
 INSTALL_HINT = "`remedy serve` needs the serve extra: pip install 'remedy[serve]' (uvicorn and Starlette)"
-log = logging.getLogger("remedy")
 
 
 @dataclass(frozen=True)
