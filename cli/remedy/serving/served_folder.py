@@ -81,9 +81,15 @@ def read_servable_folder(config_file: str | None, remediations_dir: str | None,
 def load_served_folder(config_file: str | None, remediations_dir: str | None,
                        documents: DocumentCache | None = None) -> ServedFolder:
     """The folder read, checked and indexed (the model loaded once per process), ready to serve."""
+    from remedy.matching.explain import explain_query
+
     config, folder = read_servable_folder(config_file, remediations_dir, documents)
     folder_index = build_folder_index(folder.remediations, config)
-    return ServedFolder(folder_index=folder_index, encode=rounded_encoder(folder_index.embedder), config=config,
+    encode = rounded_encoder(folder_index.embedder)
+    # Build every view a decision uses now, in the loading thread, so the first request after a swap
+    # does no set-up work (and the index is never modified while requests read it).
+    explain_query(folder_index, "", encode=encode)
+    return ServedFolder(folder_index=folder_index, encode=encode, config=config,
                         loaded_at=datetime.datetime.now(datetime.timezone.utc),
                         revision=git_revision(config.remediations),
                         model_fingerprint=folder_index.embedder.fingerprint,
