@@ -25,7 +25,7 @@ from threadpoolctl import ThreadpoolController
 from remedy.config import load_config
 from remedy.matching.decision import Decision
 from remedy.matching.folder_index import FolderIndex, build_folder_index
-from remedy.normalize import normalize_question
+from remedy.normalize import encodable, normalize_question
 
 SERVED = ("active",)
 _BLAS = ThreadpoolController()
@@ -56,7 +56,7 @@ class Remediations:
 
     def answer_for(self, query: str) -> AnswerHit | None:
         """The active Expert Answer to serve verbatim for `query`, or None."""
-        decision = self._decide(query, "answer")
+        decision = self._decide(_text(query, "answer_for", "query"), "answer")
         if decision.entry_id is None:
             return None
         return AnswerHit(decision.entry_id, self._folder.remediations[decision.entry_id].text,
@@ -64,7 +64,7 @@ class Remediations:
 
     def guidance_for(self, query: str) -> list[str]:
         """Guidance texts to add to the prompt for `query` (the matching active guidance, if any)."""
-        decision = self._decide(query, "guidance")
+        decision = self._decide(_text(query, "guidance_for", "query"), "guidance")
         return [self._folder.remediations[decision.entry_id].text] if decision.entry_id else []
 
     def review_for(self, query: str, response: str) -> str | None:
@@ -73,6 +73,7 @@ class Remediations:
         The response must be as close to the reviewed one as the entry's threshold asks of queries:
         a verdict is about that answer to that question, not about every answer to it.
         """
+        query, response = _text(query, "review_for", "query"), _text(response, "review_for", "response")
         decision = self._decide(query, "review")
         if decision.entry_id is None:
             return None
@@ -90,3 +91,10 @@ class Remediations:
             vector = self._encode([query])
             return self._folder.index.decide_vectors(vector, [normalize_question(query)], kind=kind,
                                                      statuses=SERVED)[0]
+
+
+def _text(value: object, method: str, name: str) -> str:
+    """Any str is a valid query (lone surrogates become U+FFFD); anything else is the caller's mistake."""
+    if not isinstance(value, str):
+        raise TypeError(f"Remediations.{method}() takes the {name} as a str, not {type(value).__name__}")
+    return encodable(value)

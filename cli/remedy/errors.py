@@ -1,7 +1,9 @@
 """The one error family remedy raises for user-facing problems, and the exit codes, defined once.
 
 Anything raised that is not a RemedyError is a bug: the CLI prints a short message and the traceback
-only with --debug.
+only with --debug. Two exceptions come from the machine, not from remedy: an OSError (a full disk, a
+folder deleted under us, no permission) is exit 2 with the file named, and Ctrl-C, also when DuckDB
+reports it as its own exception, is exit 130.
 """
 
 from __future__ import annotations
@@ -30,3 +32,20 @@ class RefusedError(RemedyError):
     """A requested change that would break a rule; nothing was written (exit 1)."""
 
     exit_code = EXIT_FINDINGS
+
+
+class OutputError(RemedyError):
+    """An output that cannot be written, or that would overwrite an input (exit 2). The message names it."""
+
+
+def os_error_text(error: OSError) -> str:
+    """`path: reason` for an OSError (a full disk, a missing folder, no permission), without Python's noise."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C while DuckDB works raises its InterruptException (or a RuntimeError), not KeyboardInterrupt."""
+    if type(error).__name__ == "InterruptException":
+        return True
+    return isinstance(error, RuntimeError) and "Query interrupted" in str(error)

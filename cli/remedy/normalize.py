@@ -27,3 +27,12 @@ def _strip_trailing_punctuation(text: str) -> str:
     while end and (unicodedata.category(text[end - 1]).startswith("P") or text[end - 1].isspace()):
         end -= 1
     return text[:end]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """`text` with lone UTF-16 surrogates (from `json.loads('"\\ud800"')` or undecodable command-line
+    bytes) replaced by U+FFFD, so it can be encoded as UTF-8 and tokenized; other text is returned as is."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)

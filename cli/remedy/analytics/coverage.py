@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.tables import create_table, one_row
-from remedy.errors import UsageError
+from remedy.errors import OutputError, UsageError
 from remedy.files.atomic import remove_stale_temporaries, temporary_beside
+from remedy.files.outputs import refuse_output_over_inputs
+from remedy.logs.reading import resolve_log_paths
 
 PREVENTIONS_SERVED = "served_remediation"
 PREVENTIONS_INFERRED = "inferred: logs after `activated` that the answer matches"
@@ -81,20 +84,35 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
     }
 
 
+def check_attributions_path(path: Path, log_paths: Sequence[str]) -> None:
+    """Before any work: the --attributions file has a known format and is none of the log files."""
+    if _attribution_format(path) is None:
+        raise UsageError(f"--attributions {path}: use a .jsonl or .parquet file name")
+    refuse_output_over_inputs(path, [log_file.path for log_file in resolve_log_paths(log_paths, quiet=True)],
+                              option="--attributions")
+
+
 def write_attributions(analysis: Analysis, path: Path) -> int:
     """One row per (log, attributed remediation), as .jsonl or .parquet, written atomically."""
-    suffix = "".join(path.suffixes[-1:]).lower()
-    formats = {".jsonl": "FORMAT json", ".parquet": "FORMAT parquet"}
-    if suffix not in formats:
-        raise UsageError(f"--attributions {path}: use a .jsonl or .parquet file name")
+    import duckdb
+
+    check_attributions_path(path, analysis.logs.files)
     query = f"""SELECT l.log_id, a.remediation_id, a.kind, a.role AS status, round(a.similarity, 4) AS similarity
                 FROM {analysis.logs.table} l JOIN {analysis.attributions} a USING (normalized_query)
                 WHERE a.role IN ('active', 'draft')
                 ORDER BY l.source_file, l.line_number, a.kind, a.role"""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path.parent)
-    with temporary_beside(path) as temporary:
-        target = str(temporary).replace("'", "''")
-        analysis.con.execute(f"COPY ({query}) TO '{target}' ({formats[suffix]})")
-        os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
+        with temporary_beside(path) as temporary:
+            target = str(temporary).replace("'", "''")
+            analysis.con.execute(f"COPY ({query}) TO '{target}' ({_attribution_format(path)})")
+            os.replace(temporary, path)
+    except (OSError, duckdb.IOException) as error:  # a full disk, a missing or read-only folder
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
+        raise OutputError(f"--attributions {path}: cannot be written ({reason})") from None
     return one_row(analysis.con, f"SELECT count(*) FROM ({query})")[0]
+
+
+def _attribution_format(path: Path) -> str | None:
+    return {".jsonl": "FORMAT json", ".parquet": "FORMAT parquet"}.get(path.suffix.lower())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import UsageError
-from remedy.report.tables import FORMATS, render_rows
+from remedy.report.tables import FORMATS, json_document, render_rows
 
 LOGS = typer.Option(..., "--logs", help="Log export(s): JSONL, .jsonl.gz, Parquet or CSV; globs allowed (repeatable).")
 SINCE = typer.Option(None, "--since", help="Only logs at or after this date/time (ISO 8601).")
@@ -79,7 +78,7 @@ def coverage(
 
     Example: remedy coverage --logs 'exports/*.jsonl.gz' --since 2026-10-01
     """
-    from remedy.analytics.coverage import coverage_report, write_attributions
+    from remedy.analytics.coverage import check_attributions_path, coverage_report, write_attributions
     from remedy.report.analytics import coverage_summary
 
     choose(fmt, FORMATS, "--format")
@@ -87,6 +86,8 @@ def coverage(
         choose(status, ("draft", "active", "paused"), "--status")
     if kind:
         choose(kind, ("answer", "guidance", "review"), "--kind")
+    if attributions is not None:
+        check_attributions_path(attributions, logs)
     analysis = _analyse(ctx, logs, since, until, strict, fmt)
     report = coverage_report(analysis, status=status, kind=kind)
     columns = ("id", "kind", "status", "covered_failures", "covered_logs", "preventions", "last_prevention")
@@ -142,7 +143,7 @@ def issue(
     command = "remedy new answer --from-issue " + found.cluster.id + "".join(f" --logs '{p}'" for p in logs)
     document = {**found.as_dict(), "queries": list(found.cluster.queries), "logs": rows, "remediate": command}
     if fmt == "json":
-        write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+        write(json_document(document))
     else:
         write(issue_text(document, fmt))
 

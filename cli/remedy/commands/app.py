@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from remedy.control_characters import visible
-from remedy.errors import EXIT_INTERRUPTED, RemedyError
+from remedy.errors import EXIT_INTERRUPTED, EXIT_USAGE, RemedyError, is_interrupt, os_error_text
 
 EXIT_BUG = 3
 
@@ -31,7 +31,13 @@ class RemedyGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("remedy: interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as error:  # the machine, not remedy: a full disk, a file vanished, no permission
+            typer.echo(f"remedy: {visible(os_error_text(error))}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
         except Exception as error:  # a bug: short message, the traceback only with --debug
+            if is_interrupt(error):  # Ctrl-C inside DuckDB surfaces as its own exception
+                typer.echo("remedy: interrupted", err=True)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
             typer.echo(f"remedy: internal error: {type(error).__name__}: {visible(str(error))} (run with --debug for "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,7 +9,7 @@ import typer
 from remedy.commands.analytics import STRICT
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
-from remedy.report.tables import FORMATS, render_rows
+from remedy.report.tables import FORMATS, json_document, render_rows
 
 model_app = typer.Typer(no_args_is_help=True, help="Work with the embedding model.")
 
@@ -43,11 +42,14 @@ def match(
     Example: remedy match "my flight got cancelled, can I get my money back?"
     """
     from remedy.matching.explain import explain_query
+    from remedy.normalize import encodable
     from remedy.report.matching import match_text
 
     choose(fmt, ("table", "json", "markdown"), "--format")
-    report = explain_query(_folder_index(ctx), query, response, top=top)
-    write(json.dumps(report, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else match_text(report, fmt))
+    # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
+    report = explain_query(_folder_index(ctx), encodable(query), encodable(response) if response else response,
+                           top=top)
+    write(json_document(report) if fmt == "json" else match_text(report, fmt))
 
 
 def test(

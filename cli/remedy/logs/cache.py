@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remedy.files.atomic import write_atomically
+from remedy.logs.reading import duckdb_path
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,7 +78,8 @@ def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | No
         return None
     try:
         found = con.execute(
-            "SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = ?", [str(parquet), _METADATA_KEY]
+            f"SELECT decode(value) FROM parquet_kv_metadata({duckdb_path(str(parquet))}) WHERE decode(key) = ?",
+            [_METADATA_KEY],
         ).fetchall()
         facts = json.loads(found[0][0])
         if facts["entry"] != parquet.name or facts["version"] != READER_VERSION:

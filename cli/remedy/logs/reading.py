@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -72,9 +73,12 @@ ISSUE_BY_SCORE: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 CONTEXT_SEPARATOR = "\n\n"
 
-_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv",)
+# What a folder given to --logs contributes (each also .gz but Parquet); a file named explicitly or by a
+# glob is read whatever its name. Not .json (usually one document, e.g. a config) nor .log/.txt.
+FOLDER_SUFFIXES = (".jsonl", ".ndjson", *_PARQUET_SUFFIXES, *_CSV_SUFFIXES)
+_FOLDER_KINDS = ".jsonl, .ndjson, .parquet or .csv (optionally .gz)"
 _GLOB_CHARS = frozenset("*?[")
 # CSV columns forced to text: every canonical field but the booleans and the number, which keep the sniffed types.
 _CSV_TEXT_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("is_bad", "guardrailed", "severity"))
@@ -92,6 +96,7 @@ def _is_number(json_text: str) -> str:
 
 
 _UDF_NAME = "remedy_normalize_question"
+log = logging.getLogger("remedy")
 
 
 @dataclass(frozen=True)
@@ -258,37 +263,53 @@ def iter_distinct_queries(
     cursor.close()
 
 
-def resolve_log_paths(paths: Sequence[str]) -> list[LogFile]:
-    """Expand globs and folders into files, in a stable order; InputError names what is missing."""
+def resolve_log_paths(paths: Sequence[str], *, quiet: bool = False) -> list[LogFile]:
+    """Expand globs and folders into files, in a stable order; InputError names what is missing.
+
+    An existing file is that file even when its name holds `*`, `?` or `[`; only a path that does not
+    exist is a pattern. A folder gives its log exports (FOLDER_SUFFIXES, not hidden), and the other
+    files in it are named on stderr as passed over (unless `quiet`): a folder often holds a README or
+    an error log.
+    """
     if not paths:
         raise InputError("no log files given")
     found: list[str] = []
     for path in paths:
-        if _GLOB_CHARS & set(path):
+        if os.path.isfile(path):
+            found.append(path)
+        elif os.path.isdir(path):
+            found.extend(_folder_logs(path, quiet))
+        elif _GLOB_CHARS & set(path):
             matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
             if not matches:
                 raise InputError(f"{path}: no file matches this pattern")
             found.extend(matches)
-        elif os.path.isdir(path):
-            inside = sorted(
-                os.path.join(path, name)
-                for name in os.listdir(path)
-                if os.path.isfile(os.path.join(path, name)) and _has_log_suffix(name)
-            )
-            if not inside:
-                raise InputError(f"{path}: folder holds no .jsonl, .jsonl.gz, .parquet or .csv file")
-            found.extend(inside)
-        elif os.path.isfile(path):
-            found.append(path)
         else:
             raise InputError(f"{path}: no such file")
     unique = list(dict.fromkeys(found))
     return [_describe_file(path) for path in unique]
 
 
-def _has_log_suffix(name: str) -> bool:
-    name = name.lower().removesuffix(".gz")
-    return name.endswith(_JSONL_SUFFIXES + _PARQUET_SUFFIXES + _CSV_SUFFIXES)
+def _folder_logs(folder: str, quiet: bool) -> list[str]:
+    files = sorted(name for name in os.listdir(folder)
+                   if not name.startswith(".") and os.path.isfile(os.path.join(folder, name)))
+    logs = [name for name in files if _is_folder_log(name)]
+    passed_over = [name for name in files if not _is_folder_log(name)]
+    if not logs:
+        raise InputError(f"{folder}: folder holds no {_FOLDER_KINDS} file"
+                         + (f" (passed over: {_some(passed_over)})" if passed_over else ""))
+    if passed_over and not quiet:
+        log.warning("%s: passed over %d file(s) that are not log exports (%s): %s",
+                    folder, len(passed_over), _FOLDER_KINDS, _some(passed_over))
+    return [os.path.join(folder, name) for name in logs]
+
+
+def _is_folder_log(name: str) -> bool:
+    return name.lower().removesuffix(".gz").endswith(FOLDER_SUFFIXES)
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _describe_file(path: str) -> LogFile:
@@ -355,7 +376,7 @@ def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Log
     """A subquery yielding one `doc` (JSON text, NULL for a blank line) per line or row, in file order."""
     import duckdb
 
-    path = _sql_string(log_file.path)
+    path = duckdb_path(log_file.path)
     if log_file.format == "jsonl":
         compression = "gzip" if log_file.gzip else "none"
         # A NUL delimiter and no quoting: every line is one VARCHAR, whatever it holds.
@@ -633,7 +654,7 @@ def _read_cached(
             f"{_sql_string(log_file.path)}::VARCHAR AS source_file" if name == "source_file" else name
             for name in LOG_COLUMNS
         )
-        return f"SELECT {columns} FROM read_parquet({_sql_string(str(parquet))}) {where}"
+        return f"SELECT {columns} FROM read_parquet({duckdb_path(str(parquet))}) {where}"
 
     parts = [part(log_file, entry.parquet) for log_file, entry in entries]
     _drop_relation(con, table)
@@ -752,6 +773,13 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def duckdb_path(path: str) -> str:
+    """A SQL literal naming exactly the file `path`: DuckDB's readers expand `*`, `?` and `[...]` in any
+    name (a file `x[1].jsonl` would read `x1.jsonl`), so those are escaped as one-character classes."""
+    escaped = "".join(f"[{char}]" if char in _GLOB_CHARS else char for char in os.path.abspath(path))
+    return _sql_string(escaped)
 
 
 def _quote_ident(name: str) -> str:

@@ -21,8 +21,9 @@ import duckdb
 from remedy.config import Config
 from remedy.errors import InputError
 from remedy.files.folder import load_folder
+from remedy.files.outputs import refuse_output_over_inputs
 from remedy.files.remediation import Remediation
-from remedy.logs.reading import SkippedLine, iter_distinct_queries, read_logs
+from remedy.logs.reading import SkippedLine, iter_distinct_queries, read_logs, resolve_log_paths
 from remedy.logs.settings import log_settings
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
 from remedy.matching.decision import MatchIndex
@@ -54,6 +55,10 @@ class AdaptSummary:
 def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, teacher: str | None = None,
                   guide: bool = True, strict: bool = False, overwrite: bool = False,
                   progress: Progress | None = None) -> AdaptSummary:
+    # --out is replaced as a whole: it must be none of the inputs and hold none of them.
+    base_folder, _ = resolve_model_folder(config.model, config.root)
+    inputs = [log_file.path for log_file in resolve_log_paths(list(log_paths), quiet=True)] + [base_folder]
+    refuse_output_over_inputs(out_dir, inputs + ([teacher] if teacher else []), option="--out", folder=True)
     logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
                      cache_dir=config.cache_dir, strict=strict)
     queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
@@ -62,7 +67,6 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
         why = f"; {logs.skipped_lines:,} malformed line(s) skipped, first: {first}" if first else ""
         raise InputError(f"no queries in {', '.join(log_paths)} to adapt the model to{why}")
     remediations = load_folder(config.remediations).remediations
-    base_folder, _ = resolve_model_folder(config.model, config.root)
     before = held_out_quality(config, remediations, load_embedder(config.model, config.root))
     entries = match_entries(remediations) if guide else []
     examples = [t for r in remediations if r.status != "paused" for t in r.also_matches]

@@ -23,7 +23,28 @@ from remedy.files.atomic import write_atomically
 Encode = Callable[[Sequence[str]], np.ndarray]
 MAX_SHARDS = 32  # beyond this, shards are merged so start-up stays one read per few files
 BATCH = 4096
+# float16 storage rounds each component by up to 2^-11 relatively: a unit row stays within this of 1.
+_NORM_TOLERANCE = 1e-2
 log = logging.getLogger("remedy")
+
+
+def _check_vectors(vectors: np.ndarray) -> None:
+    """The model gives unit rows (or zero rows for text without known tokens): a shard holding anything
+    else (NaN, infinities, other lengths) was damaged or written by something else."""
+    as_float = vectors.astype(np.float32)
+    if not np.isfinite(as_float).all():
+        raise ValueError("vectors that are not finite numbers")
+    norms = np.linalg.norm(as_float, axis=1)
+    if not np.all((np.abs(norms - 1.0) <= _NORM_TOLERANCE) | (norms == 0.0)):
+        raise ValueError("vectors that are not of unit length")
+
+
+def _discard(path: Path) -> None:
+    """Delete a bad cache file if the folder allows it (a read-only checkout does not: it is then skipped)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("cannot delete %s (%s); it is skipped", path, error.strerror)
 
 
 def text_key(text: str) -> bytes:
@@ -72,9 +93,10 @@ class EmbeddingCache:
                     keys, vectors = data["keys"], data["vectors"]
                 if keys.ndim != 2 or keys.shape[1] != 16 or vectors.shape != (len(keys), self.dim):
                     raise ValueError("unexpected shape")
+                _check_vectors(vectors)
             except Exception as error:  # a corrupt cache is rebuilt, never trusted
                 log.warning("ignoring unreadable cache file %s (%s); it will be rebuilt", shard, error)
-                shard.unlink(missing_ok=True)
+                _discard(shard)
                 continue
             all_keys.append(keys)
             all_vectors.append(vectors.astype(np.float16))
@@ -96,7 +118,7 @@ class EmbeddingCache:
         self._write_shard(f"shard-0-compact-{len(keys)}.npz", keys, self._vectors)
         for shard in old:
             if shard.name != f"shard-0-compact-{len(keys)}.npz":
-                shard.unlink(missing_ok=True)
+                _discard(shard)
 
     def _write_shard(self, name: str, keys: list[bytes], vectors: np.ndarray) -> None:
         try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from remedy.gate.changes import Change
 from remedy.gate.check import CheckResult
 from remedy.problems import count_errors
 from remedy.report.problems import problems_github, problems_text
+from remedy.report.tables import json_document
 
 
 def check_document(result: CheckResult) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def check_document(result: CheckResult) -> dict[str, Any]:
 
 
 def check_json(result: CheckResult) -> str:
-    return json.dumps(check_document(result), indent=2, ensure_ascii=False) + "\n"
+    return json_document(check_document(result))
 
 
 def check_text(result: CheckResult) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from remedy.problems import Problem, count_errors
+from remedy.report.tables import json_document
 
 
 def problems_text(problems: list[Problem]) -> str:
@@ -24,7 +23,7 @@ def problems_summary(problems: list[Problem], files: int) -> str:
 def problems_json(problems: list[Problem]) -> str:
     errors = count_errors(problems)
     document = {"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": len(problems) - errors}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_document(document)
 
 
 def problems_github(problems: list[Problem]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,11 +14,27 @@ from remedy.control_characters import visible
 FORMATS = ("table", "json", "csv", "markdown")
 
 
+def json_document(document: Any) -> str:
+    """The one way remedy writes JSON: indented, UTF-8, other values as text, and never NaN or Infinity
+    (not JSON: a parser rejects them) - a similarity that is not a finite number is written as null."""
+    return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def render_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, key: str = "rows",
                 extra: dict[str, Any] | None = None) -> str:
     """`rows` in the chosen format; JSON is `{key: rows, **extra}` so scripts get a stable document."""
     if fmt == "json":
-        return json.dumps({**(extra or {}), key: list(rows)}, indent=2, ensure_ascii=False, default=str) + "\n"
+        return json_document({**(extra or {}), key: list(rows)})
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
