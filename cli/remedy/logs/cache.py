@@ -3,13 +3,19 @@
 Parsing and checking a large export costs far more than scanning its columns again, so `read_logs`
 keeps, per input file, the canonical rows it derived (every column but `source_file`, all logs,
 before `--since`/`--until`) with the file's skipped-line count and first skipped lines in the
-Parquet footer. The entry is keyed by the file's resolved path, size and modification time, the
-settings that shape the rows (field names, cutoffs) and `READER_VERSION`; a changed file or setting
-gives a new key, so a stale entry is never read. Entries are written to a temporary name and
+Parquet footer. The entry is keyed by the file's resolved path, a hash of its bytes (`content_key`),
+the settings that shape the rows (field names, cutoffs) and `READER_VERSION`; a changed file or
+setting gives a new key, so a stale entry is never read, even when the file was rewritten in place
+with its modification time restored (as `cp -p`, rsync and tar do). Entries are written to a temporary name and
 renamed; an entry whose footer cannot be read or does not carry its own key is deleted and rebuilt,
 never trusted. Deleting the folder only costs time.
 
-Layout: `.remedy/logs/<path hash>-<content key>.parquet`; writing a new entry for a path removes the
+Hashing a large export costs a fraction of a second, so the hash is kept in a stamp per path
+(`<path hash>.stamp`) with the file's (size, mtime, ctime, inode, device) and reused while those
+stay the same: ctime cannot be set back by users or tools. A file changed within `RACY_NS` before
+the stamp was taken is hashed again next time (a change in the same clock tick would look the same).
+
+Layout: `.remedy/logs/<path hash>-<entry key>.parquet`; writing a new entry for a path removes the
 older entries of that path, so the folder holds one entry per input file.
 """
 
@@ -19,22 +25,28 @@ import hashlib
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+import xxhash
+
+from remedy.errors import is_interrupt
 from remedy.files.atomic import write_atomically
 from remedy.logs.reading import duckdb_path
 
 if TYPE_CHECKING:
-    import duckdb
-
     from remedy.logs.settings import LogSettings
 
 # Bump when the canonical rows of a file would change for the same input (parsing, checks, derived
 # columns, normalize_question): every older entry then misses.
-READER_VERSION = 1
+READER_VERSION = 2
+# A file whose mtime or ctime is this close to the moment its stamp was taken may change again within the
+# same timestamp tick (coarse clocks, e.g. 2 s on FAT): its stamp is not trusted and it is hashed again.
+RACY_NS = 2_000_000_000
 FOLDER = "logs"
 _METADATA_KEY = "remedy_log_cache"
 log = logging.getLogger("remedy")
@@ -54,13 +66,11 @@ def cache_folder(cache_dir: Path) -> Path:
 
 
 def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, gzip: bool) -> Path:
-    """Where the entry of `path` read with `settings` lives; the name changes whenever the file does."""
+    """Where the entry of `path` read with `settings` lives; the name changes whenever the file's bytes do."""
     resolved = os.path.realpath(path)
-    status = os.stat(resolved)
     shape = {
         "version": READER_VERSION,
-        "size": status.st_size,
-        "mtime_ns": status.st_mtime_ns,
+        "content": content_key(folder, resolved),
         "format": format,
         "gzip": gzip,
         "fields": dict(sorted(settings.fields.items())),
@@ -70,6 +80,39 @@ def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, g
     path_hash = _digest(resolved)
     content_hash = _digest(json.dumps(shape, sort_keys=True) + "\0" + resolved)
     return folder / f"{path_hash}-{content_hash}.parquet"
+
+
+def content_key(folder: Path, resolved: str) -> str:
+    """A hash of the file's bytes (xxh3-128), from its stamp while the file's status is unchanged."""
+    status = file_status(resolved)
+    stamp = folder / f"{_digest(resolved)}.stamp"
+    try:
+        kept = json.loads(stamp.read_text(encoding="utf-8"))
+        if kept["status"] == status and kept["taken_ns"] - max(status[1], status[2]) > RACY_NS:
+            return str(kept["content"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no stamp yet, or an unreadable one: hash the file
+    content = _hash_file(resolved)
+    facts = {"status": status, "content": content, "taken_ns": time.time_ns()}
+    try:
+        write_atomically(stamp, json.dumps(facts))
+    except OSError:
+        pass  # a folder that cannot be written only costs hashing again next time
+    return content
+
+
+def file_status(path: str) -> list[int]:
+    """What changes whenever a file's bytes may have: size, mtime, ctime (no tool sets it back), inode, device."""
+    status = os.stat(path)
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+
+
+def _hash_file(path: str) -> str:
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | None:
@@ -84,14 +127,18 @@ def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | No
         facts = json.loads(found[0][0])
         if facts["entry"] != parquet.name or facts["version"] != READER_VERSION:
             raise ValueError("the footer names another entry")
+        if _columns(con, f"SELECT * FROM read_parquet({duckdb_path(str(parquet))})") != facts["columns"]:
+            raise ValueError("its columns are not the ones it was written with")
         return CacheEntry(
             parquet=parquet,
             skipped_lines=int(facts["skipped_lines"]),
             first_skipped=tuple((int(line), str(reason)) for line, reason in facts["first_skipped"]),
         )
     except Exception as error:  # a corrupt or foreign file is rebuilt, never trusted
+        if is_interrupt(error):
+            raise
         log.warning("ignoring unreadable log cache file %s (%s); it will be rebuilt", parquet, error)
-        parquet.unlink(missing_ok=True)
+        discard(parquet)
         return None
 
 
@@ -107,6 +154,7 @@ def write_entry(
     facts = {
         "entry": parquet.name,
         "version": READER_VERSION,
+        "columns": _columns(con, select_sql),
         "skipped_lines": skipped_lines,
         "first_skipped": [list(item) for item in first_skipped],
     }
@@ -118,8 +166,10 @@ def write_entry(
             f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {metadata}}})"
         )
         os.replace(temporary, parquet)
+    except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
+        raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
     finally:
-        temporary.unlink(missing_ok=True)
+        discard(temporary)
     _remove_older_entries(parquet)
     return CacheEntry(parquet, skipped_lines, first_skipped)
 
@@ -139,13 +189,36 @@ def prepare_folder(folder: Path) -> bool:
         ignore = folder.parent / ".gitignore"
         if not ignore.exists():
             write_atomically(ignore, "*\n")
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(13, "not writable")
     except OSError as error:
         log.warning("cannot write the log cache in %s (%s); reading without it", folder, error.strerror)
         return False
     for leftover in [*folder.glob(".stage-*"), *folder.glob(".tmp-*")]:
         if not _running(leftover.name.split("-")[1]):
-            leftover.unlink(missing_ok=True)
-    return os.access(folder, os.W_OK)
+            discard(leftover)
+    return True
+
+
+class CacheFailed(Exception):
+    """The cache folder failed while in use (full disk, deleted, read-only): read without it."""
+
+
+def discard(path: Path) -> None:
+    """Delete a cache file if the folder still allows it; a leftover only costs space."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("cannot delete %s (%s)", path, error.strerror)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, select_sql: str) -> list[list[str]]:
+    return [[str(name), str(kind)] for name, kind, *_ in con.execute(f"DESCRIBE {select_sql}").fetchall()]
+
+
+def _first_line(error: BaseException) -> str:
+    text = getattr(error, "strerror", None) or str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _running(pid: str) -> bool:
@@ -162,7 +235,7 @@ def _remove_older_entries(parquet: Path) -> None:
     prefix = parquet.name.split("-", 1)[0] + "-"
     for other in parquet.parent.glob(prefix + "*.parquet"):
         if other != parquet:
-            other.unlink(missing_ok=True)
+            discard(other)
 
 
 def _digest(text: str) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from remedy.errors import InputError
+from remedy.errors import InputError, is_interrupt
 from remedy.logs.settings import CANONICAL_FIELDS, REQUIRED_FIELDS, LogSettings
 from remedy.normalize import normalize_question
 
@@ -189,7 +189,11 @@ def read_logs(
 
         folder = cache.cache_folder(Path(cache_dir))
         if cache.prepare_folder(folder):
-            return _read_cached(con, files, settings, folder, strict=strict, since=since, until=until, table=table)
+            try:
+                return _read_cached(con, files, settings, folder, strict=strict, since=since, until=until,
+                                    table=table)
+            except cache.CacheFailed as error:
+                log.warning("the log cache in %s failed (%s); reading without it", folder, error)
     staged = f"{table}__staged"
     con.execute(f"DROP TABLE IF EXISTS {staged}")
     con.execute(_staged_table_sql(staged))
@@ -369,6 +373,8 @@ def _stage_file(
     try:
         con.execute(sql)
     except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
         raise InputError(_unreadable(log_file.path, error)) from error
 
 
@@ -401,6 +407,8 @@ def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Log
                 reader = reader[:-1] + f", types = {{{types}}})"
                 columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
         raise InputError(_unreadable(log_file.path, error)) from error
     # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
     members = ", ".join(f"{_sql_string(name)}: {_quote_ident(name)}" for name, *_ in columns)
@@ -630,6 +638,7 @@ def _read_cached(
         parquet = cache.entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip)
         entry = cache.load_entry(con, parquet) or _build_entry(con, log_file, settings, parquet)
         entries.append((log_file, entry))
+    pinned = _pin(con, [entry.parquet for _, entry in entries])
     skipped = sum(entry.skipped_lines for _, entry in entries)
     first_skipped = tuple(
         islice(
@@ -656,19 +665,47 @@ def _read_cached(
         )
         return f"SELECT {columns} FROM read_parquet({duckdb_path(str(parquet))}) {where}"
 
-    parts = [part(log_file, entry.parquet) for log_file, entry in entries]
+    parts = [part(log_file, parquet) for (log_file, _), parquet in zip(entries, pinned, strict=True)]
     _drop_relation(con, table)
     con.execute(f"CREATE VIEW {table} AS " + " UNION ALL ".join(parts))  # resolve_log_paths found a file
     return _log_table(con, table, files, skipped, first_skipped)
 
 
+def _pin(con: duckdb.DuckDBPyConnection, entries: list[Path]) -> list[Path]:
+    """Paths that keep naming the entries' bytes while the connection lives, even if `.remedy` is deleted
+    or another run replaces an entry: Linux's /proc/self/fd/N of a descriptor held open until then."""
+    import weakref
+
+    if not os.path.isdir("/proc/self/fd"):
+        return entries
+    try:
+        descriptors = [os.open(entry, os.O_RDONLY) for entry in entries]
+    except OSError as error:
+        from remedy.logs.cache import CacheFailed
+
+        raise CacheFailed(f"{error.filename}: {error.strerror}") from error
+    weakref.finalize(con, _close_all, descriptors)
+    return [Path(f"/proc/self/fd/{descriptor}") for descriptor in descriptors]
+
+
+def _close_all(descriptors: list[int]) -> None:
+    for descriptor in descriptors:
+        os.close(descriptor)
+
+
 def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings, parquet: Path) -> Any:
     """Parse one file in a scratch database on disk (memory stays bounded) and store its cache entry."""
+    import duckdb
+
     from remedy.logs import cache
 
+    status = cache.file_status(log_file.path)  # the entry is named after the bytes hashed just before
     scratch = cache.scratch_path(parquet)
-    scratch.unlink(missing_ok=True)
-    con.execute(f"ATTACH {_sql_string(str(scratch))} AS {_STAGE_DATABASE}")
+    cache.discard(scratch)
+    try:
+        con.execute(f"ATTACH {_sql_string(str(scratch))} AS {_STAGE_DATABASE}")
+    except duckdb.IOException as error:
+        raise cache.CacheFailed(f"cannot create {scratch.name}: {_first_line(error)}") from error
     try:
         table = f"{_STAGE_DATABASE}.logs"
         staged = f"{_STAGE_DATABASE}.staged"
@@ -685,6 +722,8 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
         _create_query_table(con, table, staged)
         canonical = _canonical_sql(table, staged, settings, ["s.reason IS NULL"])
         select = f"SELECT * EXCLUDE (source_file) FROM ({canonical})"
+        if cache.file_status(log_file.path) != status:
+            raise InputError(f"{log_file.path}: changed while it was being read; run the command again")
         return cache.write_entry(
             con,
             parquet,
@@ -692,10 +731,12 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
             skipped_lines=skipped,
             first_skipped=tuple((item.line, item.reason) for item in first),
         )
+    except duckdb.IOException as error:  # the scratch database on a full disk or in a deleted folder
+        raise cache.CacheFailed(f"{scratch.name}: {_first_line(error)}") from error
     finally:
         con.execute(f"DETACH {_STAGE_DATABASE}")
-        scratch.unlink(missing_ok=True)
-        scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)
+        cache.discard(scratch)
+        cache.discard(scratch.with_name(scratch.name + ".wal"))
 
 
 def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
