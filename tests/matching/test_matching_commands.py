@@ -165,7 +165,8 @@ def test_model_adapt_writes_a_guided_model_the_project_can_use(folder: Path, run
     assert json.loads(matched.stdout)["answer"]["id"] == "refund"
 
     again = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted", "--no-guide")
-    assert again.exit_code != 0 and "not empty" in again.stderr  # an existing model is never overwritten silently
+    # an existing model is never overwritten silently; here it is also the model being adapted (an input)
+    assert again.exit_code == 2 and "is the input" in again.stderr
     plain = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/plain", "--no-guide")
     assert plain.exit_code == 0, plain.stderr
     assert "not guided by the folder" in plain.stdout

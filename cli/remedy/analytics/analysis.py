@@ -46,7 +46,8 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
     if remediations is None:
         remediations = load_folder(config.remediations).remediations
     logs = read_logs(list(log_paths), log_settings(config), strict=strict, since=since, until=until,
-                     connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir)
+                     connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir,
+                     refuse_unreadable=True)
     return attribute(config, logs, remediations, progress=progress)
 
 

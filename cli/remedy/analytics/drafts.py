@@ -26,7 +26,8 @@ def draft_from_log(config: Config, kind: str, log_id: str, log_paths: Sequence[s
     import duckdb
 
     logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
-                     cache_dir=config.cache_dir)
+                     cache_dir=config.cache_dir,
+                     refuse_unreadable=True)
     row = logs.connection.execute(f"SELECT query, response FROM {logs.table} WHERE log_id = $id LIMIT 1",
                                   {"id": log_id}).fetchone()
     if row is None:

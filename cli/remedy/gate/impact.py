@@ -50,7 +50,7 @@ def measure_impact(base_config: Config, config: Config, base: Folder, current: F
     """
     connection = duckdb.connect(":memory:")
     logs = read_logs(list(log_paths), log_settings(config), strict=strict, connection=connection,
-                     cache_dir=config.cache_dir)
+                     cache_dir=config.cache_dir, refuse_unreadable=True)
     base_logs = logs
     if log_settings(base_config) != log_settings(config):
         # Uncached: the log cache keeps one entry per file, and this rare second reading must not evict

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from remedy.errors import InputError, is_interrupt
-from remedy.logs.settings import CANONICAL_FIELDS, REQUIRED_FIELDS, LogSettings
+from remedy.logs.settings import CANONICAL_FIELDS, REQUIRED_FIELDS, LogSettings, suggest_mapping
 from remedy.normalize import normalize_question
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ def read_logs(
     connection: duckdb.DuckDBPyConnection | None = None,
     table: str = "logs",
     cache_dir: str | os.PathLike[str] | None = None,
+    refuse_unreadable: bool = False,
 ) -> LogTable:
     """Read log exports (JSONL, .jsonl.gz, Parquet, CSV; paths, globs or folders) into a DuckDB table.
 
@@ -164,7 +165,9 @@ def read_logs(
     `first_skipped`); with `strict=True` the first one raises InputError naming file, line and field.
     `since` is inclusive, `until` exclusive; naive times are UTC. A missing file, a pattern that
     matches nothing, or a file that cannot be read at all (binary, corrupt gzip) raises InputError.
-    The connection's TimeZone is set to UTC and preserve_insertion_order to true.
+    The connection's TimeZone is set to UTC and preserve_insertion_order to true. With
+    `refuse_unreadable` (the commands), a file of which not one line can be read raises InputError
+    with the `[logs]` mapping that would fit: that is the wrong export or mapping, not bad lines.
 
     With `cache_dir` (a project's `.remedy/`), each file's parsed rows are kept as Parquet under
     `cache_dir/logs/` (see `remedy.logs.cache`) and read from there while the file is unchanged;
@@ -191,7 +194,7 @@ def read_logs(
         if cache.prepare_folder(folder):
             try:
                 return _read_cached(con, files, settings, folder, strict=strict, since=since, until=until,
-                                    table=table)
+                                    table=table, refuse_unreadable=refuse_unreadable)
             except cache.CacheFailed as error:
                 log.warning("the log cache in %s failed (%s); reading without it", folder, error)
     staged = f"{table}__staged"
@@ -210,6 +213,12 @@ def read_logs(
         )
         con.executemany(f"INSERT INTO {table}__files VALUES (?, ?, ?, ?)", spans)
         skipped, first_skipped = _skipped(con, table, staged)
+        counts: dict[int, tuple[int, int]] = dict.fromkeys(range(len(files)), (0, 0)) | {
+            int(index): (int(kept), int(malformed)) for index, kept, malformed in con.execute(
+                f"SELECT file_index, count(*) FILTER (WHERE reason IS NULL), "
+                f"count(*) FILTER (WHERE reason <> 'blank') FROM {staged} GROUP BY file_index").fetchall()}
+        if refuse_unreadable:
+            _refuse_unreadable_exports(con, [(f, *counts[i]) for i, f in enumerate(files)], first_skipped, settings)
         if strict and first_skipped:
             raise InputError(f"{first_skipped[0]} (--strict)")
         _create_log_table(con, table, staged, settings, since, until)
@@ -217,6 +226,36 @@ def read_logs(
         con.execute(f"DROP TABLE IF EXISTS {staged}")
         con.execute(f"DROP TABLE IF EXISTS {table}__files")
     return _log_table(con, table, files, skipped, first_skipped)
+
+
+def _refuse_unreadable_exports(con: duckdb.DuckDBPyConnection, counts: list[tuple[LogFile, int, int]],
+                               first_skipped: tuple[SkippedLine, ...], settings: LogSettings) -> None:
+    """A file of which not one line could be read is the wrong export or the wrong `[logs]` mapping,
+    not an export of malformed lines: stop (exit 2) and say which mapping would fit."""
+    for log_file, kept, malformed in counts:
+        if kept or not malformed:
+            continue
+        first = next((str(item) for item in first_skipped if item.file == log_file.path), None)
+        hint = suggest_mapping(_field_names(con, log_file, settings), settings)
+        raise InputError(f"{log_file.path}: not one of its {malformed:,} line(s) could be read"
+                         + (f" (first: {first})" if first else "") + (f"; {hint}" if hint else ""))
+
+
+def _field_names(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings,
+                 sample: int = 100) -> set[str]:
+    """The field names of the first objects in a file (for a message, so only the first few lines)."""
+    import duckdb
+
+    source = _source_sql(con, log_file, settings)
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT unnest(json_keys(doc)) FROM (SELECT doc FROM ({source}) WHERE doc IS NOT NULL "
+            f"AND json_valid(doc) AND json_type(doc) = 'OBJECT' LIMIT {sample})").fetchall()
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        return set()
+    return {str(name) for (name,) in rows}
 
 
 def _log_table(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[LogFile], skipped: int,
@@ -622,6 +661,7 @@ def _read_cached(
     since: dt.datetime | dt.date | None,
     until: dt.datetime | dt.date | None,
     table: str,
+    refuse_unreadable: bool,
 ) -> LogTable:
     import duckdb
 
@@ -649,6 +689,10 @@ def _read_cached(
             REPORTED_SKIPS,
         )
     )
+    if refuse_unreadable:
+        rows = [_count(con, f"read_parquet({duckdb_path(str(parquet))})") for parquet in pinned]
+        _refuse_unreadable_exports(con, [(log_file, kept, entry.skipped_lines) for (log_file, entry), kept
+                                         in zip(entries, rows, strict=True)], first_skipped, settings)
     if strict and first_skipped:
         raise InputError(f"{first_skipped[0]} (--strict)")
     filters = []

@@ -146,3 +146,38 @@ def _check_cutoff(key: str, value: object) -> None:
         raise UsageError(f"{key}: expected a number between 0 and 1, got {value!r}")
     if not 0.0 <= value <= 1.0:
         raise UsageError(f"{key}: expected a number between 0 and 1, got {value!r}")
+
+
+# Names exports commonly give the required fields, to suggest a `[logs]` mapping when none fits.
+_LIKELY_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "id": ("log_id", "request_id", "trace_id", "message_id", "uuid", "_id", "ID"),
+    "timestamp": ("created_at", "time", "ts", "date", "datetime", "@timestamp", "timestamp_utc", "created"),
+    "query": ("question", "prompt", "input", "user_query", "user_input", "user_message", "message", "text"),
+})
+
+
+def suggest_mapping(found: set[str], settings: LogSettings) -> str:
+    """What to write in `[logs]` so that an export with the field names `found` can be read.
+
+    A preset whose required names are all there comes first; else each required field that is
+    missing gets a likely name from the export; else the fields found and the ones needed are listed.
+    """
+    missing = [canonical for canonical in REQUIRED_FIELDS if settings.name_of(canonical) not in found]
+    if not missing or not found:
+        return ""
+    for name, preset in PRESETS.items():
+        fields = {**_identity_fields(), **preset}
+        if all(fields[canonical] in found for canonical in REQUIRED_FIELDS):
+            return f'these look like {name} field names: add `[logs]` with `preset = "{name}"` to remedy.toml'
+    lines = []
+    for canonical in missing:
+        candidate = next((name for name in _LIKELY_NAMES[canonical] if name in found), None)
+        if candidate is None:
+            break
+        lines.append(f'{canonical} = "{candidate}"')
+    else:
+        return "map its field names in remedy.toml: `[logs]` " + ", ".join(lines)
+    needed = ", ".join(f"'{settings.name_of(c)}'" + ("" if settings.name_of(c) == c else f" ({c})") for c in missing)
+    shown = ", ".join(sorted(found)[:12]) + (" …" if len(found) > 12 else "")
+    return (f"it has no field {needed}; its fields are {shown}: map them under `[logs]` in "
+            "remedy.toml (docs/logs.md)")

@@ -60,7 +60,8 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     inputs = [log_file.path for log_file in resolve_log_paths(list(log_paths), quiet=True)] + [base_folder]
     refuse_output_over_inputs(out_dir, inputs + ([teacher] if teacher else []), option="--out", folder=True)
     logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
-                     cache_dir=config.cache_dir, strict=strict)
+                     cache_dir=config.cache_dir, strict=strict,
+                     refuse_unreadable=True)
     queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
     if not queries:
         first = logs.first_skipped[0] if logs.first_skipped else None
