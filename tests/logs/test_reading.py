@@ -365,9 +365,13 @@ def test_binary_and_non_utf8_files(tmp_path):
     with pytest.raises(InputError, match=r"model\.jsonl: a binary file"):
         read_logs([str(binary)])
     latin = tmp_path / "latin.jsonl"
-    latin.write_bytes(json.dumps(log(1)).encode() + b"\n" + b'{"id": 2, "query": "caf\xe9"}\n')
-    with pytest.raises(InputError, match=r"latin\.jsonl:2: not UTF-8"):
-        read_logs([str(latin)])
+    latin.write_bytes(json.dumps(log(1)).encode() + b"\n" + b'{"id": 2, "query": "caf\xe9"}\n'
+                      + json.dumps(log(3)).encode() + b"\n")
+    # one line that is not UTF-8 is a malformed line, skipped and named; the others are read
+    logs = read_logs([str(latin)])
+    assert logs.rows == 2 and [str(s) for s in logs.first_skipped] == [f"{latin}:2: not UTF-8 text"]
+    with pytest.raises(InputError, match=r"latin\.jsonl:2: not UTF-8 text \(--strict\)"):
+        read_logs([str(latin)], strict=True)
 
 
 def test_ten_megabyte_query(write_jsonl):

@@ -21,15 +21,18 @@ import glob
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from remedy.errors import InputError, is_interrupt
+from remedy.logs.line_files import MARK, csv_as_lines, csv_header, utf8_lines
 from remedy.logs.settings import CANONICAL_FIELDS, REQUIRED_FIELDS, LogSettings, suggest_mapping
 from remedy.normalize import normalize_question
 
@@ -80,8 +83,6 @@ _CSV_SUFFIXES = (".csv",)
 FOLDER_SUFFIXES = (".jsonl", ".ndjson", *_PARQUET_SUFFIXES, *_CSV_SUFFIXES)
 _FOLDER_KINDS = ".jsonl, .ndjson, .parquet or .csv (optionally .gz)"
 _GLOB_CHARS = frozenset("*?[")
-# CSV columns forced to text: every canonical field but the booleans and the number, which keep the sniffed types.
-_CSV_TEXT_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("is_bad", "guardrailed", "severity"))
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # trim() with a character set is slow on long lines: test short lines only, and objects by a regex.
 _BLANK = "doc IS NULL OR (strlen(doc) < 256 AND trim(doc, ' ' || chr(9) || chr(13)) = '')"
@@ -205,7 +206,7 @@ def read_logs(
         for index, log_file in enumerate(files):
             first_rowid = _count(con, staged)
             _stage_file(con, staged, index, log_file, settings)
-            spans.append((index, log_file.path, first_rowid, 2 if log_file.format == "csv" else 1))
+            spans.append((index, log_file.path, first_rowid, 1))
         con.execute(f"DROP TABLE IF EXISTS {table}__files")
         con.execute(
             f"CREATE TABLE {table}__files "
@@ -246,6 +247,8 @@ def _field_names(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
     """The field names of the first objects in a file (for a message, so only the first few lines)."""
     import duckdb
 
+    if log_file.format == "csv":
+        return set(csv_header(log_file.path, log_file.gzip))
     source = _source_sql(con, log_file, settings)
     try:
         rows = con.execute(
@@ -407,14 +410,52 @@ def _stage_file(
 
     if os.path.getsize(log_file.path) == 0:
         return  # an empty file is an empty export
+    if log_file.format == "csv":  # split into records in Python: exact line numbers, strict rows
+        with _line_file(lambda out: csv_as_lines(log_file.path, log_file.gzip, settings, out)) as lines:
+            _insert_lines(con, staged, index, lines, settings, shown=log_file.path, tabular=True)
+        return
     source = _source_sql(con, log_file, settings)
-    sql = f"INSERT INTO {staged} {_parse_sql(source, index, settings, tabular=log_file.format != 'jsonl')}"
     try:
-        con.execute(sql)
+        con.execute(f"INSERT INTO {staged} {_parse_sql(source, index, settings, tabular=log_file.format != 'jsonl')}")
     except duckdb.Error as error:
         if is_interrupt(error):
             raise
-        raise InputError(_unreadable(log_file.path, error)) from error
+        if log_file.format != "jsonl" or not _not_utf8(error):
+            raise InputError(_unreadable(log_file.path, error)) from error
+        # A line that is not UTF-8 stops DuckDB: only then, mark such lines and read the rest.
+        with _line_file(lambda out: utf8_lines(log_file.path, log_file.gzip, out)) as lines:
+            _insert_lines(con, staged, index, lines, settings, shown=log_file.path, tabular=False)
+
+
+def _insert_lines(con: duckdb.DuckDBPyConnection, staged: str, index: int, lines: str, settings: LogSettings,
+                  *, shown: str, tabular: bool) -> None:
+    """Stage a line file of `line_files` (one document or MARK + reason per line of the file `shown`)."""
+    import duckdb
+
+    source = _source_sql(con, LogFile(lines, "jsonl"), settings)
+    try:
+        con.execute(f"INSERT INTO {staged} {_parse_sql(source, index, settings, tabular=tabular, marked=True)}")
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        raise InputError(_unreadable(shown, error)) from error
+
+
+@contextmanager
+def _line_file(write: Callable[[IO[str]], None]) -> Iterator[str]:
+    """A temporary file filled by `write`, deleted afterwards."""
+    handle, path = tempfile.mkstemp(prefix="remedy-lines-", suffix=".jsonl")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            write(out)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def _not_utf8(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "unicode" in text or "utf-8" in text or "utf8" in text
 
 
 def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings) -> str:
@@ -430,21 +471,9 @@ def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Log
             f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
             f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
         )
-    if log_file.format == "parquet":
-        reader = f"read_parquet({path})"
-    else:
-        compression = "gzip" if log_file.gzip else "none"
-        reader = f"read_csv({path}, header = true, sample_size = -1, compression = '{compression}')"
+    reader = f"read_parquet({path})"
     try:
         columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
-        if log_file.format == "csv":
-            # The sniffer would read id "007" as the number 7 and query "123" as a number: text
-            # fields stay text; booleans and numbers (is_bad, severity) keep the sniffed types.
-            text = {settings.name_of(c) for c in _CSV_TEXT_FIELDS} & {name for name, *_ in columns}
-            if text:
-                types = ", ".join(f"{_sql_string(name)}: 'VARCHAR'" for name in sorted(text))
-                reader = reader[:-1] + f", types = {{{types}}})"
-                columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except duckdb.Error as error:
         if is_interrupt(error):
             raise
@@ -454,7 +483,7 @@ def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Log
     return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {reader}"
 
 
-def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool) -> str:
+def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool, marked: bool = False) -> str:
     """SELECT the staged columns from `source` (one `doc` per line): typed fields, or a reason.
 
     The line is parsed once (`from_json` into a struct of JSON values). A value's type is read from its
@@ -494,10 +523,16 @@ def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool)
     )
     checks = [
         (_BLANK, "'blank'"),
+        *([(f"left(doc, 1) = {_sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
         ("NOT valid", "'not valid JSON'"),
         ("j IS NULL", "'not a JSON object'"),
         *((f"{tag(c)} = 'n'", f"'missing required field ' || {label(c)}") for c in REQUIRED_FIELDS),
-        ("NOT (tag_id = '\"' OR json_type(f_id) IN ('BIGINT', 'UBIGINT'))", wrong("id", "a string or an integer")),
+        (
+            # an integer of any size (above 2^64 the JSON type says DOUBLE, but the text keeps every digit)
+            "NOT (tag_id = '\"' OR json_type(f_id) IN ('BIGINT', 'UBIGINT') "
+            "OR (json_type(f_id) = 'DOUBLE' AND regexp_full_match(f_id, '-?[0-9]+')))",
+            wrong("id", "a string or an integer"),
+        ),
         ("tag_id = '\"' AND f_id->>'$' = ''", f"'field ' || {label('id')} || ': empty'"),
         (f"{tag('timestamp')} <> '\"'", wrong("timestamp", "an ISO 8601 string")),
         (
@@ -759,9 +794,7 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
             f"CREATE TABLE {table}__files "
             "(file_index INTEGER, source_file VARCHAR, first_rowid BIGINT, first_line BIGINT)"
         )
-        con.execute(
-            f"INSERT INTO {table}__files VALUES (0, ?, 0, ?)", [log_file.path, 2 if log_file.format == "csv" else 1]
-        )
+        con.execute(f"INSERT INTO {table}__files VALUES (0, ?, 0, 1)", [log_file.path])
         skipped, first = _skipped(con, table, staged)
         _create_query_table(con, table, staged)
         canonical = _canonical_sql(table, staged, settings, ["s.reason IS NULL"])
