@@ -90,4 +90,9 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(app(standalone_mode=True) or 0)  # type: ignore[func-returns-value]
+    try:
+        sys.exit(app(standalone_mode=True) or 0)  # type: ignore[func-returns-value]
+    except KeyboardInterrupt:
+        # DuckDB reports Ctrl-C as its own exception while Python's signal may still be pending: it then
+        # fires on the way out, after the command already said "interrupted". Still exit 130, not SIGINT.
+        sys.exit(EXIT_INTERRUPTED)

@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -176,7 +177,13 @@ def write_entry(
 
 def scratch_path(parquet: Path) -> Path:
     """A scratch database on disk for parsing the file of `parquet`, private to this process."""
-    return parquet.with_name(f".stage-{os.getpid()}-{parquet.stem}.duckdb")
+    return duckdb_folder(parquet.parent) / f".stage-{os.getpid()}-{parquet.stem}.duckdb"
+
+
+def duckdb_folder(folder: Path) -> Path:
+    """`folder`, or the system's temporary folder where DuckDB would misread the path: it takes what
+    follows a `?` in a database file's name for options (the project folder `a?b` breaks it)."""
+    return Path(tempfile.gettempdir()) if "?" in str(folder) else folder
 
 
 def prepare_folder(folder: Path) -> bool:

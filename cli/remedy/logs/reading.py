@@ -704,7 +704,7 @@ def _read_cached(
 
     # Spilling (large sorts, joins) goes under the cache folder, not into the working directory.
     try:
-        con.execute(f"SET temp_directory = {_sql_string(str(folder / 'tmp'))}")
+        con.execute(f"SET temp_directory = {_sql_string(str(cache.duckdb_folder(folder) / 'tmp'))}")
     except duckdb.NotImplementedException:
         pass  # this connection has spilled already: its temporary folder cannot change any more
     con.execute(f"SET memory_limit = '{CACHED_MEMORY_LIMIT}'")
@@ -783,8 +783,10 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
     cache.discard(scratch)
     try:
         con.execute(f"ATTACH {_sql_string(str(scratch))} AS {_STAGE_DATABASE}")
-    except duckdb.IOException as error:
-        raise cache.CacheFailed(f"cannot create {scratch.name}: {_first_line(error)}") from error
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        raise cache.CacheFailed(f"cannot create {scratch}: {_first_line(error)}") from error
     try:
         table = f"{_STAGE_DATABASE}.logs"
         staged = f"{_STAGE_DATABASE}.staged"
@@ -808,10 +810,17 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
             skipped_lines=skipped,
             first_skipped=tuple((item.line, item.reason) for item in first),
         )
-    except duckdb.IOException as error:  # the scratch database on a full disk or in a deleted folder
-        raise cache.CacheFailed(f"{scratch.name}: {_first_line(error)}") from error
+    except (InputError, duckdb.Error) as error:
+        # The scratch database on a full disk or in a deleted folder is the cache failing, not the input.
+        cause = error.__cause__ if isinstance(error, InputError) else error
+        if is_interrupt(error) or not (isinstance(cause, duckdb.IOException) or scratch.name in str(cause)):
+            raise
+        raise cache.CacheFailed(f"{scratch.name}: {_first_line(cause)}") from error
     finally:
-        con.execute(f"DETACH {_STAGE_DATABASE}")
+        try:
+            con.execute(f"DETACH {_STAGE_DATABASE}")
+        except duckdb.IOException as error:  # its last checkpoint failed (a full disk): the entry is written
+            log.warning("could not close %s cleanly: %s", scratch, _first_line(error))
         cache.discard(scratch)
         cache.discard(scratch.with_name(scratch.name + ".wal"))
 
