@@ -812,7 +812,7 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
         )
     except (InputError, duckdb.Error) as error:
         # The scratch database on a full disk or in a deleted folder is the cache failing, not the input.
-        cause = error.__cause__ if isinstance(error, InputError) else error
+        cause = (error.__cause__ if isinstance(error, InputError) else error) or error
         if is_interrupt(error) or not (isinstance(cause, duckdb.IOException) or scratch.name in str(cause)):
             raise
         raise cache.CacheFailed(f"{scratch.name}: {_first_line(cause)}") from error
