@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import re
 import secrets
@@ -129,3 +130,12 @@ def _create_exclusively(path: Path, payload: bytes) -> None:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+def discard(path: Path) -> None:
+    """Delete a cache or scratch file if the folder allows it; on a read-only folder it is left (and
+    skipped by its reader), with a warning: a leftover only costs space."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        logging.getLogger("remedy").warning("cannot delete %s (%s)", path, error.strerror)

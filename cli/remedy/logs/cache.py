@@ -36,7 +36,7 @@ import duckdb
 import xxhash
 
 from remedy.errors import is_interrupt
-from remedy.files.atomic import write_atomically
+from remedy.files.atomic import discard, write_atomically
 from remedy.logs.reading import duckdb_path
 
 if TYPE_CHECKING:
@@ -209,14 +209,6 @@ def prepare_folder(folder: Path) -> bool:
 
 class CacheFailed(Exception):
     """The cache folder failed while in use (full disk, deleted, read-only): read without it."""
-
-
-def discard(path: Path) -> None:
-    """Delete a cache file if the folder still allows it; a leftover only costs space."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as error:
-        log.warning("cannot delete %s (%s)", path, error.strerror)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, select_sql: str) -> list[list[str]]:

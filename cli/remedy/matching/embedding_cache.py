@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remedy.files.atomic import write_atomically
+from remedy.files.atomic import discard, write_atomically
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 MAX_SHARDS = 32  # beyond this, shards are merged so start-up stays one read per few files
@@ -37,14 +37,6 @@ def _check_vectors(vectors: np.ndarray) -> None:
     norms = np.linalg.norm(as_float, axis=1)
     if not np.all((np.abs(norms - 1.0) <= _NORM_TOLERANCE) | (norms == 0.0)):
         raise ValueError("vectors that are not of unit length")
-
-
-def _discard(path: Path) -> None:
-    """Delete a bad cache file if the folder allows it (a read-only checkout does not: it is then skipped)."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as error:
-        log.warning("cannot delete %s (%s); it is skipped", path, error.strerror)
 
 
 def text_key(text: str) -> bytes:
@@ -96,7 +88,7 @@ class EmbeddingCache:
                 _check_vectors(vectors)
             except Exception as error:  # a corrupt cache is rebuilt, never trusted
                 log.warning("ignoring unreadable cache file %s (%s); it will be rebuilt", shard, error)
-                _discard(shard)
+                discard(shard)
                 continue
             all_keys.append(keys)
             all_vectors.append(vectors.astype(np.float16))
@@ -118,7 +110,7 @@ class EmbeddingCache:
         self._write_shard(f"shard-0-compact-{len(keys)}.npz", keys, self._vectors)
         for shard in old:
             if shard.name != f"shard-0-compact-{len(keys)}.npz":
-                _discard(shard)
+                discard(shard)
 
     def _write_shard(self, name: str, keys: list[bytes], vectors: np.ndarray) -> None:
         try:
