@@ -214,11 +214,11 @@ def read_logs(
         )
         con.executemany(f"INSERT INTO {table}__files VALUES (?, ?, ?, ?)", spans)
         skipped, first_skipped = _skipped(con, table, staged)
-        counts: dict[int, tuple[int, int]] = dict.fromkeys(range(len(files)), (0, 0)) | {
-            int(index): (int(kept), int(malformed)) for index, kept, malformed in con.execute(
-                f"SELECT file_index, count(*) FILTER (WHERE reason IS NULL), "
-                f"count(*) FILTER (WHERE reason <> 'blank') FROM {staged} GROUP BY file_index").fetchall()}
         if refuse_unreadable:
+            counts: dict[int, tuple[int, int]] = dict.fromkeys(range(len(files)), (0, 0)) | {
+                int(index): (int(kept), int(malformed)) for index, kept, malformed in con.execute(
+                    f"SELECT file_index, count(*) FILTER (WHERE reason IS NULL), "
+                    f"count(*) FILTER (WHERE reason <> 'blank') FROM {staged} GROUP BY file_index").fetchall()}
             _refuse_unreadable_exports(con, [(f, *counts[i]) for i, f in enumerate(files)], first_skipped, settings)
         if strict and first_skipped:
             raise InputError(f"{first_skipped[0]} (--strict)")
