@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -43,3 +44,36 @@ def issue_text(document: dict[str, Any], fmt: str) -> str:
             lines.append(f"    metadata: {row['metadata']}")
     lines += ["", f"remediate: {document['remediate']}"]
     return "\n".join(lines) + "\n"
+
+
+ISSUE_COLUMNS = ("rank", "id", "state", "assignee", "size", "impact", "mean_severity", "first_seen", "last_seen",
+                 "trend", "primary_issue", "representative_query")
+
+
+def issues_rows(queue: Any, fmt: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The issue queue as rows: JSON keeps every field; tables show the trend as `last 7 days vs the 7 before`."""
+    rows = [issue.as_dict() for issue in queue.issues]
+    if fmt == "json":
+        return rows, ISSUE_COLUMNS
+    flat = []
+    for row in rows:
+        trend = row["trend"]
+        flat.append({**row, "trend": f"{trend['last_7_days']} vs {trend['previous_7_days']}",
+                     "first_seen": (row["first_seen"] or "")[:10], "last_seen": (row["last_seen"] or "")[:10],
+                     "log_ids": len(row["log_ids"])})
+    return flat, ISSUE_COLUMNS
+
+
+def issues_footnote(queue: Any) -> str:
+    half_life = "inf (impact = failures x mean severity)" if math.isinf(queue.half_life_seconds) else \
+        f"{queue.half_life_seconds / 86_400:g} days"
+    newest = queue.newest_log.isoformat() + "Z" if queue.newest_log else "none"
+    lines = [f"{len(queue.issues)} issue(s); impact = sum of severity x 2^(-age / half-life), half-life {half_life}, "
+             f"age from the newest log ({newest}); size is the raw failure count; trend: last 7 days vs the 7 before",
+             "failures covered by an active or DRAFT remediation are not listed (a draft covers its issue: "
+             "`remedy coverage --status draft`)"]
+    if queue.hidden_by_state:
+        lines.append(f"{queue.hidden_by_state} triaged issue(s) hidden by state (`--state all` shows them)")
+    if queue.issues:
+        lines.append("`remedy issue N --logs …` shows one in full; `remedy triage N --logs …` records a decision")
+    return "\n".join(lines)

@@ -33,6 +33,8 @@ from remedy.rules import (
     schema_missing_field,
     schema_unknown_key,
     schema_wrong_type,
+    triage_schema,
+    triage_unreadable,
 )
 from remedy.rules.context import RuleContext
 
@@ -45,6 +47,7 @@ RULES: tuple[ModuleType, ...] = (
     match_active_conflict, match_also_matches_lost, match_must_not_match,
     owners_bad_handle, owners_codeowners_stale,
     config_model_pin,
+    triage_unreadable, triage_schema,
 )
 
 
