@@ -137,6 +137,10 @@ def test_validate_reports_a_bad_triage_file(project: Path, run) -> None:
     assert result.exit_code == 1 and "triage/0123456789ab.yaml:1:8: T002" in result.stdout
 
 
+def review_issue_id(run) -> str:
+    return next(i["id"] for i in issues(run, "--status", "all", "--state", "all") if i["representative_query"] == VISA)
+
+
 def test_review_in_one_step_addresses_the_issue(project: Path, run) -> None:
     result = run("review", "1", "--logs", "logs.jsonl", "--bad", "--explanation", "visa rules vary", "--guidance")
     assert result.exit_code == 0, result.stderr
@@ -148,7 +152,9 @@ def test_review_in_one_step_addresses_the_issue(project: Path, run) -> None:
     guidance = yaml.safe_load(written[1].read_text(encoding="utf-8"))
     assert guidance["kind"] == "guidance" and guidance["guidance"] == "visa rules vary"
     assert [i["representative_query"] for i in issues(run)] == [DRONE]
-    addressed = issues(run, "--state", "addressed")
-    assert addressed == [] or addressed[0]["state"] == "addressed"  # the review draft covers the failures itself
+    triage = yaml.safe_load((project / "triage" / f"{review_issue_id(run)}.yaml").read_text(encoding="utf-8"))
+    assert triage["state"] == "addressed" and triage["note"].startswith(f"Expert Review {written[0].stem} (bad)")
+    # the review draft itself covers the near failures (reviews mark cases addressed), the triage file the rest
+    assert issues(run, "--state", "addressed") == []
     assert run("review", "1", "--logs", "logs.jsonl", "--good", "--bad").exit_code == 2
     assert run("review", "1", "--logs", "logs.jsonl", "--good", "--guidance").exit_code == 2

@@ -127,7 +127,7 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
 
 def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
     """The issue ranked N (a number) or with the given id, among the issues these filters show."""
-    issues = rank_issues(analysis, **filters).issues
+    issues = rank_issues(analysis, **filters)
     for issue in issues:
         if key == str(issue.rank) or key == issue.cluster.id:
             return issue

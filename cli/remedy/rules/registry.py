@@ -51,6 +51,12 @@ RULES: tuple[ModuleType, ...] = (
 )
 
 
+# Rules about the triage folder, not the remediations: `validate` and `check` run them; loading the
+# remediations for serving (the API, `activate`) does not, so a bad triage file never stops an answer.
+TRIAGE_RULES: tuple[ModuleType, ...] = (triage_unreadable, triage_schema)
+REMEDIATION_RULES: tuple[ModuleType, ...] = tuple(rule for rule in RULES if rule not in TRIAGE_RULES)
+
+
 def run_rules(context: RuleContext, rules: tuple[ModuleType, ...] = RULES) -> list[Problem]:
     """Every problem the rules find, sorted by file, line, column and code."""
     problems = {problem for rule in rules for problem in rule.check(context)}
