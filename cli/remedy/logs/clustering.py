@@ -87,7 +87,7 @@ class TopicClustering:
         self.neighbours = neighbours
         self._leader_vectors = np.empty((0, dim), dtype=np.float32)
         self._sums = np.empty((0, dim), dtype=np.float64)
-        self._counts: list[int] = []
+        self._counts = np.empty(0, dtype=np.int64)  # distinct queries per leader
         self._leader_query: list[int] = []  # leader number -> query index
         self._leaders = 0
         self._keys: list[str] = []
@@ -147,21 +147,21 @@ class TopicClustering:
             best = np.where(better, self._leaders + new_best, best)
             best_sim = np.where(better, new_best_sim, best_sim)
             self._add_leaders(block[new_rows], first + new_rows)
-        own = np.zeros(len(block), dtype=bool)
-        own[new_rows] = True
+        own = own_number >= 0
         lonely = np.zeros(len(block), dtype=bool)
         lonely[alone] = True
         if self.merge_threshold is not None:  # past max_leaders: join the nearest leader if linkage would
             lonely &= best_sim < self.merge_threshold
-        for row in range(len(block)):
-            if lonely[row]:
-                self._group.append(-1 - (first + row))
-                continue
-            leader = int(own_number[row]) if own[row] else int(best[row])
-            self._group.append(leader)
-            if not own[row]:
-                self._sums[leader] += block[row]
-                self._counts[leader] += 1
+        joined = ~own & ~lonely
+        group = np.where(own, own_number, best)
+        group[lonely] = -1 - (first + rows[lonely])
+        self._group.extend(group.tolist())
+        if joined.any():  # add each joining vector to its leader's sum (sorted + reduceat: np.add.at is slow)
+            targets = best[joined]
+            order = np.argsort(targets, kind="stable")
+            leaders, starts = np.unique(targets[order], return_index=True)
+            self._sums[leaders] += np.add.reduceat(block[joined][order].astype(np.float64), starts, axis=0)
+        self._counts[: self._leaders] += np.bincount(best[joined], minlength=self._leaders)
 
     def _add_leaders(self, vectors: np.ndarray, queries: np.ndarray) -> None:
         needed = self._leaders + len(vectors)
@@ -169,9 +169,10 @@ class TopicClustering:
             size = max(needed, 2 * len(self._leader_vectors), 256)
             self._leader_vectors = _grown(self._leader_vectors, size)
             self._sums = _grown(self._sums, size)
+            self._counts = np.concatenate([self._counts, np.zeros(size - len(self._counts), dtype=np.int64)])
         self._leader_vectors[self._leaders:needed] = vectors
         self._sums[self._leaders:needed] = vectors
-        self._counts.extend([1] * len(vectors))
+        self._counts[self._leaders:needed] = 1
         self._leader_query.extend(int(q) for q in queries)
         self._leaders = needed
 
@@ -209,23 +210,26 @@ class TopicClustering:
         if threshold is None or m < 2:
             return topic
         sums = np.array(self._sums[:m], dtype=np.float64)
-        counts = np.asarray(self._counts, dtype=np.float64)
+        counts = self._counts[:m].astype(np.float64)
         means = (sums / counts[:, None]).astype(np.float32)
-        heap: list[tuple[float, int, int]] = []
-        neighbours: list[set[int]] = [set() for _ in range(m)]
+        pairs: dict[tuple[int, int], float] = {}
         for start in range(0, m, _BLOCK):
             sims = means[start:start + _BLOCK] @ means.T
-            for offset, row in enumerate(sims):
-                i = start + offset
-                row[i] = -np.inf
-                keep = np.flatnonzero(row >= threshold)
-                if keep.size > self.neighbours:
-                    keep = keep[np.argsort(-row[keep], kind="stable")[: self.neighbours]]
-                for j in keep.tolist():
-                    if j not in neighbours[i]:
-                        neighbours[i].add(j)
-                        neighbours[j].add(i)
-                        heapq.heappush(heap, (-float(row[j]), min(i, j), max(i, j)))
+            sims[np.arange(len(sims)), start + np.arange(len(sims))] = -np.inf
+            rows, cols = np.nonzero(sims >= threshold)
+            values = sims[rows, cols]
+            order = np.lexsort((cols, -values, rows))  # per row, most similar first
+            rows, cols, values = rows[order], cols[order], values[order]
+            keep = np.arange(len(rows)) - np.searchsorted(rows, rows) < self.neighbours
+            for i, j, value in zip((rows[keep] + start).tolist(), cols[keep].tolist(), values[keep].tolist(),
+                                   strict=True):
+                pairs[(min(i, j), max(i, j))] = value
+        neighbours: list[set[int]] = [set() for _ in range(m)]
+        for i, j in pairs:
+            neighbours[i].add(j)
+            neighbours[j].add(i)
+        heap = [(-value, i, j) for (i, j), value in pairs.items()]
+        heapq.heapify(heap)
         # Merged groups get new numbers m, m+1, ...; `parts` remembers which leaders each holds.
         sums_list = [sums[i] for i in range(m)]
         sizes = counts.tolist()
