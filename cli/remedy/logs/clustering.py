@@ -86,7 +86,7 @@ class TopicClustering:
         self.max_leaders = max_leaders
         self.neighbours = neighbours
         self._leader_vectors = np.empty((0, dim), dtype=np.float32)
-        self._sums = np.empty((0, dim), dtype=np.float64)
+        self._sums = np.empty((0, dim), dtype=np.float32)  # float32: exact enough for means of thousands
         self._counts = np.empty(0, dtype=np.int64)  # distinct queries per leader
         self._leader_query: list[int] = []  # leader number -> query index
         self._leaders = 0
@@ -160,7 +160,7 @@ class TopicClustering:
             targets = best[joined]
             order = np.argsort(targets, kind="stable")
             leaders, starts = np.unique(targets[order], return_index=True)
-            self._sums[leaders] += np.add.reduceat(block[joined][order].astype(np.float64), starts, axis=0)
+            self._sums[leaders] += np.add.reduceat(block[joined][order], starts, axis=0)
         self._counts[: self._leaders] += np.bincount(best[joined], minlength=self._leaders)
 
     def _add_leaders(self, vectors: np.ndarray, queries: np.ndarray) -> None:
@@ -209,9 +209,9 @@ class TopicClustering:
         topic = list(range(m))
         if threshold is None or m < 2:
             return topic
-        sums = np.array(self._sums[:m], dtype=np.float64)
+        sums = self._sums[:m]
         counts = self._counts[:m].astype(np.float64)
-        means = (sums / counts[:, None]).astype(np.float32)
+        means = (sums / counts[:, None].astype(np.float32)).astype(np.float32)
         pairs: dict[tuple[int, int], float] = {}
         for start in range(0, m, _BLOCK):
             sims = means[start:start + _BLOCK] @ means.T

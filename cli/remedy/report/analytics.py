@@ -29,7 +29,11 @@ def issue_text(document: dict[str, Any], fmt: str) -> str:
     heading = "## " if fmt == "markdown" else ""
     lines = [f"{heading}issue {document['rank']} ({document['id']}): {document['representative_query']}",
              f"{document['size']} failures, mean severity {document['mean_severity']:.2f}, impact "
-             f"{document['impact']:.2f}, primary issue {document['primary_issue']}", "",
+             f"{document['impact']:.2f}, primary issue {document['primary_issue']}",
+             f"state {document['state']}" + (f", assignee {document['assignee']}" if document["assignee"] else "")
+             + f"; first seen {document['first_seen']}, last seen {document['last_seen']}; last 7 days "
+             f"{document['trend']['last_7_days']} vs {document['trend']['previous_7_days']} the 7 before"
+             + (f"\nnote: {document['note']}" if document.get("note") else ""), "",
              f"{heading}queries ({len(document['queries'])} distinct):"]
     lines += [f"  - {query}" for query in document["queries"][:30]]
     lines += ["", f"{heading}logs (most severe first):"]
@@ -42,7 +46,9 @@ def issue_text(document: dict[str, Any], fmt: str) -> str:
             lines.append(f"    scores:   {json.dumps(row['scores'], default=str)}")
         if row.get("metadata"):
             lines.append(f"    metadata: {row['metadata']}")
-    lines += ["", f"remediate: {document['remediate']}"]
+    lines += ["", f"remediate: {document['remediate']}",
+              f"or decide: remedy triage {document['id']} --logs … --addressed | --no-action | --wont-fix | "
+              "--assign HANDLE; or judge the response: remedy review " + document["id"] + " --logs … --good | --bad"]
     return "\n".join(lines) + "\n"
 
 
