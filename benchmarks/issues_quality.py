@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -176,9 +176,9 @@ def demo() -> dict[str, Any]:
     for topic in DEMO_TOPICS:
         holding = Counter(c for t, c in labels if t == topic)
         ranks = [i.rank for i in issues if i.cluster.id in holding]
-        report["by_topic"][topic] = {"issues_holding_it": len(holding), "issue_ranks": ranks,
-                                     "failures": sum(holding.values()),
-                                     "share_in_the_largest_issue": round(max(holding.values()) / sum(holding.values()), 3)}
+        failures = sum(holding.values())
+        report["by_topic"][topic] = {"issues_holding_it": len(holding), "issue_ranks": ranks, "failures": failures,
+                                     "share_in_the_largest_issue": round(max(holding.values()) / failures, 3)}
     return report
 
 

@@ -146,7 +146,8 @@ def parse_half_life(value: str | None) -> float | None:
 def issue(
     ctx: typer.Context, key: str = typer.Argument(..., help="The rank from `remedy issues`, or the issue id."),
     logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
-    state: str | None = STATE, status: str = typer.Option("unaddressed", "--status", help="As given to `remedy issues`."),
+    state: str | None = STATE,
+    status: str = typer.Option("unaddressed", "--status", help="As given to `remedy issues`."),
     primary_issue: str | None = typer.Option(None, "--primary-issue", help="As given to `remedy issues`."),
     half_life: str | None = HALF_LIFE,
     limit: int = typer.Option(50, "--limit", help="How many logs to show (0: all)."),

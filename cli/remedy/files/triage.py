@@ -117,7 +117,8 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
         yield at("state", "state 'assigned' needs an 'assignee'")
     queries = values.get("queries")
     if "queries" not in values:
-        yield TriageProblem(path, Position(1, 1), "T002", "missing 'queries' (the member queries the decision applies to)")
+        yield TriageProblem(path, Position(1, 1), "T002",
+                            "missing 'queries' (the member queries the decision applies to)")
     elif not isinstance(queries, list) or not queries:
         yield at("queries", "'queries' must be a non-empty list of query texts")
     else:

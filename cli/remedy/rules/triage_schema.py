@@ -19,10 +19,8 @@ Good:
 
 from collections.abc import Iterator
 
-from remedy.files.folder import display_path
-from remedy.files.triage import load_triage
 from remedy.problems import Problem
-from remedy.rules.context import RuleContext
+from remedy.rules.context import RuleContext, triage_problems
 
 CODE = "T002"
 NAME = "triage.schema"
@@ -30,7 +28,4 @@ SEVERITY = "error"
 
 
 def check(context: RuleContext) -> Iterator[Problem]:
-    for problem in load_triage(context.config.triage_dir).problems:
-        if problem.code == CODE:
-            yield Problem(display_path(problem.path), problem.position.line, problem.position.column, CODE, SEVERITY,
-                          problem.message)
+    return triage_problems(context, CODE, SEVERITY)
