@@ -41,7 +41,8 @@ DEFAULT_NEIGHBOURS = 32
 LEADER_OFFSET = 0.0
 MERGE_OFFSET = -0.20
 _BLOCK = 1024  # queries compared with the leaders at once
-_LEADER_SLICE = 8192  # leaders per matrix product: block x slice float32 is 32 MB at most
+_LEADER_SLICE = 4096  # leaders per matrix product: block x slice float32 is 16 MB at most
+_MERGE_ROWS = 256  # micro-clusters per row block when finding linkage neighbours: 20 MB at 20,000 leaders
 
 
 @dataclass(frozen=True)
@@ -210,33 +211,24 @@ class TopicClustering:
         if threshold is None or m < 2:
             return topic
         sums = self._sums[:m]
-        counts = self._counts[:m].astype(np.float64)
-        means = (sums / counts[:, None].astype(np.float32)).astype(np.float32)
-        pairs: dict[tuple[int, int], float] = {}
-        for start in range(0, m, _BLOCK):
-            sims = means[start:start + _BLOCK] @ means.T
-            sims[np.arange(len(sims)), start + np.arange(len(sims))] = -np.inf
-            rows, cols = np.nonzero(sims >= threshold)
-            values = sims[rows, cols]
-            order = np.lexsort((cols, -values, rows))  # per row, most similar first
-            rows, cols, values = rows[order], cols[order], values[order]
-            keep = np.arange(len(rows)) - np.searchsorted(rows, rows) < self.neighbours
-            for i, j, value in zip((rows[keep] + start).tolist(), cols[keep].tolist(), values[keep].tolist(),
-                                   strict=True):
-                pairs[(min(i, j), max(i, j))] = value
-        neighbours: list[set[int]] = [set() for _ in range(m)]
-        for i, j in pairs:
-            neighbours[i].add(j)
-            neighbours[j].add(i)
-        heap = [(-value, i, j) for (i, j), value in pairs.items()]
-        heapq.heapify(heap)
-        # Merged groups get new numbers m, m+1, ...; `parts` remembers which leaders each holds.
-        sums_list = [sums[i] for i in range(m)]
-        sizes = counts.tolist()
+        sizes = self._counts[:m].astype(np.float64).tolist()
+        first_i, first_j, first_sim, indptr, indices = self._linkage_graph(threshold)
+        # The graph's edges are consumed in order from NumPy arrays; only the edges of merged groups
+        # (numbered m, m+1, ...) live in a Python heap and sets, so memory stays near the graph's size.
+        heap: list[tuple[float, int, int]] = []
+        extra: dict[int, set[int]] = {}
+        sums_list: list[np.ndarray] = [sums[i] for i in range(m)]
         alive = [True] * m
         parts: list[list[int]] = [[i] for i in range(m)]
-        while heap:
-            negative, a, b = heapq.heappop(heap)
+        position, edges = 0, len(first_sim)
+        while True:
+            if position < edges and (not heap or (-first_sim[position], first_i[position], first_j[position]) < heap[0]):
+                a, b = int(first_i[position]), int(first_j[position])
+                position += 1
+            elif heap:
+                _, a, b = heapq.heappop(heap)
+            else:
+                break
             if not (alive[a] and alive[b]):
                 continue
             new = len(sums_list)
@@ -246,23 +238,52 @@ class TopicClustering:
             alive.append(True)
             parts.append(parts[a] + parts[b])
             parts[a] = parts[b] = []
-            around = sorted(c for c in (neighbours[a] | neighbours[b]) if alive[c])
-            neighbours.append(set())
+            sums_list[a] = sums_list[b] = sums_list[new][:0]  # the dead groups' sums are not needed again
+            around = sorted({int(c) for x in (a, b) for c in _neighbours(x, m, indptr, indices, extra) if alive[c]})
+            extra.pop(a, None)
+            extra.pop(b, None)
             if around:
                 others = np.vstack([sums_list[c] for c in around])
                 linkage = others @ sums_list[new] / (np.asarray([sizes[c] for c in around]) * sizes[new])
                 for c, sim in zip(around, linkage.tolist(), strict=True):
-                    neighbours[c].discard(a)
-                    neighbours[c].discard(b)
                     if sim >= threshold:
-                        neighbours[c].add(new)
-                        neighbours[new].add(c)
+                        extra.setdefault(c, set()).add(new)
+                        extra.setdefault(new, set()).add(c)
                         heapq.heappush(heap, (-sim, c, new))
-            neighbours[a] = neighbours[b] = set()
         for group, leaders in enumerate(parts):
             for leader in leaders:
                 topic[leader] = min(leaders) if leaders else group
         return topic
+
+    def _linkage_graph(self, threshold: float) -> tuple[np.ndarray, ...]:
+        """The micro-cluster pairs whose mean cosine reaches `threshold`, each node's `neighbours` best:
+        (i, j, similarity) sorted most similar first (ties: lower i, then j), and the graph as CSR."""
+        m = self._leaders
+        means = (self._sums[:m] / self._counts[:m, None].astype(np.float32)).astype(np.float32)
+        found_i, found_j, found_sim = [], [], []
+        for start in range(0, m, _MERGE_ROWS):
+            sims = means[start:start + _MERGE_ROWS] @ means.T
+            sims[np.arange(len(sims)), start + np.arange(len(sims))] = -np.inf
+            rows, cols = np.nonzero(sims >= threshold)
+            values = sims[rows, cols]
+            order = np.lexsort((cols, -values, rows))  # per row, most similar first
+            rows, cols, values = rows[order], cols[order], values[order]
+            keep = np.arange(len(rows)) - np.searchsorted(rows, rows) < self.neighbours
+            rows, cols = rows[keep] + start, cols[keep]
+            found_i.append(np.minimum(rows, cols))
+            found_j.append(np.maximum(rows, cols))
+            found_sim.append(values[keep])
+        pair_i, pair_j = np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64)
+        sim = np.concatenate(found_sim)
+        _, unique = np.unique(pair_i * m + pair_j, return_index=True)  # a pair kept from both ends: once
+        pair_i, pair_j, sim = pair_i[unique], pair_j[unique], sim[unique]
+        order = np.lexsort((pair_j, pair_i, -sim))
+        pair_i, pair_j, sim = pair_i[order], pair_j[order], sim[order].astype(np.float64)
+        ends = np.concatenate([pair_i, pair_j])
+        other = np.concatenate([pair_j, pair_i])
+        by_node = np.argsort(ends, kind="stable")
+        indptr = np.searchsorted(ends[by_node], np.arange(m + 1))
+        return pair_i, pair_j, sim, indptr, other[by_node].astype(np.int32)
 
     def _summarize(self, members: list[int], representative: int) -> Cluster:
         size = sum(self._weights[i] for i in members)
@@ -312,6 +333,12 @@ def cluster_failures(
                              max_leaders=max_leaders)
     topics.add(matrix[order], weight[order], (weight * severity)[order], impact[order], [keys[i] for i in order])
     return [replace(c, members=tuple(int(order[i]) for i in c.members)) for c in topics.clusters()]
+
+
+def _neighbours(node: int, m: int, indptr: np.ndarray, indices: np.ndarray, extra: dict[int, set[int]]) -> list[int]:
+    """A group's candidate partners: its graph neighbours (micro-clusters) and those found since merging."""
+    found = indices[indptr[node]:indptr[node + 1]].tolist() if node < m else []
+    return found + list(extra.get(node, ()))
 
 
 def _best_leaders(block: np.ndarray, leader_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
