@@ -158,3 +158,16 @@ def test_review_in_one_step_addresses_the_issue(project: Path, run) -> None:
     assert issues(run, "--state", "addressed") == []
     assert run("review", "1", "--logs", "logs.jsonl", "--good", "--bad").exit_code == 2
     assert run("review", "1", "--logs", "logs.jsonl", "--good", "--guidance").exit_code == 2
+
+
+def test_new_answer_from_a_topic_offers_its_queries_as_also_matches(project: Path, run) -> None:
+    paraphrase = {"id": "l9", "timestamp": "2026-10-05T09:00:00Z", "is_bad": True, "severity": 0.6,
+                  "query": "Do I need a transit visa for a layover in Dubai?"}
+    write_logs(project / "logs.jsonl", [*LOGS, paraphrase])
+    topic = next(i for i in issues(run) if i["representative_query"].startswith("Do I need a transit visa"))
+    assert topic["distinct_queries"] == 2
+    created = run("new", "answer", "--from-issue", topic["id"], "--logs", "logs.jsonl")
+    assert created.exit_code == 0, created.stderr
+    text = (project / created.stdout.split()[1]).read_text(encoding="utf-8")
+    other = paraphrase["query"] if topic["representative_query"] == VISA else VISA
+    assert f"  # - {other}" in text or f'  # - "{other}"' in text

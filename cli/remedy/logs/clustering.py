@@ -222,7 +222,8 @@ class TopicClustering:
         parts: list[list[int]] = [[i] for i in range(m)]
         position, edges = 0, len(first_sim)
         while True:
-            if position < edges and (not heap or (-first_sim[position], first_i[position], first_j[position]) < heap[0]):
+            graph_next = (-first_sim[position], first_i[position], first_j[position]) if position < edges else None
+            if graph_next is not None and (not heap or graph_next < heap[0]):
                 a, b = int(first_i[position]), int(first_j[position])
                 position += 1
             elif heap:
