@@ -21,6 +21,8 @@ from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.tables import create_table, insert_columns, one_row
+from remedy.config import DEFAULT_HALF_LIFE
+from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
 from remedy.logs.clustering import Cluster, TopicClustering, cluster_id, topic_thresholds
@@ -98,13 +100,12 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
                 half_life: float | None = None) -> Queue:
     """The issues of `analysis`, ranked by decayed impact; `half_life` in seconds (default: the config's)."""
     config = analysis.config
-    if config is None:
-        raise ValueError("the issue queue needs an analysis built with its configuration")
-    half_life = config.half_life if half_life is None else half_life
+    if half_life is None:
+        half_life = config.half_life if config else parse_duration(DEFAULT_HALF_LIFE)
     where = failure_filter(analysis.attributions, status, primary_issue)
     con, logs = analysis.con, analysis.logs.table
     newest = one_row(con, f"SELECT max(ts) FROM {logs}")[0]
-    triages = load_triage(config.triage_dir).triages
+    triages = load_triage(config.triage_dir).triages if config else {}
     _match_triage(analysis, triages, where)
     decay = "1.0" if math.isinf(half_life) or newest is None else \
         f"pow(2.0, -(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts)) / {half_life!r})"
