@@ -53,8 +53,9 @@ def triage_issue(config: Config, key: str, decision: Decision, log_paths: Sequen
         issue = _find(config, key, log_paths, filters, triaged=current is not None)
         current = existing.get(issue.cluster.id, current)
     elif current is None:
-        raise UsageError(f"issue {key!r} has no triage file in {config.triage_dir} yet: give --logs PATH so remedy "
-                         "can find the issue (rank or id as `remedy issues` shows it) and record its queries")
+        what = f"rank {key} needs" if key.isdigit() else f"issue {key!r} has no triage file in {config.triage_dir} yet:"
+        raise UsageError(f"{what} --logs PATH, so remedy can find the issue (rank or id as `remedy issues` shows "
+                         "it) and record its queries")
     return _apply(config, current, issue, decision)
 
 

@@ -51,8 +51,9 @@ def triage(
     written = triage_issue(config_from(ctx), key, decision, logs or [], states=parse_states(state))
     done = written.triage
     who = f", assignee {done.assignee}" if done.assignee else ""
-    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}: state {done.state}{who}, "
-          f"{len(done.queries)} queries\n")
+    topic = f" ({done.representative})" if done.representative else ""
+    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state {done.state}"
+          f"{who}, {len(done.queries)} queries\n")
 
 
 def review(
@@ -78,4 +79,5 @@ def review(
                            guidance=guidance, states=parse_states(state))
     for path in written.drafts:
         write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
-    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}: state addressed\n")
+    topic = f" ({written.triage.representative})" if written.triage.representative else ""
+    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state addressed\n")
