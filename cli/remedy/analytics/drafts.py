@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from remedy.analytics.analysis import analyse
-from remedy.analytics.issue_queue import find_issue
+from remedy.analytics.analysis import Analysis, analyse
+from remedy.analytics.issue_queue import Issue, find_issue
 from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.errors import UsageError
@@ -42,6 +42,12 @@ def draft_from_issue(config: Config, kind: str, key: str, log_paths: Sequence[st
                      verdict: str | None = None, note: str | None = None, **filters: Any) -> Draft:
     analysis = analyse(config, log_paths)
     issue = find_issue(analysis, key, **filters)
+    return draft_for_issue(analysis, issue, kind, text=text, verdict=verdict, note=note)
+
+
+def draft_for_issue(analysis: Analysis, issue: Issue, kind: str, *, text: str | None = None,
+                    verdict: str | None = None, note: str | None = None) -> Draft:
+    """The draft `new KIND --from-issue` writes for `issue`: its question, source logs and candidate paraphrases."""
     question = issue.representative_query
     raw = analysis.con.execute(f"""
         SELECT mode(query) FROM {analysis.logs.table} WHERE normalized_query IN (SELECT unnest($queries))
