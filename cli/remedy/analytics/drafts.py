@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,8 +40,9 @@ def draft_from_log(config: Config, kind: str, log_id: str, log_paths: Sequence[s
 
 
 def draft_from_issue(config: Config, kind: str, key: str, log_paths: Sequence[str], *, text: str | None,
-                     verdict: str | None = None, note: str | None = None, **filters: Any) -> Draft:
-    analysis = analyse(config, log_paths)
+                     verdict: str | None = None, note: str | None = None, since: datetime.datetime | None = None,
+                     until: datetime.datetime | None = None, **filters: Any) -> Draft:
+    analysis = analyse(config, log_paths, since=since, until=until)
     issue = find_issue(analysis, key, **filters)
     return draft_for_issue(analysis, issue, kind, text=text, verdict=verdict, note=note)
 

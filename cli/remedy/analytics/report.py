@@ -172,6 +172,7 @@ class MatchingHealth:
 @dataclass(frozen=True)
 class Report:
     logs: tuple[str, ...]
+    log_options: tuple[str, ...]  # --logs/--since/--until as given: the page's commands reuse them
     period: Window
     previous: Window | None
     bucket: str  # day | week | month
@@ -240,6 +241,7 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
     never = sorted(r.id for r in rows if r.covered_logs == 0 and r.preventions == 0)
     return Report(
         logs=tuple(str(p) for p in log_paths),
+        log_options=_log_options(log_paths, since, until),
         period=period, previous=previous, bucket=bucket,
         preventions_source=coverage["preventions_source"], skipped_lines=coverage["logs"]["skipped_lines"],
         first_skipped=tuple(str(line) for line in logs.first_skipped),
@@ -259,6 +261,14 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         repo_url=repo, branch=branch if repo else None,
         matching=_matching_health(config, current),
     )
+
+
+def _log_options(log_paths: Sequence[str], since: dt.datetime | None, until: dt.datetime | None) -> tuple[str, ...]:
+    options = [item for path in log_paths for item in ("--logs", str(path))]
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None:
+            options += [name, _plain(value)]
+    return tuple(options)
 
 
 def input_paths(log_paths: Sequence[str]) -> list[Path]:

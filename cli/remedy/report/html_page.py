@@ -11,6 +11,7 @@ with JavaScript off every number and every draft is still there.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
@@ -54,10 +55,7 @@ def _iso(value: dt.datetime | str | None) -> str:
 
 
 def _logs_option(report: Report) -> str:
-    options = "".join(f" --logs '{path}'" for path in report.logs)
-    if report.period.since is not None and report.previous is not None:
-        options += f" --since {_iso(report.period.since)}"
-    return options
+    return "".join(f" {shlex.quote(option)}" for option in report.log_options)
 
 
 def _table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[tuple[str, Any]]], *,
