@@ -51,9 +51,12 @@ def draft_for_issue(analysis: Analysis, issue: Issue, kind: str, *, text: str | 
                     verdict: str | None = None, note: str | None = None) -> Draft:
     """The draft `new KIND --from-issue` writes for `issue`: its question, source logs and candidate paraphrases."""
     question = issue.representative_query
+    # Each phrasing's most frequent spelling, most frequent phrasing first; ties in text order (deterministic).
     raw = analysis.con.execute(f"""
-        SELECT mode(query) FROM {analysis.logs.table} WHERE normalized_query IN (SELECT unnest($queries))
-        GROUP BY normalized_query ORDER BY count(*) DESC""",
+        SELECT first(query ORDER BY n DESC, query) FROM (
+            SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
+            WHERE normalized_query IN (SELECT unnest($queries)) GROUP BY ALL)
+        GROUP BY normalized_query ORDER BY sum(n) DESC, normalized_query""",
                                {"queries": list(issue.cluster.queries)}).fetchall()
     candidates = [q for (q,) in raw if q and q.strip() and q != question][:MAX_CANDIDATES]
     source = issue.log_ids[:MAX_SOURCE_LOGS]

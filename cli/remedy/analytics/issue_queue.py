@@ -96,17 +96,24 @@ def _describe(analysis: Analysis, clusters: list[Cluster], where: str | None) ->
                  {"normalized_query": [q for c in clusters for q in c.queries],
                   "cluster": [c.id for c in clusters for _ in c.queries]})
     condition = f"AND {where}" if where else ""
+    # Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
+    # DuckDB's mode() picks whichever a thread saw first, and the same input must give the same output.
     facts = con.execute(f"""
-        SELECT m.cluster, list(l.log_id ORDER BY l.ts, l.log_id),
-               mode(coalesce(l.primary_issue, 'other')),
-               (SELECT mode(l2.query) FROM {logs} l2 WHERE l2.normalized_query = any_value(c.representative))
-        FROM {logs} l JOIN cluster_members m USING (normalized_query)
-        JOIN (SELECT unnest($ids) AS cluster, unnest($reps) AS representative) c ON c.cluster = m.cluster
-        WHERE l.is_failure {condition}
-        GROUP BY m.cluster""", {"ids": [c.id for c in clusters], "reps": [c.representative for c in clusters]})
+        SELECT cluster, list(log_id ORDER BY ts, log_id), first(issue ORDER BY n DESC, issue)
+        FROM (SELECT m.cluster, l.log_id, l.ts, coalesce(l.primary_issue, 'other') AS issue,
+                     count(*) OVER (PARTITION BY m.cluster, coalesce(l.primary_issue, 'other')) AS n
+              FROM {logs} l JOIN cluster_members m USING (normalized_query)
+              WHERE l.is_failure {condition})
+        GROUP BY cluster""")
     by_cluster = {row[0]: row[1:] for row in facts.fetchall()}
+    spelling = dict(con.execute(f"""
+        SELECT normalized_query, first(query ORDER BY n DESC, query)
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {logs}
+              WHERE normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
+        GROUP BY normalized_query""", {"reps": [c.representative for c in clusters]}).fetchall())
     issues = []
     for rank, cluster in enumerate(clusters, start=1):
-        log_ids, primary, raw = by_cluster.get(cluster.id, ([], "other", None))
+        log_ids, primary = by_cluster.get(cluster.id, ([], "other"))
+        raw = spelling.get(cluster.representative)
         issues.append(Issue(rank, cluster, primary, raw or cluster.representative, [str(i) for i in log_ids]))
     return issues

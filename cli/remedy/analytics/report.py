@@ -31,7 +31,7 @@ from remedy.analytics.tables import create_table, one_row
 from remedy.config import Config
 from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
-from remedy.files.scaffold import draft_file
+from remedy.files.scaffold import draft_file, taken_ids
 from remedy.logs.reading import read_logs, resolve_log_paths
 
 # How many rows the page shows before an "N more" line.
@@ -43,6 +43,7 @@ SAMPLE_QUERIES = 5
 SAMPLE_RESPONSES = 3
 # A near miss: an unaddressed failure whose best answer is at most this far below that answer's threshold.
 NEAR_MISS_BAND = 0.05
+NEAR_MISS_BLOCK = 1024
 # Buckets of the over-time chart: days up to this many days, weeks up to the next, months beyond.
 DAY_BUCKETS_UP_TO = 62
 WEEK_BUCKETS_UP_TO = 730
@@ -165,8 +166,7 @@ class MatchingHealth:
     margin: float
     settings_source: str
     entry_thresholds: int  # entries with their own threshold
-    near_misses: tuple[NearMiss, ...]
-    near_misses_more: int
+    near_misses: tuple[NearMiss, ...]  # the MAX_NEAR_MISSES most frequent
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         in_git=bool(history),
         contributions=_contributions(rows),
         issues_total=len(issues),
-        queue=tuple(_queue_item(config, current, issue, bucket, starts, repo, branch) for issue in issues[:top]),
+        queue=_queue(config, current, issues[:top], bucket, starts, repo, branch),
         repo_url=repo, branch=branch if repo else None,
         matching=_matching_health(config, current),
     )
@@ -382,9 +382,12 @@ def _over_time(analysis: Analysis, bucket: str, starts: Sequence[dt.datetime]) -
         FROM {logs} GROUP BY ALL""").fetchall()}
     prevented = dict(con.execute(f"SELECT date_trunc('{bucket}', ts), count(*) FROM report_preventions "
                                  "GROUP BY ALL").fetchall())
-    return tuple(Bucket(start, *[int(n) for n in counts.get(start, (0, 0, 0))[:2]],
-                        prevented=int(prevented.get(start, 0)),
-                        addressed_failures=int(counts.get(start, (0, 0, 0))[2])) for start in starts)
+    buckets = []
+    for start in starts:
+        queries, failures, addressed = counts.get(start, (0, 0, 0))
+        buckets.append(Bucket(start, queries=int(queries), failures=int(failures),
+                              prevented=int(prevented.get(start, 0)), addressed_failures=int(addressed)))
+    return tuple(buckets)
 
 
 def _root_causes(analysis: Analysis) -> tuple[RootCause, ...]:
@@ -434,20 +437,42 @@ def _contributions(rows: Sequence[RemediationRow]) -> tuple[Contribution, ...]:
                  sorted(tally.items(), key=lambda item: (-item[1][0], -item[1][1], -item[1][2], item[0])))
 
 
-def _queue_item(config: Config, analysis: Analysis, issue: Any, bucket: str, starts: Sequence[dt.datetime],
-                repo: str | None, branch: str | None) -> QueueItem:
+def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: str, starts: Sequence[dt.datetime],
+           repo: str | None, branch: str | None) -> tuple[QueueItem, ...]:
+    """The queue's items. Their logs are copied once into a small table, so the per-issue queries
+    (`draft_for_issue`, `issue_logs`: the same code as `new --from-issue` and `issue N`) scan only
+    those rows instead of the whole period each time: a million rows, ten issues."""
+    if not issues:
+        return ()
+    create_table(analysis.con, "report_queue_queries", {"normalized_query": "VARCHAR", "issue": "VARCHAR"},
+                 {"normalized_query": [q for issue in issues for q in issue.cluster.queries],
+                  "issue": [issue.cluster.id for issue in issues for _ in issue.cluster.queries]})
+    analysis.con.execute(f"""CREATE OR REPLACE TABLE report_queue_logs AS SELECT * FROM {analysis.logs.table}
+        WHERE normalized_query IN (SELECT normalized_query FROM report_queue_queries)""")
+    small = dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table="report_queue_logs"))
+    series: dict[str, list[tuple[Any, Any]]] = {}
+    for issue_id, start, count in analysis.con.execute(f"""
+            SELECT q.issue, date_trunc('{bucket}', l.ts), count(*)
+            FROM report_queue_logs l JOIN report_queue_queries q USING (normalized_query)
+            WHERE l.is_failure GROUP BY ALL""").fetchall():
+        series.setdefault(issue_id, []).append((start, count))
+    taken = taken_ids(config.remediations, analysis.folder.remediations.values())
+    top = _git(config.remediations if config.remediations.is_dir() else config.root, "rev-parse", "--show-toplevel")
+    root = Path(top).resolve() if top else config.root.resolve()
+    return tuple(_queue_item(config, small, issue, _series(series.get(issue.cluster.id, []), starts), repo, branch,
+                             taken, root) for issue in issues)
+
+
+def _queue_item(config: Config, analysis: Analysis, issue: Any, counts: tuple[int, ...], repo: str | None,
+                branch: str | None, taken: set[str], root: Path) -> QueueItem:
     from remedy.analytics.issue_queue import issue_logs
 
     draft = draft_for_issue(analysis, issue, "answer")
-    path, text = draft_file(config.remediations, draft)
-    relative = _repo_relative(path, config)
-    create_table(analysis.con, "report_issue_queries", {"normalized_query": "VARCHAR"},
-                 {"normalized_query": list(issue.cluster.queries)})
-    where = f"is_failure AND NOT ({_addressed_sql(analysis)}) AND normalized_query IN " \
-            "(SELECT normalized_query FROM report_issue_queries)"
-    counts = _series(analysis.con.execute(
-        f"SELECT date_trunc('{bucket}', ts), count(*) FROM {analysis.logs.table} WHERE {where} GROUP BY ALL"
-    ).fetchall(), starts)
+    path, text = draft_file(config.remediations, draft, existing=taken)
+    try:  # the path in the repository, as GitHub's new-file page wants it
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
     samples = tuple(Sample(str(row["log_id"]), row["timestamp"], float(row["severity"] or 0.0), row["query"],
                            row["response"]) for row in issue_logs(analysis, issue, limit=SAMPLE_RESPONSES))
     known = issue.as_dict()
@@ -489,37 +514,46 @@ def _matching_health(config: Config, analysis: Analysis) -> MatchingHealth:
         source = "the model's calibrated defaults"
     else:
         source = "built-in fallback"
-    near, more = _near_misses(analysis)
+    near = _near_misses(analysis)
     own = sum(1 for r in folder.remediations.values() if r.threshold is not None)
     return MatchingHealth(model=str(getattr(folder.embedder, "name", config.model)), fingerprint=fingerprint,
                           threshold=folder.threshold, margin=folder.margin, settings_source=source,
-                          entry_thresholds=own, near_misses=near, near_misses_more=more)
+                          entry_thresholds=own, near_misses=near)
 
 
-def _near_misses(analysis: Analysis) -> tuple[tuple[NearMiss, ...], int]:
-    """Unaddressed failure queries whose best active or draft answer is just below its threshold."""
+def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
+    """The most frequent unaddressed failure queries whose best active or draft answer is just below its threshold.
+
+    Queries go most frequent first, in blocks, and the search stops once no later query could enter
+    the list: the same list as scoring every query, without a product of every failure against every text.
+    """
     index, folder = analysis.folder.index, analysis.folder
     rows = analysis.con.execute(f"""
-        SELECT normalized_query, mode(query), count(*) FROM {analysis.logs.table}
-        WHERE is_failure AND NOT ({_addressed_sql(analysis)}) GROUP BY normalized_query ORDER BY normalized_query
-        """).fetchall()
+        SELECT normalized_query, first(query ORDER BY n DESC, query), sum(n) AS failures
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
+              WHERE is_failure AND NOT ({_addressed_sql(analysis)}) GROUP BY ALL)
+        GROUP BY normalized_query ORDER BY failures DESC, normalized_query""").fetchall()
     found: list[NearMiss] = []
-    for start in range(0, len(rows), 4096):
-        block = rows[start:start + 4096]
+    for start in range(0, len(rows), NEAR_MISS_BLOCK):
+        block = rows[start:start + NEAR_MISS_BLOCK]
+        if len(found) >= MAX_NEAR_MISSES and block[0][2] < found[MAX_NEAR_MISSES - 1].failures:
+            break
         ids, scores = index.scores(folder.encode([r[0] for r in block]), kind="answer", statuses=("active", "draft"))
         if not ids:
             break
         thresholds = np.array([folder.threshold if folder.remediations[i].threshold is None
                                else float(folder.remediations[i].threshold or 0) for i in ids])
-        below = thresholds[None, :] - scores
-        best = np.argmax(np.where(below > 0, scores, -np.inf), axis=1)
-        for row, column in enumerate(best):
-            gap = below[row, column]
-            if 0 < gap <= NEAR_MISS_BAND:
-                found.append(NearMiss(block[row][1], int(block[row][2]), ids[column],
-                                      round(float(scores[row, column]), 4), round(float(thresholds[column]), 4)))
-    found.sort(key=lambda m: (-m.failures, -m.similarity, m.query))
-    return tuple(found[:MAX_NEAR_MISSES]), max(0, len(found) - MAX_NEAR_MISSES)
+        below = np.where(scores < thresholds[None, :], scores, -np.inf)  # only entries that did not accept
+        best = np.argmax(below, axis=1)
+        similarity = below[np.arange(len(block)), best]
+        gap = thresholds[best] - similarity
+        for row in np.flatnonzero(gap <= NEAR_MISS_BAND):
+            column = int(best[row])
+            found.append(NearMiss(block[row][1], int(block[row][2]), ids[column],
+                                  round(float(similarity[row]), 4), round(float(thresholds[column]), 4)))
+        found.sort(key=lambda m: (-m.failures, -m.similarity, m.query))
+        del found[MAX_NEAR_MISSES:]
+    return tuple(found)
 
 
 # -- git and GitHub --------------------------------------------------------------------------------
@@ -566,16 +600,6 @@ def _default_branch(folder: Path) -> str:
     if head and "/" in head:
         return head.split("/", 1)[1]
     return _git(where, "symbolic-ref", "--quiet", "--short", "HEAD") or "main"
-
-
-def _repo_relative(path: Path, config: Config) -> str:
-    where = config.remediations if config.remediations.is_dir() else config.root
-    top = _git(where, "rev-parse", "--show-toplevel")
-    base = Path(top).resolve() if top else config.root.resolve()
-    try:
-        return path.resolve().relative_to(base).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _display(path: Path) -> str:

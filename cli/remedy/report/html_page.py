@@ -244,7 +244,8 @@ def _matching(report: Report) -> str:
     health = report.matching
     facts = [("model", health.model), ("model pin (fingerprint)", health.fingerprint),
              ("threshold", f"{health.threshold:.3f}"), ("margin", f"{health.margin:.3f}"),
-             ("settings from", health.settings_source), ("entries with their own threshold", str(health.entry_thresholds))]
+             ("settings from", health.settings_source),
+             ("entries with their own threshold", str(health.entry_thresholds))]
     fact_html = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     columns = [("query", ""), ("failures", "num"), ("nearest answer", ""), ("similarity", "num"), ("threshold", "num")]
     rows = [[(_e(m.query), m.query), (_count(m.failures), m.failures), (f"<code>{_e(m.nearest_id)}</code>",
@@ -252,9 +253,9 @@ def _matching(report: Report) -> str:
             for m in health.near_misses]
     table = _table(columns, rows, table_id="near-misses-table") if rows else "<p>No near misses.</p>"
     return (f'<section id="matching"><h2>Matching health</h2><dl class="facts">{fact_html}</dl>'
-            f'<h3>Near misses</h3><p>Unaddressed failures whose nearest answer (active or draft) is within 0.05 '
-            f'below its threshold: add them as <code>also_matches</code> if they ask the same thing.</p>{table}'
-            f'{_more(health.near_misses_more, "near misses", "remedy match QUERY")}</section>')
+            f'<h3>Near misses</h3><p>The most frequent unaddressed failures (up to 20) whose nearest answer '
+            f'(active or draft) is within 0.05 below its threshold: add them as <code>also_matches</code> if '
+            f'they ask the same thing.</p>{table}</section>')
 
 
 _STYLE = """

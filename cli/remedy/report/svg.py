@@ -66,11 +66,11 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
     for index, (name, points) in enumerate(series):
         color = PALETTE[index % len(PALETTE)]
         runs: list[list[str]] = [[]]
-        for position, value in enumerate(points):
-            if value is None:
+        for position, point in enumerate(points):
+            if point is None:
                 runs.append([])
             else:
-                runs[-1].append(f"{_number(x(position))},{_number(y(value))}")
+                runs[-1].append(f"{_number(x(position))},{_number(y(point))}")
         for run in filter(None, runs):
             if len(run) == 1:
                 cx, cy = run[0].split(",")
