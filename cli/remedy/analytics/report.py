@@ -280,7 +280,7 @@ def input_paths(log_paths: Sequence[str]) -> list[Path]:
 
 def _windows(analysis: Analysis, since: dt.datetime | None, until: dt.datetime | None) -> tuple[Window, Window | None]:
     oldest, newest = one_row(analysis.con, f"SELECT min(ts), max(ts) FROM {analysis.logs.table}")
-    start = since or oldest
+    start = since or (dt.datetime(oldest.year, oldest.month, oldest.day) if oldest else None)
     # Without --until the period ends at the midnight after the newest log: whole days, readable bounds.
     end = until or (dt.datetime(newest.year, newest.month, newest.day) + dt.timedelta(days=1) if newest else None)
     if start is None or end is None or end <= start:

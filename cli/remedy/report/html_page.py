@@ -214,6 +214,9 @@ def _queue_item(item: QueueItem, report: Report) -> str:
                       f'<div class="r">{_e(s.response or "(no response)")}</div></li>' for s in item.samples)
     spark = sparkline(f"failures per {report.bucket}: " + ", ".join(str(v) for v in item.failures_by_bucket),
                       item.failures_by_bucket)
+    spark += _numbers(f"Failures per {report.bucket}", _table(
+        [(_bucket_label(b.start, report.bucket), "num") for b in report.over_time],
+        [[(str(v), v) for v in item.failures_by_bucket]], sortable=False))
     link = (f'<a class="github" href="{_e(item.github_url)}" rel="noopener">Open on GitHub as a new file '
             f'(then propose it as a pull request)</a>' if item.github_url else
             '<span class="hint">Pass --repo-url (or add a git remote named origin) for a link that opens this '
