@@ -50,6 +50,13 @@ def failure_filter(attributions: str, status: str, primary_issue: str | None) ->
 
 def rank_issues(analysis: Analysis, *, status: str = "unaddressed", primary_issue: str | None = None,
                 top: int | None = None) -> list[Issue]:
+    clusters = rank_clusters(analysis, status=status, primary_issue=primary_issue)
+    return describe_issues(analysis, clusters[:top] if top else clusters, status=status, primary_issue=primary_issue)
+
+
+def rank_clusters(analysis: Analysis, *, status: str = "unaddressed", primary_issue: str | None = None
+                  ) -> list[Cluster]:
+    """Every cluster, ranked by impact; `describe_issues` turns the ones to show into issues."""
     where = failure_filter(analysis.attributions, status, primary_issue)
     keys: list[str] = []
     weights, severities, vectors = [], [], []
@@ -60,10 +67,14 @@ def rank_issues(analysis: Analysis, *, status: str = "unaddressed", primary_issu
         vectors.append(analysis.folder.encode(batch.normalized_queries))
     if not keys:
         return []
-    clusters = cluster_failures(np.concatenate(vectors), np.concatenate(weights), np.concatenate(severities), keys,
-                                threshold=analysis.folder.threshold)
-    chosen = clusters[:top] if top else clusters
-    return _describe(analysis, chosen, where)
+    return cluster_failures(np.concatenate(vectors), np.concatenate(weights), np.concatenate(severities), keys,
+                            threshold=analysis.folder.threshold)
+
+
+def describe_issues(analysis: Analysis, clusters: list[Cluster], *, status: str = "unaddressed",
+                    primary_issue: str | None = None) -> list[Issue]:
+    """Ranked clusters as issues (log ids, primary issue, the representative's spelling), ranks from 1."""
+    return _describe(analysis, clusters, failure_filter(analysis.attributions, status, primary_issue))
 
 
 def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
