@@ -170,7 +170,11 @@ def preview(
 
 
 def report(
-    ctx: typer.Context, logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
+    ctx: typer.Context, logs: list[str] = LOGS,
+    since: str | None = typer.Option(None, "--since", help="The period starts here (ISO 8601); the headline "
+                                     "compares it with the previous period of the same length."),
+    until: str | None = typer.Option(None, "--until", help="The period ends before this time (default: the "
+                                     "midnight after the newest log)."),
     out: Path | None = typer.Option(None, "--out", help="The HTML file to write (required unless --format json)."),
     repo_url: str | None = typer.Option(None, "--repo-url", help="The repository's web URL for the Create Expert "
                                         "Answer links (default: from `git remote get-url origin`)."),
