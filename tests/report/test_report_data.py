@@ -43,7 +43,7 @@ LOGS = [
 @pytest.fixture
 def project(repo: Path) -> Path:
     write_answer(repo, "bags", "What is the baggage allowance?", extra="activated: 2026-09-01T00:00:00Z\n")
-    write_answer(repo, "dogs", "Can I bring my dog on the plane?", status="draft")
+    write_answer(repo, "dogs", "Can I bring my dog on the plane?", status="draft", extra='owners: ["@pets"]\n')
     write_answer(repo, "cats", "How do I adopt a cat from the animal shelter?")
     (repo / "logs.jsonl").write_text("\n".join(json.dumps(row) for row in LOGS) + "\n", encoding="utf-8")
     git(repo, "add", "remediations")
@@ -98,6 +98,7 @@ def test_over_time_root_causes_and_remediations(project: Path, run) -> None:
     assert report["top_by_coverage"] == ["bags", "dogs"]
     assert report["never_matched"] == ["cats"] and report["never_matched_total"] == 1
     assert rows["dogs"]["created_by"] == "Ada SME" and rows["dogs"]["updated_by"] == "Bo Editor"
+    assert rows["dogs"]["owners"] == ["@pets"] and rows["bags"]["owners"] == []
     assert [(c["author"], c["created"], c["edited"], c["preventions"]) for c in report["contributions"]] \
         == [("Ada SME", 3, 0, 2), ("Bo Editor", 0, 1, 0)]
 

@@ -233,7 +233,7 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
     bucket = _bucket_size(period)
     starts = _bucket_starts(period, bucket)
     history = folder_history(config.remediations)
-    rows = _remediation_rows(current, coverage, history, bucket, starts)
+    rows = _remediation_rows(current, coverage, history, bucket, starts, config)
     clusters = rank_clusters(current)  # every issue, to count them; only the queue's are described
     issues = describe_issues(current, clusters[:top])
     repo = normalize_repo_url(repo_url) if repo_url else _origin_url(config.remediations)
@@ -399,7 +399,10 @@ def _root_causes(analysis: Analysis) -> tuple[RootCause, ...]:
 
 
 def _remediation_rows(analysis: Analysis, coverage: dict[str, Any], history: dict[Path, Any], bucket: str,
-                      starts: Sequence[dt.datetime]) -> list[RemediationRow]:
+                      starts: Sequence[dt.datetime], config: Config) -> list[RemediationRow]:
+    from remedy.owners.resolve import owners_by_id
+
+    ownership = owners_by_id(config, analysis.folder.remediations.values())
     series: dict[str, list[tuple[Any, Any]]] = {}
     for remediation_id, start, count in analysis.con.execute(
             f"SELECT remediation_id, date_trunc('{bucket}', ts), count(*) FROM report_preventions GROUP BY ALL"
@@ -411,7 +414,7 @@ def _remediation_rows(analysis: Analysis, coverage: dict[str, Any], history: dic
         known = history.get(remediation.path.resolve())
         rows.append(RemediationRow(
             id=row["id"], kind=row["kind"], status=row["status"], file=_display(remediation.path),
-            owners=tuple(getattr(remediation, "owners", ()) or ()),  # the `owners:` key, where the schema has it
+            owners=ownership[row["id"]].owners,  # its own `owners:` key, else the [owners] glob default
             covered_failures=row["covered_failures"], covered_logs=row["covered_logs"],
             preventions=row["preventions"], last_prevention=row["last_prevention"],
             created=known.created if known else remediation.created,
