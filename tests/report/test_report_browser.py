@@ -169,6 +169,10 @@ def test_filter_and_copy_button(browser) -> None:
     button = browser.find_element(By.CSS_SELECTOR, "#queue button[data-copy]")
     assert button.is_displayed()
     button.click()
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    # The clipboard answers asynchronously (a promise): wait for the button to say how it went.
+    WebDriverWait(browser, 10).until(lambda _: button.text != "Copy YAML")
     assert button.text in ("Copied", "Selected: press Ctrl+C")
     assert [m for m in browser.get_log("browser") if m["level"] == "SEVERE"] == []
 
