@@ -153,7 +153,7 @@ def test_html_page_is_self_contained_escaped_and_deterministic(project: Path, ru
 
 def test_refusals(project: Path, run) -> None:
     same = run("report", "--logs", "logs.jsonl", "--out", "logs.jsonl")
-    assert same.exit_code == 2 and "is one of the log inputs" in same.stderr
+    assert same.exit_code == 2 and "is the input" in same.stderr
     assert json.loads((project / "logs.jsonl").read_text().splitlines()[0])["id"] == "old"
     glob_input = run("report", "--logs", "*.jsonl", "--out", "./logs.jsonl")
     assert glob_input.exit_code == 2

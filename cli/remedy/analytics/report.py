@@ -32,7 +32,7 @@ from remedy.config import Config
 from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
 from remedy.files.scaffold import draft_file, taken_ids
-from remedy.logs.reading import read_logs, resolve_log_paths
+from remedy.logs.reading import read_logs
 
 # How many rows the page shows before an "N more" line.
 MAX_REMEDIATIONS = 100
@@ -270,11 +270,6 @@ def _log_options(log_paths: Sequence[str], since: dt.datetime | None, until: dt.
         if value is not None:
             options += [name, _plain(value)]
     return tuple(options)
-
-
-def input_paths(log_paths: Sequence[str]) -> list[Path]:
-    """The files the log arguments name (globs and folders resolved), for refusing them as --out."""
-    return [Path(f.path).resolve() for f in resolve_log_paths(list(log_paths))]
 
 
 # -- periods and buckets ---------------------------------------------------------------------------

@@ -186,8 +186,10 @@ def report(
 
     Example: remedy report --logs 'exports/*.jsonl.gz' --since 2026-10-01 --out report.html
     """
-    from remedy.analytics.report import build_report, input_paths
+    from remedy.analytics.report import build_report
     from remedy.files.atomic import write_atomically
+    from remedy.files.outputs import refuse_output_over_inputs
+    from remedy.logs.reading import resolve_log_paths
     from remedy.report.html_page import render_page
 
     choose(fmt, ("html", "json"), "--format")
@@ -195,14 +197,15 @@ def report(
         raise UsageError(f"--top must be at least 1, not {top}")
     if fmt == "html" and out is None:
         raise UsageError("--out FILE.html is required (or --format json to print the data)")
-    if out is not None and out.resolve() in input_paths(logs):
-        raise UsageError(f"--out {out} is one of the log inputs: choose another file")
+    if out is not None:
+        refuse_output_over_inputs(out, [log_file.path for log_file in resolve_log_paths(logs, quiet=True)],
+                                  option="--out")
     config = config_from(ctx)
     data = build_report(config, logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                         top=top, repo_url=repo_url, strict=strict, progress=progress_for(fmt))
     report_skipped(data.skipped_lines, data.first_skipped)
     if fmt == "json":
-        text = json.dumps(data.as_dict(), indent=2, ensure_ascii=False) + "\n"
+        text = json_document(data.as_dict())
         if out is None:
             write(text)
             return
