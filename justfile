@@ -22,6 +22,11 @@ demo: install
     {{bin}}/remedy coverage --logs fixtures/logs.jsonl --status active
     {{bin}}/remedy issues --logs fixtures/logs.jsonl --top 8
     {{bin}}/remedy issue 1 --logs fixtures/logs.jsonl --limit 3
+    @just report
+
+# Write the demo's analytics page (the last 51 days against the 51 before) to build/report.html.
+report: install
+    {{bin}}/remedy report --logs fixtures/logs.jsonl --since 2026-10-01 --out build/report.html
 
 # Run the test suite.
 test: install

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`remedy coverage` / `remedy issues` at scale: wall time, peak RSS and where the time goes.
+"""`remedy coverage` / `remedy issues` / `remedy report` at scale: wall time, peak RSS and where the time goes.
 
     python benchmarks/analytics_scale.py --rows 1000000            # generates the log (seed 1)
     python benchmarks/analytics_scale.py --logs big.jsonl --skip-warm --skip-issues
@@ -13,6 +13,7 @@ script is not the caller); the parent takes the child's wall time and peak RSS f
 - baseline: bare DuckDB `SELECT is_bad, count(*) FROM read_json(...) GROUP BY ALL` on the same file
 - coverage cold: no `.remedy/` cache (embeddings and parsed logs are computed and stored)
 - coverage warm: the same command again
+- report warm: `remedy report --out report.html` right after (the same caches); the page's size is recorded
 - issues cold: `.remedy/` removed first
 
 Prints a markdown table and writes JSON to benchmarks/out/analytics_scale.json (or --out).
@@ -48,6 +49,7 @@ def main() -> int:
     parser.add_argument("--skip-warm", action="store_true")
     parser.add_argument("--skip-issues", action="store_true")
     parser.add_argument("--only-issues", action="store_true", help="no coverage runs; `issues` cold, then warm")
+    parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "analytics_scale.json")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -69,6 +71,10 @@ def main() -> int:
             runs["coverage_cold"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
             if not args.skip_warm:
                 runs["coverage_warm"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
+                if not args.skip_report:
+                    page = project / "report.html"
+                    runs["report_warm"] = _remedy(project, ["report", "--logs", str(log), "--out", str(page)])
+                    runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size}
         if not args.skip_issues or args.only_issues:
             shutil.rmtree(project / ".remedy", ignore_errors=True)
             runs["issues_cold"] = _remedy(project, ["issues", "--logs", str(log), "--format", "json"])

@@ -30,6 +30,22 @@ def register_remediations(analysis: Analysis) -> None:
                                 if r.activated else None for r in entries]})
 
 
+def prevention_logs_sql(analysis: Analysis, served: bool) -> str:
+    """SQL: one row per prevention (remediation_id, ts, is_failure, source_file, line_number).
+
+    `served`: the export names the answer served; else inferred from the `ever_active` attributions
+    after each answer's `activated` time (needs the `remediations` table: `register_remediations`).
+    """
+    logs = analysis.logs.table
+    if served:
+        return f"""SELECT served_remediation AS remediation_id, ts, is_failure, source_file, line_number
+                   FROM {logs} WHERE served_remediation IS NOT NULL"""
+    return f"""SELECT a.remediation_id, l.ts, l.is_failure, l.source_file, l.line_number
+               FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
+               JOIN remediations r ON r.id = a.remediation_id
+               WHERE a.role = 'ever_active' AND r.activated IS NOT NULL AND l.ts >= r.activated"""
+
+
 def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str | None = None) -> dict[str, Any]:
     con, logs = analysis.con, analysis.logs.table
     register_remediations(analysis)
@@ -47,17 +63,8 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
         FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
         WHERE a.role IN ('active', 'draft')
         GROUP BY a.remediation_id""").fetchall())
-    if served:
-        prevention_sql = f"""
-            SELECT served_remediation, count(*), max(ts) FROM {logs}
-            WHERE served_remediation IS NOT NULL GROUP BY served_remediation"""
-    else:
-        prevention_sql = f"""
-            SELECT a.remediation_id, count(*), max(l.ts)
-            FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
-            JOIN remediations r ON r.id = a.remediation_id
-            WHERE a.role = 'ever_active' AND r.activated IS NOT NULL AND l.ts >= r.activated
-            GROUP BY a.remediation_id"""
+    prevention_sql = f"SELECT remediation_id, count(*), max(ts) FROM ({prevention_logs_sql(analysis, served)}) " \
+                     "GROUP BY remediation_id"
     preventions = {row[0]: (row[1], row[2]) for row in con.execute(prevention_sql).fetchall()}
     rows = []
     for remediation in sorted(analysis.folder.remediations.values(), key=lambda r: (r.kind, r.id)):

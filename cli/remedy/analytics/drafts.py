@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from remedy.analytics.analysis import analyse
-from remedy.analytics.issue_queue import find_issue
+from remedy.analytics.analysis import Analysis, analyse
+from remedy.analytics.issue_queue import Issue, find_issue
 from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.errors import UsageError
@@ -39,13 +40,23 @@ def draft_from_log(config: Config, kind: str, log_id: str, log_paths: Sequence[s
 
 
 def draft_from_issue(config: Config, kind: str, key: str, log_paths: Sequence[str], *, text: str | None,
-                     verdict: str | None = None, note: str | None = None, **filters: Any) -> Draft:
-    analysis = analyse(config, log_paths)
+                     verdict: str | None = None, note: str | None = None, since: datetime.datetime | None = None,
+                     until: datetime.datetime | None = None, **filters: Any) -> Draft:
+    analysis = analyse(config, log_paths, since=since, until=until)
     issue = find_issue(analysis, key, **filters)
+    return draft_for_issue(analysis, issue, kind, text=text, verdict=verdict, note=note)
+
+
+def draft_for_issue(analysis: Analysis, issue: Issue, kind: str, *, text: str | None = None,
+                    verdict: str | None = None, note: str | None = None) -> Draft:
+    """The draft `new KIND --from-issue` writes for `issue`: its question, source logs and candidate paraphrases."""
     question = issue.representative_query
+    # Each phrasing's most frequent spelling, most frequent phrasing first; ties in text order (deterministic).
     raw = analysis.con.execute(f"""
-        SELECT mode(query) FROM {analysis.logs.table} WHERE normalized_query IN (SELECT unnest($queries))
-        GROUP BY normalized_query ORDER BY count(*) DESC""",
+        SELECT first(query ORDER BY n DESC, query) FROM (
+            SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
+            WHERE normalized_query IN (SELECT unnest($queries)) GROUP BY ALL)
+        GROUP BY normalized_query ORDER BY sum(n) DESC, normalized_query""",
                                {"queries": list(issue.cluster.queries)}).fetchall()
     candidates = [q for (q,) in raw if q and q.strip() and q != question][:MAX_CANDIDATES]
     source = issue.log_ids[:MAX_SOURCE_LOGS]

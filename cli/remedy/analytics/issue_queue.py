@@ -67,6 +67,7 @@ class Queue:
     newest_log: datetime.datetime | None
     half_life_seconds: float
     hidden_by_state: int
+    total: int  # issues these filters show before --top cuts the list
 
 
 def failure_filter(attributions: str, status: str, primary_issue: str | None) -> str | None:
@@ -120,10 +121,11 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
             hidden += state not in states
             continue
         chosen.append((cluster, triage))
+    total = len(chosen)
     if top:
         chosen = chosen[:top]
     issues = _describe(analysis, chosen, where, newest)
-    return Queue(issues, newest, half_life, hidden)
+    return Queue(issues, newest, half_life, hidden, total)
 
 
 def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
@@ -231,23 +233,28 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
                   "cluster": [c.id for c in clusters for _ in c.queries]})
     condition = f"AND {where}" if where else ""
     newest_sql = f"TIMESTAMP '{newest.isoformat()}'" if newest else "NULL"
+    # Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
+    # DuckDB's mode() picks whichever a thread saw first, and the same input must give the same output.
     facts = con.execute(f"""
-        SELECT m.cluster, list(l.log_id ORDER BY l.ts, l.log_id),
-               mode(coalesce(l.primary_issue, 'other')),
-               (SELECT mode(l2.query) FROM {logs} l2 WHERE l2.normalized_query = any_value(c.representative)),
-               min(l.ts), max(l.ts),
-               count(*) FILTER (WHERE l.ts > {newest_sql} - INTERVAL {TREND_DAYS} DAY),
-               count(*) FILTER (WHERE l.ts <= {newest_sql} - INTERVAL {TREND_DAYS} DAY
-                                  AND l.ts > {newest_sql} - INTERVAL {2 * TREND_DAYS} DAY)
-        FROM {logs} l JOIN cluster_members m USING (normalized_query)
-        JOIN (SELECT unnest($ids) AS cluster, unnest($reps) AS representative) c ON c.cluster = m.cluster
-        WHERE l.is_failure {condition}
-        GROUP BY m.cluster""", {"ids": [c.id for c in clusters], "reps": [c.representative for c in clusters]})
+        SELECT cluster, list(log_id ORDER BY ts, log_id), first(issue ORDER BY n DESC, issue), min(ts), max(ts),
+               count(*) FILTER (WHERE ts > {newest_sql} - INTERVAL {TREND_DAYS} DAY),
+               count(*) FILTER (WHERE ts <= {newest_sql} - INTERVAL {TREND_DAYS} DAY
+                                  AND ts > {newest_sql} - INTERVAL {2 * TREND_DAYS} DAY)
+        FROM (SELECT m.cluster, l.log_id, l.ts, coalesce(l.primary_issue, 'other') AS issue,
+                     count(*) OVER (PARTITION BY m.cluster, coalesce(l.primary_issue, 'other')) AS n
+              FROM {logs} l JOIN cluster_members m USING (normalized_query)
+              WHERE l.is_failure {condition})
+        GROUP BY cluster""")
     by_cluster = {row[0]: row[1:] for row in facts.fetchall()}
+    spelling = dict(con.execute(f"""
+        SELECT normalized_query, first(query ORDER BY n DESC, query)
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {logs}
+              WHERE normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
+        GROUP BY normalized_query""", {"reps": [c.representative for c in clusters]}).fetchall())
     issues = []
     for rank, (cluster, triage) in enumerate(chosen, start=1):
-        log_ids, primary, raw, first, last, recent, before = by_cluster.get(
-            cluster.id, ([], "other", None, None, None, 0, 0))
+        log_ids, primary, first, last, recent, before = by_cluster.get(cluster.id, ([], "other", None, None, 0, 0))
+        raw = spelling.get(cluster.representative)
         issues.append(Issue(rank, cluster, primary, raw or cluster.representative, [str(i) for i in log_ids],
                             state=triage.state if triage else "open", assignee=triage.assignee if triage else None,
                             note=triage.note if triage else None, first_seen=first, last_seen=last,

@@ -1,4 +1,4 @@
-"""Commands over log exports: coverage, issues, issue, preview."""
+"""Commands over log exports: coverage, issues, issue, preview, report."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ STATE = typer.Option(None, "--state", help="As given to `remedy issues` (default
 
 
 def register(app: typer.Typer) -> None:
-    for name, command in (("coverage", coverage), ("issues", issues), ("issue", issue), ("preview", preview)):
+    for name, command in (("coverage", coverage), ("issues", issues), ("issue", issue), ("preview", preview),
+                          ("report", report)):
         app.command(name)(command)
 
 
@@ -189,3 +190,50 @@ def preview(
                       extra={k: v for k, v in report.items() if k != "logs"}))
     if fmt != "json":
         typer.echo(preview_summary(report), err=True)
+
+
+def report(
+    ctx: typer.Context, logs: list[str] = LOGS,
+    since: str | None = typer.Option(None, "--since", help="The period starts here (ISO 8601); the headline "
+                                     "compares it with the previous period of the same length."),
+    until: str | None = typer.Option(None, "--until", help="The period ends before this time (default: the "
+                                     "midnight after the newest log)."),
+    out: Path | None = typer.Option(None, "--out", help="The HTML file to write (required unless --format json)."),
+    repo_url: str | None = typer.Option(None, "--repo-url", help="The repository's web URL for the Create Expert "
+                                        "Answer links (default: from `git remote get-url origin`)."),
+    top: int = typer.Option(10, "--top", help="How many unaddressed issues the queue shows."),
+    strict: bool = STRICT,
+    fmt: str = typer.Option("html", "--format", help="html (to --out) or json (to stdout, or to --out)."),
+) -> None:
+    """One self-contained HTML page: headline, over time, root causes, remediations, contributions, the queue.
+
+    Example: remedy report --logs 'exports/*.jsonl.gz' --since 2026-10-01 --out report.html
+    """
+    from remedy.analytics.report import build_report
+    from remedy.files.atomic import write_atomically
+    from remedy.files.outputs import refuse_output_over_inputs
+    from remedy.logs.reading import resolve_log_paths
+    from remedy.report.html_page import render_page
+
+    choose(fmt, ("html", "json"), "--format")
+    if top < 1:
+        raise UsageError(f"--top must be at least 1, not {top}")
+    if fmt == "html" and out is None:
+        raise UsageError("--out FILE.html is required (or --format json to print the data)")
+    if out is not None:
+        refuse_output_over_inputs(out, [log_file.path for log_file in resolve_log_paths(logs, quiet=True)],
+                                  option="--out")
+    config = config_from(ctx)
+    data = build_report(config, logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+                        top=top, repo_url=repo_url, strict=strict, progress=progress_for(fmt))
+    report_skipped(data.skipped_lines, data.first_skipped)
+    if fmt == "json":
+        text = json_document(data.as_dict())
+        if out is None:
+            write(text)
+            return
+    else:
+        text = render_page(data)
+    assert out is not None
+    write_atomically(out, text)
+    typer.echo(f"wrote {out} ({len(text.encode()):,} bytes)", err=True)

@@ -141,7 +141,9 @@ def _scaffold(ctx: typer.Context, draft_kind: str, question: str | None, text: s
               verdict: str | None = None, note: str | None = None, also_match: list[str] | None = None,
               must_not_match: list[str] | None = None, tag: list[str] | None = None,
               remediation_id: str | None = None, from_log: str | None = None,
-              from_issue: str | None = None, logs: list[str] | None = None) -> None:
+              from_issue: str | None = None, logs: list[str] | None = None, since: str | None = None,
+              until: str | None = None) -> None:
+    from remedy.commands.analytics import parse_time
     from remedy.errors import UsageError
     from remedy.files.folder import display_path
     from remedy.files.scaffold import Draft, write_draft
@@ -151,13 +153,15 @@ def _scaffold(ctx: typer.Context, draft_kind: str, question: str | None, text: s
         raise UsageError("use --from-log or --from-issue, not both")
     if (from_log or from_issue) and not logs:
         raise UsageError("--from-log and --from-issue need --logs PATH")
+    if (since or until) and not from_issue:
+        raise UsageError("--since and --until choose the logs of --from-issue; use them with --from-issue")
     if from_log or from_issue:
         from remedy.analytics.drafts import draft_from_issue, draft_from_log
 
         draft = (draft_from_log(config, draft_kind, from_log, logs or [], text=text, verdict=verdict, note=note)
                  if from_log else
                  draft_from_issue(config, draft_kind, from_issue or "", logs or [], text=text, verdict=verdict,
-                                  note=note))
+                                  note=note, since=parse_time(since, "--since"), until=parse_time(until, "--until")))
         if question:
             draft.question = question
     else:
@@ -180,6 +184,9 @@ ID = typer.Option(None, "--id", help="The id (default: a slug of the question)."
 FROM_LOG = typer.Option(None, "--from-log", help="Prefill from this log id (with --logs).")
 FROM_ISSUE = typer.Option(None, "--from-issue", help="Prefill from issue N or its id, as `remedy issues` shows.")
 LOGS = typer.Option(None, "--logs", help="Log export(s) for --from-log / --from-issue (repeatable).")
+SINCE = typer.Option(None, "--since", help="With --from-issue: the issues of logs at or after this time, as "
+                     "`remedy issues --since`.")
+UNTIL = typer.Option(None, "--until", help="With --from-issue: the issues of logs before this time.")
 
 
 @new_app.command("answer")
@@ -187,14 +194,16 @@ def new_answer(ctx: typer.Context, question: str | None = QUESTION,
                answer: str | None = typer.Option(None, "--answer", help="The verbatim answer."),
                also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
                tag: list[str] | None = TAG, remediation_id: str | None = ID, from_log: str | None = FROM_LOG,
-               from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS) -> None:
+               from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS, since: str | None = SINCE,
+               until: str | None = UNTIL) -> None:
     """A draft Expert Answer.
 
     Example: remedy new answer --question "..." --answer "..."; or from the issue queue:
     remedy new answer --from-issue 1 --logs exports/logs.jsonl (the answer is left for you to write).
     """
     _scaffold(ctx, "answer", question, answer, also_match=also_match, must_not_match=must_not_match, tag=tag,
-              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs)
+              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs, since=since,
+              until=until)
 
 
 @new_app.command("guidance")
@@ -202,10 +211,12 @@ def new_guidance(ctx: typer.Context, question: str | None = QUESTION,
                  guidance: str | None = typer.Option(None, "--guidance", help="The advice for the assistant."),
                  also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
                  tag: list[str] | None = TAG, remediation_id: str | None = ID, from_log: str | None = FROM_LOG,
-                 from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS) -> None:
+                 from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS, since: str | None = SINCE,
+                 until: str | None = UNTIL) -> None:
     """A draft Expert Guidance (from flags, or --from-log / --from-issue with --logs)."""
     _scaffold(ctx, "guidance", question, guidance, also_match=also_match, must_not_match=must_not_match, tag=tag,
-              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs)
+              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs, since=since,
+              until=until)
 
 
 @new_app.command("review")
@@ -215,7 +226,8 @@ def new_review(ctx: typer.Context, question: str | None = QUESTION,
                note: str | None = typer.Option(None, "--note", help="Why."),
                also_match: list[str] | None = ALSO, tag: list[str] | None = TAG, remediation_id: str | None = ID,
                from_log: str | None = FROM_LOG, from_issue: str | None = FROM_ISSUE,
-               logs: list[str] | None = LOGS) -> None:
+               logs: list[str] | None = LOGS, since: str | None = SINCE, until: str | None = UNTIL) -> None:
     """A draft Expert Review (the response comes from the log with --from-log / --from-issue)."""
     _scaffold(ctx, "review", question, response, verdict=verdict, note=note, also_match=also_match, tag=tag,
-              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs)
+              remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs, since=since,
+              until=until)

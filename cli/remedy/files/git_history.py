@@ -14,6 +14,8 @@ class FileHistory:
     updated: datetime.datetime
     updated_by: str
     created_by: str
+    # Authors of the commits after the one that created the file, sorted (for contributions per author).
+    editors: tuple[str, ...] = ()
 
 
 def folder_history(folder: Path) -> dict[Path, FileHistory]:
@@ -28,18 +30,21 @@ def folder_history(folder: Path) -> dict[Path, FileHistory]:
     root = Path(top.strip())
     newest: dict[str, tuple[str, str]] = {}
     oldest: dict[str, tuple[str, str]] = {}
+    authors: dict[str, list[str]] = {}  # every commit's author, newest first
     for entry in log.split("\0")[1:]:
         header, _, names = entry.partition("\n")
         when, _, author = header.partition("\t")
         for name in filter(None, (line.strip() for line in names.splitlines())):
             newest.setdefault(name, (when, author))  # log runs newest first
             oldest[name] = (when, author)
+            authors.setdefault(name, []).append(author)
     return {
         (root / name).resolve(): FileHistory(
             created=datetime.datetime.fromisoformat(oldest[name][0]),
             updated=datetime.datetime.fromisoformat(when),
             updated_by=author,
             created_by=oldest[name][1],
+            editors=tuple(sorted(set(authors[name][:-1]))),
         )
         for name, (when, author) in newest.items()
     }

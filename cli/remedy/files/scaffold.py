@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -17,6 +19,9 @@ from remedy.files.folder import display_path, find_files, load_folder
 from remedy.files.folder_lock import folder_lock
 from remedy.files.schema import MAX_ID_LENGTH, TEXT_FIELD_BY_KIND, VERDICTS, is_slug
 from remedy.normalize import normalize_question
+
+if TYPE_CHECKING:
+    from remedy.files.remediation import Remediation
 
 FOLDER_BY_KIND = {"answer": "answers", "guidance": "guidance", "review": "reviews"}
 
@@ -58,19 +63,40 @@ def write_draft(folder: Path, draft: Draft) -> Path:
                 raise RefusedError(f"a draft {draft.kind} with this question already exists: "
                                    f"{display_path(other.path)} (id {other.id}); edit it, or activate or pause "
                                    "it before starting another")
-        existing = {path.stem for path in find_files(folder)} | {r.id for r in current.remediations}
-        if draft.id is not None:
-            if draft.id in existing:
-                raise UsageError(f"id '{draft.id}' is already used in {display_path(folder)}")
-            remediation_id = draft.id
-        else:
-            remediation_id = unique_slug(draft.question, existing, fallback=draft.kind)
-        path = folder / FOLDER_BY_KIND[draft.kind] / f"{remediation_id}.yaml"
+        path, text = _place(folder, draft, taken_ids(folder, current.remediations))
         try:
-            write_atomically(path, render_draft(draft, remediation_id), exclusive=True)
+            write_atomically(path, text, exclusive=True)
         except FileExistsError:
             raise UsageError(f"{display_path(path)} already exists; nothing written") from None
     return path
+
+
+def draft_file(folder: Path, draft: Draft, *, existing: set[str] | None = None) -> tuple[Path, str]:
+    """Where `write_draft` would put `draft` and the exact text it would write (`remedy report` shows both).
+
+    `existing`: the ids taken in the folder (`taken_ids`), when the caller has them already.
+    """
+    _check(draft)
+    return _place(folder, draft, taken_ids(folder) if existing is None else existing)
+
+
+def taken_ids(folder: Path, remediations: Iterable[Remediation] | None = None) -> set[str]:
+    """Ids a new draft may not take: the folder's file stems and its remediations' ids (read unless given)."""
+    if not folder.is_dir():
+        return set()
+    if remediations is None:
+        remediations = load_folder(folder).remediations
+    return {path.stem for path in find_files(folder)} | {r.id for r in remediations}
+
+
+def _place(folder: Path, draft: Draft, existing: set[str]) -> tuple[Path, str]:
+    if draft.id is not None:
+        if draft.id in existing:
+            raise UsageError(f"id '{draft.id}' is already used in {display_path(folder)}")
+        remediation_id = draft.id
+    else:
+        remediation_id = unique_slug(draft.question, existing, fallback=draft.kind)
+    return folder / FOLDER_BY_KIND[draft.kind] / f"{remediation_id}.yaml", render_draft(draft, remediation_id)
 
 
 def render_draft(draft: Draft, remediation_id: str) -> str:

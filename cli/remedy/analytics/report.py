@@ -1,0 +1,621 @@
+"""`remedy report`: everything the analytics page shows, aggregated once into frozen dataclasses.
+
+The logs are read once (up to `--until`), attributed once, and looked at through two DuckDB views:
+the period (`--since` to `--until`, default the whole export) and the previous period of the same
+length, for the headline's change. Every number of the period comes from the same core functions as
+`remedy coverage` and `remedy issues` (`coverage_report`, `rank_issues`, `draft_for_issue`), so the
+page and the commands agree. Only aggregates leave DuckDB, and long lists are cut here (the page
+says how many more there are and which command lists them all), so a million log rows and a
+thousand remediations make a page of a few hundred kilobytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remedy.analytics.analysis import Analysis, attribute, log_settings
+from remedy.analytics.coverage import coverage_report, prevention_logs_sql
+from remedy.analytics.drafts import draft_for_issue
+from remedy.analytics.issue_queue import issue_queue
+from remedy.analytics.tables import create_table, one_row
+from remedy.config import Config
+from remedy.files.folder import load_folder
+from remedy.files.git_history import folder_history
+from remedy.files.scaffold import draft_file, taken_ids
+from remedy.logs.reading import read_logs
+
+# How many rows the page shows before an "N more" line.
+MAX_REMEDIATIONS = 100
+MAX_TOP = 10
+MAX_NEVER_MATCHED = 50
+MAX_NEAR_MISSES = 20
+SAMPLE_QUERIES = 5
+SAMPLE_RESPONSES = 3
+# A near miss: an unaddressed failure whose best answer is at most this far below that answer's threshold.
+NEAR_MISS_BAND = 0.05
+NEAR_MISS_BLOCK = 1024
+# Buckets of the over-time chart: days up to this many days, weeks up to the next, months beyond.
+DAY_BUCKETS_UP_TO = 62
+WEEK_BUCKETS_UP_TO = 730
+
+
+@dataclass(frozen=True)
+class Window:
+    since: dt.datetime | None  # inclusive; None: no logs
+    until: dt.datetime | None  # exclusive
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    value: float | int | None
+    previous: float | int | None  # the previous period of the same length; None when there is none
+    is_share: bool = False
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return round(self.value - self.previous, 4)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: dt.datetime
+    queries: int
+    failures: int
+    prevented: int
+    addressed_failures: int
+
+    @property
+    def addressed_share(self) -> float | None:
+        return round(self.addressed_failures / self.failures, 4) if self.failures else None
+
+
+@dataclass(frozen=True)
+class RootCause:
+    primary_issue: str
+    failures: int
+    addressed: int
+
+    @property
+    def unaddressed(self) -> int:
+        return self.failures - self.addressed
+
+
+@dataclass(frozen=True)
+class RemediationRow:
+    id: str
+    kind: str
+    status: str
+    file: str
+    owners: tuple[str, ...]
+    covered_failures: int
+    covered_logs: int
+    preventions: int
+    last_prevention: str | None
+    created: dt.datetime | None
+    updated: dt.datetime | None
+    updated_by: str | None
+    created_by: str | None
+    edited_by: tuple[str, ...]  # authors of later commits (git)
+    preventions_by_bucket: tuple[int, ...]  # aligned with Report.over_time
+
+
+@dataclass(frozen=True)
+class Contribution:
+    author: str
+    created: int
+    edited: int
+    preventions: int  # preventions of the answers this author created
+
+
+@dataclass(frozen=True)
+class Sample:
+    log_id: str
+    timestamp: dt.datetime
+    severity: float
+    query: str
+    response: str | None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    rank: int
+    id: str
+    size: int
+    mean_severity: float
+    impact: float
+    primary_issue: str
+    representative_query: str
+    trend: str  # rising / falling / steady: failures in the second half of the period against the first
+    failures_by_bucket: tuple[int, ...]
+    queries: tuple[str, ...]
+    samples: tuple[Sample, ...]
+    draft_path: str  # relative to the repository root (or the project root outside git)
+    draft_yaml: str  # exactly what `remedy new answer --from-issue ID --logs …` writes
+    github_url: str | None
+    extra: tuple[tuple[str, Any], ...] = ()  # further fields `remedy issues` gives (e.g. state, assignee)
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    query: str
+    failures: int
+    nearest_id: str
+    similarity: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class MatchingHealth:
+    model: str
+    fingerprint: str
+    threshold: float
+    margin: float
+    settings_source: str
+    entry_thresholds: int  # entries with their own threshold
+    near_misses: tuple[NearMiss, ...]  # the MAX_NEAR_MISSES most frequent
+
+
+@dataclass(frozen=True)
+class Report:
+    logs: tuple[str, ...]
+    log_options: tuple[str, ...]  # --logs/--since/--until as given: the page's commands reuse them
+    period: Window
+    previous: Window | None
+    bucket: str  # day | week | month
+    preventions_source: str
+    skipped_lines: int
+    first_skipped: tuple[str, ...]
+    headline: tuple[Metric, ...]
+    over_time: tuple[Bucket, ...]
+    root_causes: tuple[RootCause, ...]
+    remediations_total: int
+    remediations: tuple[RemediationRow, ...]  # the first MAX_REMEDIATIONS, most preventions and coverage first
+    top_by_preventions: tuple[str, ...]
+    top_by_coverage: tuple[str, ...]
+    never_matched: tuple[str, ...]
+    never_matched_total: int
+    in_git: bool
+    contributions: tuple[Contribution, ...]
+    issues_total: int
+    queue: tuple[QueueItem, ...]
+    repo_url: str | None
+    branch: str | None
+    matching: MatchingHealth
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document of `remedy report --format json` (timestamps ISO 8601 UTC with Z)."""
+        document = _plain(dataclasses.asdict(self))
+        for metric, source in zip(document["headline"], self.headline, strict=True):
+            metric["change"] = source.change
+        for bucket, source_bucket in zip(document["over_time"], self.over_time, strict=True):
+            bucket["addressed_share"] = source_bucket.addressed_share
+        for cause, source_cause in zip(document["root_causes"], self.root_causes, strict=True):
+            cause["unaddressed"] = source_cause.unaddressed
+        for item in document["queue"]:
+            item.update(dict(item.pop("extra")))
+        return document
+
+
+def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None, top: int = 10, repo_url: str | None = None,
+                 strict: bool = False, progress: Any = None) -> Report:
+    """Read and attribute the logs once, then aggregate every section of the page."""
+    import duckdb
+
+    folder = load_folder(config.remediations)
+    logs = read_logs(list(log_paths), log_settings(config), strict=strict, until=until,
+                     connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir)
+    whole = attribute(config, logs, folder.remediations, progress=progress)
+    period, previous = _windows(whole, since, until)
+    current = _window_analysis(whole, period, "report_period", since is not None or until is not None)
+    coverage = coverage_report(current)
+    earlier = coverage_report(_window_analysis(whole, previous, "report_previous", True)) if previous else None
+    served = current.has_served_field()
+    create_table(current.con, "report_preventions", {"remediation_id": "VARCHAR", "ts": "TIMESTAMP",
+                                                     "is_failure": "BOOLEAN"})
+    current.con.execute(f"""INSERT INTO report_preventions
+        SELECT remediation_id, ts, is_failure FROM ({prevention_logs_sql(current, served)})
+        WHERE remediation_id IN (SELECT id FROM remediations WHERE kind = 'answer')""")
+    bucket = _bucket_size(period)
+    starts = _bucket_starts(period, bucket)
+    history = folder_history(config.remediations)
+    rows = _remediation_rows(current, coverage, history, bucket, starts, config)
+    queue = issue_queue(current, top=top)  # counts every open issue; describes only the queue's
+    issues = queue.issues
+    repo = normalize_repo_url(repo_url) if repo_url else _origin_url(config.remediations)
+    branch = _default_branch(config.remediations)
+    ranked = sorted(rows, key=lambda r: (-r.preventions, -r.covered_failures, -r.covered_logs, r.kind, r.id))
+    never = sorted(r.id for r in rows if r.covered_logs == 0 and r.preventions == 0)
+    return Report(
+        logs=tuple(str(p) for p in log_paths),
+        log_options=_log_options(log_paths, since, until),
+        period=period, previous=previous, bucket=bucket,
+        preventions_source=coverage["preventions_source"], skipped_lines=coverage["logs"]["skipped_lines"],
+        first_skipped=tuple(str(line) for line in logs.first_skipped),
+        headline=_headline(current, coverage, earlier, previous),
+        over_time=_over_time(current, bucket, starts),
+        root_causes=_root_causes(current),
+        remediations_total=len(rows),
+        remediations=tuple(ranked[:MAX_REMEDIATIONS]),
+        top_by_preventions=tuple(r.id for r in ranked if r.preventions > 0)[:MAX_TOP],
+        top_by_coverage=tuple(r.id for r in sorted(rows, key=lambda r: (-r.covered_failures, r.kind, r.id))
+                              if r.covered_failures > 0)[:MAX_TOP],
+        never_matched=tuple(never[:MAX_NEVER_MATCHED]), never_matched_total=len(never),
+        in_git=bool(history),
+        contributions=_contributions(rows),
+        issues_total=queue.total,
+        queue=_queue(config, current, issues, bucket, starts, repo, branch),
+        repo_url=repo, branch=branch if repo else None,
+        matching=_matching_health(config, current),
+    )
+
+
+def _log_options(log_paths: Sequence[str], since: dt.datetime | None, until: dt.datetime | None) -> tuple[str, ...]:
+    options = [item for path in log_paths for item in ("--logs", str(path))]
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None:
+            options += [name, _plain(value)]
+    return tuple(options)
+
+
+# -- periods and buckets ---------------------------------------------------------------------------
+
+def _windows(analysis: Analysis, since: dt.datetime | None, until: dt.datetime | None) -> tuple[Window, Window | None]:
+    oldest, newest = one_row(analysis.con, f"SELECT min(ts), max(ts) FROM {analysis.logs.table}")
+    start = since or (dt.datetime(oldest.year, oldest.month, oldest.day) if oldest else None)
+    # Without --until the period ends at the midnight after the newest log: whole days, readable bounds.
+    end = until or (dt.datetime(newest.year, newest.month, newest.day) + dt.timedelta(days=1) if newest else None)
+    if start is None or end is None or end <= start:
+        return Window(start, end), None
+    if since is None:  # the whole export: there is no earlier period to compare with
+        return Window(start, end), None
+    return Window(start, end), Window(start - (end - start), start)
+
+
+def _window_analysis(analysis: Analysis, window: Window, view: str, filtered: bool) -> Analysis:
+    if not filtered or window.since is None or window.until is None:
+        return analysis
+    analysis.con.execute(f"""CREATE OR REPLACE VIEW {view} AS SELECT * FROM {analysis.logs.table}
+                             WHERE ts >= TIMESTAMP '{window.since.isoformat()}'
+                               AND ts < TIMESTAMP '{window.until.isoformat()}'""")
+    rows = one_row(analysis.con, f"SELECT count(*) FROM {view}")[0]
+    return dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table=view, rows=rows))
+
+
+def _bucket_size(period: Window) -> str:
+    if period.since is None or period.until is None:
+        return "day"
+    days = (period.until - period.since).total_seconds() / 86400
+    return "day" if days <= DAY_BUCKETS_UP_TO else "week" if days <= WEEK_BUCKETS_UP_TO else "month"
+
+
+def _bucket_start(moment: dt.datetime, bucket: str) -> dt.datetime:
+    day = dt.datetime(moment.year, moment.month, moment.day)
+    if bucket == "week":  # ISO weeks start on Monday, as DuckDB's date_trunc('week', …)
+        return day - dt.timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _bucket_starts(period: Window, bucket: str) -> tuple[dt.datetime, ...]:
+    """Every bucket of the period, empty ones included, so charts show gaps as zeros."""
+    if period.since is None or period.until is None:
+        return ()
+    starts, moment = [], _bucket_start(period.since, bucket)
+    while moment < period.until:
+        starts.append(moment)
+        if bucket == "month":
+            moment = (moment + dt.timedelta(days=32)).replace(day=1)
+        else:
+            moment += dt.timedelta(days=7 if bucket == "week" else 1)
+    return tuple(starts)
+
+
+def _series(pairs: Sequence[tuple[Any, Any]], starts: Sequence[dt.datetime]) -> tuple[int, ...]:
+    counts = dict(pairs)
+    return tuple(int(counts.get(start, 0)) for start in starts)
+
+
+# -- sections --------------------------------------------------------------------------------------
+
+def _addressed_sql(analysis: Analysis, roles: str = "'active', 'draft'") -> str:
+    return f"normalized_query IN (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ({roles}))"
+
+
+def _headline(analysis: Analysis, coverage: dict[str, Any], earlier: dict[str, Any] | None,
+              previous: Window | None) -> tuple[Metric, ...]:
+    def numbers(report: dict[str, Any], view: Analysis | None) -> dict[str, Any]:
+        prevented = sum(row["preventions"] for row in report["remediations"])
+        return {"queries": report["logs"]["total"], "failures": report["logs"]["failures"],
+                "prevented": prevented,
+                "bad_responses_served": report["logs"]["failures"] - (_prevented_failures(view) if view else 0),
+                "addressed_share_active": report["by_status"]["active"]["share"],
+                "addressed_share": report["addressed_share"]}
+
+    now = numbers(coverage, analysis)
+    before = numbers(earlier, _previous_view(analysis, previous)) if earlier is not None else None
+    labels = {"queries": "Queries", "failures": "Failures detected", "prevented": "Failures prevented (answers served)",
+              "bad_responses_served": "Bad responses served (no remediation caught them)",
+              "addressed_share_active": "Addressed share (active)",
+              "addressed_share": "Addressed share (active + draft)"}
+    return tuple(Metric(key, label, now[key], before[key] if before else None, key.startswith("addressed_share"))
+                 for key, label in labels.items())
+
+
+def _previous_view(analysis: Analysis, previous: Window | None) -> Analysis | None:
+    if previous is None:
+        return None
+    return dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table="report_previous"))
+
+
+def _prevented_failures(analysis: Analysis) -> int:
+    """Failure logs where an answer was served anyway (served, yet judged bad): not 'no remediation caught'."""
+    served = analysis.has_served_field()
+    return one_row(analysis.con, f"""SELECT count(*) FROM ({prevention_logs_sql(analysis, served)})
+        WHERE is_failure AND remediation_id IN (SELECT id FROM remediations WHERE kind = 'answer')""")[0]
+
+
+def _over_time(analysis: Analysis, bucket: str, starts: Sequence[dt.datetime]) -> tuple[Bucket, ...]:
+    con, logs = analysis.con, analysis.logs.table
+    counts = {row[0]: row[1:] for row in con.execute(f"""
+        SELECT date_trunc('{bucket}', ts), count(*), count(*) FILTER (WHERE is_failure),
+               count(*) FILTER (WHERE is_failure AND {_addressed_sql(analysis)})
+        FROM {logs} GROUP BY ALL""").fetchall()}
+    prevented = dict(con.execute(f"SELECT date_trunc('{bucket}', ts), count(*) FROM report_preventions "
+                                 "GROUP BY ALL").fetchall())
+    buckets = []
+    for start in starts:
+        queries, failures, addressed = counts.get(start, (0, 0, 0))
+        buckets.append(Bucket(start, queries=int(queries), failures=int(failures),
+                              prevented=int(prevented.get(start, 0)), addressed_failures=int(addressed)))
+    return tuple(buckets)
+
+
+def _root_causes(analysis: Analysis) -> tuple[RootCause, ...]:
+    rows = analysis.con.execute(f"""
+        SELECT coalesce(primary_issue, 'other'), count(*), count(*) FILTER (WHERE {_addressed_sql(analysis)})
+        FROM {analysis.logs.table} WHERE is_failure GROUP BY ALL ORDER BY 2 DESC, 1""").fetchall()
+    return tuple(RootCause(name, int(failures), int(addressed)) for name, failures, addressed in rows)
+
+
+def _remediation_rows(analysis: Analysis, coverage: dict[str, Any], history: dict[Path, Any], bucket: str,
+                      starts: Sequence[dt.datetime], config: Config) -> list[RemediationRow]:
+    from remedy.owners.resolve import owners_by_id
+
+    ownership = owners_by_id(config, analysis.folder.remediations.values())
+    series: dict[str, list[tuple[Any, Any]]] = {}
+    for remediation_id, start, count in analysis.con.execute(
+            f"SELECT remediation_id, date_trunc('{bucket}', ts), count(*) FROM report_preventions GROUP BY ALL"
+            ).fetchall():
+        series.setdefault(remediation_id, []).append((start, count))
+    rows = []
+    for row in coverage["remediations"]:
+        remediation = analysis.folder.remediations[row["id"]]
+        known = history.get(remediation.path.resolve())
+        rows.append(RemediationRow(
+            id=row["id"], kind=row["kind"], status=row["status"], file=_display(remediation.path),
+            owners=ownership[row["id"]].owners,  # its own `owners:` key, else the [owners] glob default
+            covered_failures=row["covered_failures"], covered_logs=row["covered_logs"],
+            preventions=row["preventions"], last_prevention=row["last_prevention"],
+            created=known.created if known else remediation.created,
+            updated=known.updated if known else remediation.updated,
+            updated_by=known.updated_by if known else remediation.updated_by,
+            created_by=known.created_by if known else None,
+            edited_by=known.editors if known else (),
+            preventions_by_bucket=_series(series.get(row["id"], []), starts),
+        ))
+    return rows
+
+
+def _contributions(rows: Sequence[RemediationRow]) -> tuple[Contribution, ...]:
+    """Per git author: remediations created, remediations edited after creation, preventions of their answers."""
+    tally: dict[str, list[int]] = {}
+    for row in rows:
+        if row.created_by:
+            created = tally.setdefault(row.created_by, [0, 0, 0])
+            created[0] += 1
+            created[2] += row.preventions
+        for editor in row.edited_by:
+            tally.setdefault(editor, [0, 0, 0])[1] += 1
+    return tuple(Contribution(author, *counts) for author, counts in
+                 sorted(tally.items(), key=lambda item: (-item[1][0], -item[1][1], -item[1][2], item[0])))
+
+
+def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: str, starts: Sequence[dt.datetime],
+           repo: str | None, branch: str | None) -> tuple[QueueItem, ...]:
+    """The queue's items. Their logs are copied once into a small table, so the per-issue queries
+    (`draft_for_issue`, `issue_logs`: the same code as `new --from-issue` and `issue N`) scan only
+    those rows instead of the whole period each time: a million rows, ten issues."""
+    if not issues:
+        return ()
+    create_table(analysis.con, "report_queue_queries", {"normalized_query": "VARCHAR", "issue": "VARCHAR"},
+                 {"normalized_query": [q for issue in issues for q in issue.cluster.queries],
+                  "issue": [issue.cluster.id for issue in issues for _ in issue.cluster.queries]})
+    analysis.con.execute(f"""CREATE OR REPLACE TABLE report_queue_logs AS SELECT * FROM {analysis.logs.table}
+        WHERE normalized_query IN (SELECT normalized_query FROM report_queue_queries)""")
+    small = dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table="report_queue_logs"))
+    series: dict[str, list[tuple[Any, Any]]] = {}
+    for issue_id, start, count in analysis.con.execute(f"""
+            SELECT q.issue, date_trunc('{bucket}', l.ts), count(*)
+            FROM report_queue_logs l JOIN report_queue_queries q USING (normalized_query)
+            WHERE l.is_failure GROUP BY ALL""").fetchall():
+        series.setdefault(issue_id, []).append((start, count))
+    taken = taken_ids(config.remediations, analysis.folder.remediations.values())
+    top = _git(config.remediations if config.remediations.is_dir() else config.root, "rev-parse", "--show-toplevel")
+    root = Path(top).resolve() if top else config.root.resolve()
+    return tuple(_queue_item(config, small, issue, _series(series.get(issue.cluster.id, []), starts), repo, branch,
+                             taken, root) for issue in issues)
+
+
+def _queue_item(config: Config, analysis: Analysis, issue: Any, counts: tuple[int, ...], repo: str | None,
+                branch: str | None, taken: set[str], root: Path) -> QueueItem:
+    from remedy.analytics.issue_queue import issue_logs
+
+    draft = draft_for_issue(analysis, issue, "answer")
+    path, text = draft_file(config.remediations, draft, existing=taken)
+    try:  # the path in the repository, as GitHub's new-file page wants it
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    samples = tuple(Sample(str(row["log_id"]), row["timestamp"], float(row["severity"] or 0.0), row["query"],
+                           row["response"]) for row in issue_logs(analysis, issue, limit=SAMPLE_RESPONSES))
+    known = issue.as_dict()
+    extra = tuple(sorted((key, known[key]) for key in ("state", "assignee", "trend", "first_seen", "last_seen")
+                         if key in known and known[key] is not None))
+    return QueueItem(
+        rank=issue.rank, id=issue.cluster.id, size=issue.cluster.size,
+        mean_severity=round(issue.cluster.mean_severity, 4), impact=round(issue.cluster.impact, 4),
+        primary_issue=issue.primary_issue, representative_query=issue.representative_query,
+        trend=dict(extra).get("trend") or _trend(counts),
+        failures_by_bucket=counts,
+        queries=(issue.representative_query, *draft.candidate_also_matches)[:SAMPLE_QUERIES],
+        samples=samples, draft_path=relative, draft_yaml=text,
+        github_url=github_new_file_url(repo, branch, relative, text) if repo and branch else None,
+        extra=tuple((k, v) for k, v in extra if k != "trend"),
+    )
+
+
+def _trend(counts: Sequence[int]) -> str:
+    half = len(counts) // 2
+    early, late = sum(counts[:half]), sum(counts[len(counts) - half:]) if half else 0
+    if late >= max(2, round(early * 1.5)) and late > early:
+        return "rising"
+    if early >= max(2, round(late * 1.5)) and early > late:
+        return "falling"
+    return "steady"
+
+
+def _matching_health(config: Config, analysis: Analysis) -> MatchingHealth:
+    folder = analysis.folder
+    fingerprint = folder.embedder.fingerprint
+    pinned = config.calibration.get("fingerprint")
+    if config.threshold is not None and pinned:
+        source = "calibrated (remedy.toml [calibration])" if pinned == fingerprint else \
+            f"calibrated for another model ({config.calibration.get('model')!r}, {pinned}): calibrate again"
+    elif config.threshold is not None:
+        source = "set in the configuration (not calibrated)"
+    elif getattr(folder.embedder, "defaults", None) is not None:
+        source = "the model's calibrated defaults"
+    else:
+        source = "built-in fallback"
+    near = _near_misses(analysis)
+    own = sum(1 for r in folder.remediations.values() if r.threshold is not None)
+    return MatchingHealth(model=str(getattr(folder.embedder, "name", config.model)), fingerprint=fingerprint,
+                          threshold=folder.threshold, margin=folder.margin, settings_source=source,
+                          entry_thresholds=own, near_misses=near)
+
+
+def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
+    """The most frequent unaddressed failure queries whose best active or draft answer is just below its threshold.
+
+    Queries go most frequent first, in blocks, and the search stops once no later query could enter
+    the list: the same list as scoring every query, without a product of every failure against every text.
+    """
+    index, folder = analysis.folder.index, analysis.folder
+    rows = analysis.con.execute(f"""
+        SELECT normalized_query, first(query ORDER BY n DESC, query), sum(n) AS failures
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
+              WHERE is_failure AND NOT ({_addressed_sql(analysis)}) GROUP BY ALL)
+        GROUP BY normalized_query ORDER BY failures DESC, normalized_query""").fetchall()
+    found: list[NearMiss] = []
+    for start in range(0, len(rows), NEAR_MISS_BLOCK):
+        block = rows[start:start + NEAR_MISS_BLOCK]
+        if len(found) >= MAX_NEAR_MISSES and block[0][2] < found[MAX_NEAR_MISSES - 1].failures:
+            break
+        ids, scores = index.scores(folder.encode([r[0] for r in block]), kind="answer", statuses=("active", "draft"))
+        if not ids:
+            break
+        thresholds = np.array([folder.threshold if folder.remediations[i].threshold is None
+                               else float(folder.remediations[i].threshold or 0) for i in ids])
+        below = np.where(scores < thresholds[None, :], scores, -np.inf)  # only entries that did not accept
+        best = np.argmax(below, axis=1)
+        similarity = below[np.arange(len(block)), best]
+        gap = thresholds[best] - similarity
+        for row in np.flatnonzero(gap <= NEAR_MISS_BAND):
+            column = int(best[row])
+            found.append(NearMiss(block[row][1], int(block[row][2]), ids[column],
+                                  round(float(similarity[row]), 4), round(float(thresholds[column]), 4)))
+        found.sort(key=lambda m: (-m.failures, -m.similarity, m.query))
+        del found[MAX_NEAR_MISSES:]
+    return tuple(found)
+
+
+# -- git and GitHub --------------------------------------------------------------------------------
+
+def normalize_repo_url(url: str) -> str:
+    """https://host/owner/repo from an ssh or https remote URL, without credentials or `.git`."""
+    url = url.strip()
+    scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(.+)", url)  # git@github.com:owner/repo.git
+    if scp:
+        host, path = scp.groups()
+    else:
+        match = re.fullmatch(r"(?:ssh|git|https?)://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)", url)
+        if not match:
+            return url.rstrip("/")
+        host, path = match.groups()
+    path = path.strip("/")
+    return f"https://{host}/{path[:-4] if path.endswith('.git') else path}"
+
+
+def github_new_file_url(repo: str, branch: str, path: str, text: str) -> str:
+    """GitHub's 'create new file' page prefilled with `path` and `text`, from which a pull request is one click."""
+    from urllib.parse import quote
+
+    return f"{repo}/new/{quote(branch, safe='')}?filename={quote(path, safe='/')}&value={quote(text, safe='')}"
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _origin_url(folder: Path) -> str | None:
+    url = _git(folder if folder.is_dir() else folder.parent, "remote", "get-url", "origin")
+    return normalize_repo_url(url) if url else None
+
+
+def _default_branch(folder: Path) -> str:
+    """The remote's default branch (origin/HEAD), else the checked-out branch, else `main`."""
+    where = folder if folder.is_dir() else folder.parent
+    head = _git(where, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    if head and "/" in head:
+        return head.split("/", 1)[1]
+    return _git(where, "symbolic-ref", "--quiet", "--short", "HEAD") or "main"
+
+
+def _display(path: Path) -> str:
+    from remedy.files.folder import display_path
+
+    return display_path(path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat() + "Z"
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    return value
