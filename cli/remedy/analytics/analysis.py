@@ -15,6 +15,7 @@ import duckdb
 from remedy.analytics.attribution import ATTRIBUTIONS, AttributionStats, Progress, attribute_logs
 from remedy.analytics.tables import one_row
 from remedy.config import Config
+from remedy.errors import UsageError
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.logs.reading import LogTable, read_logs
@@ -36,25 +37,37 @@ class Analysis:
 
     def has_served_field(self) -> bool:
         """True when the export records which answer was served (any non-null served_remediation)."""
-        sql = f"SELECT count(*) FROM {self.logs.table} WHERE served_remediation IS NOT NULL"
-        return bool(one_row(self.con, sql)[0])
+        return bool(one_row(self.con, f"SELECT count(*) FROM {self.attributions}__by_served")[0])
 
 
 def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetime | None = None,
             until: datetime.datetime | None = None, strict: bool = False,
-            remediations: Sequence[Remediation] | None = None, progress: Progress | None = None) -> Analysis:
-    """Read the logs, build the matcher for `remediations` (default: the folder's) and attribute every log."""
+            remediations: Sequence[Remediation] | None = None, progress: Progress | None = None,
+            rows: bool = False, engine: str = "local", ray_address: str | None = None) -> Analysis:
+    """Read the logs, build the matcher for `remediations` (default: the folder's) and attribute every log.
+
+    `rows=True` also keeps one row per attributed log (`--attributions`). `engine="ray"` runs the
+    same attribution step on Ray Data (remedy.analytics.ray_engine; at `ray_address`, else a local
+    instance); its log table then holds the failure logs only, which is what the issue queue reads.
+    """
     if remediations is None:
         remediations = load_folder(config.remediations).remediations
+    if engine == "ray":
+        from remedy.analytics.ray_engine import analyse_on_ray
+
+        return analyse_on_ray(config, log_paths, remediations, address=ray_address, since=since, until=until,
+                              strict=strict, rows=rows, settings=log_settings(config))
+    if engine != "local":
+        raise UsageError(f"--engine must be local or ray, not {engine!r}")
     logs = read_logs(list(log_paths), log_settings(config), strict=strict, since=since, until=until,
                      connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir,
                      refuse_unreadable=True)
-    return attribute(config, logs, remediations, progress=progress)
+    return attribute(config, logs, remediations, progress=progress, rows=rows)
 
 
 def attribute(config: Config, logs: LogTable, remediations: Sequence[Remediation], *,
-              table: str = ATTRIBUTIONS, progress: Progress | None = None) -> Analysis:
+              table: str = ATTRIBUTIONS, progress: Progress | None = None, rows: bool = False) -> Analysis:
     """An analysis of already-read logs against `remediations` (the gate runs this for base and head)."""
     folder = build_folder_index(remediations, config)
-    stats = attribute_logs(logs, folder, table=table, progress=progress)
+    stats = attribute_logs(logs, folder, table=table, progress=progress, cache_dir=config.cache_dir, rows=rows)
     return Analysis(logs=logs, folder=folder, stats=stats, attributions=table, config=config)

@@ -1,35 +1,39 @@
-"""Attributing logs to remediations with the matcher's decision rule, inside DuckDB.
+"""The local engine: the log table in DuckDB, fed to the attribution step batch by batch.
 
-Every distinct normalized query is embedded once (through the on-disk cache) and decided once per
-kind and status class; the decisions go into a DuckDB table that joins back to the logs, so a
-million-row log never becomes a million Python objects. Each log gets at most one **active** and at
-most one **draft** remediation of a kind, the best by the decision rule (DESIGN 1). A third class,
-`ever_active`, decides among answers that were ever activated (active or paused): it is what
-infers preventions where the logs do not say which answer was served.
+The rows go to `AttributionStep` (remedy.analytics.step) in Arrow batches ordered by normalized
+query, so each distinct query is embedded and decided in one batch (two at a batch boundary) and the
+memo stays small; a million-row log never becomes a million Python objects. The step's outputs
+land in DuckDB tables on the same connection: `{table}` holds one row per accepted decision
+(normalized_query, remediation_id, kind, role, similarity, margin), `{table}__by_day`,
+`__by_remediation`, `__by_served`, `__failure_queries` the partial aggregates that `merge_sql` sums,
+and `{table}__rows` one row per attributed log when asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
-
-from remedy.analytics.tables import create_table, insert_columns, one_row
-from remedy.logs.reading import LogTable, iter_distinct_queries
-from remedy.matching.decision import unit_rows
+from remedy.analytics.step import (
+    KINDS,
+    ROLES,
+    STEP_COLUMNS,
+    AttributionStep,
+    append_outputs,
+    create_outputs,
+    finish_outputs,
+)
+from remedy.analytics.tables import one_row
+from remedy.logs.reading import LogTable
 from remedy.matching.folder_index import FolderIndex
-from remedy.normalize import normalize_question
 
-KINDS = ("answer", "guidance", "review")
-# role -> the statuses the decision considers
-ROLES: dict[str, tuple[str, ...]] = {"active": ("active",), "draft": ("draft",), "ever_active": ("active", "paused")}
+__all__ = ["ATTRIBUTIONS", "KINDS", "ROLES", "AttributionStats", "Progress", "attribute_logs", "step_for"]
+
 ATTRIBUTIONS = "attributions"
 Progress = Callable[[str, int, int], None]
-# Screening compares queries with every text of a kind in blocks of this many rows (~50 MB at 3,000 texts).
-_SCREEN_ROWS = 4096
-# Cosines computed in a different order differ in the last bits: screen with this much to spare.
-_ROUNDING = 1e-3
+# Rows per step batch: large enough that DuckDB's per-batch work is cheap, small enough for flat memory.
+BATCH_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -38,95 +42,39 @@ class AttributionStats:
     attributed_queries: int
 
 
+def step_for(folder: FolderIndex, cache_dir: Path | None, *, rows: bool = False,
+             failures: bool = False) -> AttributionStep:
+    """The attribution step for `folder`, with the decision cache under `cache_dir` (None: no cache)."""
+    cache = None
+    if cache_dir is not None:
+        from remedy.analytics.decision_cache import DecisionCache, decision_key
+        from remedy.analytics.step import DECISIONS_SCHEMA
+
+        cache = DecisionCache(cache_dir, decision_key(folder), DECISIONS_SCHEMA)
+    return AttributionStep(folder, rows=rows, failures=failures, cache=cache)
+
+
 def attribute_logs(logs: LogTable, folder: FolderIndex, *, table: str = ATTRIBUTIONS,
-                   progress: Progress | None = None, batch_size: int = 20_000) -> AttributionStats:
-    """Create `table`: (normalized_query, remediation_id, kind, role, similarity, margin), one row per decision."""
+                   progress: Progress | None = None, batch_size: int = BATCH_ROWS,
+                   cache_dir: Path | None = None, rows: bool = False) -> AttributionStats:
+    """Run the attribution step over every log; its outputs go to `table` and `table__*` (module doc)."""
     con = logs.connection
-    create_table(con, table, {"normalized_query": "VARCHAR", "remediation_id": "VARCHAR", "kind": "VARCHAR",
-                                     "role": "VARCHAR", "similarity": "DOUBLE", "margin": "DOUBLE"})
-    total = one_row(con, f"SELECT count(DISTINCT normalized_query) FROM {logs.table}")[0]
-    roles = [(kind, role) for kind in KINDS for role in ROLES
-             if role != "ever_active" or kind == "answer"]
-    present = {(r.kind, r.status) for r in folder.remediations.values()}
-    roles = [(kind, role) for kind, role in roles if any((kind, status) in present for status in ROLES[role])]
-    screens = {kind: _Screen.build(folder, kind, {s for k, role in roles if k == kind for s in ROLES[role]})
-               for kind in {kind for kind, _ in roles}}
-    done = attributed = 0
-    for batch in iter_distinct_queries(logs, batch_size=batch_size):
-        vectors = folder.encode(batch.normalized_queries)
-        columns: dict[str, list] = {name: [] for name in
-                                    ("normalized_query", "remediation_id", "kind", "role", "similarity", "margin")}
-        possible = {kind: screen.possible(vectors, batch.normalized_queries) for kind, screen in screens.items()}
-        for kind, role in roles:
-            rows = np.flatnonzero(np.logical_or.reduce([possible[kind][status] for status in ROLES[role]
-                                                        if status in possible[kind]]))
-            if not rows.size:
-                continue
-            texts = [batch.normalized_queries[row] for row in rows]
-            decisions = folder.index.decide_vectors(vectors[rows], texts, kind=kind, statuses=ROLES[role])
-            for text, decision in zip(texts, decisions, strict=True):
-                if decision.entry_id is not None:
-                    columns["normalized_query"].append(text)
-                    columns["remediation_id"].append(decision.entry_id)
-                    columns["kind"].append(kind)
-                    columns["role"].append(role)
-                    columns["similarity"].append(float(decision.similarity))
-                    columns["margin"].append(float(decision.margin))
-        if columns["normalized_query"]:
-            insert_columns(con, table, columns)
-            attributed += len(set(columns["normalized_query"]))
-        done += len(batch.normalized_queries)
+    step = step_for(folder, cache_dir, rows=rows)
+    total = logs.rows
+    reader = con.cursor()
+    batches = reader.sql(f"SELECT {', '.join(STEP_COLUMNS)} FROM {logs.table} ORDER BY normalized_query"
+                         ).to_arrow_reader(batch_size)
+    # The first output fixes the tables' shapes, even for an empty log.
+    create_outputs(con, table, step(batches.schema.empty_table()))
+    done = 0
+    for batch in batches:
+        append_outputs(con, table, step(batch))
+        done += batch.num_rows
         if progress:
-            progress("matching queries", done, total)
-    return AttributionStats(distinct_queries=done, attributed_queries=attributed)
-
-
-@dataclass(frozen=True)
-class _Screen:
-    """A cheap, conservative test that no entry of one kind and status can accept a query.
-
-    A query is accepted only when it equals an entry's text (normalized) or when its best cosine
-    reaches that entry's threshold; both are bounded by one matrix product against every text of
-    the kind and a row maximum per status. Only the queries that pass go to `decide_vectors`,
-    which makes the real decision, so the rule is unchanged: on logs most distinct queries match
-    nothing, and deciding each of them once per (kind, role) dominated the run.
-    """
-
-    matrix_t: np.ndarray  # (dim, texts) float32: unit rows of the kind's entry texts, grouped by status
-    spans: dict[str, tuple[int, int]]  # status -> its columns in matrix_t
-    floors: dict[str, float]  # status -> lowest threshold of its entries, less a rounding allowance
-    exact: dict[str, frozenset[str]]  # status -> the normalized texts of its entries
-
-    @classmethod
-    def build(cls, folder: FolderIndex, kind: str, statuses: set[str]) -> _Screen:
-        texts: list[str] = []
-        spans: dict[str, tuple[int, int]] = {}
-        floors: dict[str, float] = {}
-        exact: dict[str, frozenset[str]] = {}
-        for status in sorted(statuses):
-            entries = [e for e in folder.index.entries if e.kind == kind and e.status == status]
-            own = list(dict.fromkeys(t for e in entries for t in (e.question, *e.also_matches)))
-            spans[status] = (len(texts), len(texts) + len(own))
-            texts.extend(own)
-            thresholds = [folder.index.threshold if e.threshold is None else float(e.threshold) for e in entries]
-            floors[status] = min(thresholds, default=np.inf) - _ROUNDING
-            exact[status] = frozenset(normalize_question(t) for t in own)
-        vectors = unit_rows(np.asarray(folder.encode(texts), dtype=np.float32)) if texts else np.zeros((0, 0))
-        return cls(np.ascontiguousarray(vectors.T, dtype=np.float32), spans, floors, exact)
-
-    def possible(self, vectors: np.ndarray, normalized: list[str]) -> dict[str, np.ndarray]:
-        """Per status, which queries some entry of that status might accept (bool per query)."""
-        found = {status: np.zeros(len(normalized), dtype=bool) for status in self.spans}
-        if self.matrix_t.size:
-            queries = unit_rows(np.asarray(vectors, dtype=np.float32))
-            for start in range(0, len(normalized), _SCREEN_ROWS):
-                block = queries[start:start + _SCREEN_ROWS] @ self.matrix_t
-                for status, (first, stop) in self.spans.items():
-                    if stop > first:
-                        best = block[:, first:stop].max(axis=1)
-                        found[status][start:start + _SCREEN_ROWS] = best >= self.floors[status]
-        for status, texts in self.exact.items():
-            if texts:
-                found[status] |= np.fromiter((text in texts for text in normalized), dtype=bool, count=len(normalized))
-        return found
-
+            progress("matching logs", done, total)
+    reader.close()
+    step.close()
+    finish_outputs(con, table)
+    distinct = one_row(con, f"SELECT count(DISTINCT normalized_query) FROM {logs.table}")[0]
+    attributed = one_row(con, f"SELECT count(DISTINCT normalized_query) FROM {table}")[0]
+    return AttributionStats(distinct_queries=distinct, attributed_queries=attributed)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from remedy.analytics.analysis import Analysis
+from remedy.analytics.step import merge_sql
 from remedy.analytics.tables import create_table, one_row
 from remedy.errors import OutputError, UsageError
 from remedy.files.atomic import remove_stale_temporaries, temporary_beside
@@ -47,25 +48,17 @@ def prevention_logs_sql(analysis: Analysis, served: bool) -> str:
 
 
 def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str | None = None) -> dict[str, Any]:
-    con, logs = analysis.con, analysis.logs.table
-    register_remediations(analysis)
-    served = analysis.has_served_field()
-    totals = one_row(con, f"""
-        SELECT count(*), count(*) FILTER (WHERE is_failure),
-               count(*) FILTER (WHERE is_failure AND normalized_query IN
-                   (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ('active', 'draft'))),
-               count(*) FILTER (WHERE is_failure AND normalized_query IN
-                   (SELECT normalized_query FROM {analysis.attributions} WHERE role = 'active'))
-        FROM {logs}""")
-    total, failures, addressed, addressed_active = totals
-    covered = dict(((row[0]), row[1:]) for row in con.execute(f"""
-        SELECT a.remediation_id, count(*) FILTER (WHERE l.is_failure), count(*)
-        FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
-        WHERE a.role IN ('active', 'draft')
-        GROUP BY a.remediation_id""").fetchall())
-    prevention_sql = f"SELECT remediation_id, count(*), max(ts) FROM ({prevention_logs_sql(analysis, served)}) " \
-                     "GROUP BY remediation_id"
-    preventions = {row[0]: (row[1], row[2]) for row in con.execute(prevention_sql).fetchall()}
+    """The coverage numbers: the attribution step's partial aggregates summed with DuckDB (remedy.analytics.step)."""
+    con, prefix = analysis.con, analysis.attributions
+    total, failures, addressed, addressed_active = one_row(con, merge_sql("totals", prefix))
+    merged = {row[0]: row[1:] for row in con.execute(merge_sql("covered", prefix)).fetchall()}
+    covered = {key: (int(value[0]), int(value[1])) for key, value in merged.items()}
+    served_rows = con.execute(merge_sql("served", prefix)).fetchall()
+    served = bool(served_rows)
+    if served:
+        preventions = {row[0]: (int(row[1]), row[2]) for row in served_rows}
+    else:
+        preventions = {key: (int(value[2]), value[3]) for key, value in merged.items() if value[2]}
     rows = []
     for remediation in sorted(analysis.folder.remediations.values(), key=lambda r: (r.kind, r.id)):
         if (status and remediation.status != status) or (kind and remediation.kind != kind):
@@ -104,10 +97,9 @@ def write_attributions(analysis: Analysis, path: Path) -> int:
     import duckdb
 
     check_attributions_path(path, analysis.logs.files)
-    query = f"""SELECT l.log_id, a.remediation_id, a.kind, a.role AS status, round(a.similarity, 4) AS similarity
-                FROM {analysis.logs.table} l JOIN {analysis.attributions} a USING (normalized_query)
-                WHERE a.role IN ('active', 'draft')
-                ORDER BY l.source_file, l.line_number, a.kind, a.role"""
+    query = f"""SELECT log_id, remediation_id, kind, status, round(similarity, 4) AS similarity
+                FROM {analysis.attributions}__rows
+                ORDER BY source_file, line_number, log_id, kind, status"""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)

@@ -293,7 +293,12 @@ def _window_analysis(analysis: Analysis, window: Window, view: str, filtered: bo
                              WHERE ts >= TIMESTAMP '{window.since.isoformat()}'
                                AND ts < TIMESTAMP '{window.until.isoformat()}'""")
     rows = one_row(analysis.con, f"SELECT count(*) FROM {view}")[0]
-    return dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table=view, rows=rows))
+    logs = dataclasses.replace(analysis.logs, table=view, rows=rows)
+    # coverage_report sums the attribution step's partials: run the step over the window's rows
+    from remedy.analytics.attribution import attribute_logs
+
+    stats = attribute_logs(logs, analysis.folder, table=f"{view}_attributions")
+    return dataclasses.replace(analysis, logs=logs, stats=stats, attributions=f"{view}_attributions")
 
 
 def _bucket_size(period: Window) -> str:

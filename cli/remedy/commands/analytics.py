@@ -22,6 +22,9 @@ FORMAT = typer.Option("table", "--format", help="table, json, csv or markdown.")
 HALF_LIFE = typer.Option(None, "--half-life", help="Recency weight of impact, e.g. 14d, 36h, 2w; inf for none "
                          "(default: [issues] half_life in the config, else 14d).")
 STATE = typer.Option(None, "--state", help="As given to `remedy issues` (default: open,assigned).")
+ENGINE = typer.Option("local", "--engine", help="local (one process) or ray (Ray Data; needs remedy[ray]).")
+RAY_ADDRESS = typer.Option(None, "--ray-address",
+                           help="With --engine ray: the cluster to join (e.g. ray://head:10001); default a local one.")
 
 
 def register(app: typer.Typer) -> None:
@@ -61,11 +64,14 @@ def report_skipped(skipped_lines: int, first_skipped: Sequence[Any]) -> None:
 
 
 def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str | None, strict: bool,
-             fmt: str) -> Any:
+             fmt: str, *, rows: bool = False, engine: str = "local", ray_address: str | None = None) -> Any:
     from remedy.analytics.analysis import analyse
 
+    choose(engine, ("local", "ray"), "--engine")
+    if ray_address and engine != "ray":
+        raise UsageError("--ray-address needs --engine ray")
     analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
-                       strict=strict, progress=progress_for(fmt))
+                       strict=strict, progress=progress_for(fmt), rows=rows, engine=engine, ray_address=ray_address)
     report_skipped(analysis.logs.skipped_lines, analysis.logs.first_skipped)
     return analysis
 
@@ -76,7 +82,7 @@ def coverage(
     kind: str | None = typer.Option(None, "--kind", help="Only remediations of this kind."),
     attributions: Path | None = typer.Option(None, "--attributions",
                                                 help="Write one row per attributed log (.jsonl or .parquet)."),
-    strict: bool = STRICT, fmt: str = FORMAT,
+    strict: bool = STRICT, fmt: str = FORMAT, engine: str = ENGINE, ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Per remediation: covered failures, covered logs, preventions; the overall addressed share.
 
@@ -92,7 +98,8 @@ def coverage(
         choose(kind, ("answer", "guidance", "review"), "--kind")
     if attributions is not None:
         check_attributions_path(attributions, logs)
-    analysis = _analyse(ctx, logs, since, until, strict, fmt)
+    analysis = _analyse(ctx, logs, since, until, strict, fmt, rows=attributions is not None, engine=engine,
+                        ray_address=ray_address)
     report = coverage_report(analysis, status=status, kind=kind)
     columns = ("id", "kind", "status", "covered_failures", "covered_logs", "preventions", "last_prevention")
     extra = {key: value for key, value in report.items() if key != "remediations"}
@@ -113,7 +120,7 @@ def issues(
     primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure."),
     half_life: str | None = HALF_LIFE,
     top: int = typer.Option(20, "--top", help="How many issues (0: all)."),
-    strict: bool = STRICT, fmt: str = FORMAT,
+    strict: bool = STRICT, fmt: str = FORMAT, engine: str = ENGINE, ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Topics of unaddressed failures, ranked by impact = sum of severity x 2^(-age / half_life).
 
@@ -124,7 +131,7 @@ def issues(
 
     choose(fmt, FORMATS, "--format")
     choose(status, STATUSES, "--status")
-    analysis = _analyse(ctx, logs, since, until, strict, fmt)
+    analysis = _analyse(ctx, logs, since, until, strict, fmt, engine=engine, ray_address=ray_address)
     queue = issue_queue(analysis, status=status, primary_issue=primary_issue, top=top or None,
                         states=parse_states(state), assignee=assignee, half_life=parse_half_life(half_life))
     rows, columns = issues_rows(queue, fmt)

@@ -1,0 +1,132 @@
+"""An on-disk cache of attribution decisions per distinct normalized query (DESIGN 2.5).
+
+A decision depends only on the query text, the folder's matchable fields (ids, kinds, statuses,
+texts, thresholds), the model and the decision settings; the cache is keyed by all of them
+(`decision_key`), so a warm run decides only queries it has not seen and a changed folder or model
+starts afresh. Layout: `.remedy/decisions/<key>/part-*.parquet`, each row a (query, remediation,
+kind, role, similarity, margin) decision, or a query with a NULL remediation when nothing was
+accepted. Files are written atomically; a file that cannot be read is deleted and its queries are
+decided again. Deleting the folder only costs time. Only the queries of the batch at hand are looked
+up (DuckDB scans the files), so memory does not grow with the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from remedy.files.atomic import write_atomically
+
+if TYPE_CHECKING:
+    from remedy.matching.folder_index import FolderIndex
+
+# Bump when the decision rule or the screen changes what a query is attributed to.
+DECISION_VERSION = 1
+FOLDER = "decisions"
+MAX_FILES = 16  # beyond this, a flush merges the files into one
+KEEP_KEYS = 8  # folders of other keys (other folders, models, settings) kept besides the current one
+log = logging.getLogger("remedy")
+
+
+def decision_key(folder: FolderIndex) -> str:
+    """A short hash of everything a decision depends on besides the query."""
+    entries = sorted((e.id, e.kind, e.status, e.question, list(e.also_matches), e.threshold)
+                     for e in folder.index.entries)
+    shape = {"version": DECISION_VERSION, "model": folder.embedder.fingerprint, "threshold": folder.threshold,
+             "margin": folder.margin, "entries": entries}
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+class DecisionCache:
+    def __init__(self, cache_dir: Path, key: str, schema: pa.Schema) -> None:
+        self.folder = Path(cache_dir) / FOLDER / key
+        self.schema = schema
+        self._files = sorted(self.folder.glob("part-*.parquet")) if self.folder.is_dir() else []
+        self._pending: list[pa.Table] = []
+        self._con: Any = None
+
+    def lookup(self, queries: Sequence[str]) -> tuple[set[str], pa.Table]:
+        """(the queries the cache knows, their accepted decisions)."""
+        if not self._files or not queries:
+            return set(), self.schema.empty_table()
+        import duckdb
+
+        if self._con is None:
+            self._con = duckdb.connect(":memory:")
+            self._con.execute("SET threads = 1")
+        files = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in self._files) + "]"
+        self._con.register("wanted", pa.table({"normalized_query": pa.array(list(queries), pa.string())}))
+        try:
+            found = self._con.sql(
+                f"SELECT * FROM read_parquet({files}) WHERE normalized_query IN (SELECT normalized_query FROM wanted)"
+            ).to_arrow_table()
+        except duckdb.Error as error:  # a corrupt cache is rebuilt, never trusted
+            log.warning("ignoring unreadable decision cache in %s (%s); it will be rebuilt", self.folder, error)
+            for path in self._files:
+                path.unlink(missing_ok=True)
+            self._files = []
+            return set(), self.schema.empty_table()
+        finally:
+            self._con.unregister("wanted")
+        known = set(found.column("normalized_query").to_pylist())
+        accepted = found.filter(found.column("remediation_id").is_valid())
+        return known, accepted.select(self.schema.names).cast(self.schema)
+
+    def add(self, queries: Sequence[str], accepted: pa.Table) -> None:
+        """Remember the decisions just made for `queries` (those without an accepted row: none)."""
+        decided = set(accepted.column("normalized_query").to_pylist())
+        unmatched = [q for q in queries if q not in decided]
+        empty = {name: pa.nulls(len(unmatched), self.schema.field(name).type) for name in self.schema.names}
+        empty["normalized_query"] = pa.array(unmatched, pa.string())
+        self._pending.extend([accepted.cast(self.schema), pa.table(empty, schema=self.schema)])
+
+    def flush(self) -> None:
+        """Write what was added since the last flush as one file (merging the files when there are many)."""
+        if not any(table.num_rows for table in self._pending):
+            return
+        parts = self._pending
+        self._pending = []
+        merge = len(self._files) + 1 > MAX_FILES
+        if merge:
+            parts = [pq.read_table(path, schema=self.schema) for path in self._files] + parts
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _ignore(self.folder.parents[1])
+            buffer = io.BytesIO()
+            pq.write_table(pa.concat_tables(parts), buffer, compression="zstd")
+            path = self.folder / f"part-{os.getpid()}-{uuid.uuid4().hex[:12]}.parquet"
+            write_atomically(path, buffer.getvalue())
+        except OSError as error:  # a read-only checkout still works, just without the cache
+            log.warning("cannot write the decision cache in %s (%s)", self.folder, error.strerror)
+            return
+        if merge:
+            for old in self._files:
+                old.unlink(missing_ok=True)
+            self._files = []
+        self._files.append(path)
+        _forget_other_keys(self.folder)
+
+
+def _ignore(cache_dir: Path) -> None:
+    ignore = cache_dir / ".gitignore"
+    if not ignore.exists():
+        write_atomically(ignore, "*\n")
+
+
+def _forget_other_keys(folder: Path) -> None:
+    """Keep the KEEP_KEYS most recently written folders of other keys (a base and a head, a few models)."""
+    others = sorted((p for p in folder.parent.iterdir() if p.is_dir() and p != folder),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[KEEP_KEYS:]:
+        shutil.rmtree(old, ignore_errors=True)
