@@ -43,12 +43,14 @@ class Analysis:
 def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetime | None = None,
             until: datetime.datetime | None = None, strict: bool = False,
             remediations: Sequence[Remediation] | None = None, progress: Progress | None = None,
-            rows: bool = False, engine: str = "local", ray_address: str | None = None) -> Analysis:
+            rows: bool = False, failure_logs: bool = False, engine: str = "local",
+            ray_address: str | None = None) -> Analysis:
     """Read the logs, build the matcher for `remediations` (default: the folder's) and attribute every log.
 
     `rows=True` also keeps one row per attributed log (`--attributions`). `engine="ray"` runs the
     same attribution step on Ray Data (remedy.analytics.ray_engine; at `ray_address`, else a local
-    instance); its log table then holds the failure logs only, which is what the issue queue reads.
+    instance); its log table then holds the failure logs only when `failure_logs` (what the issue
+    queue reads), and no log otherwise: the partial aggregates carry the counts.
     """
     if remediations is None:
         remediations = load_folder(config.remediations).remediations
@@ -56,7 +58,8 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
         from remedy.analytics.ray_engine import analyse_on_ray
 
         return analyse_on_ray(config, log_paths, remediations, address=ray_address, since=since, until=until,
-                              strict=strict, rows=rows, settings=log_settings(config))
+                              strict=strict, rows=rows, failures=failure_logs,
+                              settings=log_settings(config))
     if engine != "local":
         raise UsageError(f"--engine must be local or ray, not {engine!r}")
     logs = read_logs(list(log_paths), log_settings(config), strict=strict, since=since, until=until,

@@ -64,14 +64,16 @@ def report_skipped(skipped_lines: int, first_skipped: Sequence[Any]) -> None:
 
 
 def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str | None, strict: bool,
-             fmt: str, *, rows: bool = False, engine: str = "local", ray_address: str | None = None) -> Any:
+             fmt: str, *, rows: bool = False, failure_logs: bool = False, engine: str = "local",
+             ray_address: str | None = None) -> Any:
     from remedy.analytics.analysis import analyse
 
     choose(engine, ("local", "ray"), "--engine")
     if ray_address and engine != "ray":
         raise UsageError("--ray-address needs --engine ray")
     analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
-                       strict=strict, progress=progress_for(fmt), rows=rows, engine=engine, ray_address=ray_address)
+                       strict=strict, progress=progress_for(fmt), rows=rows, failure_logs=failure_logs, engine=engine,
+                       ray_address=ray_address)
     report_skipped(analysis.logs.skipped_lines, analysis.logs.first_skipped)
     return analysis
 
@@ -131,7 +133,8 @@ def issues(
 
     choose(fmt, FORMATS, "--format")
     choose(status, STATUSES, "--status")
-    analysis = _analyse(ctx, logs, since, until, strict, fmt, engine=engine, ray_address=ray_address)
+    analysis = _analyse(ctx, logs, since, until, strict, fmt, failure_logs=True, engine=engine,
+                        ray_address=ray_address)
     queue = issue_queue(analysis, status=status, primary_issue=primary_issue, top=top or None,
                         states=parse_states(state), assignee=assignee, half_life=parse_half_life(half_life))
     rows, columns = issues_rows(queue, fmt)

@@ -108,8 +108,8 @@ class SkippedLine:
     line: int
     reason: str
 
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
+    def __str__(self) -> str:  # line 0: read by an engine that does not count lines (Ray)
+        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,8 @@ def iter_distinct_queries(
         SELECT normalized_query,
                count(*) AS logs,
                count(*) FILTER (WHERE is_failure) AS failures,
-               coalesce(avg(severity) FILTER (WHERE is_failure), 0.0) AS mean_severity
+               -- summed in a fixed order: the same mean to the last bit whatever order the rows came in
+               coalesce(avg(severity ORDER BY severity) FILTER (WHERE is_failure), 0.0) AS mean_severity
         FROM {logs.table} {where}
         GROUP BY normalized_query
         ORDER BY normalized_query
@@ -926,3 +927,66 @@ def _unreadable(path: str, error: BaseException) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading rows that another engine has read already (Ray Data): an Arrow table in, canonical rows out.
+
+_RAW = "remedy_raw"
+_BATCH = "remedy_batch"
+
+
+@dataclass(frozen=True)
+class CanonicalBatch:
+    """Canonical rows (LOG_COLUMNS) of one batch of raw logs, with what was skipped."""
+
+    rows: Any  # pyarrow.Table
+    skipped_lines: int
+    first_skipped: tuple[SkippedLine, ...]  # line 0: the engine that read the batch does not know lines
+
+
+def canonical_batch(
+    con: duckdb.DuckDBPyConnection,
+    raw: Any,
+    source_file: str,
+    settings: LogSettings,
+    *,
+    lines: bool,
+    since: dt.datetime | dt.date | None = None,
+    until: dt.datetime | dt.date | None = None,
+) -> CanonicalBatch:
+    """The canonical rows of `raw`, a pyarrow table from one file: with `lines`, JSON lines in column
+    `text` (other columns, e.g. hive partitions, are added to each object unless it has that field);
+    otherwise one log per row, as in Parquet. The same checks and derived columns as `read_logs`;
+    `line_number` is NULL (the reader does not know it). `con` is a scratch connection of the caller.
+    """
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    extra = [name for name in raw.column_names if name not in ("text", "path")]
+    members = ", ".join(f"{_sql_string(name)}: {_quote_ident(name)}" for name in extra)
+    if lines:
+        source = f"SELECT text AS doc FROM {_RAW}"
+        if extra:  # hive partition values: under the line's own fields
+            source = (f"SELECT CASE WHEN json_valid(text) AND {_OBJECT_START.replace('doc', 'text')} "
+                      f"THEN json_merge_patch(to_json({{{members}}}), text)::VARCHAR ELSE text END AS doc FROM {_RAW}")
+    else:
+        source = f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {_RAW}"
+    staged = f"{_BATCH}__staged"
+    con.register(_RAW, raw)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {staged} ({_STAGED_COLUMNS})")
+        con.execute(f"INSERT INTO {staged} {_parse_sql(source, 0, settings, tabular=not lines)}")
+    finally:
+        con.unregister(_RAW)
+    con.execute(f"CREATE OR REPLACE TABLE {_BATCH}__files "
+                "(file_index INTEGER, source_file VARCHAR, first_rowid BIGINT, first_line BIGINT)")
+    con.execute(f"INSERT INTO {_BATCH}__files VALUES (0, ?, 0, NULL)", [source_file])
+    found = con.execute(f"SELECT count(*), list(reason) FILTER (WHERE rank <= {REPORTED_SKIPS}) FROM "
+                        f"(SELECT reason, row_number() OVER () AS rank FROM {staged} "
+                        "WHERE reason IS NOT NULL AND reason <> 'blank')").fetchall()
+    skipped, reasons = (int(found[0][0]), found[0][1] or []) if found else (0, [])
+    _create_log_table(con, _BATCH, staged, settings, since, until)
+    rows = con.sql(f"SELECT {', '.join(LOG_COLUMNS)} FROM {_BATCH}").to_arrow_table()
+    for name in (_BATCH, staged, f"{_BATCH}__files"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return CanonicalBatch(rows, skipped, tuple(SkippedLine(source_file, 0, str(r)) for r in reasons))

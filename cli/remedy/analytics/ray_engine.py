@@ -1,0 +1,249 @@
+"""The Ray engine: the attribution step on Ray Data, the partial aggregates merged with DuckDB on the driver.
+
+`remedy coverage|issues --engine ray [--ray-address ADDR]` reads directories (hive partitions such as
+`date=2026-11-30/` become columns), files or globs of JSONL (.jsonl, .jsonl.gz, ...) and Parquet, on
+local paths or any filesystem pyarrow understands (`s3://…`, `gs://…`, `abfs://…`), with Ray Data.
+Each block goes through `_RayStep`, a callable class, so the model and the folder's index load once
+per worker; the folder, the settings and the configuration ship once in its constructor arguments.
+A worker turns raw rows into canonical ones (`remedy.logs.reading.canonical_batch`: the same checks
+and derived columns as the local reader) and runs the same `AttributionStep` as the local engine.
+Its outputs travel back as Arrow IPC and land in the same DuckDB tables as the local engine's, so
+`coverage_report` and the issue queue read them unchanged. The driver keeps only partial aggregates,
+the decisions, and (when asked) attribution rows and failure logs.
+
+Ray is imported here only: the local engine never loads it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from remedy.analytics.analysis import Analysis
+from remedy.analytics.attribution import ATTRIBUTIONS, AttributionStats
+from remedy.analytics.step import (
+    STEP_COLUMNS,
+    AttributionStep,
+    StepOutput,
+    append_outputs,
+    create_outputs,
+    finish_outputs,
+)
+from remedy.analytics.tables import one_row
+from remedy.config import Config
+from remedy.errors import InputError, UsageError
+from remedy.files.remediation import Remediation
+from remedy.logs.reading import LOG_COLUMNS, REPORTED_SKIPS, LogTable, SkippedLine, canonical_batch
+from remedy.logs.settings import LogSettings
+
+INSTALL_HINT = "--engine ray needs Ray Data: pip install 'remedy[ray]' (or pip install 'ray[data]')"
+# Rows per block handed to a worker's step.
+BATCH_ROWS = 131_072
+_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_SKIPPED = "skipped"
+log = logging.getLogger("remedy")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Files of one format on one filesystem, read by one Ray Data reader."""
+
+    lines: bool  # JSON lines (else Parquet)
+    files: tuple[str, ...]
+    filesystem: Any  # pyarrow.fs.FileSystem
+    base_dir: str  # where hive partition folders start
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise UsageError(INSTALL_HINT) from None
+    return ray
+
+
+def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
+                   settings: LogSettings, address: str | None = None, since: datetime.datetime | None = None,
+                   until: datetime.datetime | None = None, strict: bool = False, rows: bool = False,
+                   failures: bool = True, table: str = ATTRIBUTIONS) -> Analysis:
+    """An `Analysis` computed on Ray: decisions and partials as the local engine makes them, failure logs in `logs`."""
+    ray = import_ray()
+    from remedy.matching.folder_index import build_folder_index
+
+    sources = find_sources(log_paths)
+    folder = build_folder_index(remediations, config)  # the driver needs it for the issue queue anyway
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.verbose_progress = False
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    ship = {"config": config, "remediations": list(remediations), "settings": settings, "since": since,
+            "until": until, "rows": rows, "failures": failures}
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    sample = AttributionStep(folder, rows=rows, failures=failures)(_empty_logs())
+    create_outputs(con, table, sample)
+    skipped, first_skipped = 0, []
+    for source in sources:
+        for output in _run(ray, source, ship, cpus):
+            skipped_part = output.tables.pop(_SKIPPED)
+            skipped += sum(skipped_part.column("count").to_pylist())
+            first_skipped.extend(SkippedLine(f, 0, r) for f, r in zip(skipped_part.column("source_file").to_pylist(),
+                                                                       skipped_part.column("reason").to_pylist(),
+                                                                       strict=True) if r)
+            append_outputs(con, table, output)
+    if strict and first_skipped:
+        raise InputError(f"{first_skipped[0]} (--strict)")
+    finish_outputs(con, table)
+    con.register("remedy_no_logs", _empty_logs())
+    con.execute("CREATE TABLE logs AS SELECT "
+                + ", ".join(name if name in STEP_COLUMNS else f"NULL AS {name}" for name in LOG_COLUMNS)
+                + f" FROM {f'{table}__failures' if failures else 'remedy_no_logs'}")
+    con.unregister("remedy_no_logs")
+    total = one_row(con, f"SELECT coalesce(sum(logs), 0) FROM {table}__by_day")[0]
+    logs = LogTable(con, "logs", tuple(log_paths), int(total), skipped, tuple(first_skipped[:REPORTED_SKIPS]))
+    distinct = one_row(con, f"SELECT count(DISTINCT normalized_query) FROM {table}")[0]
+    return Analysis(logs=logs, folder=folder, stats=AttributionStats(-1, int(distinct)), attributions=table,
+                    config=config)
+
+
+def _run(ray: Any, source: Source, ship: dict[str, Any], cpus: int) -> Iterator[StepOutput]:
+    from ray.data.datasource.partitioning import Partitioning
+
+    partitioning = Partitioning("hive", base_dir=source.base_dir, filesystem=source.filesystem)
+    if source.lines:
+        dataset = ray.data.read_text(list(source.files), filesystem=source.filesystem, include_paths=True,
+                                     partitioning=partitioning)
+    else:
+        dataset = ray.data.read_parquet(list(source.files), filesystem=source.filesystem, include_paths=True,
+                                        partitioning=partitioning)
+    steps = dataset.map_batches(_RayStep, fn_constructor_kwargs={"ship": ship, "lines": source.lines},
+                                batch_format="pyarrow", batch_size=BATCH_ROWS,
+                                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=cpus), zero_copy_batch=True)
+    for batch in steps.iter_batches(batch_format="pyarrow", batch_size=None):
+        for name, payload in zip(batch.column("output").to_pylist(), batch.column("payload").to_pylist(), strict=True):
+            if name == "step":
+                yield StepOutput(_unpack(payload))
+
+
+class _RayStep:
+    """One Ray worker: builds the folder's matcher once, then parses and attributes each block it gets."""
+
+    def __init__(self, ship: dict[str, Any], lines: bool) -> None:
+        from remedy.matching.folder_index import build_folder_index
+
+        folder = build_folder_index(ship["remediations"], ship["config"])
+        self.step = AttributionStep(folder, rows=ship["rows"], failures=ship["failures"], threads=1)
+        self.settings = ship["settings"]
+        self.since, self.until = ship["since"], ship["until"]
+        self.lines = lines
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET threads = 1")
+
+    def __call__(self, raw: pa.Table) -> pa.Table:
+        import pyarrow.compute as pc
+
+        parts, skipped = [], []
+        for path in pc.unique(raw.column("path")).to_pylist():
+            rows = raw.filter(pc.equal(raw.column("path"), path))
+            parsed = canonical_batch(self.con, rows, path, self.settings, lines=self.lines, since=self.since,
+                                     until=self.until)
+            parts.append(parsed.rows.select(list(STEP_COLUMNS)))
+            skipped.append({"source_file": path, "reason": None, "count": parsed.skipped_lines})
+            skipped.extend({"source_file": path, "reason": s.reason, "count": 0} for s in parsed.first_skipped)
+        output = self.step(pa.concat_tables(parts) if parts else _empty_logs())
+        tables = dict(output.tables)
+        tables[_SKIPPED] = pa.Table.from_pylist(skipped, schema=_SKIPPED_SCHEMA)
+        return pa.table({"output": ["step"], "payload": [_pack(tables)]})
+
+
+_SKIPPED_SCHEMA = pa.schema([("source_file", pa.string()), ("reason", pa.string()), ("count", pa.int64())])
+
+
+def _pack(tables: dict[str, pa.Table]) -> bytes:
+    """Several named Arrow tables as one Arrow IPC stream per table, framed by name and length."""
+    chunks = []
+    for name, table in tables.items():
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        body = sink.getvalue().to_pybytes()
+        encoded = name.encode("utf-8")
+        chunks.append(len(encoded).to_bytes(4, "little") + encoded + len(body).to_bytes(8, "little") + body)
+    return b"".join(chunks)
+
+
+def _unpack(payload: bytes) -> dict[str, pa.Table]:
+    tables: dict[str, pa.Table] = {}
+    offset = 0
+    while offset < len(payload):
+        size = int.from_bytes(payload[offset:offset + 4], "little")
+        name = payload[offset + 4:offset + 4 + size].decode("utf-8")
+        offset += 4 + size
+        length = int.from_bytes(payload[offset:offset + 8], "little")
+        tables[name] = pa.ipc.open_stream(payload[offset + 8:offset + 8 + length]).read_all()
+        offset += 8 + length
+    return tables
+
+
+def _empty_logs() -> pa.Table:
+    types = {"log_id": pa.string(), "ts": pa.timestamp("us"), "query": pa.string(), "normalized_query": pa.string(),
+             "is_failure": pa.bool_(), "severity": pa.float64(), "primary_issue": pa.string(),
+             "served_remediation": pa.string(), "source_file": pa.string(), "line_number": pa.int64()}
+    return pa.schema([(name, types[name]) for name in STEP_COLUMNS]).empty_table()
+
+
+def find_sources(paths: Sequence[str]) -> list[Source]:
+    """The JSONL and Parquet files under `paths` (files, folders searched recursively, local globs, URIs)."""
+    import pyarrow.fs as pafs
+
+    if not paths:
+        raise InputError("no log files given")
+    sources: list[Source] = []
+    for path in paths:
+        if "://" not in path and set("*?[") & set(path):
+            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(f"{path}: no file matches this pattern")
+            sources.extend(source for match in matches for source in find_sources([match]))
+            continue
+        try:
+            filesystem, location = pafs.FileSystem.from_uri(path if "://" in path else os.path.abspath(path))
+            info = filesystem.get_file_info(location)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise InputError(f"{path}: cannot be read ({error})") from error
+        if info.type == pafs.FileType.NotFound:
+            raise InputError(f"{path}: no such file or folder")
+        if info.type == pafs.FileType.Directory:
+            found = [i.path for i in filesystem.get_file_info(pafs.FileSelector(location, recursive=True))
+                     if i.type == pafs.FileType.File and not os.path.basename(i.path).startswith((".", "_"))]
+            base = location
+        else:
+            found, base = [location], os.path.dirname(location)
+        lines = sorted(f for f in found if _suffix(f) in _LINES_SUFFIXES)
+        parquet = sorted(f for f in found if _suffix(f) in _PARQUET_SUFFIXES)
+        if info.type == pafs.FileType.File and not lines and not parquet:
+            raise UsageError(f"{path}: --engine ray reads JSON lines and Parquet; use the local engine for this file")
+        if not lines and not parquet:
+            raise InputError(f"{path}: folder holds no .jsonl, .jsonl.gz or .parquet file")
+        sources.extend(Source(kind, tuple(files), filesystem, base)
+                       for kind, files in ((True, lines), (False, parquet)) if files)
+    return sources
+
+
+def _suffix(path: str) -> str:
+    name = path.lower().removesuffix(".gz")
+    return os.path.splitext(name)[1]

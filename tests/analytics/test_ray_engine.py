@@ -1,0 +1,97 @@
+"""The Ray engine gives the local engine's results: same coverage, same attribution rows, same issues.
+
+One local Ray instance (num_cpus=2) serves the whole session. The logs are the project's fixture
+export split into a JSONL file and a Parquet file, with a malformed line; the remediations are the
+demo folder, so answers, guidance and reviews of every status are attributed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def ray_instance() -> Iterator[None]:
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=200 * 1024 * 1024)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def demo(repo: Path) -> Path:
+    shutil.rmtree(repo / "remediations")
+    shutil.copytree(ROOT / "remediations", repo / "remediations")
+    lines = (ROOT / "fixtures" / "logs.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    folder = repo / "exports"
+    folder.mkdir()
+    (folder / "first.jsonl").write_text("".join(lines[:900]) + "{broken\n", encoding="utf-8")
+    (repo / "rest.jsonl").write_text("".join(lines[900:]), encoding="utf-8")
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_json('{repo / 'rest.jsonl'}')) TO '{folder / 'rest.parquet'}' "
+                "(FORMAT parquet)")
+    (repo / "rest.jsonl").unlink()
+    return repo
+
+
+def test_ray_engine_equals_local_engine(demo: Path, run, ray_instance: None) -> None:
+    local = run("coverage", "--logs", "exports", "--format", "json", "--attributions", "local.jsonl")
+    distributed = run("coverage", "--logs", "exports", "--format", "json", "--engine", "ray",
+                      "--attributions", "ray.jsonl")
+    assert local.exit_code == distributed.exit_code == 0, distributed.stderr
+    assert json.loads(distributed.stdout) == json.loads(local.stdout)
+    report = json.loads(local.stdout)
+    assert report["logs"]["total"] > 2000 and report["logs"]["skipped_lines"] == 1
+    assert report["logs"]["addressed_failures"] > 0 and report["preventions_source"] == "served_remediation"
+    rows = [(demo / name).read_text(encoding="utf-8").splitlines() for name in ("local.jsonl", "ray.jsonl")]
+    assert len(rows[0]) > 100
+    assert sorted(rows[1]) == sorted(rows[0])  # the same attribution rows (order: file and line locally)
+    assert "first.jsonl" in distributed.stderr and "not valid JSON" in distributed.stderr
+
+    issues_local = run("issues", "--logs", "exports", "--format", "json", "--top", "0")
+    issues_ray = run("issues", "--logs", "exports", "--format", "json", "--top", "0", "--engine", "ray")
+    assert issues_local.exit_code == issues_ray.exit_code == 0
+    assert json.loads(issues_ray.stdout) == json.loads(issues_local.stdout)
+    assert json.loads(issues_local.stdout)["issues"]
+
+
+def test_ray_reads_hive_partitions_and_strict_refuses(demo: Path, run, ray_instance: None) -> None:
+    partition = demo / "partitioned" / "date=2026-11-30"
+    partition.mkdir(parents=True)
+    shutil.copy(demo / "exports" / "rest.parquet", partition / "part-0.parquet")
+    found = json.loads(run("coverage", "--logs", "partitioned", "--format", "json", "--engine", "ray").stdout)
+    flat = json.loads(run("coverage", "--logs", "exports/rest.parquet", "--format", "json").stdout)
+    assert found == flat
+
+    strict = run("coverage", "--logs", "exports", "--engine", "ray", "--strict")
+    assert strict.exit_code == 2
+    assert "first.jsonl: not valid JSON (--strict)" in strict.stderr
+
+
+def test_without_ray_the_engine_says_how_to_install_it(demo: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
+    result = run("coverage", "--logs", "exports", "--engine", "ray")
+    assert result.exit_code == 2
+    assert "pip install 'remedy[ray]'" in result.stderr
+    assert run("coverage", "--logs", "exports", "--engine", "spark").exit_code == 2
+
+
+def test_the_local_engine_never_imports_ray(demo: Path) -> None:
+    script = ("import sys; from remedy.commands.app import app\n"
+              "try:\n    app(['coverage', '--logs', 'exports', '--format', 'json'])\n"
+              "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
+              "assert 'ray' not in sys.modules, 'the local engine imported ray'\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=demo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["logs"]["total"] > 2000
