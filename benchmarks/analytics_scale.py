@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "fixtures" / "generate_logs.py"
 TIMINGS_ENV = "REMEDY_BENCH_TIMINGS"
 SOURCE_ENV = "REMEDY_BENCH_SOURCE"
-STAGES = ("reading", "model", "embedding", "matching", "clustering")
+STAGES = ("reading", "model", "embedding", "matching", "aggregating", "clustering")
 
 
 def main() -> int:
@@ -216,7 +216,7 @@ def _child(argv: list[str]) -> int:
 
 def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
     import remedy.analytics.analysis as analysis
-    import remedy.analytics.attribution as attribution
+    import remedy.analytics.step as step
     import remedy.analytics.issue_queue as issue_queue
     import remedy.matching.folder_index as folder_index
     from remedy.matching.decision import MatchIndex
@@ -243,9 +243,29 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
 
     EmbeddingCache.encode = timed("embedding", encode)  # type: ignore[method-assign]
     MatchIndex.decide_vectors = timed("matching", MatchIndex.decide_vectors, "decide_calls")  # type: ignore[method-assign]
-    screen = getattr(attribution, "_Screen", None)  # the cheap pre-test before decide_vectors: matching
-    if screen is not None:
-        screen.possible = timed("matching", screen.possible)
+    step._Screen.possible = timed("matching", step._Screen.possible)  # the cheap pre-test before decide_vectors
+    # aggregating: the rest of the attribution step (decision cache, the per-batch SQL), without its decisions
+    deciding = [0.0]
+    original_decide = step.QueryDecider.decide
+
+    def decide(self: Any, queries: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original_decide(self, queries)
+        finally:
+            deciding[0] += time.perf_counter() - start
+
+    original_call = step.AttributionStep.__call__
+
+    def call(self: Any, batch: Any) -> Any:
+        start, before = time.perf_counter(), deciding[0]
+        try:
+            return original_call(self, batch)
+        finally:
+            totals["aggregating"] += time.perf_counter() - start - (deciding[0] - before)
+
+    step.QueryDecider.decide = decide  # type: ignore[method-assign]
+    step.AttributionStep.__call__ = call  # type: ignore[method-assign]
     topics = getattr(issue_queue, "TopicClustering", None)  # topics: the streamed clustering's two stages
     if topics is not None:
         topics.add = timed("clustering", topics.add)

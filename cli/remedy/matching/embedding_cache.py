@@ -1,10 +1,14 @@
 """An on-disk cache of embeddings, keyed by model fingerprint and text hash (DESIGN 2.4).
 
-Layout: `.remedy/embeddings/<fingerprint>/shard-*.npz`, each shard holding the 16-byte BLAKE2b keys
-of its texts and their vectors as float16. Vectors are always returned as they are stored (rounded
-to float16), whether they came from the cache or were just computed, so a warm run decides exactly
-like a cold one. Shards are written atomically; a shard that fails to read is deleted and its texts
-are embedded again. Deleting the folder only costs time.
+Layout: `.remedy/embeddings/<fingerprint>/part-*.keys.npy` and `part-*.vectors.npy`: each shard holds
+the 16-byte BLAKE2b keys of its texts, sorted, and their vectors as float16 in the same order. A
+lookup memory-maps each shard's keys, finds the wanted ones by binary search and reads only their
+vectors, then unmaps: nothing is held between calls, so memory stays flat however many distinct
+texts the cache holds. Vectors are always returned as they are stored (rounded to float16), whether
+they came from the cache or were just computed, so a warm run decides exactly like a cold one.
+Each file is written atomically, the vectors before the keys, so a shard without its keys file is
+unfinished and ignored; a shard that fails to read is deleted and its texts are embedded again.
+Beyond MAX_SHARDS shards, a write merges them into one, in chunks. Deleting the folder only costs time.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import io
 import logging
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,8 +26,10 @@ import numpy as np
 from remedy.files.atomic import discard, write_atomically
 
 Encode = Callable[[Sequence[str]], np.ndarray]
-MAX_SHARDS = 32  # beyond this, shards are merged so start-up stays one read per few files
+MAX_SHARDS = 32  # beyond this, shards are merged so a lookup stays a few binary searches
 BATCH = 4096
+_MERGE_ROWS = 65_536  # rows copied at a time when merging shards
+_KEY = np.dtype("S16")
 # float16 storage rounds each component by up to 2^-11 relatively: a unit row stays within this of 1.
 _NORM_TOLERANCE = 1e-2
 log = logging.getLogger("remedy")
@@ -47,80 +54,120 @@ class EmbeddingCache:
     def __init__(self, cache_dir: Path, fingerprint: str, dim: int):
         self.folder = cache_dir / "embeddings" / fingerprint
         self.dim = dim
-        self._rows: dict[bytes, int] = {}
-        self._vectors = np.zeros((0, dim), dtype=np.float16)
-        self._loaded = False
 
     def encode(self, texts: Sequence[str], encode: Encode, *,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
         """float32 (n, dim) vectors for `texts`, embedding (and storing) only the ones not cached yet."""
-        self._load()
-        keys = [text_key(text) for text in texts]
-        missing: dict[bytes, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in self._rows and key not in missing:
-                missing[key] = text
-        if missing:
-            new_keys = list(missing)
-            new_texts = list(missing.values())
+        keys = np.array([text_key(text) for text in texts], dtype=_KEY).reshape(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float16)
+        found = np.zeros(len(texts), dtype=bool)
+        for shard in self._shards():
+            if found.all():
+                break
+            self._read_shard(shard, keys, out, found)
+        missing = np.flatnonzero(~found)
+        if missing.size:
+            # one embedding per distinct missing text, in first-seen order
+            unique_keys, first = np.unique(keys[missing], return_index=True)
+            order = np.sort(first)
+            new_texts = [texts[missing[i]] for i in order]
             parts = []
             for start in range(0, len(new_texts), BATCH):
-                parts.append(encode(new_texts[start:start + BATCH]).astype(np.float16))
+                parts.append(np.asarray(encode(new_texts[start:start + BATCH])).astype(np.float16))
                 if progress:
                     progress(min(start + BATCH, len(new_texts)))
-            self._add(new_keys, np.concatenate(parts))
-        rows = np.fromiter((self._rows[key] for key in keys), dtype=np.int64, count=len(keys))
-        return self._vectors[rows].astype(np.float32)
+            vectors = np.concatenate(parts)
+            new_keys = keys[missing][order]
+            position = np.searchsorted(np.sort(new_keys), keys[missing])
+            sorting = np.argsort(new_keys)
+            out[missing] = vectors[sorting][position]
+            self._write_shard(new_keys[sorting], vectors[sorting])
+        return out.astype(np.float32)
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
+    def _shards(self) -> list[Path]:
+        """The complete shards (with a keys file), newest first."""
         if not self.folder.is_dir():
-            return
-        all_keys, all_vectors = [], []
-        for shard in sorted(self.folder.glob("shard-*.npz")):
-            try:
-                with np.load(shard, allow_pickle=False) as data:
-                    keys, vectors = data["keys"], data["vectors"]
-                if keys.ndim != 2 or keys.shape[1] != 16 or vectors.shape != (len(keys), self.dim):
-                    raise ValueError("unexpected shape")
-                _check_vectors(vectors)
-            except Exception as error:  # a corrupt cache is rebuilt, never trusted
-                log.warning("ignoring unreadable cache file %s (%s); it will be rebuilt", shard, error)
-                discard(shard)
-                continue
-            all_keys.append(keys)
-            all_vectors.append(vectors.astype(np.float16))
-        if all_keys:
-            self._vectors = np.concatenate(all_vectors)
-            self._rows = {bytes(key): row for row, key in enumerate(np.concatenate(all_keys))}
-            if len(all_keys) > MAX_SHARDS:
-                self._compact()
+            return []
+        keys = [p for p in self.folder.glob("part-*.keys.npy")]
+        return sorted(keys, key=lambda p: p.stat().st_mtime_ns if p.exists() else 0, reverse=True)
 
-    def _add(self, keys: list[bytes], vectors: np.ndarray) -> None:
-        start = len(self._vectors)
-        self._vectors = np.concatenate([self._vectors, vectors])
-        self._rows.update((key, start + offset) for offset, key in enumerate(keys))
-        self._write_shard(f"shard-{os.getpid()}-{start:012d}-{len(keys)}.npz", keys, vectors)
+    def _read_shard(self, keys_path: Path, keys: np.ndarray, out: np.ndarray, found: np.ndarray) -> None:
+        vectors_path = _vectors_path(keys_path)
+        try:
+            stored = np.load(keys_path, mmap_mode="r")
+            vectors = np.load(vectors_path, mmap_mode="r")
+            if stored.dtype != _KEY or vectors.shape != (len(stored), self.dim) or vectors.dtype != np.float16:
+                raise ValueError("unexpected shape")
+            wanted = np.flatnonzero(~found)
+            if len(stored):
+                index = np.minimum(np.searchsorted(stored, keys[wanted]), len(stored) - 1)
+                hit = stored[index] == keys[wanted]
+                rows = index[hit]
+                if rows.size:
+                    order = np.argsort(rows)  # read the file front to back
+                    picked = np.asarray(vectors[rows[order]], dtype=np.float16)
+                    _check_vectors(picked)
+                    targets = wanted[hit][order]
+                    out[targets] = picked
+                    found[targets] = True
+            del stored, vectors  # unmap: the pages read leave memory with them
+        except Exception as error:  # a corrupt cache is rebuilt, never trusted
+            log.warning("ignoring unreadable cache file %s (%s); it will be rebuilt", keys_path, error)
+            discard(keys_path)
+            discard(vectors_path)
 
-    def _compact(self) -> None:
-        keys = sorted(self._rows, key=self._rows.__getitem__)
-        old = list(self.folder.glob("shard-*.npz"))
-        self._write_shard(f"shard-0-compact-{len(keys)}.npz", keys, self._vectors)
-        for shard in old:
-            if shard.name != f"shard-0-compact-{len(keys)}.npz":
-                discard(shard)
-
-    def _write_shard(self, name: str, keys: list[bytes], vectors: np.ndarray) -> None:
+    def _write_shard(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             ignore = self.folder.parents[1] / ".gitignore"
             if not ignore.exists():
                 write_atomically(ignore, "*\n")
-            buffer = io.BytesIO()
-            key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
-            np.savez(buffer, keys=key_array, vectors=vectors)
-            write_atomically(self.folder / name, buffer.getvalue())
+            name = f"part-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            _save(self.folder / f"{name}.vectors.npy", vectors)
+            _save(self.folder / f"{name}.keys.npy", keys)
+            for legacy in self.folder.glob("shard-*.npz"):  # the format before memory-mapped shards
+                legacy.unlink(missing_ok=True)
+            shards = self._shards()
+            if len(shards) > MAX_SHARDS:
+                self._merge(shards)
         except OSError as error:  # a read-only checkout still works, just without a cache
             log.warning("cannot write the embedding cache in %s (%s)", self.folder, error.strerror)
+
+    def _merge(self, shards: list[Path]) -> None:
+        """One sorted shard from many, copied in chunks so memory holds keys and positions, not vectors."""
+        try:
+            keys = [np.load(path, mmap_mode="r") for path in shards]
+            vectors = [np.load(_vectors_path(path), mmap_mode="r") for path in shards]
+        except Exception as error:
+            log.warning("cannot merge the embedding cache in %s (%s)", self.folder, error)
+            return
+        all_keys = np.concatenate([np.asarray(k) for k in keys])
+        unique, first = np.unique(all_keys, return_index=True)
+        shard_of = np.repeat(np.arange(len(keys)), [len(k) for k in keys])[first]
+        offsets = np.concatenate([[0], np.cumsum([len(k) for k in keys])])
+        row_of = first - offsets[shard_of]
+        name = f"part-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        temporary = self.folder / f".{name}.vectors.npy.tmp"
+        merged = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float16, shape=(len(unique), self.dim))
+        for start in range(0, len(unique), _MERGE_ROWS):
+            stop = min(start + _MERGE_ROWS, len(unique))
+            for shard in np.unique(shard_of[start:stop]):
+                inside = np.flatnonzero(shard_of[start:stop] == shard)
+                merged[start + inside] = vectors[shard][row_of[start:stop][inside]]
+        merged.flush()
+        del merged, keys, vectors
+        os.replace(temporary, self.folder / f"{name}.vectors.npy")
+        _save(self.folder / f"{name}.keys.npy", unique)
+        for path in shards:
+            path.unlink(missing_ok=True)
+            _vectors_path(path).unlink(missing_ok=True)
+
+
+def _vectors_path(keys_path: Path) -> Path:
+    return keys_path.with_name(keys_path.name.replace(".keys.npy", ".vectors.npy"))
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    write_atomically(path, buffer.getvalue())
