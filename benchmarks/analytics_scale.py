@@ -50,6 +50,9 @@ def main() -> int:
     parser.add_argument("--skip-issues", action="store_true")
     parser.add_argument("--only-issues", action="store_true", help="no coverage runs; `issues` cold, then warm")
     parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--skip-coverage", action="store_true", help="only the issue queue (and --engine runs)")
+    parser.add_argument("--engine", choices=("local", "ray"), action="append", default=None,
+                        help="engines to measure `coverage` cold with (repeatable; default local)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "analytics_scale.json")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -66,8 +69,9 @@ def main() -> int:
             "cpu_count": os.cpu_count(), "load_average_start": os.getloadavg(),
         }
         runs: dict[str, dict[str, Any]] = {"baseline": _baseline(log)}
-        shutil.rmtree(project / ".remedy", ignore_errors=True)
-        if not args.only_issues:
+        engines = args.engine or ["local"]
+        if "local" in engines and not args.only_issues:
+            shutil.rmtree(project / ".remedy", ignore_errors=True)
             runs["coverage_cold"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
             if not args.skip_warm:
                 runs["coverage_warm"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
@@ -75,14 +79,20 @@ def main() -> int:
                     page = project / "report.html"
                     runs["report_warm"] = _remedy(project, ["report", "--logs", str(log), "--out", str(page)])
                     runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size}
-        if not args.skip_issues or args.only_issues:
+        engines = args.engine or ["local"]
+        if "local" in engines and not args.only_issues:
+            shutil.rmtree(project / ".remedy", ignore_errors=True)
             shutil.rmtree(project / ".remedy", ignore_errors=True)
             runs["issues_cold"] = _remedy(project, ["issues", "--logs", str(log), "--format", "json"])
         if args.only_issues:
             runs["issues_warm"] = _remedy(project, ["issues", "--logs", str(log), "--format", "json"])
         base = runs["baseline"]["seconds"]
+        rows = _count_lines(log)
+        results["rows"] = rows
         for run in runs.values():
             run["ratio_to_baseline"] = round(run["seconds"] / base, 1) if base else None
+            # per-core throughput: rows over wall time and the cores the machine has
+            run["rows_per_core_second"] = round(rows / run["seconds"] / (os.cpu_count() or 1))
         results["runs"] = runs
         results["load_average_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +100,11 @@ def main() -> int:
     print(_table(results))
     print(f"\nJSON: {args.out}")
     return 0
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
 
 
 def _generate(rows: int, seed: int, folder: Path) -> Path:
@@ -181,12 +196,13 @@ def _table(results: dict[str, Any]) -> str:
     runs = results["runs"]
     lines = [f"{results['file']} ({results['file_mb']:,} MB), {results['remediations']} remediations, "
              f"{results['cpu_count']} cores, load {results['load_average_start'][0]:.1f}", "",
-             "| run | wall s | x baseline | peak RSS MB | CPU s | " + " | ".join(STAGES) + " | other |",
-             "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in STAGES) + " | ---: |"]
+             "| run | wall s | x baseline | rows/core/s | peak RSS MB | CPU s | " + " | ".join(STAGES) + " | other |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in STAGES) + " | ---: |"]
     for name, run in runs.items():
         split = run.get("split", {})
         cells = " | ".join(f"{split[stage]:.1f}" if stage in split else "" for stage in (*STAGES, "other"))
-        lines.append(f"| {name} | {run['seconds']:.1f} | {run['ratio_to_baseline']} | {run['peak_rss_mb']:,} | "
+        lines.append(f"| {name} | {run['seconds']:.1f} | {run['ratio_to_baseline']} | {run['rows_per_core_second']:,} | "
+                     f"{run['peak_rss_mb']:,} | "
                      f"{run['cpu_seconds']} | {cells} |")
     return "\n".join(lines)
 
