@@ -201,9 +201,8 @@ def _table(results: dict[str, Any]) -> str:
     for name, run in runs.items():
         split = run.get("split", {})
         cells = " | ".join(f"{split[stage]:.1f}" if stage in split else "" for stage in (*STAGES, "other"))
-        lines.append(f"| {name} | {run['seconds']:.1f} | {run['ratio_to_baseline']} | {run['rows_per_core_second']:,} | "
-                     f"{run['peak_rss_mb']:,} | "
-                     f"{run['cpu_seconds']} | {cells} |")
+        lines.append(f"| {name} | {run['seconds']:.1f} | {run['ratio_to_baseline']} | "
+                     f"{run['rows_per_core_second']:,} | {run['peak_rss_mb']:,} | {run['cpu_seconds']} | {cells} |")
     return "\n".join(lines)
 
 
@@ -232,8 +231,8 @@ def _child(argv: list[str]) -> int:
 
 def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
     import remedy.analytics.analysis as analysis
-    import remedy.analytics.step as step
     import remedy.analytics.issue_queue as issue_queue
+    import remedy.analytics.step as step
     import remedy.matching.folder_index as folder_index
     from remedy.matching.decision import MatchIndex
     from remedy.matching.embedding_cache import EmbeddingCache

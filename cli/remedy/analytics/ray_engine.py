@@ -96,7 +96,7 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
     con.execute("SET TimeZone = 'UTC'")
     sample = AttributionStep(folder, rows=rows, failures=failures)(_empty_logs())
     create_outputs(con, table, sample)
-    skipped, first_skipped = 0, []
+    skipped, first_skipped = 0, list[SkippedLine]()
     for source in sources:
         for output in _run(ray, source, ship, cpus):
             skipped_part = output.tables.pop(_SKIPPED)
@@ -123,7 +123,7 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
 def _run(ray: Any, source: Source, ship: dict[str, Any], cpus: int) -> Iterator[StepOutput]:
     from ray.data.datasource.partitioning import Partitioning
 
-    partitioning = Partitioning("hive", base_dir=source.base_dir, filesystem=source.filesystem)
+    partitioning = Partitioning("hive", base_dir=source.base_dir, filesystem=source.filesystem)  # type: ignore[arg-type]
     if source.lines:
         dataset = ray.data.read_text(list(source.files), filesystem=source.filesystem, include_paths=True,
                                      partitioning=partitioning)
