@@ -230,9 +230,10 @@ def _child(argv: list[str]) -> int:
 
 
 def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
+    import importlib
+
     import remedy.analytics.analysis as analysis
     import remedy.analytics.issue_queue as issue_queue
-    import remedy.analytics.step as step
     import remedy.matching.folder_index as folder_index
     from remedy.matching.decision import MatchIndex
     from remedy.matching.embedding_cache import EmbeddingCache
@@ -258,6 +259,18 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
 
     EmbeddingCache.encode = timed("embedding", encode)  # type: ignore[method-assign]
     MatchIndex.decide_vectors = timed("matching", MatchIndex.decide_vectors, "decide_calls")  # type: ignore[method-assign]
+    topics = getattr(issue_queue, "TopicClustering", None)  # topics: the streamed clustering's two stages
+    if topics is not None:
+        topics.add = timed("clustering", topics.add)
+        topics.clusters = timed("clustering", topics.clusters)
+    else:  # older code (REMEDY_BENCH_SOURCE): one in-memory call
+        issue_queue.cluster_failures = timed("clustering", issue_queue.cluster_failures)
+    try:
+        step = importlib.import_module("remedy.analytics.step")
+    except ImportError:  # REMEDY_BENCH_SOURCE: a version before the attribution step
+        old = importlib.import_module("remedy.analytics.attribution")
+        old._Screen.possible = timed("matching", old._Screen.possible)
+        return
     step._Screen.possible = timed("matching", step._Screen.possible)  # the cheap pre-test before decide_vectors
     # aggregating: the rest of the attribution step (decision cache, the per-batch SQL), without its decisions
     deciding = [0.0]
@@ -281,12 +294,6 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
 
     step.QueryDecider.decide = decide  # type: ignore[method-assign]
     step.AttributionStep.__call__ = call  # type: ignore[method-assign]
-    topics = getattr(issue_queue, "TopicClustering", None)  # topics: the streamed clustering's two stages
-    if topics is not None:
-        topics.add = timed("clustering", topics.add)
-        topics.clusters = timed("clustering", topics.clusters)
-    else:  # older code (REMEDY_BENCH_SOURCE): one in-memory call
-        issue_queue.cluster_failures = timed("clustering", issue_queue.cluster_failures)
 
 
 if __name__ == "__main__":
