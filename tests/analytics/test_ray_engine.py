@@ -50,6 +50,7 @@ def test_ray_engine_equals_local_engine(demo: Path, run, ray_instance: None) -> 
     distributed = run("coverage", "--logs", "exports", "--format", "json", "--engine", "ray",
                       "--attributions", "ray.jsonl")
     assert local.exit_code == distributed.exit_code == 0, distributed.stderr
+    assert distributed.stdout.strip(), distributed.stderr
     assert json.loads(distributed.stdout) == json.loads(local.stdout)
     report = json.loads(local.stdout)
     assert report["logs"]["total"] > 2000 and report["logs"]["skipped_lines"] == 1
@@ -61,7 +62,8 @@ def test_ray_engine_equals_local_engine(demo: Path, run, ray_instance: None) -> 
 
     issues_local = run("issues", "--logs", "exports", "--format", "json", "--top", "0")
     issues_ray = run("issues", "--logs", "exports", "--format", "json", "--top", "0", "--engine", "ray")
-    assert issues_local.exit_code == issues_ray.exit_code == 0
+    assert issues_local.exit_code == issues_ray.exit_code == 0, issues_ray.stderr
+    assert issues_ray.stdout.strip() and issues_local.stdout.strip(), (issues_local.stderr, issues_ray.stderr)
     assert json.loads(issues_ray.stdout) == json.loads(issues_local.stdout)
     assert json.loads(issues_local.stdout)["issues"]
 
