@@ -85,7 +85,7 @@ def test_without_ray_the_engine_says_how_to_install_it(demo: Path, run, monkeypa
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
     result = run("coverage", "--logs", "exports", "--engine", "ray")
     assert result.exit_code == 2
-    assert "pip install 'remedy[ray]'" in result.stderr
+    assert "pip install 'remedy-sme[ray]'" in result.stderr
     assert run("coverage", "--logs", "exports", "--engine", "spark").exit_code == 2
 
 

@@ -23,7 +23,8 @@ class Counting:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         self.seen.extend(texts)
-        return np.stack([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=DIM) for t in texts])
+        vectors = np.stack([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=DIM) for t in texts])
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)  # unit rows, as the model gives
 
 
 def test_only_new_texts_are_embedded_and_vectors_round_trip(tmp_path: Path) -> None:

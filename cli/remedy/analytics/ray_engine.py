@@ -44,7 +44,7 @@ from remedy.files.remediation import Remediation
 from remedy.logs.reading import LOG_COLUMNS, REPORTED_SKIPS, LogTable, SkippedLine, canonical_batch
 from remedy.logs.settings import LogSettings
 
-INSTALL_HINT = "--engine ray needs Ray Data: pip install 'remedy[ray]' (or pip install 'ray[data]')"
+INSTALL_HINT = "--engine ray needs Ray Data: pip install 'remedy-sme[ray]' (or pip install 'ray[data]')"
 # Rows per block handed to a worker's step.
 BATCH_ROWS = 131_072
 _LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")

@@ -22,7 +22,7 @@ FORMAT = typer.Option("table", "--format", help="table, json, csv or markdown.")
 HALF_LIFE = typer.Option(None, "--half-life", help="Recency weight of impact, e.g. 14d, 36h, 2w; inf for none "
                          "(default: [issues] half_life in the config, else 14d).")
 STATE = typer.Option(None, "--state", help="As given to `remedy issues` (default: open,assigned).")
-ENGINE = typer.Option("local", "--engine", help="local (one process) or ray (Ray Data; needs remedy[ray]).")
+ENGINE = typer.Option("local", "--engine", help="local (one process) or ray (Ray Data; needs remedy-sme[ray]).")
 RAY_ADDRESS = typer.Option(None, "--ray-address",
                            help="With --engine ray: the cluster to join (e.g. ray://head:10001); default a local one.")
 
