@@ -50,6 +50,7 @@ def prevention_logs_sql(analysis: Analysis, served: bool) -> str:
 def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str | None = None) -> dict[str, Any]:
     """The coverage numbers: the attribution step's partial aggregates summed with DuckDB (remedy.analytics.step)."""
     con, prefix = analysis.con, analysis.attributions
+    register_remediations(analysis)  # the report joins against it too
     total, failures, addressed, addressed_active = one_row(con, merge_sql("totals", prefix))
     merged = {row[0]: row[1:] for row in con.execute(merge_sql("covered", prefix)).fetchall()}
     covered = {key: (int(value[0]), int(value[1])) for key, value in merged.items()}
