@@ -50,7 +50,6 @@ def main() -> int:
     parser.add_argument("--skip-issues", action="store_true")
     parser.add_argument("--only-issues", action="store_true", help="no coverage runs; `issues` cold, then warm")
     parser.add_argument("--skip-report", action="store_true")
-    parser.add_argument("--skip-coverage", action="store_true", help="only the issue queue (and --engine runs)")
     parser.add_argument("--engine", choices=("local", "ray"), action="append", default=None,
                         help="engines to measure `coverage` cold with (repeatable; default local)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "analytics_scale.json")
