@@ -57,8 +57,8 @@ def main() -> int:
         print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
         return 0
 
-    rows = _read_jsonl(args.data / "queries.jsonl")
-    oos = _read_jsonl(args.data / "oos.jsonl")
+    rows = read_jsonl(args.data / "queries.jsonl")
+    oos = read_jsonl(args.data / "oos.jsonl")
     test = [r for r in rows if r["split"] == "test"] + [r for r in oos if r["split"] == "test"]
     folders = {f"k={k}": folder_entries(rows, k) for k in args.k}
     # The open-world check: a folder for every 5th intent only; the other 120 intents' test queries
@@ -250,7 +250,7 @@ def _fmt(value: object) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
