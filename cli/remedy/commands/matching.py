@@ -78,38 +78,108 @@ def test(
 
 def calibrate(
     ctx: typer.Context,
+    sample: int | None = typer.Option(None, "--sample", help="Draw N log queries for experts to label "
+                                      "(with --logs and --out)."),
+    logs: list[str] = typer.Option([], "--logs", help="Log export(s) to draw the sample from."),
+    out: Path | None = typer.Option(None, "--out", help="The labelling file to write (must not exist yet)."),
+    labels: list[Path] = typer.Option([], "--labels", help="Filled-in labels file(s): choose settings from "
+                                      "them; with --sample, their queries are not asked again."),
     pairs: Path | None = typer.Option(None, "--pairs", help='JSONL of {"query": ..., "expected": id or null}.'),
-    target: float = typer.Option(0.95, "--target-precision", help="The precision to reach."),
+    target: float = typer.Option(0.95, "--target-precision", help="The precision to certify, in (0, 1]."),
     kind: str = typer.Option("answer", "--kind", help="answer, guidance or review."),
-    write_config: bool = typer.Option(False, "--write", help="Write threshold and margin into remedy.toml."),
+    write_config: bool = typer.Option(False, "--write", help="Write threshold and margin into remedy.toml "
+                                      "(refused, exit 1, when the target cannot be certified)."),
+    seed: int = typer.Option(0, "--seed", help="With --sample: the random seed of the draw."),
+    strict: bool = STRICT,
     fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown (the curve)."),
 ) -> None:
-    """Recommend threshold and margin for a target precision, from labelled pairs or the folder's examples."""
-    from remedy.config_writer import write_calibration
-    from remedy.matching.calibrate_folder import calibrate_project
+    """Choose threshold and margin from expert labels, with a confidence bound on precision.
+
+    Step 1: remedy calibrate --sample 100 --logs logs.jsonl --out labels.yaml   (experts fill in label: yes|no)
+    Step 2: remedy calibrate --labels labels.yaml --write
+    Without --labels/--pairs the folder's also_matches (held out) and must_not_match are the labels.
+    """
+    from remedy.errors import UsageError
 
     choose(fmt, FORMATS, "--format")
     choose(kind, ("answer", "guidance", "review"), "--kind")
+    if not 0.0 < target <= 1.0:
+        raise UsageError(f"--target-precision must be in (0, 1], not {target}")
     config = config_from(ctx)
-    found = calibrate_project(config, pairs_file=pairs, kind=kind, target_precision=target)
-    result = found.result
-    margins = sorted({point.margin for point in result.curve})
-    shown = [p.__dict__ for p in result.curve if p.margin == result.margin or fmt in ("json", "csv")]
-    summary = {"threshold": result.threshold, "margin": result.margin, "precision": result.precision,
-               "recall": result.recall, "met_target": result.met_target, "target_precision": target,
-               "positives": result.positives, "negatives": result.negatives, "source": found.source,
-               "model": found.model, "fingerprint": found.fingerprint}
-    write(render_rows(shown, ("threshold", "margin", "precision", "recall", "accepted", "false_matches"), fmt,
-                      key="curve", extra=summary))
-    verdict = "reaches" if result.met_target else "does NOT reach"
-    typer.echo(f"recommended: threshold {result.threshold:.2f}, margin {result.margin:.2f} {verdict} precision "
-               f"{target:.2f} on {result.positives + result.negatives} pairs from {found.source} "
-               f"(precision {result.precision:.3f}, recall {result.recall:.3f}; margins tried "
-               f"{margins[0]:.2f}-{margins[-1]:.2f})", err=True)
-    if write_config:
-        path = write_calibration(config, threshold=result.threshold, margin=result.margin, model=found.model,
-                                 fingerprint=found.fingerprint)
-        typer.echo(f"wrote threshold and margin to {path}", err=True)
+    if sample is not None:
+        _calibrate_sample(config, sample, logs, out, labels, kind, seed, strict)
+        return
+    if logs or out is not None:
+        raise UsageError("--logs and --out go with --sample N (drawing a labelling sample)")
+    _calibrate_labels(config, labels, pairs, target, kind, write_config, fmt)
+
+
+def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels: list[Path], kind: str,  # noqa: ANN001
+                      seed: int, strict: bool) -> None:
+    from remedy.commands.analytics import report_skipped
+    from remedy.errors import UsageError
+    from remedy.matching.calibrate_folder import sample_project
+
+    if not logs or out is None:
+        raise UsageError("--sample N needs --logs PATH… and --out FILE")
+    summary = sample_project(config, logs, n, out, labels_files=labels, kind=kind, seed=seed, strict=strict)
+    report_skipped(summary.skipped_lines, summary.first_skipped)
+    drawn = summary.sample
+    typer.echo(f"wrote {len(drawn.rows)} questions to {summary.out} ({drawn.considered:,} distinct log queries; "
+               f"{drawn.exact:,} exact matches and {drawn.already_labelled:,} already labelled left out).\n"
+               f"next: experts fill in `label: yes | no` (docs/matching.md, 'Labelling'), then "
+               f"remedy calibrate --labels {summary.out} --write", err=True)
+
+
+def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: float, kind: str,  # noqa: ANN001
+                      write_config: bool, fmt: str) -> None:
+    from remedy.config_writer import write_calibration
+    from remedy.matching.calibrate_folder import calibrate_project
+
+    found = calibrate_project(config, pairs_file=pairs, labels_files=labels, kind=kind, target_precision=target)
+    choice, point = found.choice, found.choice.point
+    every = fmt in ("json", "csv")
+    shown = [p.__dict__ for p in choice.curve
+             if every or p.threshold == point.threshold or (round(p.threshold * 1000) % 50 == 0 and p.accepted)]
+    summary = {"threshold": point.threshold, "margin": point.margin, "precision": round(point.precision, 4),
+               "precision_lower": round(point.precision_lower, 4), "recall": round(point.recall, 4),
+               "met_target": choice.met_target, "target_precision": target, "confidence": choice.confidence,
+               "labels": found.labels, "positives": found.positives, "expert_labels": found.expert_labels,
+               "unanswered": found.unanswered, "labels_needed": choice.labels_needed, "source": found.source,
+               "model": found.model, "fingerprint": found.fingerprint, "labels_hash": found.labels_hash,
+               "warnings": found.warnings}
+    write(render_rows(shown, ("threshold", "margin", "precision", "precision_lower", "recall", "accepted", "wrong"),
+                      fmt, key="curve", extra=summary))
+    for warning in found.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if found.unanswered:
+        typer.echo(f"{found.unanswered} row(s) not answered yet were left out", err=True)
+    bound = f"{choice.confidence:.0%} lower bound on precision {point.precision_lower:.3f}"
+    if choice.met_target:
+        typer.echo(f"recommended: threshold {point.threshold:.3f}, margin {point.margin:.3f}: {bound} >= {target} "
+                   f"(estimate {point.precision:.3f}, recall {point.recall:.3f}) on {found.labels} labels from "
+                   f"{found.source}", err=True)
+    else:
+        more = (f"roughly {choice.labels_needed} more label(s) like these could certify it"
+                if choice.labels_needed else "more labels like these will not: at every setting the labels show "
+                "precision at or below the target (add must_not_match, fix the entries that win wrongly, or lower "
+                "the target)")
+        typer.echo(f"no setting certifies precision {target} on {found.labels} labels from {found.source}; closest: "
+                   f"threshold {point.threshold:.3f}, margin {point.margin:.3f} ({bound}, estimate "
+                   f"{point.precision:.3f}); {more}", err=True)
+    if not write_config:
+        return
+    if not choice.met_target:
+        typer.echo("nothing written: the target is not certified", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+    evidence: dict[str, str | int | float] = {
+        "target_precision": target, "precision_lower": round(point.precision_lower, 4),
+        "recall": round(point.recall, 4), "labels": found.labels, "source": found.source}
+    if found.labels_hash:
+        evidence["labels_sha256"] = found.labels_hash
+    path = write_calibration(config, threshold=point.threshold, margin=point.margin, model=found.model,
+                             fingerprint=found.fingerprint, evidence=evidence)
+    typer.echo(f"wrote threshold and margin to {path}", err=True)
 
 
 @model_app.command("adapt")
