@@ -161,6 +161,28 @@ def memoized(encode: Encode) -> Encode:
     return lookup
 
 
+def disk_memoized(encode: Encode, path: Path) -> Encode:
+    """`memoized`, kept on disk (an .npz of texts and vectors): the teacher is the slow part of every run."""
+    texts: list[str] = []
+    vectors: list[np.ndarray] = []
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            texts, vectors = [str(t) for t in stored["texts"]], list(stored["vectors"])
+    seen = dict(zip(texts, vectors, strict=True))
+
+    def lookup(batch: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in batch if t not in seen))
+        if missing:
+            seen.update(zip(missing, np.asarray(encode(missing), dtype=np.float32), strict=True))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = path.with_name(path.stem + ".tmp.npz")
+            np.savez(staging, texts=np.asarray(list(seen)), vectors=np.stack(list(seen.values())))
+            staging.replace(path)
+        return np.stack([seen[t] for t in batch]) if batch else np.zeros((0, 0), np.float32)
+
+    return lookup
+
+
 def evaluate(
     entries: list[MatchEntry],
     test: list[dict],

@@ -198,8 +198,9 @@ def adapt(
 
     Static token vectors are fitted so that mean-pooled query vectors regress the teacher transformer's
     embeddings of the distinct log queries (closed-form ridge toward the starting model); queries the
-    teacher confidently matches to one of your remediations are pulled toward it. Then set
-    `model = "OUT"` in remedy.toml and run `remedy calibrate --write`.
+    teacher confidently matches to one of your remediations are pulled toward it. The adapted model gets
+    its own decision defaults, chosen on log queries it never fitted, labelled by the teacher. Then set
+    `model = "OUT"` in remedy.toml (unless the summary says not to switch).
     """
     from remedy.commands.analytics import progress_for, report_skipped
     from remedy.matching.adapt_project import adapt_project
@@ -223,4 +224,34 @@ def adapt(
           f"{share(after.top1, after.examples)} after\n"
           f"  accepted by the decision rule: {share(before.accepted, before.examples)} before, "
           f"{share(after.accepted, after.examples)} after\n"
-          f"next: set model = \"{summary.out_dir}\" in remedy.toml, then run `remedy calibrate --write`\n")
+          f"{_adapted_defaults_text(summary)}")
+
+
+def _adapted_defaults_text(summary) -> str:  # noqa: ANN001
+    defaults, chosen, base = summary.defaults, summary.chosen, summary.base_chosen
+    setting = f"threshold {defaults['threshold']:g}, margin {defaults['margin']:g}"
+    if chosen is None:
+        why = defaults.get("rule", "")
+        lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): {why}"]
+    else:
+        held = (f"on {chosen.queries:,} log queries held out of a second fit, labelled by the teacher "
+                f"({chosen.teacher_positives:,} with a remediation)")
+        if chosen.certified:
+            lines = [f"decision defaults written for the adapted model: {setting}, chosen {held}: the most recall "
+                     f"({chosen.recall:.3f}) whose 95% lower bound on precision ({chosen.precision_lower:.3f}) "
+                     f"reaches {defaults['target_precision']}"]
+        else:
+            lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): no setting "
+                     f"certifies precision {defaults['target_precision']} {held}"]
+        if base is not None:
+            lines.append(f"  the base model by the same rule there: threshold {base.threshold:g}, margin "
+                         f"{base.margin:g}, recall {base.recall:.3f}"
+                         + ("" if base.certified else " (nothing certified)"))
+    worse = summary.worse
+    if worse:
+        lines.append("do NOT switch to the adapted model: " + "; ".join(worse))
+        lines.append("keep the current model (or adapt again with more logs)")
+    else:
+        lines.append(f'next: set model = "{summary.out_dir}" in remedy.toml; its own defaults apply until '
+                     "`remedy calibrate --labels … --write` sets settings your experts certified")
+    return "\n".join(lines) + "\n"

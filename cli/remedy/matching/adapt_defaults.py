@@ -1,0 +1,122 @@
+"""Decision defaults for an adapted model: its own, chosen on log queries it never fitted, labelled by the teacher.
+
+A threshold tuned for one model means nothing for another, so `remedy model adapt` never copies the
+base model's defaults. It holds out every 5th distinct log query (by a hash of its text, so the
+choice is stable) from a second fit — the *probe*, which also never sees the folder's
+`also_matches` — and lets the teacher label them: a query's right answer is the remediation the
+teacher accepts at the strict guidance setting (similarity >= 0.70, lead >= 0.05; adapt_guidance),
+or none. The probe decides the same queries against the folder, and the one rule of
+operating_point.py chooses threshold and margin: the most recall whose 95 % lower confidence bound
+on precision (against the teacher's labels) reaches 0.95. A teacher that does not accept a query
+counts it as "no right answer", so an adapted model that accepts what the teacher would not pays
+for it in precision.
+
+When no setting is certified the model gets threshold 1.0 (exact matches only) rather than a guess;
+`remedy calibrate` with expert labels is then the way to settings that serve.
+
+The same held-out queries measure the base model (which never saw them either) by the same rule, so
+the summary can say whether switching gains anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from remedy.matching.adapt_guidance import GUIDE_MARGIN, GUIDE_THRESHOLD, GUIDED_STATUSES
+from remedy.matching.decision import MatchEntry, MatchIndex
+from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, choose
+
+HOLDOUT_EVERY = 5  # one distinct log query in this many is held out of the probe fit
+TARGET_PRECISION = 0.95
+EXACT_ONLY = 1.0  # the threshold written when nothing is certified: serve exact matches only
+MIN_HELD_OUT = 20
+
+
+@dataclass(frozen=True)
+class HeldOutChoice:
+    """Settings chosen for one model on the held-out queries, and how they do there."""
+
+    threshold: float
+    margin: float
+    certified: bool
+    precision: float
+    precision_lower: float
+    recall: float
+    queries: int  # held-out queries decided
+    teacher_positives: int  # ... that the teacher matched to a remediation
+
+
+def is_held_out(text: str) -> bool:
+    """Stable pick of every HOLDOUT_EVERY-th text, by hash: the same text is always in or out."""
+    return hashlib.sha256(text.encode("utf-8")).digest()[0] % HOLDOUT_EVERY == 0
+
+
+def teacher_answers(texts: Sequence[str], teacher_rows: np.ndarray, entries: Sequence[MatchEntry],
+                    teacher_vectors_of: Callable[[Sequence[str]], np.ndarray]) -> list[set[str]]:
+    """Per text, the remediations the teacher accepts for it at the strict setting (empty: none)."""
+    usable = [replace(e, threshold=None) for e in entries if e.status in GUIDED_STATUSES]
+    answers: list[set[str]] = [set() for _ in texts]
+    if not usable:
+        return answers
+    index = MatchIndex(usable, teacher_vectors_of, GUIDE_THRESHOLD, GUIDE_MARGIN)
+    for kind in sorted({e.kind for e in usable}):
+        for row, decision in enumerate(index.decide_vectors(teacher_rows, list(texts), kind=kind,
+                                                            statuses=GUIDED_STATUSES)):
+            if decision.entry_id is not None:
+                answers[row].add(decision.entry_id)
+    return answers
+
+
+def held_out_choice(encode: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
+                    answers: Sequence[set[str]], entries: Sequence[MatchEntry]) -> HeldOutChoice | None:
+    """Choose settings for the model behind `encode` on the teacher-labelled texts (None: too few)."""
+    usable = [e for e in entries if e.status in GUIDED_STATUSES]
+    if len(texts) < MIN_HELD_OUT or not usable:
+        return None
+    index = MatchIndex(usable, encode, 0.0, 0.0)
+    vectors = np.asarray(encode(list(texts)), dtype=np.float32)
+    evidence: Evidence | None = None
+    for kind in sorted({e.kind for e in usable}):
+        decisions = index.decide_vectors(vectors, list(texts), kind=kind, statuses=GUIDED_STATUSES)
+        of_kind = {e.id for e in usable if e.kind == kind}
+        part = Evidence.from_decisions(decisions, [a & of_kind for a in answers])
+        evidence = part if evidence is None else evidence.concat(part)
+    assert evidence is not None
+    choice: Choice = choose(evidence, target_precision=TARGET_PRECISION)
+    point = choice.point
+    return HeldOutChoice(
+        threshold=point.threshold if choice.met_target else EXACT_ONLY,
+        margin=point.margin,
+        certified=choice.met_target,
+        precision=point.precision,
+        precision_lower=point.precision_lower,
+        recall=point.recall if choice.met_target else 0.0,
+        queries=len(texts),
+        teacher_positives=int(sum(bool(a) for a in answers)),
+    )
+
+
+def defaults_record(chosen: HeldOutChoice, base_name: str) -> dict[str, Any]:
+    """remedy_defaults.json for the adapted model."""
+    return {
+        "threshold": chosen.threshold,
+        "margin": chosen.margin,
+        "certified": chosen.certified,
+        "rule": f"most recall with the one-sided {CONFIDENCE:.0%} Clopper-Pearson lower bound on precision "
+                f">= {TARGET_PRECISION} (remedy/matching/operating_point.py)"
+                + ("" if chosen.certified else "; nothing certified: exact matches only"),
+        "chosen_on": f"{chosen.queries} log queries held out of a second fit (every {HOLDOUT_EVERY}th by hash), "
+                     f"labelled by the teacher at similarity >= {GUIDE_THRESHOLD} and lead >= {GUIDE_MARGIN}",
+        "target_precision": TARGET_PRECISION,
+        "confidence": CONFIDENCE,
+        "precision": round(chosen.precision, 4),
+        "precision_lower": round(chosen.precision_lower, 4),
+        "recall": round(chosen.recall, 4),
+        "teacher_positives": chosen.teacher_positives,
+        "adapted_from": base_name,
+    }
