@@ -42,13 +42,17 @@ def match(
     Example: remedy match "my flight got cancelled, can I get my money back?"
     """
     from remedy.matching.explain import explain_query
+    from remedy.matching.folder_index import uncalibrated_notice
     from remedy.normalize import encodable
     from remedy.report.matching import match_text
 
     choose(fmt, ("table", "json", "markdown"), "--format")
+    built = _folder_index(ctx)
+    notice = uncalibrated_notice(config_from(ctx), built.embedder)
+    if notice:
+        typer.echo(notice, err=True)
     # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
-    report = explain_query(_folder_index(ctx), encodable(query), encodable(response) if response else response,
-                           top=top)
+    report = explain_query(built, encodable(query), encodable(response) if response else response, top=top)
     write(json_document(report) if fmt == "json" else match_text(report, fmt))
 
 
