@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--k", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "clinc150.json")
     parser.add_argument("--no-teacher", action="store_true", help="skip MiniLM and the adapted model")
+    parser.add_argument("--no-minilm", action="store_true", help="skip MiniLM's own rows (slow), keep the adapted")
     args = parser.parse_args()
     if not (args.data / "queries.jsonl").is_file():
         print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
@@ -74,16 +75,23 @@ def main() -> int:
     teacher = None if args.no_teacher else _teacher_or_none()
     extra: dict[str, Any] = {"adapt": {}}
     if teacher is not None:
-        cached = memoized(teacher)  # embed the logs once for all the adaptations below
+        # Embed the logs once for all the adaptations below, and keep them on disk for the next run.
+        cached = disk_memoized(teacher, args.out.parent / "teacher_minilm.npz")
         logs = [r["text"] for r in rows + oos if r["split"] in ("train", "val")]
-        plain = adapt(bundled, logs, cached, args.out.parent / "adapted_model", (), extra["adapt"], "plain")
-        models["adapted"] = {f: plain for f in folders}
+        # Each adapted model chooses its own defaults against the folder it will serve (adapt_defaults.py),
+        # so even the unguided fit is adapted once per folder.
+        models["adapted"] = {
+            f: adapt(bundled, logs, cached, args.out.parent / f"adapted_plain_{f.replace('=', '')}", (),
+                     extra["adapt"], f"plain {f}", folder=entries)
+            for f, entries in folders.items()
+        }
         models["adapted, guided by the folder"] = {
             f: adapt(bundled, logs, cached, args.out.parent / f"adapted_guided_{f.replace('=', '')}", entries,
                      extra["adapt"], f"guided {f}")
             for f, entries in folders.items()
         }
-        models["MiniLM-L6-v2"] = {f: (teacher, None) for f in folders}  # uncached: its speed is measured
+        if not args.no_minilm:
+            models["MiniLM-L6-v2"] = {f: (teacher, None) for f in folders}  # uncached: its speed is measured
     else:
         print("sentence-transformers not importable: MiniLM and the adapted models skipped", file=sys.stderr)
 
@@ -134,16 +142,18 @@ def folder_entries(rows: list[dict], k: int) -> list[MatchEntry]:
 
 
 def adapt(base: Any, logs: list[str], teacher: Encode, out_dir: Path, guide: Sequence[MatchEntry],
-          record: dict[str, Any], name: str) -> tuple[Encode, tuple[float, float] | None]:
+          record: dict[str, Any], name: str, folder: Sequence[MatchEntry] | None = None,
+          ) -> tuple[Encode, tuple[float, float] | None]:
     from remedy.matching.adapt import adapt_model
 
-    result = adapt_model(base, logs, teacher, out_dir, guide=guide, overwrite=True)
+    result = adapt_model(base, logs, teacher, out_dir, guide=guide, folder=folder, overwrite=True)
     record[name] = {
         "queries": result.queries,
         "guided_queries": result.guided_queries,
         "guided_entries": result.guided_entries,
         "tokens_changed": result.tokens_changed,
         "seconds": round(result.seconds, 1),
+        "defaults": result.defaults,
     }
     adapted = load_embedder(str(out_dir))
     return adapted.encode, _pair(adapted.defaults)

@@ -79,19 +79,21 @@ def read_labels(path: Path) -> list[LabelRow]:
 
 
 def parse_labels(text: str, name: str) -> list[LabelRow]:
-    loader = yaml.SafeLoader(text)
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f"{name}:{mark.line + 1}" if mark is not None else name
-            raise InputError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:  # the reader refuses control characters before any parsing
+        raise InputError(f"{name}: not valid YAML ({error})") from None
+    try:
+        root = loader.get_single_node()
         if root is None or (isinstance(root, yaml.ScalarNode) and loader.construct_object(root) is None):
             return []
         if not isinstance(root, yaml.SequenceNode):
             raise InputError(f"{name}:{root.start_mark.line + 1}: a labels file is a list of '- query: …' items")
         return [_row(loader, item, name) for item in root.value]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}" if mark is not None else name
+        raise InputError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
     finally:
         loader.dispose()
 
