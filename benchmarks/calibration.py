@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "calibration.json")
     parser.add_argument("--no-teacher", action="store_true", help="bundled model only")
+    parser.add_argument("--no-examples", action="store_true", help="leave the folder's also_matches out")
     args = parser.parse_args()
     if not (args.data / "queries.jsonl").is_file():
         print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
@@ -78,7 +79,8 @@ def main() -> int:
     results: list[dict[str, Any]] = []
     for name, per_folder in models.items():
         for f, (encode, defaults) in per_folder.items():
-            results.extend(run_folder(name, f, folders[f], encode, defaults, pool, test, args.n, args.seeds))
+            results.extend(run_folder(name, f, folders[f], encode, defaults, pool, test, args.n, args.seeds,
+                                      examples=not args.no_examples))
             print(f"{name} {f}: done", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"data": str(args.data), "seeds": args.seeds, "results": results}, indent=2) + "\n",
@@ -88,7 +90,8 @@ def main() -> int:
 
 
 def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, defaults: Any,
-               pool: list[dict], test: list[dict], ns: list[int], seeds: int) -> list[dict[str, Any]]:
+               pool: list[dict], test: list[dict], ns: list[int], seeds: int, *,
+               examples: bool = True) -> list[dict[str, Any]]:
     ids = {e.id for e in entries}
     own = {normalize_question(t) for e in entries for t in (e.question, *e.also_matches)}
     # Distinct normalized "log" queries and their gold answer in this folder (None: nothing is right).
@@ -100,7 +103,7 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
     queries = list(gold_of)
     index = MatchIndex(entries, encode, defaults.threshold, defaults.margin)
     decisions = index.decide_vectors(np.asarray(encode(queries), np.float32), queries, kind="answer")
-    examples = folder_examples(index, entries)
+    held_out = folder_examples(index, entries) if examples else None
     # The test split, decided once: precision/recall at any setting are array operations.
     test_texts = [r["text"] for r in test]
     test_decisions = index.decide_vectors(np.asarray(encode(test_texts), np.float32),
@@ -128,7 +131,9 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
             position = {q: i for i, q in enumerate(queries)}
             chosen = [decisions[position[row.query]] for row in labelled]
             evidence = Evidence.from_decisions(chosen, [row.right_entries() or set() for row in labelled],
-                                               [row.weight for row in labelled]).concat(examples)
+                                               [row.weight for row in labelled])
+            if held_out is not None:
+                evidence = evidence.concat(held_out)
             choice = choose(evidence)
             setting = ((choice.point.threshold, choice.point.margin) if choice.met_target
                        else (defaults.threshold, defaults.margin))
@@ -164,7 +169,8 @@ def folder_examples(index: MatchIndex, entries: list[MatchEntry]) -> Evidence:
 
 def markdown_table(results: list[dict[str, Any]]) -> str:
     lines = ["| model | folder | labels | certified (of seeds) | precision on test (mean / worst) "
-             "| recall on test (mean) | recall@P95 on test | recall / recall@P95 | at the defaults: precision / recall |",
+             "| recall on test (mean) | recall@P95 on test | recall / recall@P95 "
+             "| at the defaults: precision / recall |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         ratio = r["recall_mean"] / r["recall_at_p95"] if r["recall_at_p95"] else 0.0

@@ -37,6 +37,7 @@ from remedy.errors import RemedyError, UsageError
 from remedy.matching.adapt_defaults import (
     EXACT_ONLY,
     HeldOutChoice,
+    accepted_share,
     defaults_record,
     held_out_choice,
     is_held_out,
@@ -252,7 +253,10 @@ def _choose_defaults(model: Any, base_folder: Path, probe: np.ndarray | None, te
     answers = teacher_answers(holdout, teacher_rows(holdout), folder, teacher_rows)
     prober = Embedder(StaticModel(vectors=probe, tokenizer=model.tokenizer, normalize=True), "probe", base_folder)
     base = Embedder(model, base_folder.name, base_folder)
-    return (held_out_choice(prober.encode, holdout, answers, folder),
+    # Never looser than the base model's shipped defaults: the teacher's labels are kind in the open world.
+    cap = (accepted_share(base.encode, holdout, folder, base.defaults.threshold, base.defaults.margin)
+           if base.defaults is not None else None)
+    return (held_out_choice(prober.encode, holdout, answers, folder, max_share=cap),
             held_out_choice(base.encode, holdout, answers, folder))
 
 

@@ -14,15 +14,15 @@ The rest are split into strata by similarity and margin:
   so every stratum is the difference of two nested quadrants and precision at any setting of the
   grid is a sum over whole strata.
 
-The far stratum gets a tenth of the labels; the others share the rest in proportion to the square
-root of how many queries they hold (a compromise between spreading labels evenly, which wastes them
-on nearly empty strata, and proportionally, which leaves the rare high-similarity strata — the ones
-any setting accepts — with almost none), doubled within 0.1 of the threshold in use, where the
-decision is closest. Within a stratum the picks go round-robin over candidates, so one popular entry
-does not take every question. Each label's `weight` is the number of log rows it stands for (its
-query's rows x distinct queries in its stratum / labels drawn there), so that precision over the
-logs is estimated for the population, not for the sample (notes: unweighted strata over-count the
-boundary and certified settings that were 0.925 precise on test).
+The far stratum gets a tenth of the labels; the others share the rest in proportion to how many
+queries they hold, doubled within 0.1 of the threshold in use, where the decision is closest.
+Proportional shares give the labels equal weights, and only equal weights let a weighted confidence
+bound use every label (square-root shares, tried first, spread labels better but made the bound so
+loose that 100-200 labels rarely certified anything). Within a stratum the picks go round-robin over
+candidates, so one popular entry does not take every question. Each label's `weight` is the number
+of log rows it stands for (its query's rows x distinct queries in its stratum / labels drawn
+there), so that precision over the logs is estimated for the population, not for the sample
+(unweighted strata over-count the boundary: they certified settings that were 0.925 precise on test).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from remedy.matching.decision import Decision
 SIMILARITY_EDGES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 MARGIN_EDGES = (0.02, 0.05, 0.1, 0.2)
 FAR_SHARE = 0.1
-NEAR = 0.1  # strata within this similarity of the threshold in use get twice their share
+NEAR = 0.1  # strata within this similarity of the threshold in use get NEAR_BOOST times their share
+NEAR_BOOST = 2.0
 
 
 @dataclass(frozen=True)
@@ -100,33 +101,38 @@ def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequen
 
 
 def _allocate(groups: dict[tuple[int, int], list[int]], n: int, threshold: float) -> dict[tuple[int, int], int]:
+    """Labels per stratum: a tenth to the far stratum, the rest in proportion to size, doubled near `threshold`.
+
+    Proportional allocation gives the labels of a region equal weights, and equal weights are what
+    make a weighted bound tight (Kish's effective sample size is the number of labels only then).
+    """
     sizes = {key: len(members) for key, members in groups.items() if members}
-    total = sum(sizes.values())
-    if n >= total:
+    if n >= sum(sizes.values()):
         return sizes
     allocation: dict[tuple[int, int], int] = {}
     budget = n
     if (0, 0) in sizes:
         allocation[(0, 0)] = min(sizes[(0, 0)], max(1, round(FAR_SHARE * n)))
         budget -= allocation[(0, 0)]
-    near = {key: sizes[key] for key in sizes if key != (0, 0)}
-    shares = {key: math.sqrt(size) * (2.0 if _near(key, threshold) else 1.0) for key, size in near.items()}
+    shares = {key: size * (NEAR_BOOST if _near(key, threshold) else 1.0)
+              for key, size in sizes.items() if key != (0, 0)}
     while budget > 0 and shares:
         whole = sum(shares.values())
         exact = {key: budget * share / whole for key, share in shares.items()}
-        given = {key: min(near[key] - allocation.get(key, 0), math.floor(value)) for key, value in exact.items()}
+        room = {key: sizes[key] - allocation.get(key, 0) for key in shares}
+        given = {key: min(room[key], math.floor(value)) for key, value in exact.items()}
         # Largest remainders take the labels that rounding down left over.
         left = budget - sum(given.values())
         for key in sorted(exact, key=lambda k: (exact[k] - math.floor(exact[k]), k), reverse=True):
             if left <= 0:
                 break
-            if given[key] < near[key] - allocation.get(key, 0):
+            if given[key] < room[key]:
                 given[key] += 1
                 left -= 1
         for key, count in given.items():
             allocation[key] = allocation.get(key, 0) + count
         budget -= sum(given.values())
-        shares = {key: share for key, share in shares.items() if allocation.get(key, 0) < near[key]}
+        shares = {key: share for key, share in shares.items() if allocation.get(key, 0) < sizes[key]}
         if not any(given.values()):
             break
     return allocation
