@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from clinc150 import MARGINS, _teacher_or_none, adapt, disk_memoized, folder_entries, read_jsonl
+from clinc150 import MARGINS, _teacher_or_none, adapt, disk_memoized, folder_entries, read_clinc
 
 from remedy.matching.calibration import recall_at_precision
 from remedy.matching.calibration_labels import NOTHING, LabelRow
@@ -50,11 +50,10 @@ def main() -> int:
     parser.add_argument("--no-teacher", action="store_true", help="bundled model only")
     parser.add_argument("--no-examples", action="store_true", help="leave the folder's also_matches out")
     args = parser.parse_args()
-    if not (args.data / "queries.jsonl").is_file():
-        print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
+    data = read_clinc(args.data)
+    if data is None:
         return 0
-    rows = read_jsonl(args.data / "queries.jsonl")
-    oos = read_jsonl(args.data / "oos.jsonl")
+    rows, oos = data
     intents = sorted({r["intent"] for r in rows})
     folders = {"k=4": folder_entries(rows, 4)}
     covered = set(intents[::5])

@@ -54,12 +54,10 @@ def main() -> int:
     parser.add_argument("--no-teacher", action="store_true", help="skip MiniLM and the adapted model")
     parser.add_argument("--no-minilm", action="store_true", help="skip MiniLM's own rows (slow), keep the adapted")
     args = parser.parse_args()
-    if not (args.data / "queries.jsonl").is_file():
-        print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
+    data = read_clinc(args.data)
+    if data is None:
         return 0
-
-    rows = read_jsonl(args.data / "queries.jsonl")
-    oos = read_jsonl(args.data / "oos.jsonl")
+    rows, oos = data
     test = [r for r in rows if r["split"] == "test"] + [r for r in oos if r["split"] == "test"]
     folders = {f"k={k}": folder_entries(rows, k) for k in args.k}
     # The open-world check: a folder for every 5th intent only; the other 120 intents' test queries
@@ -127,6 +125,14 @@ def main() -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(markdown_table(results, list(folders)))
     return 0
+
+
+def read_clinc(data: Path) -> tuple[list[dict], list[dict]] | None:
+    """(in-scope rows, out-of-scope rows), or None (said on stderr) when the data is not there."""
+    if not (data / "queries.jsonl").is_file():
+        print(f"CLINC150 not found at {data} (pass --data); nothing to benchmark.", file=sys.stderr)
+        return None
+    return read_jsonl(data / "queries.jsonl"), read_jsonl(data / "oos.jsonl")
 
 
 def folder_entries(rows: list[dict], k: int) -> list[MatchEntry]:

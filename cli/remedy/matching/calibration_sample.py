@@ -15,7 +15,8 @@ The rest are split into strata by similarity and margin:
   grid is a sum over whole strata.
 
 The far stratum gets a tenth of the labels; the others share the rest in proportion to how many
-queries they hold, doubled within 0.1 of the threshold in use, where the decision is closest.
+queries they hold, four times over from 0.15 below the threshold in use upwards: the region where a
+certified setting can fall, which needs ~60 labels before any bound reaches 0.95.
 Proportional shares give the labels equal weights, and only equal weights let a weighted confidence
 bound use every label (square-root shares, tried first, spread labels better but made the bound so
 loose that 100-200 labels rarely certified anything). Within a stratum the picks go round-robin over
@@ -40,8 +41,8 @@ from remedy.matching.decision import Decision
 SIMILARITY_EDGES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 MARGIN_EDGES = (0.02, 0.05, 0.1, 0.2)
 FAR_SHARE = 0.1
-NEAR = 0.1  # strata within this similarity of the threshold in use get NEAR_BOOST times their share
-NEAR_BOOST = 2.0
+NEAR = 0.15  # strata from this far below the threshold in use upwards get NEAR_BOOST times their share
+NEAR_BOOST = 4.0
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,10 @@ def _allocate(groups: dict[tuple[int, int], list[int]], n: int, threshold: float
 
 
 def _near(key: tuple[int, int], threshold: float) -> bool:
-    low, high = _bounds(SIMILARITY_EDGES, key[0], -1.0)
-    return low - NEAR <= threshold <= high + NEAR
+    # The whole region where a safe setting can fall, boosted alike: equal weights inside it keep the
+    # bound on any quadrant (similarity >= t, margin >= g) in it as tight as its label count allows.
+    low, _ = _bounds(SIMILARITY_EDGES, key[0], -1.0)
+    return key[0] > 0 and low >= threshold - NEAR - 1e-9
 
 
 def _bounds(edges: Sequence[float], index: int, floor: float) -> tuple[float, float]:
