@@ -174,3 +174,43 @@ def test_the_labels_header_is_a_yaml_comment_and_items_are_plain() -> None:
                                      "similarity": 0.71, "margin": 0.08, "label": None, "correct": None,
                                      "weight": 12.5}]
     assert "# Q: Where is my card?" in text
+
+
+def test_model_adapt_chooses_its_own_defaults_on_held_out_logs(project: Path, run,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.matching.test_adapt import bag_of_words_teacher
+
+    import remedy.matching.adapt_project as adapt_project
+
+    monkeypatch.setattr(adapt_project, "load_teacher", lambda spec: bag_of_words_teacher(384))
+    # enough distinct log queries that ~1 in 5 held out gives the rule something to decide on
+    fillers = ["please", "today", "now", "thanks", "urgent", "again", "quick question", "hello", "hi", "help"]
+    queries = [f"{q} {a} {b}" for _, qs in TOPICS.values() for q in qs for a in fillers for b in ("", "asap")]
+    queries += [f"{q} {a}" for q in UNRELATED for a in fillers]
+    (project / "logs.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "timestamp": "2026-08-01T00:00:00Z",
+                                                            "query": q}) + "\n" for i, q in enumerate(queries)),
+                                        encoding="utf-8")
+    result = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted")
+    assert result.exit_code == 0, result.stderr
+    defaults = json.loads((project / "models/adapted/remedy_defaults.json").read_text())
+    assert "inherited_from" not in defaults and "held out" in defaults["chosen_on"]
+    assert f"threshold {defaults['threshold']:g}, margin {defaults['margin']:g}" in result.stdout
+    assert "the base model there at its defaults" in result.stdout
+    assert ("do NOT switch" in result.stdout) != ("next: set model" in result.stdout)
+
+
+def test_the_summary_says_not_to_switch_when_held_out_quality_falls() -> None:
+    from remedy.matching.adapt_defaults import HeldOutChoice
+    from remedy.matching.adapt_project import AdaptSummary, HeldOutQuality
+
+    def choice(threshold: float, recall: float) -> HeldOutChoice:
+        return HeldOutChoice(threshold, 0.05, True, False, 0.99, 0.96, recall, 100, 40)
+
+    def summary(top1_after: int, adapted: HeldOutChoice) -> AdaptSummary:
+        return AdaptSummary(Path("m"), 10, 5, 1.0, 0, 0, HeldOutQuality(10, 8, 4), HeldOutQuality(10, top1_after, 5),
+                            0, (), {}, adapted, choice(0.92, 0.2))
+
+    assert summary(9, choice(0.9, 0.3)).worse == []
+    assert "fewer held-out also_matches" in summary(7, choice(0.9, 0.3)).worse[0]
+    assert "less recall" in summary(9, choice(0.9, 0.1)).worse[0]
+    assert "exact matches only" in summary(9, choice(1.0, 0.0)).worse[0]

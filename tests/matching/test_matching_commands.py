@@ -164,9 +164,15 @@ def test_model_adapt_writes_a_guided_model_the_project_can_use(folder: Path, run
     assert "skipped 1 malformed log line(s)" in result.stderr and "logs.jsonl:4" in result.stderr
     assert "guided by the folder:" in result.stdout and "held-out also_matches" in result.stdout
     assert (folder / "models/adapted/model.safetensors").is_file() and logs.read_bytes() == before
+    # its own decision defaults, never the base model's; with 3 log queries nothing can be certified
+    defaults = json.loads((folder / "models/adapted/remedy_defaults.json").read_text())
+    assert defaults["adapted_from"] == "bundled_model" and "inherited_from" not in defaults
+    assert defaults["threshold"] == 1.0 and defaults["certified"] is False
+    assert "decision defaults written for the adapted model: threshold 1" in result.stdout
     (folder / "remedy.toml").write_text('model = "models/adapted"\n', encoding="utf-8")
     matched = run("match", "Can I get a refund if my flight is cancelled?", "--format", "json")
     assert matched.exit_code == 0, matched.stderr
+    assert "threshold 1, margin 0 are the model's uncalibrated defaults" in matched.stderr
     assert json.loads(matched.stdout)["answer"]["id"] == "refund"
 
     again = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted", "--no-guide")

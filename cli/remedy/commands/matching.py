@@ -240,7 +240,11 @@ def _adapted_defaults_text(summary) -> str:  # noqa: ANN001
     else:
         held = (f"on {chosen.queries:,} log queries held out of a second fit, labelled by the teacher "
                 f"({chosen.teacher_positives:,} with a remediation)")
-        if chosen.certified:
+        if chosen.capped:
+            lines = [f"decision defaults written for the adapted model: {setting}, chosen {held}: certified by the "
+                     "teacher's labels, then raised until it accepts no larger share of them than the base model's "
+                     "defaults (too few left to certify; as safe as those defaults)"]
+        elif chosen.certified:
             lines = [f"decision defaults written for the adapted model: {setting}, chosen {held}: the most recall "
                      f"({chosen.recall:.3f}) whose 95% lower bound on precision ({chosen.precision_lower:.3f}) "
                      f"reaches {defaults['target_precision']}"]
@@ -248,9 +252,9 @@ def _adapted_defaults_text(summary) -> str:  # noqa: ANN001
             lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): no setting "
                      f"certifies precision {defaults['target_precision']} {held}"]
         if base is not None:
-            lines.append(f"  the base model by the same rule there: threshold {base.threshold:g}, margin "
-                         f"{base.margin:g}, recall {base.recall:.3f}"
-                         + ("" if base.certified else " (nothing certified)"))
+            lines.append(f"  the base model there at its defaults (threshold {base.threshold:g}, margin "
+                         f"{base.margin:g}): precision {base.precision:.3f}, recall {base.recall:.3f}; adapted: "
+                         f"precision {chosen.precision:.3f}, recall {chosen.recall:.3f}")
     worse = summary.worse
     if worse:
         lines.append("do NOT switch to the adapted model: " + "; ".join(worse))

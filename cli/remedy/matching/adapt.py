@@ -235,7 +235,8 @@ def adapt_model(
 def _choose_defaults(model: Any, base_folder: Path, probe: np.ndarray | None, texts: Sequence[str],
                      teacher_vectors: np.ndarray, teacher: Teacher, holdout: Sequence[str],
                      folder: Sequence[MatchEntry]) -> tuple[HeldOutChoice | None, HeldOutChoice | None]:
-    """The adapted model's defaults on the held-out queries (by its probe, which never saw them), and the base's."""
+    """The adapted model's defaults on the held-out queries (by its probe, which never saw them), and how the
+    base model does there at its own defaults (what the project runs today)."""
     from model2vec import StaticModel
 
     from remedy.matching.embedding import Embedder
@@ -256,8 +257,9 @@ def _choose_defaults(model: Any, base_folder: Path, probe: np.ndarray | None, te
     # Never looser than the base model's shipped defaults: the teacher's labels are kind in the open world.
     cap = (accepted_share(base.encode, holdout, folder, base.defaults.threshold, base.defaults.margin)
            if base.defaults is not None else None)
+    at_defaults = (base.defaults.threshold, base.defaults.margin) if base.defaults is not None else None
     return (held_out_choice(prober.encode, holdout, answers, folder, max_share=cap),
-            held_out_choice(base.encode, holdout, answers, folder))
+            held_out_choice(base.encode, holdout, answers, folder, fixed=at_defaults))
 
 
 def _exact_only(base_name: str, held_out: int) -> dict[str, Any]:

@@ -18,7 +18,9 @@ also never looser than the base model's own (open-world-safe) defaults, measured
 the held-out queries they accept: the threshold rises until the adapted model accepts no more. Its
 better ranking then buys precision and the right answers among what it serves.
 
-When no setting is certified the model gets threshold 1.0 (exact matches only) rather than a guess;
+Where the cap leaves too few accepted queries for the bound, the capped setting is kept (it is as safe
+as the base defaults it copies the share of) and reported as not certified. When no setting is
+certified before the cap, the model gets threshold 1.0 (exact matches only) rather than a guess;
 `remedy calibrate` with expert labels is then the way to settings that serve.
 
 The same held-out queries measure the base model (which never saw them either) by the same rule, so
@@ -51,6 +53,7 @@ class HeldOutChoice:
     threshold: float
     margin: float
     certified: bool
+    capped: bool  # held to the base defaults' acceptance share, where too few queries remain to certify
     precision: float
     precision_lower: float
     recall: float
@@ -81,11 +84,12 @@ def teacher_answers(texts: Sequence[str], teacher_rows: np.ndarray, entries: Seq
 
 def held_out_choice(encode: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
                     answers: Sequence[set[str]], entries: Sequence[MatchEntry], *,
-                    max_share: float | None = None) -> HeldOutChoice | None:
+                    max_share: float | None = None, fixed: tuple[float, float] | None = None) -> HeldOutChoice | None:
     """Choose settings for the model behind `encode` on the teacher-labelled texts (None: too few).
 
     `max_share`: accept at most this share of the texts (the threshold rises at the chosen margin until
     it does) — the base model's share at its own open-world-safe defaults, see `accepted_share`.
+    `fixed`: no choice, only how (threshold, margin) does on the texts (the base model at its defaults).
     """
     usable = [e for e in entries if e.status in GUIDED_STATUSES]
     if len(texts) < MIN_HELD_OUT or not usable:
@@ -99,17 +103,21 @@ def held_out_choice(encode: Callable[[Sequence[str]], np.ndarray], texts: Sequen
         part = Evidence.from_decisions(decisions, [a & of_kind for a in answers])
         evidence = part if evidence is None else evidence.concat(part)
     assert evidence is not None
-    choice: Choice = choose(evidence, target_precision=TARGET_PRECISION)
+    grid = {} if fixed is None else {"thresholds": [fixed[0]], "margins": [fixed[1]]}
+    choice: Choice = choose(evidence, target_precision=TARGET_PRECISION, **grid)  # type: ignore[arg-type]
+    usable_setting = choice.met_target or fixed is not None
     if choice.met_target and max_share is not None:
         choice = _no_more_than(evidence, choice, max_share)
+        usable_setting = choice.point.threshold < EXACT_ONLY  # capped: safe as the base's defaults are
     point = choice.point
     return HeldOutChoice(
-        threshold=point.threshold if choice.met_target else EXACT_ONLY,
+        threshold=point.threshold if usable_setting else EXACT_ONLY,
         margin=point.margin,
         certified=choice.met_target,
+        capped=max_share is not None and usable_setting and not choice.met_target,
         precision=point.precision,
         precision_lower=point.precision_lower,
-        recall=point.recall if choice.met_target else 0.0,
+        recall=point.recall if usable_setting else 0.0,
         queries=len(texts),
         teacher_positives=int(sum(bool(a) for a in answers)),
     )
@@ -130,14 +138,21 @@ def accepted_share(encode: Callable[[Sequence[str]], np.ndarray], texts: Sequenc
 
 
 def _no_more_than(evidence: Evidence, choice: Choice, max_share: float) -> Choice:
-    """The chosen margin with the lowest threshold at or above the chosen one that accepts <= max_share."""
+    """At the chosen margin, the lowest threshold at or above the chosen one that accepts <= max_share.
+
+    The capped setting stands on the base defaults' own (open-world) safety even where the few
+    queries it still accepts are too few for the bound: it is reported, not certified, then.
+    """
     margin = choice.point.margin
     passes = evidence.exact | (evidence.margin >= margin - 1e-9)
-    for threshold in [t for t in THRESHOLDS if t >= choice.point.threshold - 1e-9] + [EXACT_ONLY]:
+    for threshold in [t for t in THRESHOLDS if t >= choice.point.threshold - 1e-9]:
         accepted = passes & (evidence.exact | (evidence.similarity >= threshold - 1e-9))
         if accepted.mean() <= max_share + 1e-12:
-            return choose(evidence, target_precision=choice.target_precision, thresholds=[threshold],
-                          margins=[margin]) if threshold < EXACT_ONLY else _exact_choice(choice)
+            if threshold <= choice.point.threshold + 1e-9:
+                return choice
+            capped = choose(evidence, target_precision=choice.target_precision, thresholds=[threshold],
+                            margins=[margin])
+            return replace(capped, met_target=capped.met_target, labels_needed=None)
     return _exact_choice(choice)
 
 
@@ -153,9 +168,11 @@ def defaults_record(chosen: HeldOutChoice, base_name: str) -> dict[str, Any]:
         "threshold": chosen.threshold,
         "margin": chosen.margin,
         "certified": chosen.certified,
+        "capped_at_base_share": chosen.capped,
         "rule": f"most recall with the one-sided {CONFIDENCE:.0%} Clopper-Pearson lower bound on precision "
                 f">= {TARGET_PRECISION} (remedy/matching/operating_point.py)"
-                + ("" if chosen.certified else "; nothing certified: exact matches only"),
+                + ", never accepting a larger share of the held-out queries than the base model's defaults"
+                + ("" if chosen.certified or chosen.capped else "; nothing certified: exact matches only"),
         "chosen_on": f"{chosen.queries} log queries held out of a second fit (every {HOLDOUT_EVERY}th by hash), "
                      f"labelled by the teacher at similarity >= {GUIDE_THRESHOLD} and lead >= {GUIDE_MARGIN}",
         "target_precision": TARGET_PRECISION,

@@ -63,11 +63,13 @@ class AdaptSummary:
             reasons.append(f"fewer held-out also_matches find their own entry "
                            f"({self.after.top1} vs {self.before.top1})")
         if self.chosen is not None and self.base_chosen is not None:
-            if self.base_chosen.certified and not self.chosen.certified:
-                reasons.append("no setting is certified for it on the held-out log queries, while one is for the base")
-            elif self.chosen.recall < self.base_chosen.recall:
-                reasons.append(f"less recall at certified precision on the held-out log queries "
-                               f"({self.chosen.recall:.3f} vs {self.base_chosen.recall:.3f})")
+            adapted, base = self.chosen, self.base_chosen
+            if adapted.threshold >= 1.0 and base.recall > 0:
+                reasons.append("no setting is certified for it on the held-out log queries: it would serve exact "
+                               "matches only")
+            elif adapted.recall < base.recall:
+                reasons.append(f"less recall than the base model at its defaults on the held-out log queries "
+                               f"({adapted.recall:.3f} vs {base.recall:.3f})")
         return reasons
 
 
