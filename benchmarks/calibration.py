@@ -3,8 +3,10 @@
 For each model (bundled; adapted and guided by the folder, as `remedy model adapt` writes it) and
 folder (k=4: one answer per intent; partial: every 5th intent only, the rest must match nothing):
 
-1. the "logs" are CLINC150's train and validation queries (in-scope and out-of-scope) that are not
-   the folder's own texts; `remedy calibrate --sample N` draws N of them (calibration_sample.py);
+1. the "logs" are CLINC150's validation queries (in-scope and out-of-scope; `--pool train val` adds
+   the train queries, which the bundled model was fitted on and so is surer of than of new ones:
+   labels drawn there certified settings 0.925 precise on test); `remedy calibrate --sample N`
+   draws N of them (calibration_sample.py);
 2. the oracle answers each row as an expert would: `label: yes` when the candidate is the query's
    intent, else `no`, with `correct:` the right entry or `none`;
 3. `remedy calibrate --labels` chooses threshold and margin from those labels and the folder's own
@@ -49,6 +51,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "calibration.json")
     parser.add_argument("--no-teacher", action="store_true", help="bundled model only")
     parser.add_argument("--no-examples", action="store_true", help="leave the folder's also_matches out")
+    parser.add_argument("--pool", nargs="+", default=["val"], help="splits the 'logs' are drawn from (default "
+                        "val: the bundled model was fitted on the train queries, which makes it look surer there)")
     args = parser.parse_args()
     data = read_clinc(args.data)
     if data is None:
@@ -59,14 +63,14 @@ def main() -> int:
     covered = set(intents[::5])
     folders["partial"] = [e for e in folders["k=4"] if e.id in covered]
     test = [r for r in rows if r["split"] == "test"] + [r for r in oos if r["split"] == "test"]
-    pool = [r for r in rows + oos if r["split"] in ("train", "val")]
+    pool = [r for r in rows + oos if r["split"] in args.pool]
 
     bundled = load_embedder("bundled")
     models: dict[str, dict[str, Any]] = {"bundled": {f: (bundled.encode, bundled.defaults) for f in folders}}
     teacher = None if args.no_teacher else _teacher_or_none()
     if teacher is not None:
         cached = disk_memoized(teacher, args.out.parent / "teacher_minilm.npz")
-        logs = [r["text"] for r in pool]
+        logs = [r["text"] for r in rows + oos if r["split"] in ("train", "val")]  # as benchmarks/clinc150.py
         models["adapted, guided"] = {}
         for f, entries in folders.items():
             folder = args.out.parent / f"adapted_guided_{f.replace('=', '')}"
