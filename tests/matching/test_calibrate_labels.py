@@ -69,6 +69,8 @@ def test_labels_round_trip_from_sample_to_match(project: Path, run) -> None:
     notice = run("match", "refund for my cancelled flight")
     assert notice.exit_code == 0 and "uncalibrated" in notice.stderr
     assert "C002" in run("validate", "--no-semantic").stdout
+    previewed = run("preview", "refund", "--logs", "logs.jsonl")
+    assert previewed.exit_code == 0 and "uncalibrated" in previewed.stderr
     logs_before = (project / "logs.jsonl").read_bytes()
 
     sampled = run("calibrate", "--sample", "30", "--logs", "logs.jsonl", "--out", "labels.yaml")
@@ -102,6 +104,7 @@ def test_labels_round_trip_from_sample_to_match(project: Path, run) -> None:
     matched = run("match", "refund for my cancelled flight", "--format", "json")
     assert matched.exit_code == 0 and "uncalibrated" not in matched.stderr
     assert "C002" not in run("validate", "--no-semantic").stdout
+    assert "uncalibrated" not in run("preview", "refund", "--logs", "logs.jsonl").stderr
 
 
 def test_calibrate_refuses_what_it_cannot_certify(project: Path, run) -> None:
