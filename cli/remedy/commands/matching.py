@@ -99,8 +99,12 @@ def calibrate(
 ) -> None:
     """Choose threshold and margin from expert labels, with a confidence bound on precision.
 
-    Step 1: remedy calibrate --sample 100 --logs logs.jsonl --out labels.yaml   (experts fill in label: yes|no)
-    Step 2: remedy calibrate --labels labels.yaml --write
+    Step 1: remedy calibrate --sample 100 --logs logs.jsonl --out labels.yaml
+
+    Step 2: experts fill in label: yes | no (docs/matching.md, "Labelling")
+
+    Step 3: remedy calibrate --labels labels.yaml --write
+
     Without --labels/--pairs the folder's also_matches (held out) and must_not_match are the labels.
     """
     from remedy.errors import UsageError
