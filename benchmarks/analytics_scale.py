@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="keep the generated log here (default: a temp folder)")
     parser.add_argument("--skip-warm", action="store_true")
     parser.add_argument("--skip-issues", action="store_true")
+    parser.add_argument("--only-issues", action="store_true", help="no coverage runs; `issues` cold, then warm")
     parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "analytics_scale.json")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -66,16 +67,19 @@ def main() -> int:
         }
         runs: dict[str, dict[str, Any]] = {"baseline": _baseline(log)}
         shutil.rmtree(project / ".remedy", ignore_errors=True)
-        runs["coverage_cold"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
-        if not args.skip_warm:
-            runs["coverage_warm"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
-            if not args.skip_report:
-                page = project / "report.html"
-                runs["report_warm"] = _remedy(project, ["report", "--logs", str(log), "--out", str(page)])
-                runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size}
-        if not args.skip_issues:
+        if not args.only_issues:
+            runs["coverage_cold"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
+            if not args.skip_warm:
+                runs["coverage_warm"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
+                if not args.skip_report:
+                    page = project / "report.html"
+                    runs["report_warm"] = _remedy(project, ["report", "--logs", str(log), "--out", str(page)])
+                    runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size}
+        if not args.skip_issues or args.only_issues:
             shutil.rmtree(project / ".remedy", ignore_errors=True)
             runs["issues_cold"] = _remedy(project, ["issues", "--logs", str(log), "--format", "json"])
+        if args.only_issues:
+            runs["issues_warm"] = _remedy(project, ["issues", "--logs", str(log), "--format", "json"])
         base = runs["baseline"]["seconds"]
         for run in runs.values():
             run["ratio_to_baseline"] = round(run["seconds"] / base, 1) if base else None
@@ -242,7 +246,12 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
     screen = getattr(attribution, "_Screen", None)  # the cheap pre-test before decide_vectors: matching
     if screen is not None:
         screen.possible = timed("matching", screen.possible)
-    issue_queue.cluster_failures = timed("clustering", issue_queue.cluster_failures)
+    topics = getattr(issue_queue, "TopicClustering", None)  # topics: the streamed clustering's two stages
+    if topics is not None:
+        topics.add = timed("clustering", topics.add)
+        topics.clusters = timed("clustering", topics.clusters)
+    else:  # older code (REMEDY_BENCH_SOURCE): one in-memory call
+        issue_queue.cluster_failures = timed("clustering", issue_queue.cluster_failures)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ else:  # pragma: no cover
 
 CONFIG_FILE = "remedy.toml"
 CACHE_DIR = ".remedy"
+TRIAGE_DIR = "triage"
+DEFAULT_HALF_LIFE = "14d"
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,23 @@ class Config:
     calibration: dict[str, Any] = field(default_factory=dict)
     # Default owners: glob inside the remediations folder -> owners, in file order (the last match wins).
     owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    triage: str | None = None  # the triage folder, relative to the root; None: `triage/` beside the remediations
+    issues: dict[str, Any] = field(default_factory=dict)  # [issues]: half_life
 
     @property
     def cache_dir(self) -> Path:
         return self.root / CACHE_DIR
+
+    @property
+    def triage_dir(self) -> Path:
+        return self.root / self.triage if self.triage else self.remediations.parent / TRIAGE_DIR
+
+    @property
+    def half_life(self) -> float:
+        """The `[issues] half_life` in seconds (math.inf: no recency weighting); checked at load."""
+        from remedy.durations import parse_duration
+
+        return parse_duration(str(self.issues.get("half_life", DEFAULT_HALF_LIFE)))
 
 
 _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -56,7 +71,10 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "max_answer_length": (int, "a whole number of characters"),
     "calibration": (dict, "a table written by `remedy calibrate --write`"),
     "owners": (dict, 'a table of glob = list of owners, e.g. "refunds/**" = ["@refunds-team"]'),
+    "triage": (str, "a folder path (the triage files, default `triage` beside the remediations)"),
+    "issues": (dict, 'a table with half_life = "14d" (or "inf")'),
 }
+_ISSUES_KEYS = ("half_life",)
 
 
 def load_config(config_file: Path | None = None, remediations: Path | None = None,
@@ -147,6 +165,15 @@ def _checked(table: dict, file: Path | None) -> dict[str, Any]:
     for key in ("threshold", "margin", "failure_cutoff"):
         if key in values and not 0 <= values[key] <= 1:
             raise UsageError(f"{where}: '{key}' must be between 0 and 1, not {values[key]}")
+    for key, value in values.get("issues", {}).items():
+        if key not in _ISSUES_KEYS:
+            raise UsageError(f"{where}: unknown key 'issues.{key}' (known: {', '.join(_ISSUES_KEYS)})")
+        from remedy.durations import parse_duration
+
+        try:
+            parse_duration(str(value))
+        except ValueError as error:
+            raise UsageError(f"{where}: issues.half_life must be {error}") from None
     for name, cutoff in values.get("failure_cutoffs", {}).items():
         if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 <= cutoff <= 1:
             raise UsageError(f"{where}: failure_cutoffs.{name} must be a number between 0 and 1")

@@ -12,7 +12,7 @@ from remedy.errors import InputError
 from remedy.files.folder import DocumentCache, Folder, load_folder
 from remedy.problems import Problem, count_errors
 from remedy.rules.context import RuleContext
-from remedy.rules.registry import run_rules
+from remedy.rules.registry import REMEDIATION_RULES, RULES, run_rules
 
 
 @dataclass(frozen=True)
@@ -24,19 +24,20 @@ class ValidationResult:
 def validate(config: Config, *, today: datetime.date | None = None, semantic: bool = True) -> ValidationResult:
     """Check every file under the configured folder; `semantic=False` skips the rules that need the model."""
     folder = load_folder(config.remediations)
-    problems = check_folder(folder, config, today=today, semantic=semantic)
+    problems = check_folder(folder, config, today=today, semantic=semantic, triage=True)
     return ValidationResult(problems=problems, files=len(folder.documents) + len(folder.file_problems))
 
 
 def check_folder(folder: Folder, config: Config, *, today: datetime.date | None = None,
-                 semantic: bool = True) -> list[Problem]:
+                 semantic: bool = True, triage: bool = False) -> list[Problem]:
+    """Every problem of the folder; `triage=True` also checks the triage files (validate, check)."""
     matcher: Callable[[], Any] | None = None
     if semantic:
         from remedy.matching.folder_index import lazy_folder_index
 
         matcher = lazy_folder_index(folder, config)
     context = RuleContext(folder=folder, config=config, today=today or datetime.date.today(), matcher=matcher)
-    return run_rules(context)
+    return run_rules(context, RULES if triage else REMEDIATION_RULES)
 
 
 def load_servable_folder(config: Config, documents: DocumentCache | None = None) -> Folder:

@@ -105,7 +105,7 @@ def test_missing_logs_exit_2(project: Path, run) -> None:
 
 
 def test_issues_are_ranked_by_impact_with_stable_ids(project: Path, run) -> None:
-    first = json.loads(run("issues", "--logs", "logs.jsonl", "--format", "json").stdout)["issues"]
+    first = json.loads(run("issues", "--logs", "logs.jsonl", "--format", "json", "--half-life", "inf").stdout)["issues"]
     assert [(i["rank"], i["size"]) for i in first] == [(1, 2), (2, 1)]
     top = first[0]
     assert top["mean_severity"] == pytest.approx(0.7) and top["impact"] == pytest.approx(1.4)

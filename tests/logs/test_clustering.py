@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from remedy.logs.clustering import Cluster, cluster_failures, cluster_id
+from remedy.logs.clustering import Cluster, TopicClustering, cluster_failures, cluster_id
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -126,3 +126,89 @@ def test_blocked_walk_equals_the_one_by_one_walk(monkeypatch, block):
     keys = [f"k{i:03d}" for i in range(300)]
     got = cluster_failures(vectors, weights, np.ones(300), keys, threshold=0.75)
     assert {c.representative: c.queries for c in got} == naive_clusters(vectors, weights, keys, 0.75)
+
+
+# ---- topics: average linkage over the micro-clusters ----------------------------------------------
+
+
+def naive_average_linkage(vectors: np.ndarray, threshold: float) -> set[frozenset[int]]:
+    """Textbook UPGMA on the points: merge the pair with the highest mean pairwise cosine while >= threshold."""
+    groups = [[i] for i in range(len(vectors))]
+    sims = vectors @ vectors.T
+    while len(groups) > 1:
+        best, pair = -np.inf, None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                mean = float(sims[np.ix_(groups[a], groups[b])].mean())
+                if mean > best:
+                    best, pair = mean, (a, b)
+        if best < threshold or pair is None:
+            break
+        a, b = pair
+        groups[a] = groups[a] + groups[b]
+        del groups[b]
+    return {frozenset(g) for g in groups}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_topics_are_exact_average_linkage(seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((6, 12))
+    noisy = centres[rng.integers(0, 6, 60)] + 0.9 * rng.standard_normal((60, 12))
+    vectors = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    keys = [f"q{i:02d}" for i in range(60)]
+    # leader threshold 0.999: every query is its own micro-cluster, so stage 2 sees the points themselves
+    got = cluster_failures(vectors, np.ones(60, dtype=int), np.ones(60), keys, threshold=0.999, merge_threshold=0.3)
+    assert {frozenset(c.members) for c in got} == naive_average_linkage(vectors.astype(np.float64), 0.3)
+    assert 1 < len(got) < 60
+
+
+def test_topics_merge_paraphrase_groups_but_not_other_topics():
+    # two tight groups that belong together (cosine ~0.6 between them) and a third topic far away
+    vectors = unit([1, 0.05, 0, 0], [1, -0.05, 0, 0], [0.6, 0.8, 0, 0], [0.62, 0.78, 0.02, 0], [0, 0, 0, 1])
+    keys = ["refund", "refund please", "money back", "money back please", "seats"]
+    clusters = cluster_failures(vectors, [5, 1, 3, 1, 2], [1.0] * 5, keys, threshold=0.9, merge_threshold=0.5)
+    assert sorted(sorted(c.queries) for c in clusters) == [
+        ["money back", "money back please", "refund", "refund please"], ["seats"]]
+    assert cluster_failures(vectors, [5, 1, 3, 1, 2], [1.0] * 5, keys, threshold=0.9, merge_threshold=0.7)[0].size == 6
+
+
+def test_representative_is_the_most_central_leader_and_ids_are_stable():
+    # three leaders on an arc: the middle one is central although the rarest
+    vectors = unit([1, 0, 0], [0.8, 0.6, 0], [0.3, 0.95, 0])
+    keys = ["edge a", "middle", "edge b"]
+    clusters = cluster_failures(vectors, [9, 1, 5], [1, 1, 1], keys, threshold=0.95, merge_threshold=0.5)
+    assert len(clusters) == 1 and clusters[0].representative == "middle"
+    assert clusters[0].id == cluster_id("middle")
+    again = cluster_failures(vectors[::-1], [5, 1, 9], [1, 1, 1], keys[::-1], threshold=0.95, merge_threshold=0.5)
+    assert again[0].id == clusters[0].id
+
+
+def test_streaming_in_batches_equals_one_call_and_impact_is_given():
+    rng = np.random.default_rng(11)
+    centres = rng.standard_normal((20, 24))
+    noisy = centres[rng.integers(0, 20, 900)] + 0.5 * rng.standard_normal((900, 24))
+    vectors = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    weights = rng.integers(1, 9, 900)
+    keys = [f"k{i:03d}" for i in range(900)]
+    impacts = rng.random(900)
+    whole = cluster_failures(vectors, weights, np.ones(900), keys, threshold=0.85, merge_threshold=0.5, impacts=impacts)
+    order = sorted(range(900), key=lambda i: (-int(weights[i]), keys[i]))
+    topics = TopicClustering(24, leader_threshold=0.85, merge_threshold=0.5)
+    for start in range(0, 900, 137):
+        part = order[start:start + 137]
+        topics.add(vectors[part], weights[part], weights[part].astype(float), impacts[part], [keys[i] for i in part])
+    streamed = topics.clusters()
+    assert [(c.id, c.queries, c.size) for c in streamed] == [(c.id, c.queries, c.size) for c in whole]
+    assert sum(c.impact for c in whole) == pytest.approx(float(impacts.sum()))
+    with pytest.raises(ValueError, match="frequency order"):
+        topics.add(vectors[:1], [1000], [1.0], [1.0], ["late and frequent"])
+
+
+def test_bounded_leaders_still_join_topics_by_linkage():
+    vectors = unit([1, 0, 0], [0, 1, 0], [0.75, 0.66, 0], [0, 0, 1])
+    clusters = cluster_failures(vectors, [4, 3, 2, 1], [1] * 4, ["a", "b", "c", "d"], threshold=0.95,
+                                merge_threshold=0.6, max_leaders=2)
+    # c reaches no leader at 0.95 and there is no room for a third: it joins a (cosine 0.75 >= 0.6);
+    # d reaches nothing and stays alone. a and b (cosine 0) never merge.
+    assert sorted(c.queries for c in clusters) == [("a", "c"), ("b",), ("d",)]

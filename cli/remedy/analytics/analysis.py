@@ -28,6 +28,7 @@ class Analysis:
     folder: FolderIndex
     stats: AttributionStats
     attributions: str = ATTRIBUTIONS  # the DuckDB table holding this analysis' decisions
+    config: Config | None = None  # the project's settings (the issue queue reads triage and half-life)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -56,4 +57,4 @@ def attribute(config: Config, logs: LogTable, remediations: Sequence[Remediation
     """An analysis of already-read logs against `remediations` (the gate runs this for base and head)."""
     folder = build_folder_index(remediations, config)
     stats = attribute_logs(logs, folder, table=table, progress=progress)
-    return Analysis(logs=logs, folder=folder, stats=stats, attributions=table)
+    return Analysis(logs=logs, folder=folder, stats=stats, attributions=table, config=config)

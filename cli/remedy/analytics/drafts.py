@@ -16,7 +16,7 @@ from remedy.logs.reading import read_logs
 from remedy.logs.settings import log_settings
 
 MAX_SOURCE_LOGS = 20
-MAX_CANDIDATES = 15
+MAX_CANDIDATES = 25
 # The SME writes the real text; `validate` flags this placeholder (W003) and `activate` refuses it.
 PLACEHOLDER = {"answer": "TODO: write the answer the assistant must give, with a link to the policy page.",
                "guidance": "TODO: write the advice the assistant should follow for questions like this."}

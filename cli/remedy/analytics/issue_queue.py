@@ -1,26 +1,37 @@
-"""`remedy issues` / `remedy issue N`: failures clustered by similarity and ranked by impact.
+"""`remedy issues` / `remedy issue N`: unaddressed failures grouped into topics, ranked by impact.
 
-impact = frequency (failure logs in the cluster) x mean severity. No recency weighting: use
-`--since` to rank only recent logs. Two failures belong together when one answer could cover both:
-the clustering uses the matcher's own threshold. A cluster's id is a hash of its representative
-(most frequent) query, so it is stable between runs on the same data and remediations; N in
-`remedy issue N` is the rank in the list, and the id works too.
+impact = sum over the issue's failure logs of severity x 2^(-age / half_life), where age is measured
+from the newest log of the input (not the wall clock, so a run is reproducible); half_life = inf gives
+frequency x mean severity. An issue is a topic: the failures one answer with its also_matches could
+cover (`remedy.logs.clustering`).
+
+Triage (`remedy.files.triage`): a failure that the decision rule matches to a triage file's queries
+belongs to that file's issue, whatever the clustering says, so a decision keeps applying to new
+failures; the rest are clustered. Failures covered by an active or draft remediation of any kind
+(answers, guidance, reviews) are addressed and never reach the queue.
 """
 
 from __future__ import annotations
 
+import datetime
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from remedy.analytics.analysis import Analysis
-from remedy.analytics.tables import create_table
+from remedy.analytics.tables import create_table, insert_columns, one_row
+from remedy.config import DEFAULT_HALF_LIFE
+from remedy.durations import parse_duration
 from remedy.errors import UsageError
-from remedy.logs.clustering import Cluster, cluster_failures
-from remedy.logs.reading import iter_distinct_queries
+from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
+from remedy.logs.clustering import Cluster, TopicClustering, cluster_id, topic_thresholds
 
 STATUSES = ("unaddressed", "addressed", "all")
+STATE_CHOICES = (*STATES, "all")
+TRIAGE_MATCHES = "triage_matches"
+TREND_DAYS = 7
+_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -30,12 +41,33 @@ class Issue:
     primary_issue: str
     representative_query: str
     log_ids: list[str]
+    state: str = "open"
+    assignee: str | None = None
+    note: str | None = None
+    first_seen: datetime.datetime | None = None
+    last_seen: datetime.datetime | None = None
+    last_7_days: int = 0
+    previous_7_days: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"rank": self.rank, "id": self.cluster.id, "size": self.cluster.size,
                 "mean_severity": round(self.cluster.mean_severity, 4), "impact": round(self.cluster.impact, 4),
                 "primary_issue": self.primary_issue, "representative_query": self.representative_query,
+                "state": self.state, "assignee": self.assignee, "note": self.note,
+                "first_seen": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
+                "trend": {"last_7_days": self.last_7_days, "previous_7_days": self.previous_7_days},
                 "distinct_queries": len(self.cluster.members), "log_ids": self.log_ids}
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The ranked issues after filtering, and what the filters left out (for the footnote)."""
+
+    issues: list[Issue]
+    newest_log: datetime.datetime | None
+    half_life_seconds: float
+    hidden_by_state: int
+    total: int  # issues these filters show before --top cuts the list
 
 
 def failure_filter(attributions: str, status: str, primary_issue: str | None) -> str | None:
@@ -48,37 +80,56 @@ def failure_filter(attributions: str, status: str, primary_issue: str | None) ->
     return " AND ".join(conditions) or None
 
 
-def rank_issues(analysis: Analysis, *, status: str = "unaddressed", primary_issue: str | None = None,
-                top: int | None = None) -> list[Issue]:
-    clusters = rank_clusters(analysis, status=status, primary_issue=primary_issue)
-    return describe_issues(analysis, clusters[:top] if top else clusters, status=status, primary_issue=primary_issue)
+def parse_states(value: str | None) -> tuple[str, ...]:
+    """`--state`: one state, a comma-separated list, or `all`; default the open ones."""
+    if not value:
+        return OPEN_STATES
+    states = tuple(part.strip() for part in value.split(",") if part.strip())
+    for state in states:
+        if state not in STATE_CHOICES:
+            raise UsageError(f"--state must be one of {', '.join(STATE_CHOICES)} (comma-separated), not '{state}'")
+    return STATES if "all" in states else states
 
 
-def rank_clusters(analysis: Analysis, *, status: str = "unaddressed", primary_issue: str | None = None
-                  ) -> list[Cluster]:
-    """Every cluster, ranked by impact; `describe_issues` turns the ones to show into issues."""
+def rank_issues(analysis: Analysis, **filters: Any) -> list[Issue]:
+    """The issues `issue_queue` shows, ranked by impact (filters: as `issue_queue`)."""
+    return issue_queue(analysis, **filters).issues
+
+
+def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issue: str | None = None,
+                top: int | None = None, states: Sequence[str] = OPEN_STATES, assignee: str | None = None,
+                half_life: float | None = None) -> Queue:
+    """The issues of `analysis`, ranked by decayed impact; `half_life` in seconds (default: the config's)."""
+    config = analysis.config
+    if half_life is None:
+        half_life = config.half_life if config else parse_duration(DEFAULT_HALF_LIFE)
     where = failure_filter(analysis.attributions, status, primary_issue)
-    keys: list[str] = []
-    weights, severities, vectors = [], [], []
-    for batch in iter_distinct_queries(analysis.logs, failures_only=True, where=where):
-        keys.extend(batch.normalized_queries)
-        weights.append(batch.failures)
-        severities.append(batch.mean_severity)
-        vectors.append(analysis.folder.encode(batch.normalized_queries))
-    if not keys:
-        return []
-    return cluster_failures(np.concatenate(vectors), np.concatenate(weights), np.concatenate(severities), keys,
-                            threshold=analysis.folder.threshold)
-
-
-def describe_issues(analysis: Analysis, clusters: list[Cluster], *, status: str = "unaddressed",
-                    primary_issue: str | None = None) -> list[Issue]:
-    """Ranked clusters as issues (log ids, primary issue, the representative's spelling), ranks from 1."""
-    return _describe(analysis, clusters, failure_filter(analysis.attributions, status, primary_issue))
+    con, logs = analysis.con, analysis.logs.table
+    newest = one_row(con, f"SELECT max(ts) FROM {logs}")[0]
+    triages = load_triage(config.triage_dir).triages if config else {}
+    _match_triage(analysis, triages, where)
+    decay = "1.0" if math.isinf(half_life) or newest is None else \
+        f"pow(2.0, -(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts)) / {half_life!r})"
+    condition = f"AND {where}" if where else ""
+    clusters = _cluster_untriaged(analysis, decay, condition) + _triaged_clusters(analysis, triages, decay, condition)
+    clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
+    chosen, hidden = [], 0
+    for cluster in clusters:
+        triage = triages.get(cluster.id)
+        state = triage.state if triage else "open"
+        if state not in states or (assignee and (triage is None or triage.assignee != assignee)):
+            hidden += state not in states
+            continue
+        chosen.append((cluster, triage))
+    total = len(chosen)
+    if top:
+        chosen = chosen[:top]
+    issues = _describe(analysis, chosen, where, newest)
+    return Queue(issues, newest, half_life, hidden, total)
 
 
 def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
-    """The issue ranked N (a number) or with the given cluster id."""
+    """The issue ranked N (a number) or with the given id, among the issues these filters show."""
     issues = rank_issues(analysis, **filters)
     for issue in issues:
         if key == str(issue.rank) or key == issue.cluster.id:
@@ -101,16 +152,94 @@ def issue_logs(analysis: Analysis, issue: Issue, *, limit: int | None = None) ->
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def _describe(analysis: Analysis, clusters: list[Cluster], where: str | None) -> list[Issue]:
+def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | None) -> None:
+    """Table TRIAGE_MATCHES: each failure query the decision rule gives to a triage file's queries.
+
+    The triage files become entries of a matcher (question = first query, also_matches = the rest)
+    decided with the project's threshold, so exactly the failures an answer with those texts would
+    take. No margin: being near two triaged topics still means triaged, and the best one wins.
+    """
+    from remedy.logs.reading import iter_distinct_queries
+    from remedy.matching.decision import MatchEntry, MatchIndex
+
+    con = analysis.con
+    create_table(con, TRIAGE_MATCHES, {"normalized_query": "VARCHAR", "issue": "VARCHAR"})
+    if not triages:
+        return
+    entries = [MatchEntry(id=t.id, kind="triage", status="active", question=t.queries[0],
+                          also_matches=tuple(t.queries[1:])) for t in triages.values()]
+    index = MatchIndex(entries, analysis.folder.encode, analysis.folder.threshold, 0.0)
+    for batch in iter_distinct_queries(analysis.logs, failures_only=True, where=where):
+        texts = batch.normalized_queries
+        decisions = index.decide_vectors(analysis.folder.encode(texts), texts, kind="triage", statuses=("active",))
+        found = [(text, d.entry_id) for text, d in zip(texts, decisions, strict=True) if d.entry_id]
+        insert_columns(con, TRIAGE_MATCHES, {"normalized_query": [t for t, _ in found],
+                                             "issue": [i for _, i in found]})
+
+
+def _per_query_sql(logs: str, decay: str, condition: str) -> str:
+    return f"""SELECT normalized_query, count(*) AS failures, sum(coalesce(severity, 0)) AS severity,
+                      sum(coalesce(severity, 0) * {decay}) AS impact
+               FROM {logs} WHERE is_failure {condition}"""
+
+
+def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[Cluster]:
+    """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors)."""
+    leader, merge = topic_thresholds(analysis.folder.threshold)
+    topics: TopicClustering | None = None
+    cursor = analysis.con.cursor()
+    cursor.execute(_per_query_sql(analysis.logs.table, decay, condition) + f"""
+        AND normalized_query NOT IN (SELECT normalized_query FROM {TRIAGE_MATCHES})
+        GROUP BY normalized_query ORDER BY failures DESC, normalized_query""")
+    while rows := cursor.fetchmany(_BATCH):
+        texts = [row[0] for row in rows]
+        vectors = analysis.folder.encode(texts)
+        if topics is None:
+            topics = TopicClustering(vectors.shape[1], leader_threshold=leader, merge_threshold=merge)
+        topics.add(vectors, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], texts)
+    cursor.close()
+    return topics.clusters() if topics else []
+
+
+def _triaged_clusters(analysis: Analysis, triages: dict[str, Triage], decay: str, condition: str) -> list[Cluster]:
+    """One issue per triage file that takes failures in these logs, keeping the file's id."""
+    if not triages:
+        return []
+    rows = analysis.con.execute(f"""
+        SELECT t.issue, q.normalized_query, q.failures, q.severity, q.impact
+        FROM ({_per_query_sql(analysis.logs.table, decay, condition)} GROUP BY normalized_query) q
+        JOIN {TRIAGE_MATCHES} t USING (normalized_query)
+        ORDER BY t.issue, q.failures DESC, q.normalized_query""").fetchall()
+    grouped: dict[str, list[tuple]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row[1:])
+    clusters = []
+    for issue_id, members in grouped.items():
+        size = sum(m[1] for m in members)
+        representative = triages[issue_id].representative or members[0][0]
+        clusters.append(Cluster(id=issue_id, representative=representative, members=tuple(range(len(members))),
+                                queries=tuple(m[0] for m in members), size=size,
+                                mean_severity=sum(m[2] for m in members) / size if size else 0.0,
+                                impact=sum(m[3] for m in members)))
+    return clusters
+
+
+def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], where: str | None,
+              newest: datetime.datetime | None) -> list[Issue]:
     con, logs = analysis.con, analysis.logs.table
+    clusters = [cluster for cluster, _ in chosen]
     create_table(con, "cluster_members", {"normalized_query": "VARCHAR", "cluster": "VARCHAR"},
                  {"normalized_query": [q for c in clusters for q in c.queries],
                   "cluster": [c.id for c in clusters for _ in c.queries]})
     condition = f"AND {where}" if where else ""
+    newest_sql = f"TIMESTAMP '{newest.isoformat()}'" if newest else "NULL"
     # Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
     # DuckDB's mode() picks whichever a thread saw first, and the same input must give the same output.
     facts = con.execute(f"""
-        SELECT cluster, list(log_id ORDER BY ts, log_id), first(issue ORDER BY n DESC, issue)
+        SELECT cluster, list(log_id ORDER BY ts, log_id), first(issue ORDER BY n DESC, issue), min(ts), max(ts),
+               count(*) FILTER (WHERE ts > {newest_sql} - INTERVAL {TREND_DAYS} DAY),
+               count(*) FILTER (WHERE ts <= {newest_sql} - INTERVAL {TREND_DAYS} DAY
+                                  AND ts > {newest_sql} - INTERVAL {2 * TREND_DAYS} DAY)
         FROM (SELECT m.cluster, l.log_id, l.ts, coalesce(l.primary_issue, 'other') AS issue,
                      count(*) OVER (PARTITION BY m.cluster, coalesce(l.primary_issue, 'other')) AS n
               FROM {logs} l JOIN cluster_members m USING (normalized_query)
@@ -123,8 +252,18 @@ def _describe(analysis: Analysis, clusters: list[Cluster], where: str | None) ->
               WHERE normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
         GROUP BY normalized_query""", {"reps": [c.representative for c in clusters]}).fetchall())
     issues = []
-    for rank, cluster in enumerate(clusters, start=1):
-        log_ids, primary = by_cluster.get(cluster.id, ([], "other"))
+    for rank, (cluster, triage) in enumerate(chosen, start=1):
+        log_ids, primary, first, last, recent, before = by_cluster.get(cluster.id, ([], "other", None, None, 0, 0))
         raw = spelling.get(cluster.representative)
-        issues.append(Issue(rank, cluster, primary, raw or cluster.representative, [str(i) for i in log_ids]))
+        issues.append(Issue(rank, cluster, primary, raw or cluster.representative, [str(i) for i in log_ids],
+                            state=triage.state if triage else "open", assignee=triage.assignee if triage else None,
+                            note=triage.note if triage else None, first_seen=first, last_seen=last,
+                            last_7_days=recent, previous_7_days=before))
     return issues
+
+
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return moment.isoformat() + "Z" if moment else None
+
+
+__all__ = ["Issue", "Queue", "cluster_id", "find_issue", "issue_logs", "issue_queue", "parse_states", "rank_issues"]

@@ -26,7 +26,7 @@ import numpy as np
 from remedy.analytics.analysis import Analysis, attribute, log_settings
 from remedy.analytics.coverage import coverage_report, prevention_logs_sql
 from remedy.analytics.drafts import draft_for_issue
-from remedy.analytics.issue_queue import describe_issues, rank_clusters
+from remedy.analytics.issue_queue import issue_queue
 from remedy.analytics.tables import create_table, one_row
 from remedy.config import Config
 from remedy.files.folder import load_folder
@@ -234,8 +234,8 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
     starts = _bucket_starts(period, bucket)
     history = folder_history(config.remediations)
     rows = _remediation_rows(current, coverage, history, bucket, starts, config)
-    clusters = rank_clusters(current)  # every issue, to count them; only the queue's are described
-    issues = describe_issues(current, clusters[:top])
+    queue = issue_queue(current, top=top)  # counts every open issue; describes only the queue's
+    issues = queue.issues
     repo = normalize_repo_url(repo_url) if repo_url else _origin_url(config.remediations)
     branch = _default_branch(config.remediations)
     ranked = sorted(rows, key=lambda r: (-r.preventions, -r.covered_failures, -r.covered_logs, r.kind, r.id))
@@ -257,7 +257,7 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         never_matched=tuple(never[:MAX_NEVER_MATCHED]), never_matched_total=len(never),
         in_git=bool(history),
         contributions=_contributions(rows),
-        issues_total=len(clusters),
+        issues_total=queue.total,
         queue=_queue(config, current, issues, bucket, starts, repo, branch),
         repo_url=repo, branch=branch if repo else None,
         matching=_matching_health(config, current),

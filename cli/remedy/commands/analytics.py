@@ -19,6 +19,9 @@ SINCE = typer.Option(None, "--since", help="Only logs at or after this date/time
 UNTIL = typer.Option(None, "--until", help="Only logs before this date/time (ISO 8601).")
 STRICT = typer.Option(False, "--strict", help="Refuse the first malformed log line instead of skipping it.")
 FORMAT = typer.Option("table", "--format", help="table, json, csv or markdown.")
+HALF_LIFE = typer.Option(None, "--half-life", help="Recency weight of impact, e.g. 14d, 36h, 2w; inf for none "
+                         "(default: [issues] half_life in the config, else 14d).")
+STATE = typer.Option(None, "--state", help="As given to `remedy issues` (default: open,assigned).")
 
 
 def register(app: typer.Typer) -> None:
@@ -103,43 +106,63 @@ def coverage(
 
 def issues(
     ctx: typer.Context, logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
-    status: str = typer.Option("unaddressed", "--status", help="unaddressed, addressed or all."),
+    state: str | None = typer.Option(None, "--state", help="open, assigned, addressed, no_action_needed, wont_fix "
+                                     "or all; comma-separated (default: open,assigned)."),
+    assignee: str | None = typer.Option(None, "--assignee", help="Only issues assigned to this handle."),
+    status: str = typer.Option("unaddressed", "--status", help="unaddressed, addressed (by remediations) or all."),
     primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure."),
+    half_life: str | None = HALF_LIFE,
     top: int = typer.Option(20, "--top", help="How many issues (0: all)."),
     strict: bool = STRICT, fmt: str = FORMAT,
 ) -> None:
-    """Unaddressed failures clustered by similarity, ranked by impact = frequency x mean severity."""
-    from remedy.analytics.issue_queue import STATUSES, rank_issues
+    """Topics of unaddressed failures, ranked by impact = sum of severity x 2^(-age / half_life).
+
+    Example: remedy issues --logs 'exports/*.jsonl.gz' --state open --assignee @alice
+    """
+    from remedy.analytics.issue_queue import STATUSES, issue_queue, parse_states
+    from remedy.report.analytics import issues_footnote, issues_rows
 
     choose(fmt, FORMATS, "--format")
     choose(status, STATUSES, "--status")
     analysis = _analyse(ctx, logs, since, until, strict, fmt)
-    found = rank_issues(analysis, status=status, primary_issue=primary_issue, top=top or None)
-    rows = [issue.as_dict() for issue in found]
-    if fmt != "json":
-        rows = [{**row, "log_ids": len(row["log_ids"])} for row in rows]
-    columns = ("rank", "id", "size", "mean_severity", "impact", "primary_issue", "representative_query")
+    queue = issue_queue(analysis, status=status, primary_issue=primary_issue, top=top or None,
+                        states=parse_states(state), assignee=assignee, half_life=parse_half_life(half_life))
+    rows, columns = issues_rows(queue, fmt)
     write(render_rows(rows, columns, fmt, key="issues"))
-    if fmt != "json" and found:
-        typer.echo(f"{len(found)} issue(s); `remedy issue N --logs …` shows one in full", err=True)
+    if fmt != "json":
+        typer.echo(issues_footnote(queue), err=True)
+
+
+def parse_half_life(value: str | None) -> float | None:
+    from remedy.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise UsageError(f"--half-life must be {error}") from None
 
 
 def issue(
     ctx: typer.Context, key: str = typer.Argument(..., help="The rank from `remedy issues`, or the issue id."),
     logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
+    state: str | None = STATE,
     status: str = typer.Option("unaddressed", "--status", help="As given to `remedy issues`."),
     primary_issue: str | None = typer.Option(None, "--primary-issue", help="As given to `remedy issues`."),
+    half_life: str | None = HALF_LIFE,
     limit: int = typer.Option(50, "--limit", help="How many logs to show (0: all)."),
     strict: bool = STRICT,
     fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
 ) -> None:
     """One issue in full: its queries, responses, context, scores, and the command that remediates it."""
-    from remedy.analytics.issue_queue import find_issue, issue_logs
+    from remedy.analytics.issue_queue import find_issue, issue_logs, parse_states
     from remedy.report.analytics import issue_text
 
     choose(fmt, ("table", "json", "markdown"), "--format")
     analysis = _analyse(ctx, logs, since, until, strict, fmt)
-    found = find_issue(analysis, key, status=status, primary_issue=primary_issue)
+    found = find_issue(analysis, key, status=status, primary_issue=primary_issue, states=parse_states(state),
+                       half_life=parse_half_life(half_life))
     rows = issue_logs(analysis, found, limit=limit or None)
     command = "remedy new answer --from-issue " + found.cluster.id + "".join(f" --logs '{p}'" for p in logs)
     document = {**found.as_dict(), "queries": list(found.cluster.queries), "logs": rows, "remediate": command}

@@ -76,13 +76,14 @@ def global_options(
 
 
 def _register() -> None:
-    from remedy.commands import analytics, files, gate, matching, serving
+    from remedy.commands import analytics, files, gate, matching, serving, triage
 
     files.register(app)
     gate.register(app)
     matching.register(app)
     analytics.register(app)
     serving.register(app)
+    triage.register(app)
 
 
 _register()

@@ -100,8 +100,8 @@ def _place(folder: Path, draft: Draft, existing: set[str]) -> tuple[Path, str]:
 
 
 def render_draft(draft: Draft, remediation_id: str) -> str:
-    lines = [f"kind: {draft.kind}", f"id: {_scalar(remediation_id)}", "status: draft",
-             f"question: {_scalar(draft.question)}"]
+    lines = [f"kind: {draft.kind}", f"id: {scalar_text(remediation_id)}", "status: draft",
+             f"question: {scalar_text(draft.question)}"]
     if draft.kind == "review":
         lines.append(f"verdict: {draft.verdict}")
     lines += _block(TEXT_FIELD_BY_KIND[draft.kind], draft.text)
@@ -110,14 +110,14 @@ def render_draft(draft: Draft, remediation_id: str) -> str:
     for key, items in (("also_matches", draft.also_matches), ("must_not_match", draft.must_not_match)):
         if items or (key == "also_matches" and draft.candidate_also_matches):
             lines.append(f"{key}:")
-            lines += [f"  - {_scalar(item)}" for item in items]
+            lines += [f"  - {scalar_text(item)}" for item in items]
             if key == "also_matches" and draft.candidate_also_matches:
                 lines.append("  # Similar queries from the logs: uncomment the ones that ask the same thing.")
-                lines += [f"  # - {_scalar(item)}" for item in draft.candidate_also_matches]
+                lines += [f"  # - {scalar_text(item)}" for item in draft.candidate_also_matches]
     if draft.tags:
-        lines.append(f"tags: [{', '.join(_scalar(tag) for tag in draft.tags)}]")
+        lines.append(f"tags: [{', '.join(scalar_text(tag) for tag in draft.tags)}]")
     if draft.source_logs:
-        lines.append(f"source_logs: [{', '.join(_scalar(log_id) for log_id in draft.source_logs)}]")
+        lines.append(f"source_logs: [{', '.join(scalar_text(log_id) for log_id in draft.source_logs)}]")
     text = "\n".join(lines) + "\n"
     loaded = yaml.safe_load(text)
     if loaded["question"] != draft.question or loaded["id"] != remediation_id:  # pragma: no cover - a bug
@@ -164,7 +164,7 @@ _NOT_LITERAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _scalar(text: str) -> str:
+def scalar_text(text: str) -> str:
     """Plain YAML where that reads back identically, else a JSON string (valid YAML double quotes)."""
     if "\n" not in text and text == text.strip() and re.fullmatch(r"[\w][\w ,.?!'()/&+-]*", text):
         try:
@@ -182,4 +182,4 @@ def _block(key: str, text: str) -> list[str]:
                and all(line == line.rstrip() for line in lines))
     if literal:
         return [f"{key}: |", *(f"  {line}".rstrip() for line in lines)]
-    return [f"{key}: {_scalar(text)}"]
+    return [f"{key}: {scalar_text(text)}"]

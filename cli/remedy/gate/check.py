@@ -48,7 +48,7 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
     commit = resolve_revision(top, base_ref)
     at_base = base_config(top, commit, config, config_file=config_file, remediations=remediations)
     base = folder_at(top, commit, at_base.config.remediations)
-    problems = check_folder(current, config, semantic=semantic) + at_base.problems
+    problems = check_folder(current, config, semantic=semantic, triage=True) + at_base.problems
     changes = compare(base, current)
     impact = None
     preventions = None

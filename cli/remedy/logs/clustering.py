@@ -1,57 +1,303 @@
-"""Grouping similar unaddressed failures into issues, ranked by impact, with ids that stay put.
+"""Grouping unaddressed failures into topics: the failures one answer (with its also_matches) could cover.
 
 The input is one row per distinct normalized failure query: its embedding, how many failure logs
-carry it (weight), their mean severity, and the text. Clustering is greedy leader clustering in
-frequency order, exact and deterministic:
+carry it (weight), the sum of their severities, their decayed impact, and the text. It arrives in
+frequency order (weight descending, then text), in batches, so a million-row log never holds all its
+vectors at once. Two stages:
 
-1. Order the queries by weight (descending), then by text: the order depends on the data only,
-   never on the order of the input rows.
-2. Walk that order. A query whose cosine similarity to an existing leader reaches `threshold` joins
-   the most similar leader (ties: the earlier leader); otherwise it becomes a new leader.
+1. **Micro-clusters** (leader clustering, exact and deterministic). A query whose cosine to an
+   existing leader reaches `leader_threshold` joins the most similar leader (ties: the earlier one);
+   otherwise it becomes a leader. Each leader keeps only the *sum* of its members' unit vectors.
+   Past `max_leaders` leaders a query that reaches no leader still joins the nearest one when the
+   average linkage would take it (cosine >= `merge_threshold`), else it stays a topic of its own:
+   memory is bounded by `max_leaders` vectors whatever the input.
+2. **Topics** (average linkage over the micro-clusters). The average cosine between the members of
+   two groups is `sum_a . sum_b / (n_a n_b)` for unit vectors, so merging by it needs only the sums.
+   Groups merge, most similar pair first, while that average reaches `merge_threshold`. A merged
+   group's average with a third is the weighted mean of its parts' averages, so a pair can only
+   reach the threshold if one of the parts did: the candidate pairs are those of the micro-cluster
+   graph (each micro-cluster keeps its `neighbours` most similar ones above the threshold).
 
-So every cluster is led by its most frequent query, which is its representative, and the cluster's
-id is a hash of that text: the same data gives the same ids, and a cluster keeps its id as long as
-its most frequent query stays the same. The walk is done in blocks: a matrix product compares a
-block with all earlier leaders at once (in slices, so memory stays bounded), and only the queries
-that match none of them are compared one by one with the leaders born inside the block.
-
-Cost is about n x leaders x dim multiply-adds. Past `max_leaders` leaders (default 20,000), the
-remaining queries (the rarest) are still compared with every leader, but one that matches none
-stays alone instead of becoming a leader for later ones; this bounds the time on data with no
-structure at all. The rank is the position in the returned list (1-based): `remedy issue N` means
-rank N of that run, and the id is what stays stable between runs.
+Both thresholds sit on the decision rule's similarity scale (`topic_thresholds`): a micro-cluster
+is tighter than what the matcher accepts, and a topic is what a few paraphrases in `also_matches`
+would cover. A topic's representative is its most central leader (highest cosine with the topic's
+mean; ties: more frequent, then text), and its id is a hash of that text: stable across runs on the
+same data, and kept as long as the centre of the topic does not move.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 ID_LENGTH = 12  # hex digits of sha256: collisions need ~16 million clusters to become likely
 DEFAULT_MAX_LEADERS = 20_000
+DEFAULT_NEIGHBOURS = 32
+# Offsets from the decision threshold, chosen on CLINC150 validation (benchmarks/issues_quality.py).
+LEADER_OFFSET = 0.0
+MERGE_OFFSET = -0.20
 _BLOCK = 1024  # queries compared with the leaders at once
-_LEADER_SLICE = 8192  # leaders per matrix product: block x slice float32 is 32 MB at most
+_LEADER_SLICE = 4096  # leaders per matrix product: block x slice float32 is 16 MB at most
+_MERGE_ROWS = 256  # micro-clusters per row block when finding linkage neighbours: 20 MB at 20,000 leaders
 
 
 @dataclass(frozen=True)
 class Cluster:
-    """One issue: similar failure queries, led by the most frequent one."""
+    """One topic: similar failure queries and their totals."""
 
     id: str
     representative: str
-    members: tuple[int, ...]  # indices into the inputs, most frequent first
+    members: tuple[int, ...]  # indices into the inputs (in the order given), most frequent first
     queries: tuple[str, ...]  # the members' texts, same order
     size: int  # failure logs in the cluster (sum of weights)
     mean_severity: float  # weighted by the logs
-    impact: float  # size x mean_severity
+    impact: float  # sum over its logs of severity x recency weight (= size x mean_severity without decay)
 
 
 def cluster_id(representative: str) -> str:
-    """The stable id of a cluster led by this normalized query."""
+    """The stable id of a cluster represented by this normalized query."""
     return hashlib.sha256(representative.encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
+def topic_thresholds(decision_threshold: float) -> tuple[float, float]:
+    """(leader, merge) thresholds for a decision threshold: the same similarity scale, shifted."""
+    leader = min(0.99, decision_threshold + LEADER_OFFSET)
+    return leader, min(leader, max(0.0, decision_threshold + MERGE_OFFSET))
+
+
+class TopicClustering:
+    """Feed distinct failure queries in frequency order (`add`), then `clusters()`.
+
+    Example:
+        topics = TopicClustering(dim=256, leader_threshold=0.8, merge_threshold=0.51)
+        for batch in batches:  # each sorted by weight descending, then text; batches in that order too
+            topics.add(vectors, weights, severity_sums, impacts, texts)
+        ranked = topics.clusters()  # by impact
+    """
+
+    def __init__(self, dim: int, *, leader_threshold: float, merge_threshold: float | None,
+                 max_leaders: int = DEFAULT_MAX_LEADERS, neighbours: int = DEFAULT_NEIGHBOURS) -> None:
+        self.dim = dim
+        self.leader_threshold = leader_threshold
+        self.merge_threshold = merge_threshold  # None: micro-clusters only
+        self.max_leaders = max_leaders
+        self.neighbours = neighbours
+        self._leader_vectors = np.empty((0, dim), dtype=np.float32)
+        self._sums = np.empty((0, dim), dtype=np.float32)  # float32: exact enough for means of thousands
+        self._counts = np.empty(0, dtype=np.int64)  # distinct queries per leader
+        self._leader_query: list[int] = []  # leader number -> query index
+        self._leaders = 0
+        self._keys: list[str] = []
+        self._weights: list[int] = []
+        self._severity: list[float] = []
+        self._impact: list[float] = []
+        self._group: list[int] = []  # query -> leader number, or -1 - query for a query alone
+        self._last: tuple[int, str] | None = None
+
+    def add(self, vectors: np.ndarray, weights: Sequence[int] | np.ndarray, severity_sums: Sequence[float] | np.ndarray,
+            impacts: Sequence[float] | np.ndarray, keys: Sequence[str]) -> None:
+        matrix = np.asarray(vectors, dtype=np.float32)
+        weight = np.asarray(weights, dtype=np.int64)
+        n = len(keys)
+        if matrix.ndim != 2 or matrix.shape != (n, self.dim) or weight.shape != (n,) or len(severity_sums) != n \
+                or len(impacts) != n:
+            raise ValueError("vectors, weights, severities, impacts and keys must describe the same n queries")
+        for w, key in zip(weight.tolist(), keys, strict=True):
+            order = (-w, key)
+            if self._last is not None and order <= (-self._last[0], self._last[1]):
+                raise ValueError("queries must come in frequency order (weight descending, then text), distinct")
+            self._last = (w, key)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        first = len(self._keys)
+        self._keys.extend(keys)
+        self._weights.extend(weight.tolist())
+        self._severity.extend(np.asarray(severity_sums, dtype=np.float64).tolist())
+        self._impact.extend(np.asarray(impacts, dtype=np.float64).tolist())
+        for start in range(0, n, _BLOCK):
+            self._walk(matrix[start:start + _BLOCK], first + start)
+
+    def _walk(self, block: np.ndarray, first: int) -> None:
+        threshold, rows = self.leader_threshold, np.arange(len(block))
+        best_sim, best = _best_leaders(block, self._leader_vectors[:self._leaders])
+        # The queries no earlier leader takes: which of them lead is decided one by one, in order.
+        open_rows = np.flatnonzero(best_sim < threshold)
+        # One product serves both the one-by-one decisions and the assignment below (same numbers).
+        to_open = block @ block[open_rows].T
+        new_k: list[int] = []
+        alone: list[int] = []
+        for k, row in enumerate(open_rows):
+            if new_k and bool((to_open[row, new_k] >= threshold).any()):
+                continue  # a leader born earlier in this block takes it
+            if self._leaders + len(new_k) < self.max_leaders:
+                new_k.append(k)
+            else:
+                alone.append(int(row))
+        new_rows = open_rows[new_k]
+        own_number = np.full(len(block), -1, dtype=np.int64)
+        own_number[new_rows] = self._leaders + np.arange(new_rows.size)
+        if new_rows.size:
+            new_sims = np.where(rows[:, None] > new_rows[None, :], to_open[:, new_k], -np.inf)
+            new_best = np.argmax(new_sims, axis=1)
+            new_best_sim = new_sims[rows, new_best]
+            better = new_best_sim > best_sim  # strictly: on a tie the older leader keeps it
+            best = np.where(better, self._leaders + new_best, best)
+            best_sim = np.where(better, new_best_sim, best_sim)
+            self._add_leaders(block[new_rows], first + new_rows)
+        own = own_number >= 0
+        lonely = np.zeros(len(block), dtype=bool)
+        lonely[alone] = True
+        if self.merge_threshold is not None:  # past max_leaders: join the nearest leader if linkage would
+            lonely &= best_sim < self.merge_threshold
+        joined = ~own & ~lonely
+        group = np.where(own, own_number, best)
+        group[lonely] = -1 - (first + rows[lonely])
+        self._group.extend(group.tolist())
+        if joined.any():  # add each joining vector to its leader's sum (sorted + reduceat: np.add.at is slow)
+            targets = best[joined]
+            order = np.argsort(targets, kind="stable")
+            leaders, starts = np.unique(targets[order], return_index=True)
+            self._sums[leaders] += np.add.reduceat(block[joined][order], starts, axis=0)
+        self._counts[: self._leaders] += np.bincount(best[joined], minlength=self._leaders)
+
+    def _add_leaders(self, vectors: np.ndarray, queries: np.ndarray) -> None:
+        needed = self._leaders + len(vectors)
+        if needed > len(self._leader_vectors):
+            size = max(needed, 2 * len(self._leader_vectors), 256)
+            self._leader_vectors = _grown(self._leader_vectors, size)
+            self._sums = _grown(self._sums, size)
+            self._counts = np.concatenate([self._counts, np.zeros(size - len(self._counts), dtype=np.int64)])
+        self._leader_vectors[self._leaders:needed] = vectors
+        self._sums[self._leaders:needed] = vectors
+        self._counts[self._leaders:needed] = 1
+        self._leader_query.extend(int(q) for q in queries)
+        self._leaders = needed
+
+    def clusters(self) -> list[Cluster]:
+        """The topics ranked by impact (then size, then id)."""
+        topic_of = self._merge()
+        groups: dict[int, list[int]] = {}
+        for query, group in enumerate(self._group):
+            key = topic_of[group] if group >= 0 else group
+            groups.setdefault(key, []).append(query)
+        leaders_by_topic: dict[int, list[int]] = {}
+        for number in range(self._leaders):
+            leaders_by_topic.setdefault(topic_of[number], []).append(number)
+        clusters = []
+        for key, members in groups.items():
+            representative = members[0] if key < 0 else self._central(leaders_by_topic[key])
+            clusters.append(self._summarize(members, representative))
+        clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
+        return _disambiguate(clusters)
+
+    def _central(self, leaders: list[int]) -> int:
+        """The query of the leader closest to the topic's mean (ties: more frequent, then text)."""
+        if len(leaders) == 1:
+            return self._leader_query[leaders[0]]
+        index = np.asarray(leaders)
+        mean = self._sums[index].sum(axis=0)
+        sims = self._leader_vectors[index].astype(np.float64) @ mean
+        best = max(range(len(leaders)), key=lambda i: (round(float(sims[i]), 9), -self._leader_query[leaders[i]]))
+        return self._leader_query[leaders[best]]
+
+    def _merge(self) -> list[int]:
+        """Average linkage over the micro-clusters: leader number -> topic (a leader number)."""
+        m, threshold = self._leaders, self.merge_threshold
+        topic = list(range(m))
+        if threshold is None or m < 2:
+            return topic
+        sums = self._sums[:m]
+        sizes = self._counts[:m].astype(np.float64).tolist()
+        first_i, first_j, first_sim, indptr, indices = self._linkage_graph(threshold)
+        # The graph's edges are consumed in order from NumPy arrays; only the edges of merged groups
+        # (numbered m, m+1, ...) live in a Python heap and sets, so memory stays near the graph's size.
+        heap: list[tuple[float, int, int]] = []
+        extra: dict[int, set[int]] = {}
+        sums_list: list[np.ndarray] = [sums[i] for i in range(m)]
+        alive = [True] * m
+        parts: list[list[int]] = [[i] for i in range(m)]
+        position, edges = 0, len(first_sim)
+        while True:
+            graph_next = (-first_sim[position], first_i[position], first_j[position]) if position < edges else None
+            if graph_next is not None and (not heap or graph_next < heap[0]):
+                a, b = int(first_i[position]), int(first_j[position])
+                position += 1
+            elif heap:
+                _, a, b = heapq.heappop(heap)
+            else:
+                break
+            if not (alive[a] and alive[b]):
+                continue
+            new = len(sums_list)
+            sums_list.append(sums_list[a] + sums_list[b])
+            sizes.append(sizes[a] + sizes[b])
+            alive[a] = alive[b] = False
+            alive.append(True)
+            parts.append(parts[a] + parts[b])
+            parts[a] = parts[b] = []
+            sums_list[a] = sums_list[b] = sums_list[new][:0]  # the dead groups' sums are not needed again
+            around = sorted({int(c) for x in (a, b) for c in _neighbours(x, m, indptr, indices, extra) if alive[c]})
+            extra.pop(a, None)
+            extra.pop(b, None)
+            if around:
+                others = np.vstack([sums_list[c] for c in around])
+                linkage = others @ sums_list[new] / (np.asarray([sizes[c] for c in around]) * sizes[new])
+                for c, sim in zip(around, linkage.tolist(), strict=True):
+                    if sim >= threshold:
+                        extra.setdefault(c, set()).add(new)
+                        extra.setdefault(new, set()).add(c)
+                        heapq.heappush(heap, (-sim, c, new))
+        for group, leaders in enumerate(parts):
+            for leader in leaders:
+                topic[leader] = min(leaders) if leaders else group
+        return topic
+
+    def _linkage_graph(self, threshold: float) -> tuple[np.ndarray, ...]:
+        """The micro-cluster pairs whose mean cosine reaches `threshold`, each node's `neighbours` best:
+        (i, j, similarity) sorted most similar first (ties: lower i, then j), and the graph as CSR."""
+        m = self._leaders
+        means = (self._sums[:m] / self._counts[:m, None].astype(np.float32)).astype(np.float32)
+        found_i, found_j, found_sim = [], [], []
+        for start in range(0, m, _MERGE_ROWS):
+            sims = means[start:start + _MERGE_ROWS] @ means.T
+            sims[np.arange(len(sims)), start + np.arange(len(sims))] = -np.inf
+            rows, cols = np.nonzero(sims >= threshold)
+            values = sims[rows, cols]
+            order = np.lexsort((cols, -values, rows))  # per row, most similar first
+            rows, cols, values = rows[order], cols[order], values[order]
+            keep = np.arange(len(rows)) - np.searchsorted(rows, rows) < self.neighbours
+            rows, cols = rows[keep] + start, cols[keep]
+            found_i.append(np.minimum(rows, cols))
+            found_j.append(np.maximum(rows, cols))
+            found_sim.append(values[keep])
+        pair_i, pair_j = np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64)
+        sim = np.concatenate(found_sim)
+        _, unique = np.unique(pair_i * m + pair_j, return_index=True)  # a pair kept from both ends: once
+        pair_i, pair_j, sim = pair_i[unique], pair_j[unique], sim[unique]
+        order = np.lexsort((pair_j, pair_i, -sim))
+        pair_i, pair_j, sim = pair_i[order], pair_j[order], sim[order].astype(np.float64)
+        ends = np.concatenate([pair_i, pair_j])
+        other = np.concatenate([pair_j, pair_i])
+        by_node = np.argsort(ends, kind="stable")
+        indptr = np.searchsorted(ends[by_node], np.arange(m + 1))
+        return pair_i, pair_j, sim, indptr, other[by_node].astype(np.int32)
+
+    def _summarize(self, members: list[int], representative: int) -> Cluster:
+        size = sum(self._weights[i] for i in members)
+        severity = sum(self._severity[i] for i in members)
+        return Cluster(
+            id=cluster_id(self._keys[representative]),
+            representative=self._keys[representative],
+            members=tuple(members),
+            queries=tuple(self._keys[i] for i in members),
+            size=size,
+            mean_severity=severity / size if size else 0.0,
+            impact=sum(self._impact[i] for i in members),
+        )
 
 
 def cluster_failures(
@@ -61,15 +307,16 @@ def cluster_failures(
     keys: Sequence[str],
     *,
     threshold: float,
+    merge_threshold: float | None = None,
+    impacts: Sequence[float] | np.ndarray | None = None,
     max_leaders: int = DEFAULT_MAX_LEADERS,
 ) -> list[Cluster]:
-    """Cluster distinct failure queries; return the clusters ranked by impact (then size, then id).
+    """Cluster distinct failure queries held in memory, in any order; ranked by impact.
 
-    `vectors` is (n, d), L2-normalized (a zero row matches nothing); `weights` the failure logs per
-    query; `severities` their mean severity; `keys` the normalized query texts, distinct. Example:
-
-        clusters = cluster_failures(embedder.encode(texts), counts, mean_sev, texts, threshold=0.8)
-        top = clusters[0]  # rank 1: top.id, top.representative, top.size, top.impact
+    `vectors` is (n, d) (a zero row matches nothing); `weights` the failure logs per query;
+    `severities` their mean severity; `keys` the normalized texts, distinct; `impacts` the decayed
+    impact per query (default weight x severity); `threshold` the leader threshold and
+    `merge_threshold` the average linkage one (None: micro-clusters only).
     """
     matrix = np.asarray(vectors, dtype=np.float32)
     weight = np.asarray(weights, dtype=np.int64)
@@ -81,63 +328,18 @@ def cluster_failures(
         raise ValueError("keys must be distinct (one row per normalized query)")
     if n == 0:
         return []
-    order = sorted(range(n), key=lambda i: (-int(weight[i]), keys[i]))
-    leader_of = _assign_leaders(matrix, np.asarray(order, dtype=np.int64), threshold, max_leaders)
-    groups: dict[int, list[int]] = {}
-    for position, index in enumerate(order):
-        groups.setdefault(int(leader_of[position]), []).append(index)
-    clusters = [_summarize(members, weight, severity, keys) for members in groups.values()]
-    clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
-    return _disambiguate(clusters)
+    impact = weight * severity if impacts is None else np.asarray(impacts, dtype=np.float64)
+    order = np.asarray(sorted(range(n), key=lambda i: (-int(weight[i]), keys[i])), dtype=np.int64)
+    topics = TopicClustering(matrix.shape[1], leader_threshold=threshold, merge_threshold=merge_threshold,
+                             max_leaders=max_leaders)
+    topics.add(matrix[order], weight[order], (weight * severity)[order], impact[order], [keys[i] for i in order])
+    return [replace(c, members=tuple(int(order[i]) for i in c.members)) for c in topics.clusters()]
 
 
-def _assign_leaders(matrix: np.ndarray, order: np.ndarray, threshold: float, max_leaders: int) -> np.ndarray:
-    """For each position in `order`, the position of its leader (its own position for a leader)."""
-    n, dim = len(order), matrix.shape[1]
-    leader_vectors = np.empty((min(n, 4096), dim), dtype=np.float32)
-    leader_positions = np.empty(n, dtype=np.int64)  # leader number -> position in `order`
-    leaders = 0
-    leader_of = np.empty(n, dtype=np.int64)
-    for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        rows = np.arange(stop - start)
-        block = matrix[order[start:stop]]
-        best_sim, best = _best_leaders(block, leader_vectors[:leaders])
-        # The queries that no earlier leader takes: which of them lead is decided one by one, in order.
-        open_rows = np.flatnonzero(best_sim < threshold)
-        # One product serves both the one-by-one decisions and the assignment below, so both see the
-        # very same numbers (two differently shaped products may differ in the last bit).
-        to_open = block @ block[open_rows].T
-        new_k: list[int] = []  # indices into open_rows of the block's new leaders
-        alone: list[int] = []
-        for k, row in enumerate(open_rows):
-            if new_k and bool((to_open[row, new_k] >= threshold).any()):
-                continue  # a leader born earlier in this block takes it (assigned below)
-            if leaders + len(new_k) < max_leaders:
-                new_k.append(k)
-            else:
-                alone.append(int(row))
-        new_rows = open_rows[new_k]
-        if new_rows.size:
-            # Everyone after a new leader in the block may prefer it to the older leaders.
-            new_sims = np.where(rows[:, None] > new_rows[None, :], to_open[:, new_k], -np.inf)
-            new_best = np.argmax(new_sims, axis=1)
-            new_best_sim = new_sims[rows, new_best]
-            better = new_best_sim > best_sim  # strictly: on a tie the older leader keeps it
-            best = np.where(better, leaders + new_best, best)
-            best_sim = np.where(better, new_best_sim, best_sim)
-            leader_vectors = _grow(leader_vectors, leaders + new_rows.size)
-            leader_vectors[leaders : leaders + new_rows.size] = block[new_rows]
-            leader_positions[leaders : leaders + new_rows.size] = start + new_rows
-            leaders += new_rows.size
-        own = np.zeros(stop - start, dtype=bool)
-        own[new_rows] = True
-        own[alone] = True
-        joined = ~own
-        if not bool((best_sim[joined] >= threshold).all()):
-            raise AssertionError("a query was left without a leader")  # cannot happen: see above
-        leader_of[start:stop] = np.where(own, start + rows, leader_positions[np.where(joined, best, 0)])
-    return leader_of
+def _neighbours(node: int, m: int, indptr: np.ndarray, indices: np.ndarray, extra: dict[int, set[int]]) -> list[int]:
+    """A group's candidate partners: its graph neighbours (micro-clusters) and those found since merging."""
+    found = indices[indptr[node]:indptr[node + 1]].tolist() if node < m else []
+    return found + list(extra.get(node, ()))
 
 
 def _best_leaders(block: np.ndarray, leader_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,28 +356,10 @@ def _best_leaders(block: np.ndarray, leader_vectors: np.ndarray) -> tuple[np.nda
     return best_sim, best
 
 
-def _grow(array: np.ndarray, needed: int) -> np.ndarray:
-    if needed <= len(array):
-        return array
-    grown = np.empty((max(needed, 2 * len(array)), array.shape[1]), dtype=array.dtype)
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    grown = np.zeros((size, array.shape[1]), dtype=array.dtype)
     grown[: len(array)] = array
     return grown
-
-
-def _summarize(members: list[int], weight: np.ndarray, severity: np.ndarray, keys: Sequence[str]) -> Cluster:
-    index = np.asarray(members, dtype=np.int64)
-    size = int(weight[index].sum())
-    total_severity = float(np.dot(weight[index].astype(np.float64), severity[index]))
-    mean = total_severity / size if size else 0.0
-    return Cluster(
-        id=cluster_id(keys[members[0]]),
-        representative=keys[members[0]],
-        members=tuple(members),
-        queries=tuple(keys[i] for i in members),
-        size=size,
-        mean_severity=mean,
-        impact=total_severity,
-    )
 
 
 def _disambiguate(clusters: list[Cluster]) -> list[Cluster]:
@@ -185,7 +369,5 @@ def _disambiguate(clusters: list[Cluster]) -> list[Cluster]:
     for cluster in clusters:
         count = seen.get(cluster.id, 0) + 1
         seen[cluster.id] = count
-        if count > 1:
-            cluster = Cluster(**{**cluster.__dict__, "id": f"{cluster.id}-{count}"})
-        result.append(cluster)
+        result.append(replace(cluster, id=f"{cluster.id}-{count}") if count > 1 else cluster)
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,16 @@ class RuleContext:
     def problem(self, where: Document | Remediation, position: Position, code: str, severity: str,
                 message: str) -> Problem:
         return Problem(display_path(where.path), position.line, position.column, code, as_severity(severity), message)
+
+
+def triage_problems(context: RuleContext, code: str, severity: str) -> Iterator[Problem]:
+    """The problems with one code in the triage folder (the T rules)."""
+    from remedy.files.triage import load_triage
+
+    for problem in load_triage(context.config.triage_dir).problems:
+        if problem.code == code:
+            yield Problem(display_path(problem.path), problem.position.line, problem.position.column, code,
+                          as_severity(severity), problem.message)
 
 
 def locate(remediation: Remediation, key: str, needle: str) -> Position:

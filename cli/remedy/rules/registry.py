@@ -34,6 +34,8 @@ from remedy.rules import (
     schema_missing_field,
     schema_unknown_key,
     schema_wrong_type,
+    triage_schema,
+    triage_unreadable,
 )
 from remedy.rules.context import RuleContext
 
@@ -46,7 +48,14 @@ RULES: tuple[ModuleType, ...] = (
     match_active_conflict, match_also_matches_lost, match_must_not_match,
     owners_bad_handle, owners_codeowners_stale,
     config_model_pin, config_uncalibrated,
+    triage_unreadable, triage_schema,
 )
+
+
+# Rules about the triage folder, not the remediations: `validate` and `check` run them; loading the
+# remediations for serving (the API, `activate`) does not, so a bad triage file never stops an answer.
+TRIAGE_RULES: tuple[ModuleType, ...] = (triage_unreadable, triage_schema)
+REMEDIATION_RULES: tuple[ModuleType, ...] = tuple(rule for rule in RULES if rule not in TRIAGE_RULES)
 
 
 def run_rules(context: RuleContext, rules: tuple[ModuleType, ...] = RULES) -> list[Problem]:

@@ -1,0 +1,119 @@
+"""`remedy triage` and `remedy review`: an expert's decision about an issue, written as files.
+
+`triage` writes `triage/<issue-id>.yaml` (remedy.files.triage). A new decision needs the logs, to
+find the issue (by rank or id, as `remedy issues` shows it) and record its member queries; a file
+that already exists is updated without them (and with them, gains the queries the issue has now).
+
+`review` writes an Expert Review draft from the issue's representative failure (its query and
+response), optionally a guidance draft from the explanation, and marks the whole issue addressed in
+its triage file: the review itself covers the queries near the representative, the triage file the
+rest of the topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remedy.analytics.analysis import analyse
+from remedy.analytics.issue_queue import Issue, find_issue
+from remedy.config import Config
+from remedy.errors import UsageError
+from remedy.files.scaffold import Draft, write_draft
+from remedy.files.triage import ISSUE_ID, Triage, load_triage, write_triage
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What `remedy triage` was asked to change; None leaves a field as it is."""
+
+    state: str | None = None
+    assignee: str | None = None
+    note: str | None = None
+    reopen: bool = False
+
+
+@dataclass
+class Written:
+    triage: Triage
+    path: Path
+    created: bool
+    drafts: list[Path] = field(default_factory=list)
+
+
+def triage_issue(config: Config, key: str, decision: Decision, log_paths: Sequence[str] = (),
+                 **filters: Any) -> Written:
+    """Create or update the triage file of issue `key` (rank or id)."""
+    existing = load_triage(config.triage_dir).triages
+    current = existing.get(key) if ISSUE_ID.match(key) and not key.isdigit() else None
+    issue = None
+    if log_paths:
+        issue = _find(config, key, log_paths, filters, triaged=current is not None)
+        current = existing.get(issue.cluster.id, current)
+    elif current is None:
+        what = f"rank {key} needs" if key.isdigit() else f"issue {key!r} has no triage file in {config.triage_dir} yet:"
+        raise UsageError(f"{what} --logs PATH, so remedy can find the issue (rank or id as `remedy issues` shows "
+                         "it) and record its queries")
+    return _apply(config, current, issue, decision)
+
+
+def review_issue(config: Config, key: str, verdict: str, log_paths: Sequence[str], *, explanation: str | None,
+                 guidance: bool, **filters: Any) -> Written:
+    """A review draft (and a guidance draft) from the issue's representative failure; the issue is addressed."""
+    if guidance and not (explanation and explanation.strip()):
+        raise UsageError("--guidance writes the explanation as guidance: give --explanation TEXT")
+    analysis = analyse(config, log_paths)
+    issue = find_issue(analysis, key, **filters)
+    row = analysis.con.execute(f"""
+        SELECT log_id, query, response FROM {analysis.logs.table}
+        WHERE is_failure AND normalized_query = $q AND response IS NOT NULL AND trim(response) <> ''
+        ORDER BY severity DESC, ts DESC, log_id LIMIT 1""", {"q": issue.cluster.representative}).fetchone()
+    if row is None:
+        raise UsageError(f"issue {issue.cluster.id}: its representative failure has no response to review "
+                         f"({issue.representative_query!r})")
+    log_id, query, response = row
+    drafts = [write_draft(config.remediations, Draft("review", query, response, verdict=verdict, note=explanation,
+                                                     source_logs=[str(log_id)]))]
+    if guidance:
+        drafts.append(write_draft(config.remediations, Draft("guidance", query, explanation or "",
+                                                             source_logs=[str(log_id)])))
+    current = load_triage(config.triage_dir).triages.get(issue.cluster.id)
+    note = f"Expert Review {drafts[0].stem} ({verdict})" + (f": {explanation}" if explanation else "")
+    written = _apply(config, current, issue, Decision(state="addressed", note=note))
+    written.drafts = drafts
+    return written
+
+
+def _find(config: Config, key: str, log_paths: Sequence[str], filters: dict[str, Any], *, triaged: bool) -> Issue:
+    from remedy.files.triage import STATES
+
+    analysis = analyse(config, log_paths)
+    if triaged:  # an id with a file: find it whatever its state
+        filters = {**filters, "states": STATES}
+    return find_issue(analysis, key, **filters)
+
+
+def _apply(config: Config, current: Triage | None, issue: Issue | None, decision: Decision) -> Written:
+    if current is None and issue is None:  # pragma: no cover - triage_issue checks
+        raise UsageError("nothing to triage")
+    queries = list(current.queries) if current else []
+    if issue is not None:
+        queries += [q for q in issue.cluster.queries if q not in set(queries)]
+    triage = Triage(id=current.id if current else issue.cluster.id,  # type: ignore[union-attr]
+                    state=current.state if current else "open", queries=queries,
+                    assignee=current.assignee if current else None, note=current.note if current else None,
+                    representative=(current.representative if current and current.representative
+                                    else issue.cluster.representative if issue else None))
+    if decision.reopen:
+        triage.state, triage.assignee = "open", None
+    if decision.assignee is not None:
+        triage.state, triage.assignee = "assigned", decision.assignee
+    if decision.state is not None:
+        triage.state = decision.state
+    if decision.note is not None:
+        triage.note = decision.note or None
+    path = write_triage(config.triage_dir, triage)
+    return Written(triage=triage, path=path, created=current is None)
+

@@ -1,0 +1,83 @@
+"""Commands that record an expert's decision about an issue: triage, review."""
+
+from __future__ import annotations
+
+import typer
+
+from remedy.commands.common import config_from, write
+from remedy.errors import UsageError
+
+ISSUE = typer.Argument(..., help="The issue: its rank in `remedy issues` (with the same options) or its id.")
+LOGS = typer.Option(None, "--logs", help="Log export(s) to find the issue in (repeatable; globs allowed).")
+STATE = typer.Option(None, "--state", help="Find ranks among issues in these states, as `remedy issues --state`.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("triage")(triage)
+    app.command("review")(review)
+
+
+def triage(
+    ctx: typer.Context, key: str = ISSUE, logs: list[str] | None = LOGS,
+    addressed: bool = typer.Option(False, "--addressed", help="Addressed, no answer needed."),
+    no_action: bool = typer.Option(False, "--no-action", help="No action needed (e.g. the assistant was right)."),
+    wont_fix: bool = typer.Option(False, "--wont-fix", help="Not ours to fix."),
+    assign: str | None = typer.Option(None, "--assign", help="Assign to this handle (state: assigned)."),
+    note: str | None = typer.Option(None, "--note", help="A note kept in the file ('' removes it)."),
+    reopen: bool = typer.Option(False, "--reopen", help="Back to open (clears the assignee)."),
+    state: str | None = STATE,
+) -> None:
+    """Record a decision about an issue in triage/<issue-id>.yaml (commit it; git keeps the history).
+
+    A new decision needs --logs to find the issue and record its queries; an existing file is updated
+    without. The decision keeps applying to new failures the decision rule matches to those queries.
+    Example: remedy triage 3 --logs exports/logs.jsonl --assign @alice --note "checking with legal"
+    """
+    from remedy.analytics.issue_queue import parse_states
+    from remedy.analytics.triage_decisions import Decision, triage_issue
+    from remedy.files.folder import display_path
+
+    chosen = [name for name, on in (("--addressed", addressed), ("--no-action", no_action), ("--wont-fix", wont_fix),
+                                    ("--assign", assign is not None), ("--reopen", reopen)) if on]
+    if len(chosen) > 1:
+        raise UsageError(f"use one of {', '.join(chosen)}, not several")
+    if not chosen and note is None:
+        raise UsageError("say what to record: --addressed, --no-action, --wont-fix, --assign HANDLE, --note TEXT "
+                         "or --reopen")
+    if assign is not None and not assign.strip():
+        raise UsageError("--assign needs a handle, e.g. @alice")
+    decision = Decision(state="addressed" if addressed else "no_action_needed" if no_action else
+                        "wont_fix" if wont_fix else None, assignee=assign, note=note, reopen=reopen)
+    written = triage_issue(config_from(ctx), key, decision, logs or [], states=parse_states(state))
+    done = written.triage
+    who = f", assignee {done.assignee}" if done.assignee else ""
+    topic = f" ({done.representative})" if done.representative else ""
+    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state {done.state}"
+          f"{who}, {len(done.queries)} queries\n")
+
+
+def review(
+    ctx: typer.Context, key: str = ISSUE, logs: list[str] = typer.Option(..., "--logs", help=LOGS.help),
+    good: bool = typer.Option(False, "--good", help="The response is acceptable."),
+    bad: bool = typer.Option(False, "--bad", help="The response is not acceptable."),
+    explanation: str | None = typer.Option(None, "--explanation", help="Why (kept as the review's note)."),
+    guidance: bool = typer.Option(False, "--guidance", help="Also write a guidance draft from the explanation."),
+    state: str | None = STATE,
+) -> None:
+    """Judge an issue's representative failure in one step: an Expert Review draft (and a guidance draft).
+
+    The issue counts as addressed: the review covers its near queries, its triage file the rest.
+    Example: remedy review 2 --logs exports/logs.jsonl --bad --explanation "never promise refunds" --guidance
+    """
+    from remedy.analytics.issue_queue import parse_states
+    from remedy.analytics.triage_decisions import review_issue
+    from remedy.files.folder import display_path
+
+    if good == bad:
+        raise UsageError("say --good or --bad")
+    written = review_issue(config_from(ctx), key, "good" if good else "bad", logs, explanation=explanation,
+                           guidance=guidance, states=parse_states(state))
+    for path in written.drafts:
+        write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
+    topic = f" ({written.triage.representative})" if written.triage.representative else ""
+    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state addressed\n")
