@@ -52,13 +52,12 @@ def main() -> int:
     parser.add_argument("--k", type=int, nargs="+", default=[0, 4])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "clinc150.json")
     parser.add_argument("--no-teacher", action="store_true", help="skip MiniLM and the adapted model")
+    parser.add_argument("--no-minilm", action="store_true", help="skip MiniLM's own rows (slow), keep the adapted")
     args = parser.parse_args()
-    if not (args.data / "queries.jsonl").is_file():
-        print(f"CLINC150 not found at {args.data} (pass --data); nothing to benchmark.", file=sys.stderr)
+    data = read_clinc(args.data)
+    if data is None:
         return 0
-
-    rows = _read_jsonl(args.data / "queries.jsonl")
-    oos = _read_jsonl(args.data / "oos.jsonl")
+    rows, oos = data
     test = [r for r in rows if r["split"] == "test"] + [r for r in oos if r["split"] == "test"]
     folders = {f"k={k}": folder_entries(rows, k) for k in args.k}
     # The open-world check: a folder for every 5th intent only; the other 120 intents' test queries
@@ -74,16 +73,23 @@ def main() -> int:
     teacher = None if args.no_teacher else _teacher_or_none()
     extra: dict[str, Any] = {"adapt": {}}
     if teacher is not None:
-        cached = memoized(teacher)  # embed the logs once for all the adaptations below
+        # Embed the logs once for all the adaptations below, and keep them on disk for the next run.
+        cached = disk_memoized(teacher, args.out.parent / "teacher_minilm.npz")
         logs = [r["text"] for r in rows + oos if r["split"] in ("train", "val")]
-        plain = adapt(bundled, logs, cached, args.out.parent / "adapted_model", (), extra["adapt"], "plain")
-        models["adapted"] = {f: plain for f in folders}
+        # Each adapted model chooses its own defaults against the folder it will serve (adapt_defaults.py),
+        # so even the unguided fit is adapted once per folder.
+        models["adapted"] = {
+            f: adapt(bundled, logs, cached, args.out.parent / f"adapted_plain_{f.replace('=', '')}", (),
+                     extra["adapt"], f"plain {f}", folder=entries)
+            for f, entries in folders.items()
+        }
         models["adapted, guided by the folder"] = {
             f: adapt(bundled, logs, cached, args.out.parent / f"adapted_guided_{f.replace('=', '')}", entries,
                      extra["adapt"], f"guided {f}")
             for f, entries in folders.items()
         }
-        models["MiniLM-L6-v2"] = {f: (teacher, None) for f in folders}  # uncached: its speed is measured
+        if not args.no_minilm:
+            models["MiniLM-L6-v2"] = {f: (teacher, None) for f in folders}  # uncached: its speed is measured
     else:
         print("sentence-transformers not importable: MiniLM and the adapted models skipped", file=sys.stderr)
 
@@ -121,6 +127,14 @@ def main() -> int:
     return 0
 
 
+def read_clinc(data: Path) -> tuple[list[dict], list[dict]] | None:
+    """(in-scope rows, out-of-scope rows), or None (said on stderr) when the data is not there."""
+    if not (data / "queries.jsonl").is_file():
+        print(f"CLINC150 not found at {data} (pass --data); nothing to benchmark.", file=sys.stderr)
+        return None
+    return read_jsonl(data / "queries.jsonl"), read_jsonl(data / "oos.jsonl")
+
+
 def folder_entries(rows: list[dict], k: int) -> list[MatchEntry]:
     """One answer per intent: question = its first train query, also_matches = the next k."""
     by_intent: dict[str, list[str]] = defaultdict(list)
@@ -134,16 +148,18 @@ def folder_entries(rows: list[dict], k: int) -> list[MatchEntry]:
 
 
 def adapt(base: Any, logs: list[str], teacher: Encode, out_dir: Path, guide: Sequence[MatchEntry],
-          record: dict[str, Any], name: str) -> tuple[Encode, tuple[float, float] | None]:
+          record: dict[str, Any], name: str, folder: Sequence[MatchEntry] | None = None,
+          ) -> tuple[Encode, tuple[float, float] | None]:
     from remedy.matching.adapt import adapt_model
 
-    result = adapt_model(base, logs, teacher, out_dir, guide=guide, overwrite=True)
+    result = adapt_model(base, logs, teacher, out_dir, guide=guide, folder=folder, overwrite=True)
     record[name] = {
         "queries": result.queries,
         "guided_queries": result.guided_queries,
         "guided_entries": result.guided_entries,
         "tokens_changed": result.tokens_changed,
         "seconds": round(result.seconds, 1),
+        "defaults": result.defaults,
     }
     adapted = load_embedder(str(out_dir))
     return adapted.encode, _pair(adapted.defaults)
@@ -157,6 +173,28 @@ def memoized(encode: Encode) -> Encode:
         if missing:
             seen.update(zip(missing, np.asarray(encode(missing), dtype=np.float32), strict=True))
         return np.stack([seen[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    return lookup
+
+
+def disk_memoized(encode: Encode, path: Path) -> Encode:
+    """`memoized`, kept on disk (an .npz of texts and vectors): the teacher is the slow part of every run."""
+    texts: list[str] = []
+    vectors: list[np.ndarray] = []
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            texts, vectors = [str(t) for t in stored["texts"]], list(stored["vectors"])
+    seen = dict(zip(texts, vectors, strict=True))
+
+    def lookup(batch: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in batch if t not in seen))
+        if missing:
+            seen.update(zip(missing, np.asarray(encode(missing), dtype=np.float32), strict=True))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = path.with_name(path.stem + ".tmp.npz")
+            np.savez(staging, texts=np.asarray(list(seen)), vectors=np.stack(list(seen.values())))
+            staging.replace(path)
+        return np.stack([seen[t] for t in batch]) if batch else np.zeros((0, 0), np.float32)
 
     return lookup
 
@@ -250,7 +288,7 @@ def _fmt(value: object) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 

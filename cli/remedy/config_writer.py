@@ -11,20 +11,31 @@ from remedy.errors import UsageError
 from remedy.files.atomic import write_atomically
 
 
-def write_calibration(config: Config, *, threshold: float, margin: float, model: str, fingerprint: str) -> Path:
-    """Set top-level `threshold` and `margin`, and pin them to the model in a `[calibration]` table."""
+def write_calibration(config: Config, *, threshold: float, margin: float, model: str, fingerprint: str,
+                      evidence: dict[str, str | int | float] | None = None) -> Path:
+    """Set top-level `threshold` and `margin`, and pin them to the model in a `[calibration]` table.
+
+    `evidence` (e.g. the labels' hash, the target, the bound reached) is recorded in the same table.
+    """
     path = config.file or (config.root / CONFIG_FILE)
     if path.name == "pyproject.toml":
         raise UsageError(f"{path}: --write edits remedy.toml only; copy the values into [tool.remedy] by hand")
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    text = _set_top_level(text, "threshold", f"{threshold:.2f}")
-    text = _set_top_level(text, "margin", f"{margin:.2f}")
+    text = _set_top_level(text, "threshold", _decimal(threshold))
+    text = _set_top_level(text, "margin", _decimal(margin))
     table = (f"[calibration]\nmodel = {_quote(model)}\nfingerprint = {_quote(fingerprint)}\n"
-             f"threshold = {threshold:.2f}\nmargin = {margin:.2f}\n"
+             f"threshold = {_decimal(threshold)}\nmargin = {_decimal(margin)}\n"
              f"date = {datetime.date.today().isoformat()}\n")
+    for key, value in (evidence or {}).items():
+        table += f"{key} = {_quote(value) if isinstance(value, str) else value}\n"
     text = _replace_table(text, "calibration", table)
     write_atomically(path, text)
     return path
+
+
+def _decimal(value: float) -> str:
+    # The grid steps by 0.005: two decimals would move the setting off the one that was certified.
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def _quote(value: str) -> str:

@@ -140,7 +140,10 @@ def test_adapting_the_bundled_model_uses_its_stored_projection(tmp_path: Path) -
 
     result = adapt_model(bundled, ["how do i reset my password"], teacher, tmp_path / "out")
     assert result.projection == "stored" and result.tokens_changed > 0
-    assert load_embedder(str(tmp_path / "out")).defaults == bundled.defaults
+    # never the base model's settings: with nothing to choose them on, exact matches only
+    adapted = load_embedder(str(tmp_path / "out"))
+    assert adapted.defaults != bundled.defaults and adapted.defaults is not None
+    assert adapted.defaults.threshold == 1.0 and result.defaults["certified"] is False
 
 
 @pytest.mark.skipif(HAS_TEACHER, reason="sentence-transformers is installed")

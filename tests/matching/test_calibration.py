@@ -1,4 +1,4 @@
-"""Calibration: scoring labelled pairs, the precision/recall grid, and the recommendation."""
+"""Calibration: scoring labelled pairs, the confidence bound, and the rule that chooses settings."""
 
 from __future__ import annotations
 
@@ -8,15 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from remedy.matching.calibration import (
-    LabelledPair,
-    ScoredPair,
-    calibrate,
-    recall_at_precision,
-    score_pairs,
-    sweep,
-)
+from remedy.matching.calibration import LabelledPair, recall_at_precision, score_pairs
 from remedy.matching.decision import MatchEntry, MatchIndex
+from remedy.matching.operating_point import Evidence, choose, clopper_pearson_lower, labels_to_certify
 from remedy.normalize import normalize_question
 
 
@@ -31,38 +25,61 @@ def bag_of_words(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def scored(similarity: float, margin: float, expected: str | None, best: str | None = "a") -> ScoredPair:
-    return ScoredPair("q", expected, best, similarity, margin, exact=False)
+def test_clopper_pearson_lower_bound_matches_known_values() -> None:
+    # x = n: the bound is alpha^(1/n); 58 all-correct labels just miss 0.95, 59 reach it (notes/calibration.md)
+    assert clopper_pearson_lower(58, 58) == pytest.approx(0.05 ** (1 / 58), abs=1e-6)
+    assert clopper_pearson_lower(58, 58) < 0.95 <= clopper_pearson_lower(59, 59)
+    assert clopper_pearson_lower(5, 10) == pytest.approx(0.2224, abs=1e-4)  # standard table value
+    assert clopper_pearson_lower(0, 10) == 0.0 and clopper_pearson_lower(3, 0) == 0.0
+    assert list(labels_to_certify(np.array([1.0, 0.95]), 0.95)) == [59, np.inf]
 
 
-def test_sweep_counts_precision_and_recall_by_the_decision_rule() -> None:
-    pairs = [scored(0.9, 0.3, "a"), scored(0.8, 0.01, "a"), scored(0.85, 0.2, None), scored(0.7, 0.3, "b")]
-    [point] = sweep(pairs, thresholds=[0.75], margins=[0.05])
-    # accepted: 0.9 (correct) and 0.85 (expects nothing): precision 1/2, recall 1/3
-    assert (point.accepted, point.false_matches) == (2, 1)
-    assert point.precision == pytest.approx(0.5) and point.recall == pytest.approx(1 / 3)
-    [nothing] = sweep(pairs, thresholds=[0.99], margins=[0.0])
-    assert (nothing.accepted, nothing.precision, nothing.recall) == (0, 1.0, 0.0)
+def evidence(rows: list[tuple[float, float, bool]], weight: list[float] | None = None) -> Evidence:
+    """(similarity, margin, correct) rows, every one answerable."""
+    return Evidence.build([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                          [True] * len(rows), weight)
 
 
-def test_calibrate_finds_the_setting_that_separates_positives_from_negatives() -> None:
-    pairs = [scored(0.9, 0.2, "a"), scored(0.82, 0.15, "a"), scored(0.78, 0.02, None), scored(0.6, 0.1, None)]
-    result = calibrate(pairs, target_precision=0.95)
-    assert result.met_target and result.recall == 1.0 and result.precision == 1.0
-    assert (result.positives, result.negatives) == (2, 2)
-    assert result.threshold <= 0.82 and (result.threshold > 0.78 or result.margin > 0.02)
-    assert len(result.curve) == 70 * 21
+def test_choose_needs_the_bound_not_only_the_estimate() -> None:
+    right = [(0.9 + 0.001 * i, 0.2, True) for i in range(40)]
+    wrong = [(0.7, 0.2, False)] * 5
+    few = choose(evidence(right + wrong))
+    # 40 of 40 accepted above 0.7 are right, but 40 labels cannot certify 0.95: refused, with a hint
+    assert not few.met_target and few.point.precision == 1.0 and few.point.precision_lower < 0.95
+    assert few.labels_needed is not None and few.labels_needed > 0
+    many = choose(evidence([(0.9, 0.2, True)] * 80 + wrong))
+    assert many.met_target and 0.7 < many.point.threshold <= 0.9 and many.point.recall == pytest.approx(80 / 85)
+    assert many.point.precision_lower >= 0.95
 
 
-def test_calibrate_reports_when_the_target_cannot_be_met() -> None:
-    pairs = [scored(0.9, 0.2, None), scored(0.8, 0.2, "a", best="b")]
-    result = calibrate(pairs, target_precision=0.95)
-    assert not result.met_target and result.precision == 0.0 and result.recall == 0.0
+def test_choose_weighs_labels_by_the_queries_they_stand_for() -> None:
+    rows = [(0.9, 0.2, True)] * 100 + [(0.8, 0.2, True)] * 100 + [(0.8, 0.2, False)] * 3
+    plain = choose(evidence(rows))
+    assert plain.met_target and plain.point.threshold <= 0.8  # 3 wrong in 203 still certifies 0.95
+    # the same wrong labels standing for 20 queries each: accepting 0.8 is no longer safe
+    heavy = choose(evidence(rows, [1.0] * 200 + [20.0] * 3))
+    assert heavy.met_target and heavy.point.threshold > 0.8
 
 
-def test_calibrate_needs_pairs() -> None:
+def test_choose_refuses_a_target_outside_zero_one_and_empty_evidence() -> None:
     with pytest.raises(ValueError):
-        calibrate([])
+        choose(evidence([(0.9, 0.2, True)]), target_precision=0.0)
+    with pytest.raises(ValueError):
+        choose(evidence([]))
+    assert not choose(evidence([(0.9, 0.2, True)] * 500), target_precision=1.0).met_target
+
+
+def test_choose_says_when_more_labels_will_not_help() -> None:
+    rows = [(0.9, 0.2, i % 2 == 0) for i in range(100)]
+    result = choose(evidence(rows))
+    assert not result.met_target and result.labels_needed is None
+
+
+def test_exact_matches_are_accepted_whatever_the_settings() -> None:
+    exact = Evidence.build([1.0], [1.0], [False], [False], exact=[True])
+    both = evidence([(0.9, 0.2, True)] * 100).concat(exact)
+    point = choose(both, thresholds=[0.99], margins=[0.3]).point
+    assert point.accepted == 1 and point.wrong == 1
 
 
 def test_score_pairs_leave_one_out_does_not_match_exactly() -> None:

@@ -58,7 +58,7 @@ def test_api_refuses_a_folder_with_errors(folder: Path) -> None:
 
 
 def test_match_json_shape(folder: Path, run) -> None:
-    result = run("match", "my flight got cancelled, can i get my money back", "--format", "json")
+    result = run("match", "can I get a refund if my flight is cancelled", "--format", "json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert {"query", "answer", "guidance", "review", "nearest"} <= set(document)
@@ -122,15 +122,20 @@ def test_calibrate_recommends_and_writes_the_config(folder: Path, run) -> None:
     pairs = folder / "pairs.jsonl"
     pairs.write_text('{"query": "flight cancelled, refund?", "expected": "refund"}\n'
                      '{"query": "what is the capital of peru", "expected": null}\n', encoding="utf-8")
-    written = run("calibrate", "--pairs", "pairs.jsonl", "--write")
-    assert written.exit_code == 0, written.stderr
-    config = (folder / "remedy.toml").read_text()
-    assert "threshold = " in config and "[calibration]" in config and "fingerprint = " in config
+    # two pairs cannot certify 95% precision: a recommendation, but --write is refused and nothing written
+    refused = run("calibrate", "--pairs", "pairs.jsonl", "--write")
+    assert refused.exit_code == 1 and "nothing written" in refused.stderr
+    assert "more label(s)" in refused.stderr and not (folder / "remedy.toml").exists()
+    from remedy.matching.embedding import load_embedder
+
+    fingerprint = load_embedder("bundled").fingerprint
+    (folder / "remedy.toml").write_text(f'threshold = 0.8\n[calibration]\nmodel = "bundled"\n'
+                                        f'fingerprint = "{fingerprint}"\n', encoding="utf-8")
     validated = run("validate")
     assert validated.exit_code == 0 and "C001" not in validated.stdout
     # the pin names the model the values were tuned for: another model's hash gets a warning
-    pinned = config.split('fingerprint = "')[1].split('"')[0]
-    (folder / "remedy.toml").write_text(config.replace(pinned, "0" * 16))
+    config = (folder / "remedy.toml").read_text()
+    (folder / "remedy.toml").write_text(config.replace(fingerprint, "0" * 16))
     warned = run("validate")
     assert warned.exit_code == 0 and "C001" in warned.stdout and "calibrate --write" in warned.stdout
     pairs.write_text('{"query": "x", "expected": "no-such-entry"}\n', encoding="utf-8")
@@ -159,9 +164,15 @@ def test_model_adapt_writes_a_guided_model_the_project_can_use(folder: Path, run
     assert "skipped 1 malformed log line(s)" in result.stderr and "logs.jsonl:4" in result.stderr
     assert "guided by the folder:" in result.stdout and "held-out also_matches" in result.stdout
     assert (folder / "models/adapted/model.safetensors").is_file() and logs.read_bytes() == before
+    # its own decision defaults, never the base model's; with 3 log queries nothing can be certified
+    defaults = json.loads((folder / "models/adapted/remedy_defaults.json").read_text())
+    assert defaults["adapted_from"] == "bundled_model" and "inherited_from" not in defaults
+    assert defaults["threshold"] == 1.0 and defaults["certified"] is False
+    assert "decision defaults written for the adapted model: threshold 1" in result.stdout
     (folder / "remedy.toml").write_text('model = "models/adapted"\n', encoding="utf-8")
     matched = run("match", "Can I get a refund if my flight is cancelled?", "--format", "json")
     assert matched.exit_code == 0, matched.stderr
+    assert "threshold 1, margin 0 are the model's uncalibrated defaults" in matched.stderr
     assert json.loads(matched.stdout)["answer"]["id"] == "refund"
 
     again = run("model", "adapt", "--logs", "logs.jsonl", "--out", "models/adapted", "--no-guide")

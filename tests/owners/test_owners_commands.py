@@ -93,12 +93,12 @@ def test_an_existing_root_codeowners_is_the_one_written(owned: Path, run) -> Non
 def test_validate_warns_when_the_block_is_stale(owned: Path, run) -> None:
     assert "O002" not in run("validate", "--no-semantic").stdout  # no block yet: remedy does not assume GitHub
     run("owners", "--write")
-    assert run("validate", "--no-semantic").stdout == ""
+    assert "CODEOWNERS" not in run("validate", "--no-semantic").stdout  # (C002 may say: not calibrated)
     bags = owned / "remediations/answers/bags.yaml"
     bags.write_text(bags.read_text().replace('"@bob"', '"@carol"'))
     result = run("validate", "--no-semantic", "--format", "json")
     assert result.exit_code == 0  # a warning
-    problem = json.loads(result.stdout)["problems"][0]
+    problem = next(p for p in json.loads(result.stdout)["problems"] if p["code"] != "C002")
     assert (problem["file"], problem["line"], problem["code"], problem["severity"]) == (
         ".github/CODEOWNERS", 1, "O002", "warning")
     assert "remedy owners --write" in problem["message"]
@@ -106,7 +106,7 @@ def test_validate_warns_when_the_block_is_stale(owned: Path, run) -> None:
     # A new file in a folder with a glob needs no new line: the glob covers it on GitHub too.
     run("owners", "--write")
     write_answer(owned, "seats", "Can I choose my seat?")
-    assert run("validate", "--no-semantic").stdout == ""
+    assert "O002" not in run("validate", "--no-semantic").stdout
     # Moving a file that has its own owners makes the block stale.
     bags.rename(owned / "remediations/bags.yaml")
     assert "O002" in run("validate", "--no-semantic").stdout

@@ -311,7 +311,10 @@ def test_created_files_follow_the_umask(repo: Path, run) -> None:
                               "remediations/answers/example-opening-hours.yaml")}
         assert run("new", "answer", "--question", "Can I bring my cat?", "--answer", "Yes.").exit_code == 0
         (repo / "remedy.toml").unlink()
-        assert run("calibrate", "--write").exit_code in (0, 1)  # writes remedy.toml either way
+        # --write writes only certified settings: six exact matches certify precision 0.5 (bound 0.61)
+        (repo / "pairs.jsonl").write_text('{"query": "Can I bring my cat?", "expected": "can-i-bring-my-cat"}\n' * 6,
+                                          encoding="utf-8")
+        assert run("calibrate", "--pairs", "pairs.jsonl", "--target-precision", "0.5", "--write").exit_code == 0
     finally:
         os.umask(old)
     for path in ("remedy.toml", "remediations/answers/can-i-bring-my-cat.yaml"):

@@ -16,6 +16,7 @@ from remedy.analytics.attribution import Progress
 from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.folder import load_folder
+from remedy.matching.folder_index import uncalibrated_notice
 from remedy.normalize import normalize_question
 
 
@@ -44,6 +45,7 @@ def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str],
     return {"id": remediation_id, "kind": entry.kind, "status": entry.status,
             "threshold": entry.threshold if entry.threshold is not None else analysis.folder.threshold,
             "margin": analysis.folder.margin,
+            "uncalibrated": uncalibrated_notice(config, analysis.folder.embedder),
             "captured_logs": len(captured), "captured_failures": failures,
             "captured_non_failures": len(captured) - failures,
             "taken_over": sum(1 for row in captured if row["currently"]),

@@ -198,6 +198,8 @@ def preview(
     columns = ("similarity", "margin", "failure", "currently", "log_id", "timestamp", "query")
     write(render_rows(report["logs"], columns, fmt, key="logs",
                       extra={k: v for k, v in report.items() if k != "logs"}))
+    if report.get("uncalibrated"):
+        typer.echo(report["uncalibrated"], err=True)
     if fmt != "json":
         typer.echo(preview_summary(report), err=True)
 

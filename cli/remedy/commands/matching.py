@@ -42,13 +42,17 @@ def match(
     Example: remedy match "my flight got cancelled, can I get my money back?"
     """
     from remedy.matching.explain import explain_query
+    from remedy.matching.folder_index import uncalibrated_notice
     from remedy.normalize import encodable
     from remedy.report.matching import match_text
 
     choose(fmt, ("table", "json", "markdown"), "--format")
+    built = _folder_index(ctx)
+    notice = uncalibrated_notice(config_from(ctx), built.embedder)
+    if notice:
+        typer.echo(notice, err=True)
     # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
-    report = explain_query(_folder_index(ctx), encodable(query), encodable(response) if response else response,
-                           top=top)
+    report = explain_query(built, encodable(query), encodable(response) if response else response, top=top)
     write(json_document(report) if fmt == "json" else match_text(report, fmt))
 
 
@@ -78,38 +82,112 @@ def test(
 
 def calibrate(
     ctx: typer.Context,
+    sample: int | None = typer.Option(None, "--sample", help="Draw N log queries for experts to label "
+                                      "(with --logs and --out)."),
+    logs: list[str] = typer.Option([], "--logs", help="Log export(s) to draw the sample from."),
+    out: Path | None = typer.Option(None, "--out", help="The labelling file to write (must not exist yet)."),
+    labels: list[Path] = typer.Option([], "--labels", help="Filled-in labels file(s): choose settings from "
+                                      "them; with --sample, their queries are not asked again."),
     pairs: Path | None = typer.Option(None, "--pairs", help='JSONL of {"query": ..., "expected": id or null}.'),
-    target: float = typer.Option(0.95, "--target-precision", help="The precision to reach."),
+    target: float = typer.Option(0.95, "--target-precision", help="The precision to certify, in (0, 1]."),
     kind: str = typer.Option("answer", "--kind", help="answer, guidance or review."),
-    write_config: bool = typer.Option(False, "--write", help="Write threshold and margin into remedy.toml."),
+    write_config: bool = typer.Option(False, "--write", help="Write threshold and margin into remedy.toml "
+                                      "(refused, exit 1, when the target cannot be certified)."),
+    seed: int = typer.Option(0, "--seed", help="With --sample: the random seed of the draw."),
+    strict: bool = STRICT,
     fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown (the curve)."),
 ) -> None:
-    """Recommend threshold and margin for a target precision, from labelled pairs or the folder's examples."""
-    from remedy.config_writer import write_calibration
-    from remedy.matching.calibrate_folder import calibrate_project
+    """Choose threshold and margin from expert labels, with a confidence bound on precision.
+
+    Step 1: remedy calibrate --sample 100 --logs logs.jsonl --out labels.yaml
+
+    Step 2: experts fill in label: yes | no (docs/matching.md, "Labelling")
+
+    Step 3: remedy calibrate --labels labels.yaml --write
+
+    Without --labels/--pairs the folder's also_matches (held out) and must_not_match are the labels.
+    """
+    from remedy.errors import UsageError
 
     choose(fmt, FORMATS, "--format")
     choose(kind, ("answer", "guidance", "review"), "--kind")
+    if not 0.0 < target <= 1.0:
+        raise UsageError(f"--target-precision must be in (0, 1], not {target}")
     config = config_from(ctx)
-    found = calibrate_project(config, pairs_file=pairs, kind=kind, target_precision=target)
-    result = found.result
-    margins = sorted({point.margin for point in result.curve})
-    shown = [p.__dict__ for p in result.curve if p.margin == result.margin or fmt in ("json", "csv")]
-    summary = {"threshold": result.threshold, "margin": result.margin, "precision": result.precision,
-               "recall": result.recall, "met_target": result.met_target, "target_precision": target,
-               "positives": result.positives, "negatives": result.negatives, "source": found.source,
-               "model": found.model, "fingerprint": found.fingerprint}
-    write(render_rows(shown, ("threshold", "margin", "precision", "recall", "accepted", "false_matches"), fmt,
-                      key="curve", extra=summary))
-    verdict = "reaches" if result.met_target else "does NOT reach"
-    typer.echo(f"recommended: threshold {result.threshold:.2f}, margin {result.margin:.2f} {verdict} precision "
-               f"{target:.2f} on {result.positives + result.negatives} pairs from {found.source} "
-               f"(precision {result.precision:.3f}, recall {result.recall:.3f}; margins tried "
-               f"{margins[0]:.2f}-{margins[-1]:.2f})", err=True)
-    if write_config:
-        path = write_calibration(config, threshold=result.threshold, margin=result.margin, model=found.model,
-                                 fingerprint=found.fingerprint)
-        typer.echo(f"wrote threshold and margin to {path}", err=True)
+    if sample is not None:
+        _calibrate_sample(config, sample, logs, out, labels, kind, seed, strict)
+        return
+    if logs or out is not None:
+        raise UsageError("--logs and --out go with --sample N (drawing a labelling sample)")
+    _calibrate_labels(config, labels, pairs, target, kind, write_config, fmt)
+
+
+def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels: list[Path], kind: str,  # noqa: ANN001
+                      seed: int, strict: bool) -> None:
+    from remedy.commands.analytics import report_skipped
+    from remedy.errors import UsageError
+    from remedy.matching.calibrate_folder import sample_project
+
+    if not logs or out is None:
+        raise UsageError("--sample N needs --logs PATH… and --out FILE")
+    summary = sample_project(config, logs, n, out, labels_files=labels, kind=kind, seed=seed, strict=strict)
+    report_skipped(summary.skipped_lines, summary.first_skipped)
+    drawn = summary.sample
+    typer.echo(f"wrote {len(drawn.rows)} questions to {summary.out} ({drawn.considered:,} distinct log queries; "
+               f"{drawn.exact:,} exact matches and {drawn.already_labelled:,} already labelled left out).\n"
+               f"next: experts fill in `label: yes | no` (docs/matching.md, 'Labelling'), then "
+               f"remedy calibrate --labels {summary.out} --write", err=True)
+
+
+def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: float, kind: str,  # noqa: ANN001
+                      write_config: bool, fmt: str) -> None:
+    from remedy.config_writer import write_calibration
+    from remedy.matching.calibrate_folder import calibrate_project
+
+    found = calibrate_project(config, pairs_file=pairs, labels_files=labels, kind=kind, target_precision=target)
+    choice, point = found.choice, found.choice.point
+    every = fmt in ("json", "csv")
+    shown = [p.__dict__ for p in choice.curve
+             if every or p.threshold == point.threshold or (round(p.threshold * 1000) % 50 == 0 and p.accepted)]
+    summary = {"threshold": point.threshold, "margin": point.margin, "precision": round(point.precision, 4),
+               "precision_lower": round(point.precision_lower, 4), "recall": round(point.recall, 4),
+               "met_target": choice.met_target, "target_precision": target, "confidence": choice.confidence,
+               "labels": found.labels, "positives": found.positives, "expert_labels": found.expert_labels,
+               "unanswered": found.unanswered, "labels_needed": choice.labels_needed, "source": found.source,
+               "model": found.model, "fingerprint": found.fingerprint, "labels_hash": found.labels_hash,
+               "warnings": found.warnings}
+    write(render_rows(shown, ("threshold", "margin", "precision", "precision_lower", "recall", "accepted", "wrong"),
+                      fmt, key="curve", extra=summary))
+    for warning in found.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if found.unanswered:
+        typer.echo(f"{found.unanswered} row(s) not answered yet were left out", err=True)
+    bound = f"{choice.confidence:.0%} lower bound on precision {point.precision_lower:.3f}"
+    if choice.met_target:
+        typer.echo(f"recommended: threshold {point.threshold:.3f}, margin {point.margin:.3f}: {bound} >= {target} "
+                   f"(estimate {point.precision:.3f}, recall {point.recall:.3f}) on {found.labels} labels from "
+                   f"{found.source}", err=True)
+    else:
+        more = (f"roughly {choice.labels_needed} more label(s) like these could certify it"
+                if choice.labels_needed else "more labels like these will not: at every setting the labels show "
+                "precision at or below the target (add must_not_match, fix the entries that win wrongly, or lower "
+                "the target)")
+        typer.echo(f"no setting certifies precision {target} on {found.labels} labels from {found.source}; closest: "
+                   f"threshold {point.threshold:.3f}, margin {point.margin:.3f} ({bound}, estimate "
+                   f"{point.precision:.3f}); {more}", err=True)
+    if not write_config:
+        return
+    if not choice.met_target:
+        typer.echo("nothing written: the target is not certified", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+    evidence: dict[str, str | int | float] = {
+        "target_precision": target, "precision_lower": round(point.precision_lower, 4),
+        "recall": round(point.recall, 4), "labels": found.labels, "source": found.source}
+    if found.labels_hash:
+        evidence["labels_sha256"] = found.labels_hash
+    path = write_calibration(config, threshold=point.threshold, margin=point.margin, model=found.model,
+                             fingerprint=found.fingerprint, evidence=evidence)
+    typer.echo(f"wrote threshold and margin to {path}", err=True)
 
 
 @model_app.command("adapt")
@@ -128,8 +206,9 @@ def adapt(
 
     Static token vectors are fitted so that mean-pooled query vectors regress the teacher transformer's
     embeddings of the distinct log queries (closed-form ridge toward the starting model); queries the
-    teacher confidently matches to one of your remediations are pulled toward it. Then set
-    `model = "OUT"` in remedy.toml and run `remedy calibrate --write`.
+    teacher confidently matches to one of your remediations are pulled toward it. The adapted model gets
+    its own decision defaults, chosen on log queries it never fitted, labelled by the teacher. Then set
+    `model = "OUT"` in remedy.toml (unless the summary says not to switch).
     """
     from remedy.commands.analytics import progress_for, report_skipped
     from remedy.matching.adapt_project import adapt_project
@@ -153,4 +232,38 @@ def adapt(
           f"{share(after.top1, after.examples)} after\n"
           f"  accepted by the decision rule: {share(before.accepted, before.examples)} before, "
           f"{share(after.accepted, after.examples)} after\n"
-          f"next: set model = \"{summary.out_dir}\" in remedy.toml, then run `remedy calibrate --write`\n")
+          f"{_adapted_defaults_text(summary)}")
+
+
+def _adapted_defaults_text(summary) -> str:  # noqa: ANN001
+    defaults, chosen, base = summary.defaults, summary.chosen, summary.base_chosen
+    setting = f"threshold {defaults['threshold']:g}, margin {defaults['margin']:g}"
+    if chosen is None:
+        why = defaults.get("rule", "")
+        lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): {why}"]
+    else:
+        held = (f"on {chosen.queries:,} log queries held out of a second fit, labelled by the teacher "
+                f"({chosen.teacher_positives:,} with a remediation)")
+        if chosen.capped:
+            lines = [f"decision defaults written for the adapted model: {setting}, chosen {held}: certified by the "
+                     "teacher's labels, then raised until it accepts no larger share of them than the base model's "
+                     "defaults (too few left to certify; as safe as those defaults)"]
+        elif chosen.certified:
+            lines = [f"decision defaults written for the adapted model: {setting}, chosen {held}: the most recall "
+                     f"({chosen.recall:.3f}) whose 95% lower bound on precision ({chosen.precision_lower:.3f}) "
+                     f"reaches {defaults['target_precision']}"]
+        else:
+            lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): no setting "
+                     f"certifies precision {defaults['target_precision']} {held}"]
+        if base is not None:
+            lines.append(f"  the base model there at its defaults (threshold {base.threshold:g}, margin "
+                         f"{base.margin:g}): precision {base.precision:.3f}, recall {base.recall:.3f}; adapted: "
+                         f"precision {chosen.precision:.3f}, recall {chosen.recall:.3f}")
+    worse = summary.worse
+    if worse:
+        lines.append("do NOT switch to the adapted model: " + "; ".join(worse))
+        lines.append("keep the current model (or adapt again with more logs)")
+    else:
+        lines.append(f'next: set model = "{summary.out_dir}" in remedy.toml; its own defaults apply until '
+                     "`remedy calibrate --labels … --write` sets settings your experts certified")
+    return "\n".join(lines) + "\n"

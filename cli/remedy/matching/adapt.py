@@ -34,6 +34,15 @@ from typing import Any
 import numpy as np
 
 from remedy.errors import RemedyError, UsageError
+from remedy.matching.adapt_defaults import (
+    EXACT_ONLY,
+    HeldOutChoice,
+    accepted_share,
+    defaults_record,
+    held_out_choice,
+    is_held_out,
+    teacher_answers,
+)
 from remedy.matching.adapt_guidance import Guidance, entry_texts, guide_targets
 from remedy.matching.decision import MatchEntry
 from remedy.normalize import normalize_question
@@ -97,6 +106,10 @@ class AdaptResult:
     guided_entries: int = 0  # distinct remediations they moved toward
     # Token vectors of a second fit that never saw the `held_out` texts (None without them): to judge them fairly.
     probe_vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # The adapted model's own decision defaults (adapt_defaults.py), and what the same rule gave the base model.
+    defaults: dict[str, Any] = field(default_factory=dict)
+    chosen: HeldOutChoice | None = None
+    base_chosen: HeldOutChoice | None = None
 
 
 def load_teacher(spec: str | None = None) -> Teacher:
@@ -144,6 +157,7 @@ def adapt_model(
     ridge: float = DEFAULT_RIDGE,
     guide: Sequence[MatchEntry] = (),
     held_out: Sequence[str] = (),
+    folder: Sequence[MatchEntry] | None = None,
     progress: Progress | None = None,
     overwrite: bool = False,
 ) -> AdaptResult:
@@ -154,6 +168,9 @@ def adapt_model(
     one are pulled toward it (adapt_guidance). Empty: a plain regression of the teacher.
     `held_out`: texts to judge the result on; a second fit without them (not written, only
     returned as `probe_vectors`) keeps them out of the rows, the guidance and the centroids.
+    `folder`: the remediations the model will decide between (default: `guide`); every 5th log query
+    is held out of the probe too, labelled by the teacher against them, and the adapted model's own
+    decision defaults are chosen there (adapt_defaults.py) and written beside it.
     """
     from model2vec import StaticModel
 
@@ -187,11 +204,18 @@ def adapt_model(
     if progress:
         progress("fit", 0, 1)
     vectors, changed = fit_token_vectors(base_vectors, token_ids, guidance.targets, ridge)
-    probe = _probe_fit(texts, token_ids, teacher_vectors, targets, guide, projection, base_vectors, ridge, held_out)
+    folder = list(guide if folder is None else folder)
+    entry_set = set(entry_texts(folder)) | set(entry_texts(guide))
+    holdout = [t for t, ids in zip(texts, token_ids, strict=True) if ids and t not in entry_set and is_held_out(t)]
+    probe = _probe_fit(texts, token_ids, teacher_vectors, targets, guide, projection, base_vectors, ridge,
+                       [*held_out, *holdout])
     if progress:
         progress("fit", 1, 1)
+    chosen, base_chosen = _choose_defaults(model, base_folder, probe, texts, teacher_vectors, teacher, holdout,
+                                           folder)
+    defaults = defaults_record(chosen, base_folder.name) if chosen else _exact_only(base_folder.name, len(holdout))
 
-    _write_model(model, vectors, base_folder, out_dir, projection, ridge, len(kept), guidance, overwrite)
+    _write_model(model, vectors, base_folder, out_dir, projection, ridge, len(kept), guidance, overwrite, defaults)
     return AdaptResult(
         out_dir=out_dir,
         queries=len(kept),
@@ -202,7 +226,46 @@ def adapt_model(
         guided_queries=guidance.queries,
         guided_entries=guidance.entries,
         probe_vectors=probe,
+        defaults=defaults,
+        chosen=chosen,
+        base_chosen=base_chosen,
     )
+
+
+def _choose_defaults(model: Any, base_folder: Path, probe: np.ndarray | None, texts: Sequence[str],
+                     teacher_vectors: np.ndarray, teacher: Teacher, holdout: Sequence[str],
+                     folder: Sequence[MatchEntry]) -> tuple[HeldOutChoice | None, HeldOutChoice | None]:
+    """The adapted model's defaults on the held-out queries (by its probe, which never saw them), and how the
+    base model does there at its own defaults (what the project runs today)."""
+    from model2vec import StaticModel
+
+    from remedy.matching.embedding import Embedder
+
+    if probe is None or not holdout or not folder:
+        return None, None
+    row_of = {text: row for row, text in enumerate(texts)}
+    missing = [t for t in entry_texts(folder) if t not in row_of]  # unguided: the entries were not embedded
+    extra = dict(zip(missing, np.asarray(teacher(missing), dtype=np.float32), strict=True)) if missing else {}
+
+    def teacher_rows(batch: Sequence[str]) -> np.ndarray:
+        keys = [normalize_question(t) for t in batch]  # the index asks with the entries' texts as written
+        return np.stack([teacher_vectors[row_of[k]] if k in row_of else extra[k] for k in keys])
+
+    answers = teacher_answers(holdout, teacher_rows(holdout), folder, teacher_rows)
+    prober = Embedder(StaticModel(vectors=probe, tokenizer=model.tokenizer, normalize=True), "probe", base_folder)
+    base = Embedder(model, base_folder.name, base_folder)
+    # Never looser than the base model's shipped defaults: the teacher's labels are kind in the open world.
+    cap = (accepted_share(base.encode, holdout, folder, base.defaults.threshold, base.defaults.margin)
+           if base.defaults is not None else None)
+    at_defaults = (base.defaults.threshold, base.defaults.margin) if base.defaults is not None else None
+    return (held_out_choice(prober.encode, holdout, answers, folder, max_share=cap),
+            held_out_choice(base.encode, holdout, answers, folder, fixed=at_defaults))
+
+
+def _exact_only(base_name: str, held_out: int) -> dict[str, Any]:
+    return {"threshold": EXACT_ONLY, "margin": 0.0, "certified": False, "adapted_from": base_name,
+            "rule": f"nothing to choose settings on ({held_out} held-out log queries, or no remediations): "
+                    "exact matches only until `remedy calibrate --labels` certifies settings"}
 
 
 def fit_token_vectors(
@@ -371,6 +434,7 @@ def _write_model(
     n_queries: int,
     guidance: Guidance,
     overwrite: bool,
+    defaults: dict[str, Any],
 ) -> None:
     from model2vec import StaticModel
 
@@ -399,12 +463,8 @@ def _write_model(
             if (base_folder / name).is_file():
                 shutil.copy2(base_folder / name, staging / name)
         projection.save(staging)
-        defaults = base_folder / DEFAULTS_FILE
-        if defaults.is_file():
-            # Inherited, not re-calibrated: the target space is the same; `remedy calibrate` refines.
-            data = json.loads(defaults.read_text(encoding="utf-8"))
-            data["inherited_from"] = base_folder.name
-            (staging / DEFAULTS_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        # Its own settings, never the base model's: a threshold means something else for another model.
+        (staging / DEFAULTS_FILE).write_text(json.dumps(defaults, indent=2) + "\n", encoding="utf-8")
         _make_readable(staging)
         _replace_folder(staging, out_dir, overwrite)
     except BaseException:

@@ -26,6 +26,7 @@ from remedy.files.remediation import Remediation
 from remedy.logs.reading import SkippedLine, iter_distinct_queries, read_logs, resolve_log_paths
 from remedy.logs.settings import log_settings
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
+from remedy.matching.adapt_defaults import HeldOutChoice
 from remedy.matching.decision import MatchIndex
 from remedy.matching.embedding import Embedder, load_embedder, resolve_model_folder
 from remedy.matching.folder_index import decision_settings, match_entries
@@ -50,6 +51,26 @@ class AdaptSummary:
     after: HeldOutQuality
     skipped_lines: int  # malformed log lines left out (read_logs), and the first few of them
     first_skipped: tuple[SkippedLine, ...]
+    defaults: dict[str, Any]  # written beside the adapted model (adapt_defaults.py)
+    chosen: HeldOutChoice | None  # the adapted model on the held-out log queries
+    base_chosen: HeldOutChoice | None  # the base model there, by the same rule
+
+    @property
+    def worse(self) -> list[str]:
+        """Why switching to the adapted model would lose quality (empty: it does not)."""
+        reasons = []
+        if self.after.top1 < self.before.top1:
+            reasons.append(f"fewer held-out also_matches find their own entry "
+                           f"({self.after.top1} vs {self.before.top1})")
+        if self.chosen is not None and self.base_chosen is not None:
+            adapted, base = self.chosen, self.base_chosen
+            if adapted.threshold >= 1.0 and base.recall > 0:
+                reasons.append("no setting is certified for it on the held-out log queries: it would serve exact "
+                               "matches only")
+            elif adapted.recall < base.recall:
+                reasons.append(f"less recall than the base model at its defaults on the held-out log queries "
+                               f"({adapted.recall:.3f} vs {base.recall:.3f})")
+        return reasons
 
 
 def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, teacher: str | None = None,
@@ -72,11 +93,12 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     entries = match_entries(remediations) if guide else []
     examples = [t for r in remediations if r.status != "paused" for t in r.also_matches]
     result = adapt_model(base_folder, queries, load_teacher(teacher), out_dir, guide=entries, held_out=examples,
-                         progress=progress, overwrite=overwrite)
+                         folder=match_entries(remediations), progress=progress, overwrite=overwrite)
     adapted = load_embedder(str(out_dir.resolve()))
     after = held_out_quality(config, remediations, _probe(adapted, result.probe_vectors))
     return AdaptSummary(out_dir, result.queries, result.tokens_changed, result.seconds, result.guided_queries,
-                        result.guided_entries, before, after, logs.skipped_lines, logs.first_skipped)
+                        result.guided_entries, before, after, logs.skipped_lines, logs.first_skipped,
+                        result.defaults, result.chosen, result.base_chosen)
 
 
 def held_out_quality(config: Config, remediations: list[Remediation], embedder: Any) -> HeldOutQuality:

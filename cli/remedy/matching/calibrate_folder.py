@@ -1,46 +1,181 @@
-"""`remedy calibrate`: labelled pairs from a file or from the folder's own examples, through the grid search."""
+"""`remedy calibrate`: draw a labelling sample from the logs, or choose settings from labels.
+
+Two steps, both on the configured model and folder:
+
+- `sample_project` (`--sample N --logs … --out FILE`): decide every distinct log query, draw the N
+  most informative ones (calibration_sample.py) and write the labelling file (calibration_labels.py).
+- `calibrate_project` (`--labels FILE…`, `--pairs FILE`, or neither): turn what experts said into
+  evidence and choose threshold and margin by the one rule of operating_point.py — the most recall
+  whose 95 % lower confidence bound on precision reaches the target.
+
+Where the evidence comes from:
+- expert labels: every answered row is scored again with today's folder and model. Its right
+  entries are the candidate when `label: yes`, plus `correct:` when it names one; `correct: none`
+  means none is right. A bare `label: no` says only that the candidate is wrong: if the folder now
+  puts another entry first, nobody said whether that one is right, and it counts as wrong (the safe
+  reading) and as not answerable;
+- the folder's own examples: each `also_matches` held out (else it matches exactly and proves
+  nothing) must match its entry; a `must_not_match` is a wrong match where its own entry comes first
+  (it says nothing about the others); one query each;
+- `--pairs FILE`: JSONL `{"query", "expected": id | null}`, one query each.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from remedy.config import Config
-from remedy.errors import InputError
+from remedy.errors import InputError, UsageError
+from remedy.files.atomic import write_atomically
 from remedy.files.folder import load_folder
-from remedy.matching.calibration import CalibrationResult, LabelledPair, calibrate, score_pairs
-from remedy.matching.folder_index import build_folder_index
+from remedy.files.remediation import Remediation
+from remedy.matching.calibration import LabelledPair
+from remedy.matching.calibration_labels import LabelRow, labels_hash, read_labels, render_labels
+from remedy.matching.calibration_sample import Sample, draw_sample
+from remedy.matching.folder_index import FolderIndex, build_folder_index
+from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, choose
+from remedy.normalize import normalize_question
+
+STATUSES = ("active", "draft")
+FEW_POSITIVES = 30  # below this many labelled positives, warn: the bound is loose and recall noisy
 
 
 @dataclass(frozen=True)
 class FolderCalibration:
-    result: CalibrationResult
-    source: str  # "pairs file" | "also_matches / must_not_match"
+    choice: Choice
+    source: str
     model: str
     fingerprint: str
+    labels: int  # labelled queries used (all sources)
+    positives: int  # ... that have a right entry
+    expert_labels: int  # answered rows of the labels files
+    unanswered: int  # rows of the labels files still empty
+    stale: int  # bare `no` rows whose query now goes to another entry than the one judged
+    labels_hash: str | None  # of the labels files, when given
+    warnings: list[str] = field(default_factory=list)
 
 
-def calibrate_project(config: Config, *, pairs_file: Path | None = None, kind: str = "answer",
-                      target_precision: float = 0.95) -> FolderCalibration:
-    folder = load_folder(config.remediations)
-    candidates = [r for r in folder.remediations if r.kind == kind and r.status in ("active", "draft")]
+@dataclass(frozen=True)
+class SampleSummary:
+    out: Path
+    sample: Sample
+    model: str
+    fingerprint: str
+    log_rows: int
+    skipped_lines: int
+    first_skipped: tuple[Any, ...]
+
+
+def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_files: Sequence[Path] = (),
+                      kind: str = "answer", target_precision: float = 0.95) -> FolderCalibration:
+    if not 0.0 < target_precision <= 1.0:
+        raise UsageError(f"--target-precision must be in (0, 1], not {target_precision}")
+    candidates = _candidates(config, kind)
     built = build_folder_index(candidates, config)
+    known = {r.id for r in candidates}
+    evidence: list[Evidence] = []
+    sources: list[str] = []
+    expert = unanswered = stale = 0
+    rows: list[LabelRow] = []
+    for path in labels_files:
+        for row in read_labels(path):
+            if row.answered:
+                _check_ids(row, known, kind)
+                rows.append(row)
+            else:
+                unanswered += 1
+    if labels_files:
+        expert = len(rows)
+        if rows:
+            found, stale = _label_evidence(built, rows, kind)
+            evidence.append(found)
+        sources.append(f"{expert} expert label(s) from {', '.join(str(p) for p in labels_files)}")
     if pairs_file is not None:
-        pairs = read_pairs(pairs_file, {r.id for r in candidates})
-        scored = score_pairs(built.index, pairs, kind=kind)
-        source = f"pairs file {pairs_file}"
-    else:
-        positives = [LabelledPair(text, r.id) for r in candidates for text in r.also_matches]
-        negatives = [LabelledPair(text, None) for r in candidates for text in r.must_not_match]
-        if not positives:
-            raise InputError(f"no {kind} has also_matches to calibrate on; add paraphrases or pass --pairs FILE")
-        # Each also_matches is judged as if it were not listed: otherwise it matches exactly and proves nothing.
-        scored = score_pairs(built.index, positives, kind=kind, leave_one_out=True)
-        scored += score_pairs(built.index, negatives, kind=kind)
-        source = "the folder's also_matches (held out) and must_not_match"
-    result = calibrate(scored, target_precision=target_precision)
-    return FolderCalibration(result, source, built.embedder.name, built.embedder.fingerprint)
+        pairs = read_pairs(pairs_file, known)
+        evidence.append(_pair_evidence(built, pairs, kind, leave_one_out=False))
+        sources.append(f"pairs file {pairs_file}")
+    if pairs_file is None:
+        examples = _folder_examples(built, candidates, kind)
+        if examples is not None:
+            evidence.append(examples)
+            sources.append("the folder's also_matches (held out) and must_not_match")
+    if not evidence or sum(len(e) for e in evidence) == 0:
+        if labels_files:
+            raise InputError(f"no answered labels in {', '.join(str(p) for p in labels_files)} "
+                             "(fill in label: yes | no) and no also_matches / must_not_match in the folder")
+        raise InputError(f"no {kind} has also_matches to calibrate on; add paraphrases, "
+                         "or label log queries: remedy calibrate --sample 100 --logs LOGS --out labels.yaml")
+    combined = evidence[0]
+    for more in evidence[1:]:
+        combined = combined.concat(more)
+    choice = choose(combined, target_precision=target_precision)
+    positives = int(combined.answerable.sum())
+    warnings = []
+    if positives < FEW_POSITIVES:
+        warnings.append(f"only {positives} labelled positive(s) (queries with a right answer); with fewer than "
+                        f"{FEW_POSITIVES} the bound is loose and recall a rough guess: label more "
+                        "(remedy calibrate --sample N --logs … --labels THESE --out NEW)")
+    if stale:
+        warnings.append(f"{stale} label(s) said 'no' to a candidate the query no longer goes to; counted as wrong. "
+                        "Fill in `correct:` or label a fresh sample")
+    return FolderCalibration(
+        choice=choice, source="; ".join(sources), model=built.embedder.name, fingerprint=built.embedder.fingerprint,
+        labels=len(combined), positives=positives, expert_labels=expert, unanswered=unanswered, stale=stale,
+        labels_hash=labels_hash(list(labels_files)) if labels_files else None, warnings=warnings,
+    )
+
+
+def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, *,
+                   labels_files: Sequence[Path] = (), kind: str = "answer", seed: int = 0,
+                   strict: bool = False) -> SampleSummary:
+    """Write `out`: the `n` log queries whose labels tell most, skipping those in `labels_files`."""
+    from remedy.analytics.analysis import log_settings
+    from remedy.logs.reading import iter_distinct_queries, read_logs, resolve_log_paths
+
+    if n <= 0:
+        raise UsageError(f"--sample must be a positive number of labels, not {n}")
+    inputs = {Path(f.path).resolve() for f in resolve_log_paths(list(log_paths))}
+    inputs |= {p.resolve() for p in labels_files}
+    if out.resolve() in inputs:
+        raise UsageError(f"--out {out} is one of the inputs; choose a new file")
+    if out.exists():
+        raise UsageError(f"--out {out} exists; choose a new file (pass it with --labels to skip its queries)")
+    already: set[str] = set()
+    for path in labels_files:
+        already |= {normalize_question(row.query) for row in read_labels(path)}
+    candidates = _candidates(config, kind)
+    built = build_folder_index(candidates, config)
+    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
+                     cache_dir=config.cache_dir, strict=strict)
+    queries: list[str] = []
+    counts: list[int] = []
+    for batch in iter_distinct_queries(logs):
+        for text, count in zip(batch.normalized_queries, batch.counts.tolist(), strict=True):
+            if text:
+                queries.append(text)
+                counts.append(int(count))
+    if not queries:
+        raise InputError(f"no queries in {', '.join(log_paths)} to sample")
+    decisions = built.index.decide(queries, kind=kind, statuses=STATUSES)
+    sample = draw_sample(queries, counts, decisions, n, threshold=built.threshold, already_labelled=already,
+                         seed=seed)
+    if not sample.rows:
+        raise InputError("no log query left to ask about (all labelled already, exact matches, or no "
+                         f"{kind} in the folder)")
+    summary = [f"{len(sample.rows)} of {len(queries):,} distinct log queries ({sum(counts):,} rows), "
+               f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches and "
+               f"{sample.already_labelled:,} already-labelled queries left out"]
+    text = render_labels(sample.rows, model=built.embedder.name, fingerprint=built.embedder.fingerprint,
+                         questions={r.id: r.question for r in candidates}, summary=summary)
+    write_atomically(out, text)
+    return SampleSummary(out, sample, built.embedder.name, built.embedder.fingerprint, sum(counts),
+                         logs.skipped_lines, tuple(logs.first_skipped))
 
 
 def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:
@@ -67,3 +202,56 @@ def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:
     if not pairs:
         raise InputError(f"{path}: no pairs")
     return pairs
+
+
+def _candidates(config: Config, kind: str) -> list[Remediation]:
+    folder = load_folder(config.remediations)
+    return [r for r in folder.remediations if r.kind == kind and r.status in STATUSES]
+
+
+def _check_ids(row: LabelRow, known: set[str], kind: str) -> None:
+    for name, value in (("candidate", row.candidate), ("correct", row.correct)):
+        if value is not None and value != "none" and value not in known:
+            raise InputError(f"{row.file}:{row.line}: field '{name}': no active or draft {kind} has id {value!r}")
+
+
+def _label_evidence(built: FolderIndex, rows: Sequence[LabelRow], kind: str) -> tuple[Evidence, int]:
+    decisions = built.index.decide([r.query for r in rows], kind=kind, statuses=STATUSES)
+    right: list[set[str]] = []
+    stale = 0
+    for row, decision in zip(rows, decisions, strict=True):
+        entries = row.right_entries()
+        if entries is None:  # a bare "no": only the candidate is known to be wrong
+            stale += decision.best_id != row.candidate
+            entries = set()
+        right.append(entries)
+    return Evidence.from_decisions(decisions, right, [r.weight for r in rows]), stale
+
+
+def _pair_evidence(built: FolderIndex, pairs: Sequence[LabelledPair], kind: str, *,
+                   leave_one_out: bool) -> Evidence:
+    decisions = built.index.decide([p.query for p in pairs], kind=kind, statuses=STATUSES,
+                                   leave_out_exact=leave_one_out)
+    return Evidence.from_decisions(decisions, [{p.expected} if p.expected else set() for p in pairs])
+
+
+def _folder_examples(built: FolderIndex, candidates: Sequence[Remediation], kind: str) -> Evidence | None:
+    positives = [LabelledPair(text, r.id) for r in candidates for text in r.also_matches]
+    parts = []
+    if positives:
+        # Each also_matches is judged as if it were not listed: otherwise it matches exactly and proves nothing.
+        parts.append(_pair_evidence(built, positives, kind, leave_one_out=True))
+    owners = [(text, r.id) for r in candidates for text in r.must_not_match]
+    if owners:
+        # A must_not_match says its own entry is wrong for it, nothing about the others (it may well be
+        # another entry's question): it is a label only where its own entry comes first.
+        decisions = built.index.decide([text for text, _ in owners], kind=kind, statuses=STATUSES)
+        own = [d for d, (_, owner) in zip(decisions, owners, strict=True) if d.best_id == owner]
+        if own:
+            parts.append(Evidence.from_decisions(own, [set() for _ in own]))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0].concat(parts[1])
+
+
+__all__ = ["CONFIDENCE", "FolderCalibration", "SampleSummary", "calibrate_project", "read_pairs", "sample_project"]

@@ -40,6 +40,22 @@ def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
     return float(threshold), float(margin)
 
 
+def uncalibrated_notice(config: Config, embedder: Any) -> str | None:
+    """A line for stderr when the settings in force were not certified by `remedy calibrate` for this model."""
+    pinned = config.calibration.get("fingerprint")
+    if pinned and pinned == getattr(embedder, "fingerprint", None):
+        return None
+    threshold, margin = decision_settings(config, embedder)
+    if pinned:
+        how = f"calibrated for another model ({config.calibration.get('model')!r}, {pinned})"
+    elif config.threshold is not None or config.margin is not None:
+        how = "set by hand, not calibrated"
+    else:
+        how = "the model's uncalibrated defaults"
+    return (f"note: threshold {threshold:g}, margin {margin:g} are {how}; certify settings on your own queries "
+            "with `remedy calibrate --sample 100 --logs LOGS --out labels.yaml` (docs/matching.md)")
+
+
 def load_configured_embedder(config: Config) -> Any:
     """The configured model, loaded once per process for as long as its weights file is unchanged.
 

@@ -8,7 +8,7 @@ from typing import Any
 def match_text(report: dict[str, Any], fmt: str = "table") -> str:
     bullet = "- " if fmt == "markdown" else "  "
     lines = [f"query: {report['query']}",
-             f"settings: threshold {report['threshold']:.2f}, margin {report['margin']:.2f}", ""]
+             f"settings: threshold {report['threshold']:g}, margin {report['margin']:g}", ""]
     answer = report["answer"]
     if answer:
         how = "exact" if answer["exact"] else f"similarity {answer['similarity']:.3f}, margin {answer['margin']:.3f}"

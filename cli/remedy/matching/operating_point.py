@@ -1,0 +1,339 @@
+"""A safe operating point: the threshold and margin with the most recall whose precision is *certified*.
+
+Every place that chooses decision settings uses this one rule: the bundled model's shipped defaults
+(scripts/choose_defaults.py, on CLINC150 validation), `remedy model adapt` (on held-out log queries
+labelled by the teacher) and `remedy calibrate` (on expert labels). The rule:
+
+    maximise recall  subject to  LB95(precision) >= target
+
+where LB95 is the one-sided 95 % Clopper-Pearson lower confidence bound on precision (the exact
+binomial bound, not Wilson's: near precision 1 Wilson is too generous — it certifies 0.95 with 52
+all-correct accepted labels where the exact bound needs 59). A point estimate of precision is not
+enough: choosing for 0.955 on validation gave 0.943 on test (docs/model.md); the bound is a safety
+margin that grows when the evidence is thin, which is exactly when a setting is most likely tuned to
+noise.
+
+Labels may carry weights (a sampled log query stands for the log queries of its stratum,
+calibration_sample.py): precision is then the weighted share of accepted weight that is correct, and
+the bound uses Kish's effective sample size n_eff = (sum w)^2 / sum w^2 with n_eff * precision
+successes (Korn & Graubard 1998); with equal weights it is the plain Clopper-Pearson bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from remedy.matching.decision import Decision
+
+CONFIDENCE = 0.95
+THRESHOLDS = tuple(round(0.30 + 0.005 * i, 3) for i in range(140))  # 0.300 .. 0.995
+MARGINS = tuple(round(0.005 * i, 3) for i in range(61))  # 0.000 .. 0.300
+_BETA_ITERATIONS = 400
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Labelled queries as the rule sees them: one row each, numpy arrays of equal length."""
+
+    similarity: np.ndarray  # best entry's similarity
+    margin: np.ndarray  # its lead over the runner-up
+    correct: np.ndarray  # bool: the best entry is a right answer
+    answerable: np.ndarray  # bool: some entry is a right answer (the recall denominator)
+    weight: np.ndarray  # how many queries each label stands for (1 when unweighted)
+    exact: np.ndarray  # bool: matched exactly, accepted whatever the settings
+
+    @classmethod
+    def build(cls, similarity: Sequence[float], margin: Sequence[float], correct: Sequence[bool],
+              answerable: Sequence[bool], weight: Sequence[float] | None = None,
+              exact: Sequence[bool] | None = None) -> Evidence:
+        n = len(similarity)
+        return cls(
+            similarity=np.asarray(similarity, dtype=np.float64).reshape(n),
+            margin=np.asarray(margin, dtype=np.float64).reshape(n),
+            correct=np.asarray(correct, dtype=bool).reshape(n),
+            answerable=np.asarray(answerable, dtype=bool).reshape(n),
+            weight=np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64).reshape(n),
+            exact=np.zeros(n, bool) if exact is None else np.asarray(exact, dtype=bool).reshape(n),
+        )
+
+    @classmethod
+    def from_decisions(cls, decisions: Sequence[Decision], right: Sequence[Collection[str]],
+                       weight: Sequence[float] | None = None) -> Evidence:
+        """Decisions of the rule and, per query, the entries that are right answers (empty: none is)."""
+        return cls.build(
+            [d.similarity for d in decisions],
+            [d.margin for d in decisions],
+            [d.best_id is not None and d.best_id in r for d, r in zip(decisions, right, strict=True)],
+            [bool(r) for r in right],
+            weight,
+            [d.exact for d in decisions],
+        )
+
+    def __len__(self) -> int:
+        return int(self.similarity.size)
+
+    def concat(self, other: Evidence) -> Evidence:
+        return Evidence(*(np.concatenate((a, b)) for a, b in zip(self._fields(), other._fields(), strict=True)))
+
+    def _fields(self) -> tuple[np.ndarray, ...]:
+        return (self.similarity, self.margin, self.correct, self.answerable, self.weight, self.exact)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """What the rule would do at one (threshold, margin) on the labels."""
+
+    threshold: float
+    margin: float
+    precision: float  # weighted point estimate; 1.0 when nothing is accepted
+    precision_lower: float  # one-sided Clopper-Pearson bound (effective sample size when weighted)
+    recall: float  # weighted correct accepted / weighted answerable
+    accepted: int  # labels accepted (unweighted count)
+    wrong: int  # ... of which not correct
+    effective_accepted: float  # Kish's n_eff of the accepted labels
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen point, whether it meets the bound, and the curve at its margin (for printing)."""
+
+    point: OperatingPoint
+    met_target: bool
+    target_precision: float
+    confidence: float
+    curve: tuple[OperatingPoint, ...]  # every threshold at the chosen margin
+    labels_needed: int | None  # when not met: roughly how many more labels could certify the target
+
+
+def clopper_pearson_lower(successes: float, trials: float, confidence: float = CONFIDENCE) -> float:
+    """One-sided lower confidence bound on a binomial proportion (exact; real-valued counts allowed)."""
+    return float(lower_bounds(np.asarray([successes], dtype=np.float64), np.asarray([trials], dtype=np.float64),
+                              confidence)[0])
+
+
+def lower_bounds(successes: np.ndarray, trials: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
+    """Vectorized `clopper_pearson_lower`: the p solving I_p(x, n - x + 1) = 1 - confidence, by bisection."""
+    trials = np.asarray(trials, dtype=np.float64)
+    successes = np.minimum(np.asarray(successes, dtype=np.float64), trials)
+    out = np.zeros(successes.shape)
+    ok = (trials > 0) & (successes > 0)
+    if not ok.any():
+        return out
+    a = successes[ok]
+    b = trials[ok] - a + 1.0
+    low, high = np.zeros(a.shape), np.ones(a.shape)
+    for _ in range(40):  # I_p(a, b) rises with p; 2^-40 is far below any figure we print
+        middle = (low + high) / 2
+        below = regularized_beta(a, b, middle) < (1.0 - confidence)
+        low = np.where(below, middle, low)
+        high = np.where(below, high, middle)
+    out[ok] = low
+    return out
+
+
+def bound_reaches(successes: np.ndarray, trials: np.ndarray, target: float,
+                  confidence: float = CONFIDENCE) -> np.ndarray:
+    """Vectorized: does the Clopper-Pearson lower bound reach `target`? (I_target(x, n-x+1) <= alpha)."""
+    successes = np.minimum(np.asarray(successes, dtype=np.float64), trials)
+    ok = (trials > 0) & (successes > 0)
+    out = np.zeros(successes.shape, dtype=bool)
+    if ok.any() and target < 1.0:
+        a = successes[ok]
+        b = np.asarray(trials, dtype=np.float64)[ok] - a + 1.0
+        out[ok] = regularized_beta(a, b, np.full(a.shape, float(target))) <= (1.0 - confidence)
+    return out
+
+
+def regularized_beta(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """I_x(a, b) elementwise (continued fraction, modified Lentz; Numerical Recipes' betacf)."""
+    a, b, x = (np.asarray(v, dtype=np.float64) for v in (a, b, x))
+    out = np.where(x <= 0, 0.0, 1.0)
+    inside = (x > 0) & (x < 1)
+    if not inside.any():
+        return out
+    a, b, x = a[inside], b[inside], x[inside]
+    swap = x >= (a + 1.0) / (a + b + 2.0)  # the fraction converges fast below this point
+    a2, b2, x2 = np.where(swap, b, a), np.where(swap, a, b), np.where(swap, 1 - x, x)
+    log_front = _lgamma(a2 + b2) - _lgamma(a2) - _lgamma(b2) + a2 * np.log(x2) + b2 * np.log1p(-x2)
+    value = np.exp(log_front) * _beta_fraction(a2, b2, x2) / a2
+    out[inside] = np.where(swap, 1.0 - value, value)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _lgamma(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((math.lgamma(v) for v in values.ravel()), np.float64, values.size).reshape(values.shape)
+
+
+def _beta_fraction(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = np.ones_like(x)
+    d = 1.0 - qab * x / qap
+    d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
+    h = d.copy()
+    for m in range(1, _BETA_ITERATIONS + 1):
+        m2 = 2 * m
+        even = m * (b - m) * x / ((qam + m2) * (a + m2))
+        odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        for numerator in (even, odd):
+            d = 1.0 + numerator * d
+            d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
+            c = 1.0 + numerator / c
+            c = np.where(np.abs(c) < tiny, tiny, c)
+            step = d * c
+            h = h * step
+        if np.all(np.abs(step - 1.0) < 1e-12):
+            break
+    return h
+
+
+def grid(evidence: Evidence, thresholds: Sequence[float] = THRESHOLDS,
+         margins: Sequence[float] = MARGINS) -> dict[str, np.ndarray]:
+    """Weighted counts at every (margin, threshold): arrays of shape (len(margins), len(thresholds))."""
+    t = np.asarray(thresholds, dtype=np.float64)
+    shape = (len(margins), len(thresholds))
+    sums = {name: np.zeros(shape) for name in ("weight", "correct", "square", "count", "wrong_count")}
+    w, c = evidence.weight, evidence.correct
+    for row, g in enumerate(margins):
+        # An exact match is accepted whatever the settings; the rest pass both tests.
+        passes = evidence.exact | (evidence.margin >= g - 1e-9)
+        sims = np.where(evidence.exact, np.inf, evidence.similarity)[passes]
+        order = np.argsort(-sims, kind="stable")
+        sims = sims[order]
+        cumulative = {
+            "weight": np.cumsum(w[passes][order]),
+            "correct": np.cumsum((w * c)[passes][order]),
+            "square": np.cumsum((w * w)[passes][order]),
+            "count": np.cumsum(np.ones(order.size)),
+            "wrong_count": np.cumsum((~c)[passes][order].astype(np.float64)),
+        }
+        # Number accepted at threshold t: similarities >= t (sorted descending).
+        taken = np.searchsorted(-sims, -(t - 1e-9), side="right")
+        for name, values in cumulative.items():
+            padded = np.concatenate(([0.0], values))
+            sums[name][row] = padded[taken]
+    return sums
+
+
+def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float = 0.95,
+           confidence: float = CONFIDENCE, thresholds: Sequence[float] = THRESHOLDS,
+           margins: Sequence[float] = MARGINS, estimated: Sequence[Evidence] = ()) -> Choice:
+    """The most recall whose precision bound reaches the target; else the setting closest to it.
+
+    Several evidence sets (e.g. a closed-world and an open-world folder): the bound must hold in
+    each, recall is their mean, and the curve and figures are those of the first. `estimated` sets
+    must reach the target with their point estimate only (where no bound can: scripts/choose_defaults.py).
+    """
+    sets = [evidence] if isinstance(evidence, Evidence) else list(evidence)
+    if not sets or any(len(e) == 0 for e in [*sets, *estimated]):
+        raise ValueError("no labels to choose settings from")
+    if not 0.0 < target_precision <= 1.0:
+        raise ValueError("target precision must be in (0, 1]")
+    tables = [_table(e, thresholds, margins, target_precision, confidence) for e in sets]
+    tables += [_table(e, thresholds, margins, target_precision, None) for e in estimated]
+    reaches = np.logical_and.reduce([t.reaches for t in tables])
+    recall = np.mean([t.recall for t in tables], axis=0)
+    first = tables[0]
+    met = bool(reaches.any()) and target_precision < 1.0  # no finite sample certifies perfection
+    if met:
+        # Most recall; among equal recall the larger effective sample (a tighter bound), then the middle
+        # of what is left in threshold order (a setting right at the edge of the labels is fitted to them).
+        best_recall = recall[reaches].max()
+        tied = reaches & (recall >= best_recall - 1e-12)
+        most = first.effective[tied].max()
+        rows, columns = np.nonzero(tied & (first.effective >= most - 1e-9))
+        order = np.lexsort((rows, columns))
+        pick = order[len(order) // 2]
+        row, column = int(rows[pick]), int(columns[pick])
+        needed = None
+    else:
+        row, column, needed = _closest(first.precision, first.effective, first.sums["count"], target_precision,
+                                       confidence, len(sets[0]))
+    bounds = lower_bounds(first.effective[row] * first.precision[row], first.effective[row], confidence)
+    curve = tuple(_point(first, bounds, thresholds, margins, row, c) for c in range(len(thresholds)))
+    return Choice(point=curve[column], met_target=met, target_precision=target_precision, confidence=confidence,
+                  curve=curve, labels_needed=needed)
+
+
+@dataclass(frozen=True)
+class _Table:
+    sums: dict[str, np.ndarray]
+    precision: np.ndarray
+    effective: np.ndarray
+    recall: np.ndarray
+    reaches: np.ndarray
+
+
+def _table(evidence: Evidence, thresholds: Sequence[float], margins: Sequence[float], target: float,
+           confidence: float | None) -> _Table:
+    """Every grid point's figures; `confidence` None: the point estimate must reach the target, not the bound."""
+    sums = grid(evidence, thresholds, margins)
+    accepted_weight = sums["weight"]
+    precision = np.divide(sums["correct"], accepted_weight, out=np.ones_like(accepted_weight),
+                          where=accepted_weight > 0)
+    effective = np.divide(accepted_weight**2, sums["square"], out=np.zeros_like(accepted_weight),
+                          where=sums["square"] > 0)
+    answerable = float((evidence.weight * evidence.answerable).sum())
+    recall = sums["correct"] / answerable if answerable > 0 else np.zeros_like(accepted_weight)
+    candidates = (sums["count"] > 0) & (precision >= target - 1e-12)
+    reaches = candidates.copy()
+    if confidence is not None:
+        reaches[candidates] = bound_reaches(effective[candidates] * precision[candidates], effective[candidates],
+                                            target, confidence)
+    return _Table(sums, precision, effective, recall, reaches)
+
+
+def labels_to_certify(precision: np.ndarray, target: float, confidence: float = CONFIDENCE) -> np.ndarray:
+    """Accepted labels needed, at each observed precision, for the bound to reach `target` (inf: never)."""
+    precision = np.asarray(precision, dtype=np.float64)
+    out = np.full(precision.shape, np.inf)
+    possible = precision > target
+    if target >= 1.0 or not possible.any():
+        return out
+    p = precision[possible]
+    low, high = np.ones(p.shape), np.full(p.shape, 2.0**26)
+    for _ in range(30):  # bisection on the count: the bound rises with it at fixed precision
+        middle = np.floor((low + high) / 2)
+        enough = bound_reaches(p * middle, middle, target, confidence)
+        high = np.where(enough, middle, high)
+        low = np.where(enough, low, middle + 1)
+    out[possible] = np.where(bound_reaches(p * high, high, target, confidence), high, np.inf)
+    return out
+
+
+def _closest(precision: np.ndarray, effective: np.ndarray, count: np.ndarray, target: float, confidence: float,
+             total_labels: int) -> tuple[int, int, int | None]:
+    """The setting that needs the fewest more labels to certify the target, and roughly how many.
+
+    At a setting whose observed precision is above the target, the bound tightens as accepted labels
+    grow; scaling the labels by (needed / accepted now) estimates the total. None when no setting's
+    observed precision is above the target: more labels of the same kind will not help.
+    """
+    needed = np.full(precision.shape, np.inf)
+    usable = (count > 0) & (precision > target)
+    needed[usable] = labels_to_certify(precision[usable], target, confidence)
+    factor = np.where(usable, needed / np.maximum(effective, 1e-9), np.inf)
+    if np.isfinite(factor).any():
+        row, column = np.unravel_index(int(np.argmin(factor)), factor.shape)
+        return int(row), int(column), max(1, math.ceil(total_labels * (float(factor[row, column]) - 1.0)))
+    flat = int(np.argmax(np.where(count > 0, precision, -1.0)))
+    row, column = np.unravel_index(flat, precision.shape)
+    return int(row), int(column), None
+
+
+def _point(table: _Table, bounds: np.ndarray, thresholds: Sequence[float], margins: Sequence[float], row: int,
+           column: int) -> OperatingPoint:
+    return OperatingPoint(
+        threshold=float(thresholds[column]),
+        margin=float(margins[row]),
+        precision=float(table.precision[row, column]),
+        precision_lower=float(bounds[column]),
+        recall=float(table.recall[row, column]),
+        accepted=int(table.sums["count"][row, column]),
+        wrong=int(table.sums["wrong_count"][row, column]),
+        effective_accepted=float(table.effective[row, column]),
+    )
