@@ -45,7 +45,14 @@ def os_error_text(error: OSError) -> str:
 
 
 def is_interrupt(error: BaseException) -> bool:
-    """Ctrl-C while DuckDB works raises its InterruptException (or a RuntimeError), not KeyboardInterrupt."""
+    """Ctrl-C while DuckDB works raises its InterruptException (or a RuntimeError), not KeyboardInterrupt.
+
+    When the signal lands inside one of our Python UDFs (query normalization), DuckDB wraps the
+    KeyboardInterrupt in an InvalidInputException that names it.
+    """
     if type(error).__name__ == "InterruptException":
         return True
-    return isinstance(error, RuntimeError) and "Query interrupted" in str(error)
+    text = str(error)
+    if "Python exception occurred while executing the UDF: KeyboardInterrupt" in text:
+        return True
+    return isinstance(error, RuntimeError) and "Query interrupted" in text

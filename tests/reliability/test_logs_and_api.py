@@ -436,3 +436,20 @@ def test_ctrl_c_during_reading_is_exit_130(project: Path, tmp_path: Path) -> Non
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "internal error" not in stderr
+
+
+def test_ctrl_c_inside_a_python_udf_counts_as_an_interrupt() -> None:
+    # DuckDB wraps a KeyboardInterrupt raised inside a Python UDF (our query normalization) in its own
+    # InvalidInputException; the exit-code mapping must still see Ctrl-C (130), not a bug (3).
+    import duckdb
+
+    from remedy.errors import is_interrupt
+
+    def interrupted(text: str) -> str:
+        raise KeyboardInterrupt
+
+    con = duckdb.connect(":memory:")
+    con.create_function("interrupted", interrupted, ["VARCHAR"], "VARCHAR", side_effects=True)
+    with pytest.raises(BaseException) as caught:
+        con.execute("SELECT interrupted('x')").fetchall()
+    assert isinstance(caught.value, KeyboardInterrupt) or is_interrupt(caught.value), repr(caught.value)
