@@ -486,13 +486,20 @@ def _queue_item(config: Config, analysis: Analysis, issue: Any, counts: tuple[in
         rank=issue.rank, id=issue.cluster.id, size=issue.cluster.size,
         mean_severity=round(issue.cluster.mean_severity, 4), impact=round(issue.cluster.impact, 4),
         primary_issue=issue.primary_issue, representative_query=issue.representative_query,
-        trend=dict(extra).get("trend") or _trend(counts),
+        trend=_queue_trend(dict(extra).get("trend")) or _trend(counts),
         failures_by_bucket=counts,
         queries=(issue.representative_query, *draft.candidate_also_matches)[:SAMPLE_QUERIES],
         samples=samples, draft_path=relative, draft_yaml=text,
         github_url=github_new_file_url(repo, branch, relative, text) if repo and branch else None,
         extra=tuple((k, v) for k, v in extra if k != "trend"),
     )
+
+
+def _queue_trend(trend: Any) -> str | None:
+    """`remedy issues`' trend ({"last_7_days", "previous_7_days"}) in the words its table uses."""
+    if not isinstance(trend, dict):
+        return None
+    return f"{trend['last_7_days']} in the last 7 days vs {trend['previous_7_days']} the 7 before"
 
 
 def _trend(counts: Sequence[int]) -> str:
