@@ -116,8 +116,8 @@ def test_the_numbers_equal_coverage_and_issues(project: Path, run) -> None:
         == expected
     assert [(q["id"], q["size"], q["impact"]) for q in report["queue"]] == \
         [(i["id"], i["size"], i["impact"]) for i in issues]
-    assert [q["trend"] for q in report["queue"]] == [
-        f"{i['trend']['last_7_days']} in the last 7 days vs {i['trend']['previous_7_days']} the 7 before" for i in issues]
+    trends = [(i["trend"]["last_7_days"], i["trend"]["previous_7_days"]) for i in issues]
+    assert [q["trend"] for q in report["queue"]] == [f"{a} in the last 7 days vs {b} the 7 before" for a, b in trends]
     # c4 (severity 0.9, 5 days before the newest log c6) and c5 (0.5, 4 days): half-life 14 days
     impact = 0.9 * 2 ** (-5 / 14) + 0.5 * 2 ** (-4 / 14)
     assert report["queue"][0]["size"] == 2 and report["queue"][0]["impact"] == pytest.approx(impact, abs=1e-4)
