@@ -136,14 +136,13 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
                    strict: bool = False) -> SampleSummary:
     """Write `out`: the `n` log queries whose labels tell most, skipping those in `labels_files`."""
     from remedy.analytics.analysis import log_settings
+    from remedy.files.outputs import refuse_output_over_inputs
     from remedy.logs.reading import iter_distinct_queries, read_logs, resolve_log_paths
 
     if n <= 0:
         raise UsageError(f"--sample must be a positive number of labels, not {n}")
-    inputs = {Path(f.path).resolve() for f in resolve_log_paths(list(log_paths))}
-    inputs |= {p.resolve() for p in labels_files}
-    if out.resolve() in inputs:
-        raise UsageError(f"--out {out} is one of the inputs; choose a new file")
+    inputs = [f.path for f in resolve_log_paths(list(log_paths))] + list(labels_files)
+    refuse_output_over_inputs(out, inputs, option="--out")
     if out.exists():
         raise UsageError(f"--out {out} exists; choose a new file (pass it with --labels to skip its queries)")
     already: set[str] = set()
