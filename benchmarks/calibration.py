@@ -18,7 +18,7 @@ Several seeds per N: the draw is random, and a calibration is only as good as it
 When nothing is certified, nothing is written and the model's defaults stay in force: the figures
 then are those of the defaults.
 
-Usage: python benchmarks/calibration.py [--data DIR] [--n 50 100 200] [--seeds 5]
+Usage: python benchmarks/calibration.py [--data DIR] [--n 50 100 200 400 800 0] [--seeds 5]   (0: label the whole pool)
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from clinc150 import MARGINS, _teacher_or_none, adapt, disk_memoized, folder_ent
 
 from remedy.matching.calibration import recall_at_precision
 from remedy.matching.calibration_labels import NOTHING, LabelRow
+from remedy.matching.calibrate_folder import SEARCH_CONFIDENCE
 from remedy.matching.calibration_sample import draw_sample
 from remedy.matching.decision import Decision, MatchEntry, MatchIndex
 from remedy.matching.embedding import load_embedder
@@ -46,7 +47,8 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "clinc150")
-    parser.add_argument("--n", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument("--n", type=int, nargs="+", default=[50, 100, 200, 400, 800, 0],
+                        help="labels per calibration; 0 labels every query of the pool (the ceiling)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "calibration.json")
     parser.add_argument("--no-teacher", action="store_true", help="bundled model only")
@@ -129,23 +131,27 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
     for n in ns:
         runs = []
         for seed in range(seeds):
-            sample = draw_sample(queries, [1] * len(queries), decisions, n, threshold=defaults.threshold, seed=seed)
+            if n == 0 and seed > 0:
+                break  # labelling the whole pool draws nothing at random
+            sample = draw_sample(queries, [1] * len(queries), decisions, n or len(queries),
+                                 threshold=defaults.threshold, seed=seed)
             labelled = [oracle(row, gold_of[row.query]) for row in sample.rows]
             position = {q: i for i, q in enumerate(queries)}
             chosen = [decisions[position[row.query]] for row in labelled]
             evidence = Evidence.from_decisions(chosen, [row.right_entries() or set() for row in labelled],
                                                [row.weight for row in labelled])
-            if held_out is not None:
-                evidence = evidence.concat(held_out)
-            choice = choose(evidence)
+            # As `remedy calibrate` does: the folder's held-out examples may only veto a setting.
+            choice = choose(evidence, confidence=SEARCH_CONFIDENCE, constraints=[held_out] if held_out is not None else ())
             setting = ((choice.point.threshold, choice.point.margin) if choice.met_target
                        else (defaults.threshold, defaults.margin))
             precision, recall = measure(*setting)
-            runs.append({"seed": seed, "certified": choice.met_target, "threshold": setting[0],
+            runs.append({"seed": seed, "certified": choice.met_target, "labels_needed": choice.labels_needed,
+                         "threshold": setting[0],
                          "margin": setting[1], "precision": round(precision, 4), "recall": round(recall, 4),
                          "positives": int(evidence.answerable.sum())})
         out.append({
-            "model": model, "folder": folder, "labels": n, "recall_at_p95": round(recall95, 4),
+            "model": model, "folder": folder, "labels": n or len(queries), "whole_pool": n == 0,
+            "recall_at_p95": round(recall95, 4),
             "defaults": {"precision": round(at_defaults[0], 4), "recall": round(at_defaults[1], 4)},
             "certified": sum(r["certified"] for r in runs),
             "precision_mean": round(float(np.mean([r["precision"] for r in runs])), 4),
@@ -177,7 +183,8 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         ratio = r["recall_mean"] / r["recall_at_p95"] if r["recall_at_p95"] else 0.0
-        lines.append(f"| {r['model']} | {r['folder']} | {r['labels']} | {r['certified']}/{len(r['runs'])} "
+        labels = f"{r['labels']} (all)" if r.get("whole_pool") else str(r["labels"])
+        lines.append(f"| {r['model']} | {r['folder']} | {labels} | {r['certified']}/{len(r['runs'])} "
                      f"| {r['precision_mean']:.3f} / {r['precision_min']:.3f} | {r['recall_mean']:.3f} "
                      f"| {r['recall_at_p95']:.3f} | {ratio:.2f} "
                      f"| {r['defaults']['precision']:.3f} / {r['defaults']['recall']:.3f} |")

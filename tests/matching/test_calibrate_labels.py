@@ -217,3 +217,21 @@ def test_the_summary_says_not_to_switch_when_held_out_quality_falls() -> None:
     assert "fewer held-out also_matches" in summary(7, choice(0.9, 0.3)).worse[0]
     assert "less recall" in summary(9, choice(0.9, 0.1)).worse[0]
     assert "exact matches only" in summary(9, choice(1.0, 0.0)).worse[0]
+
+
+def test_the_folders_examples_may_tighten_expert_labels_never_loosen_them(project: Path, run) -> None:
+    # 90 paraphrases certify 0.95 on their own (held out, each still matches its entry) ...
+    extra = "also_matches:\n" + "".join(f"  - refund for my cancelled flight number {n}\n" for n in range(90))
+    write_answer(project, "refund", TOPICS["refund"][0], answer="The refund answer. See https://example.com/r",
+                 extra=extra)
+    alone = run("calibrate", "--format", "json")
+    assert alone.exit_code == 0 and json.loads(alone.stdout)["met_target"], alone.stderr
+    # ... but next to expert labels from the logs, precision over the logs is what must be certified:
+    # ten labels cannot, and the paraphrases do not make up for them.
+    run("calibrate", "--sample", "10", "--logs", "logs.jsonl", "--out", "labels.yaml")
+    fill(project / "labels.yaml", project / "filled.yaml")
+    refused = run("calibrate", "--labels", "filled.yaml", "--write", "--format", "json")
+    assert refused.exit_code == 1 and "nothing written" in refused.stderr
+    document = json.loads(refused.stdout)
+    assert not document["met_target"] and "only tighten" in document["source"]
+    assert document["positives"] <= 10  # the labels' positives, not the paraphrases'

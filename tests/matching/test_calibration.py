@@ -61,6 +61,21 @@ def test_choose_weighs_labels_by_the_queries_they_stand_for() -> None:
     assert heavy.met_target and heavy.point.threshold > 0.8
 
 
+def test_a_constraint_can_veto_a_setting_but_adds_no_recall() -> None:
+    labels = evidence([(0.9, 0.2, True)] * 80 + [(0.75, 0.2, True)] * 80)
+    alone = choose(labels)
+    assert alone.met_target and alone.point.threshold <= 0.75 and alone.point.recall == pytest.approx(1.0)
+    # the folder's examples are wrong below 0.8: the setting that accepts 0.75 is vetoed
+    veto = evidence([(0.95, 0.2, True)] * 100 + [(0.76, 0.2, False)] * 20)
+    checked = choose(labels, constraints=[veto])
+    assert checked.met_target and 0.75 < checked.point.threshold <= 0.9
+    assert checked.point.recall == pytest.approx(0.5)  # the labels' recall, not a mean with the examples
+    # examples that certify more than the labels do never loosen the choice
+    generous = evidence([(0.5, 0.0, True)] * 500)
+    thin = evidence([(0.9, 0.2, True)] * 30)
+    assert not choose(thin, constraints=[generous]).met_target
+
+
 def test_choose_refuses_a_target_outside_zero_one_and_empty_evidence() -> None:
     with pytest.raises(ValueError):
         choose(evidence([(0.9, 0.2, True)]), target_precision=0.0)

@@ -162,7 +162,7 @@ def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: fl
         typer.echo(f"warning: {warning}", err=True)
     if found.unanswered:
         typer.echo(f"{found.unanswered} row(s) not answered yet were left out", err=True)
-    bound = f"{choice.confidence:.0%} lower bound on precision {point.precision_lower:.3f}"
+    bound = f"{choice.confidence:.1%} lower bound on precision {point.precision_lower:.3f}"
     if choice.met_target:
         typer.echo(f"recommended: threshold {point.threshold:.3f}, margin {point.margin:.3f}: {bound} >= {target} "
                    f"(estimate {point.precision:.3f}, recall {point.recall:.3f}) on {found.labels} labels from "

@@ -221,22 +221,27 @@ def grid(evidence: Evidence, thresholds: Sequence[float] = THRESHOLDS,
 
 def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float = 0.95,
            confidence: float = CONFIDENCE, thresholds: Sequence[float] = THRESHOLDS,
-           margins: Sequence[float] = MARGINS, estimated: Sequence[Evidence] = ()) -> Choice:
+           margins: Sequence[float] = MARGINS, estimated: Sequence[Evidence] = (),
+           constraints: Sequence[Evidence] = ()) -> Choice:
     """The most recall whose precision bound reaches the target; else the setting closest to it.
 
     Several evidence sets (e.g. a closed-world and an open-world folder): the bound must hold in
     each, recall is their mean, and the curve and figures are those of the first. `estimated` sets
     must reach the target with their point estimate only (where no bound can: scripts/choose_defaults.py).
+    `constraints` must reach the bound too but add nothing to recall: evidence that is not drawn from
+    the traffic the settings will serve (the folder's own held-out examples) may forbid a setting the
+    log labels certify, never allow one they do not.
     """
     sets = [evidence] if isinstance(evidence, Evidence) else list(evidence)
-    if not sets or any(len(e) == 0 for e in [*sets, *estimated]):
+    if not sets or any(len(e) == 0 for e in [*sets, *estimated, *constraints]):
         raise ValueError("no labels to choose settings from")
     if not 0.0 < target_precision <= 1.0:
         raise ValueError("target precision must be in (0, 1]")
     tables = [_table(e, thresholds, margins, target_precision, confidence) for e in sets]
     tables += [_table(e, thresholds, margins, target_precision, None) for e in estimated]
-    reaches = np.logical_and.reduce([t.reaches for t in tables])
     recall = np.mean([t.recall for t in tables], axis=0)
+    tables += [_table(e, thresholds, margins, target_precision, confidence) for e in constraints]
+    reaches = np.logical_and.reduce([t.reaches for t in tables])
     first = tables[0]
     met = bool(reaches.any()) and target_precision < 1.0  # no finite sample certifies perfection
     if met:
