@@ -30,9 +30,9 @@ def write_tiny_model(folder: Path, seed: int = 0, dim: int = 8) -> Path:
 
 
 def test_bundled_model_loads_fast_and_encodes_unit_rows() -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine must not fail it, a slow load path must
     embedder = load_embedder("bundled")
-    assert time.perf_counter() - start < 2.0  # < 0.5 s warm; generous for a cold CI disk
+    assert time.process_time() - start < 2.0  # < 0.5 s warm; generous for a cold CI disk
     assert embedder.name == "bundled" and embedder.dim == 256
     vectors = embedder.encode(["Can I get a refund?", "how many bags can I check", "zzqx"])
     assert vectors.dtype == np.float32 and vectors.shape == (3, 256)

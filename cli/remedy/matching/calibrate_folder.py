@@ -37,9 +37,9 @@ from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.matching.calibration import LabelledPair
 from remedy.matching.calibration_labels import LabelRow, labels_hash, read_labels, render_labels
-from remedy.matching.calibration_sample import Sample, draw_sample
+from remedy.matching.calibration_sample import Sample, draw_sample, pooled_weights
 from remedy.matching.folder_index import FolderIndex, build_folder_index
-from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, choose
+from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, aim, choose
 from remedy.normalize import normalize_question
 
 STATUSES = ("active", "draft")
@@ -75,6 +75,7 @@ class SampleSummary:
     log_rows: int
     skipped_lines: int
     first_skipped: tuple[Any, ...]
+    aimed: tuple[float, float] | None = None  # (threshold, margin) earlier labels aimed this round at
 
 
 def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_files: Sequence[Path] = (),
@@ -162,10 +163,19 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
     if out.exists():
         raise UsageError(f"--out {out} exists; choose a new file (pass it with --labels to skip its queries)")
     already: set[str] = set()
+    answered: list[LabelRow] = []
     for path in labels_files:
-        already |= {normalize_question(row.query) for row in read_labels(path)}
+        for row in read_labels(path):
+            already.add(normalize_question(row.query))
+            if row.answered:
+                answered.append(row)
     candidates = _candidates(config, kind)
     built = build_folder_index(candidates, config)
+    known = {r.id for r in candidates}
+    for row in answered:
+        _check_ids(row, known, kind)
+    # Earlier rounds' answers aim this one at the region a certificate could be won in.
+    aimed = aim(_label_evidence(built, answered, kind)[0]) if answered else None
     logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
                      cache_dir=config.cache_dir, strict=strict)
     queries: list[str] = []
@@ -179,18 +189,21 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
         raise InputError(f"no queries in {', '.join(log_paths)} to sample")
     decisions = built.index.decide(queries, kind=kind, statuses=STATUSES)
     sample = draw_sample(queries, counts, decisions, n, threshold=built.threshold, already_labelled=already,
-                         seed=seed)
+                         seed=seed, aim=aimed)
     if not sample.rows:
         raise InputError("no log query left to ask about (all labelled already, exact matches, or no "
                          f"{kind} in the folder)")
     summary = [f"{len(sample.rows)} of {len(queries):,} distinct log queries ({sum(counts):,} rows), "
                f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches and "
                f"{sample.already_labelled:,} already-labelled queries left out"]
+    if aimed is not None:
+        summary.append(f"aimed by {len(answered)} earlier label(s) at similarity >= {aimed[0]:.3f}, "
+                       f"margin >= {aimed[1]:.3f}, where they estimate precision reaches 0.95")
     text = render_labels(sample.rows, model=built.embedder.name, fingerprint=built.embedder.fingerprint,
                          questions={r.id: r.question for r in candidates}, summary=summary)
     write_atomically(out, text)
     return SampleSummary(out, sample, built.embedder.name, built.embedder.fingerprint, sum(counts),
-                         logs.skipped_lines, tuple(logs.first_skipped))
+                         logs.skipped_lines, tuple(logs.first_skipped), aimed)
 
 
 def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:
@@ -240,7 +253,8 @@ def _label_evidence(built: FolderIndex, rows: Sequence[LabelRow], kind: str) -> 
             stale += decision.best_id != row.candidate
             entries = set()
         right.append(entries)
-    return Evidence.from_decisions(decisions, right, [r.weight for r in rows]), stale
+    # Rows of several rounds (files) are re-weighed together so that no stratum counts twice.
+    return Evidence.from_decisions(decisions, right, pooled_weights(rows)), stale
 
 
 def _pair_evidence(built: FolderIndex, pairs: Sequence[LabelledPair], kind: str, *,

@@ -264,6 +264,24 @@ def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float =
                   curve=curve, labels_needed=needed)
 
 
+def aim(evidence: Evidence, *, target_precision: float = 0.95, min_accepted: int = 10,
+        thresholds: Sequence[float] = THRESHOLDS, margins: Sequence[float] = MARGINS) -> tuple[float, float] | None:
+    """Where the next labels should go: the most recall whose *estimated* precision reaches the target.
+
+    Not a certificate (the bound is what `choose` certifies); the region a certificate could be won in,
+    so that a later sampling round puts its labels there. None when no setting with at least
+    `min_accepted` accepted labels looks precise enough.
+    """
+    if len(evidence) == 0:
+        return None
+    table = _table(evidence, thresholds, margins, target_precision, None)
+    usable = table.reaches & (table.sums["count"] >= min_accepted)
+    if not usable.any():
+        return None
+    row, column = np.unravel_index(int(np.argmax(np.where(usable, table.recall, -1.0))), usable.shape)
+    return float(thresholds[column]), float(margins[row])
+
+
 @dataclass(frozen=True)
 class _Table:
     sums: dict[str, np.ndarray]
