@@ -26,16 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from clinc150 import MARGINS, _teacher_or_none, adapt, disk_memoized, folder_entries, read_clinc
 
+from remedy.matching.calibrate_folder import SEARCH_CONFIDENCE, certificate_floor
 from remedy.matching.calibration import recall_at_precision
 from remedy.matching.calibration_labels import NOTHING, LabelRow
-from remedy.matching.calibrate_folder import SEARCH_CONFIDENCE
-from remedy.matching.calibration_sample import draw_sample
+from remedy.matching.calibration_sample import draw_sample, pooled_weights
 from remedy.matching.decision import Decision, MatchEntry, MatchIndex
 from remedy.matching.embedding import load_embedder
 from remedy.matching.operating_point import Evidence, choose
@@ -50,6 +51,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[50, 100, 200, 400, 800, 0],
                         help="labels per calibration; 0 labels every query of the pool (the ceiling)")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1, help="label in this many rounds (calibrate --sample "
+                        "N --labels EARLIER), re-weighed together")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "calibration.json")
     parser.add_argument("--no-teacher", action="store_true", help="bundled model only")
     parser.add_argument("--no-examples", action="store_true", help="leave the folder's also_matches out")
@@ -85,7 +88,7 @@ def main() -> int:
     for name, per_folder in models.items():
         for f, (encode, defaults) in per_folder.items():
             results.extend(run_folder(name, f, folders[f], encode, defaults, pool, test, args.n, args.seeds,
-                                      examples=not args.no_examples))
+                                      examples=not args.no_examples, rounds=args.rounds))
             print(f"{name} {f}: done", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"data": str(args.data), "seeds": args.seeds, "results": results}, indent=2) + "\n",
@@ -96,7 +99,7 @@ def main() -> int:
 
 def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, defaults: Any,
                pool: list[dict], test: list[dict], ns: list[int], seeds: int, *,
-               examples: bool = True) -> list[dict[str, Any]]:
+               examples: bool = True, rounds: int = 1) -> list[dict[str, Any]]:
     ids = {e.id for e in entries}
     own = {normalize_question(t) for e in entries for t in (e.question, *e.also_matches)}
     # Distinct normalized "log" queries and their gold answer in this folder (None: nothing is right).
@@ -133,15 +136,22 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
         for seed in range(seeds):
             if n == 0 and seed > 0:
                 break  # labelling the whole pool draws nothing at random
-            sample = draw_sample(queries, [1] * len(queries), decisions, n or len(queries),
-                                 threshold=defaults.threshold, seed=seed)
-            labelled = [oracle(row, gold_of[row.query]) for row in sample.rows]
             position = {q: i for i, q in enumerate(queries)}
+            labelled: list[LabelRow] = []
+            # `rounds` rounds of n / rounds labels, each drawn like the first and leaving out what was asked
+            # (as `calibrate --sample N --labels EARLIER` does), all re-weighed together as `calibrate` does.
+            per_round = [(n or len(queries)) // rounds + (r < (n or len(queries)) % rounds) for r in range(rounds)]
+            for number, size in enumerate(per_round if n else [len(queries)]):
+                sample = draw_sample(queries, [1] * len(queries), decisions, size, threshold=defaults.threshold,
+                                     seed=seed * 100 + number, already_labelled={r.query for r in labelled})
+                labelled += [replace(oracle(row, gold_of[row.query]), file=f"round-{number}")
+                             for row in sample.rows]
             chosen = [decisions[position[row.query]] for row in labelled]
             evidence = Evidence.from_decisions(chosen, [row.right_entries() or set() for row in labelled],
-                                               [row.weight for row in labelled])
+                                               pooled_weights(labelled))
             # As `remedy calibrate` does: the folder's held-out examples may only veto a setting.
-            choice = choose(evidence, confidence=SEARCH_CONFIDENCE, constraints=[held_out] if held_out is not None else ())
+            choice = choose(evidence, confidence=SEARCH_CONFIDENCE, min_effective=certificate_floor(0.95),
+                            constraints=[held_out] if held_out is not None else ())
             setting = ((choice.point.threshold, choice.point.margin) if choice.met_target
                        else (defaults.threshold, defaults.margin))
             precision, recall = measure(*setting)
@@ -151,6 +161,7 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
                          "positives": int(evidence.answerable.sum())})
         out.append({
             "model": model, "folder": folder, "labels": n or len(queries), "whole_pool": n == 0,
+            "rounds": rounds if n else 1,
             "recall_at_p95": round(recall95, 4),
             "defaults": {"precision": round(at_defaults[0], 4), "recall": round(at_defaults[1], 4)},
             "certified": sum(r["certified"] for r in runs),
@@ -184,6 +195,8 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     for r in results:
         ratio = r["recall_mean"] / r["recall_at_p95"] if r["recall_at_p95"] else 0.0
         labels = f"{r['labels']} (all)" if r.get("whole_pool") else str(r["labels"])
+        if r.get("rounds", 1) > 1:
+            labels += f" in {r['rounds']} rounds"
         lines.append(f"| {r['model']} | {r['folder']} | {labels} | {r['certified']}/{len(r['runs'])} "
                      f"| {r['precision_mean']:.3f} / {r['precision_min']:.3f} | {r['recall_mean']:.3f} "
                      f"| {r['recall_at_p95']:.3f} | {ratio:.2f} "

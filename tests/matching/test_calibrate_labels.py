@@ -220,8 +220,8 @@ def test_the_summary_says_not_to_switch_when_held_out_quality_falls() -> None:
 
 
 def test_the_folders_examples_may_tighten_expert_labels_never_loosen_them(project: Path, run) -> None:
-    # 90 paraphrases certify 0.95 on their own (held out, each still matches its entry) ...
-    extra = "also_matches:\n" + "".join(f"  - refund for my cancelled flight number {n}\n" for n in range(90))
+    # 160 paraphrases certify 0.95 on their own (held out, each still matches its entry) ...
+    extra = "also_matches:\n" + "".join(f"  - refund for my cancelled flight number {n}\n" for n in range(160))
     write_answer(project, "refund", TOPICS["refund"][0], answer="The refund answer. See https://example.com/r",
                  extra=extra)
     alone = run("calibrate", "--format", "json")

@@ -119,3 +119,28 @@ def test_recall_at_precision_uses_reachable_thresholds_only() -> None:
     assert recall == pytest.approx(1 / 3) and threshold == pytest.approx(0.9)
     recall, _, _ = recall_at_precision(similarity, margin, correct, 3, target_precision=0.6)
     assert recall == pytest.approx(1.0)
+
+
+def test_a_certificate_needs_enough_accepted_labels_not_only_a_bound() -> None:
+    rows = [(0.9, 0.2, True)] * 100
+    assert choose(evidence(rows)).met_target
+    floored = choose(evidence(rows), min_effective=144)
+    assert not floored.met_target  # 100 all-right labels clear the bound but not the floor
+    assert choose(evidence([(0.9, 0.2, True)] * 150), min_effective=144).met_target
+
+
+def test_pooled_weights_count_each_stratum_once() -> None:
+    from remedy.matching.calibration_labels import LabelRow
+    from remedy.matching.calibration_sample import pooled_weights
+
+    def row(file: str, similarity: float, weight: float) -> LabelRow:
+        return LabelRow("q", "e", similarity, 0.3, True, None, weight, file=file)
+
+    one = [row("a", 0.91, 10.0), row("a", 0.92, 30.0), row("a", 0.55, 5.0)]
+    assert pooled_weights(one) == [10.0, 30.0, 5.0]  # one file: unchanged
+    # two rounds both sampled the 0.9-0.95 stratum (size 40 by each): its four rows share 40, not 80
+    two = [*one, row("b", 0.93, 20.0), row("b", 0.94, 20.0)]
+    weights = pooled_weights(two)
+    assert sum(weights[i] for i in (0, 1, 3, 4)) == pytest.approx(40.0)
+    assert weights[2] == 5.0
+    assert weights[3] == pytest.approx(weights[4])  # equal inside a file's stratum, as drawn

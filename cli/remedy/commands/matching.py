@@ -133,9 +133,6 @@ def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels:
     summary = sample_project(config, logs, n, out, labels_files=labels, kind=kind, seed=seed, strict=strict)
     report_skipped(summary.skipped_lines, summary.first_skipped)
     drawn = summary.sample
-    if summary.aimed is not None:
-        typer.echo(f"aimed by the answered labels given at similarity >= {summary.aimed[0]:.3f}, margin >= "
-                   f"{summary.aimed[1]:.3f} (where they estimate precision reaches 0.95)", err=True)
     typer.echo(f"wrote {len(drawn.rows)} questions to {summary.out} ({drawn.considered:,} distinct log queries; "
                f"{drawn.exact:,} exact matches and {drawn.already_labelled:,} already labelled left out).\n"
                f"next: experts fill in `label: yes | no` (docs/matching.md, 'Labelling'), then "

@@ -18,11 +18,12 @@ The far stratum gets a tenth of the labels; the others share the rest in proport
 queries they hold, four times over from 0.15 below the threshold in use upwards: the region where a
 certified setting can fall, which needs ~70 labels before any bound reaches 0.95.
 
-Later rounds are aimed (active learning): given the answered labels of earlier rounds, the loosest
-setting whose *estimated* precision reaches the target is where a certificate could be won, so the
-strata inside it (and a little below its threshold) get AIMED_BOOST times their share: labels
-outside the region a bound is taken on add nothing to that bound. `pooled_weights` then re-weighs
-the rows of all rounds together, stratum by stratum, so that no stratum counts twice.
+Rounds: a second `--sample` round (with `--labels` of the first) is drawn the same way, leaving out
+what was asked; `pooled_weights` re-weighs the rows of all rounds together, stratum by stratum, so
+that no stratum counts twice. Rounds are not aimed at the boundary the first round's answers point
+at: tried, aiming certified more recall but less safely (the worst of ten draws at 200 labels in two
+rounds was 0.894 precise on CLINC150 test), because the strata it starves inside the accepted region
+are then estimated from one or two heavy labels.
 Proportional shares give the labels equal weights, and only equal weights let a weighted confidence
 bound use every label (square-root shares, tried first, spread labels better but made the bound so
 loose that 100-200 labels rarely certified anything). Within a stratum the picks go round-robin over
@@ -49,8 +50,6 @@ MARGIN_EDGES = (0.02, 0.05, 0.1, 0.2)
 FAR_SHARE = 0.1
 NEAR = 0.15  # strata from this far below the threshold in use upwards get NEAR_BOOST times their share
 NEAR_BOOST = 4.0
-AIMED_BOOST = 10.0  # later rounds: strata inside the region earlier labels point at
-AIM_BELOW = 0.05  # ... from this far below its threshold
 
 
 @dataclass(frozen=True)
@@ -79,11 +78,8 @@ def stratum_of(similarity: float, margin: float) -> tuple[int, int]:
 
 def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequence[Decision], n: int, *,
                 threshold: float, already_labelled: set[str] = frozenset(),  # type: ignore[assignment]
-                seed: int = 0, aim: tuple[float, float] | None = None) -> Sample:
-    """Pick `n` of the decided log queries, stratified as the module says; deterministic for a seed.
-
-    `aim` (threshold, margin): the region earlier rounds' labels point at; its strata are boosted.
-    """
+                seed: int = 0) -> Sample:
+    """Pick `n` of the decided log queries, stratified as the module says; deterministic for a seed."""
     rng = np.random.default_rng(seed)
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
     exact = labelled = 0
@@ -94,7 +90,7 @@ def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequen
             exact += 1
         elif decision.best_id is not None:
             groups[stratum_of(decision.similarity, decision.margin)].append(i)
-    allocation = _allocate(groups, n, threshold, aim)
+    allocation = _allocate(groups, n, threshold)
     rows: list[LabelRow] = []
     strata: list[Stratum] = []
     for key in sorted(groups):
@@ -112,8 +108,7 @@ def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequen
     return Sample(rows, strata, len(queries), exact, labelled)
 
 
-def _allocate(groups: dict[tuple[int, int], list[int]], n: int, threshold: float,
-              aim: tuple[float, float] | None = None) -> dict[tuple[int, int], int]:
+def _allocate(groups: dict[tuple[int, int], list[int]], n: int, threshold: float) -> dict[tuple[int, int], int]:
     """Labels per stratum: a tenth to the far stratum, the rest in proportion to size, doubled near `threshold`.
 
     Proportional allocation gives the labels of a region equal weights, and equal weights are what
@@ -127,12 +122,8 @@ def _allocate(groups: dict[tuple[int, int], list[int]], n: int, threshold: float
     if (0, 0) in sizes:
         allocation[(0, 0)] = min(sizes[(0, 0)], max(1, round(FAR_SHARE * n)))
         budget -= allocation[(0, 0)]
-    if aim is None:
-        shares = {key: size * (NEAR_BOOST if _near(key, threshold) else 1.0)
-                  for key, size in sizes.items() if key != (0, 0)}
-    else:
-        shares = {key: size * (AIMED_BOOST if _inside(key, aim) else 1.0)
-                  for key, size in sizes.items() if key != (0, 0)}
+    shares = {key: size * (NEAR_BOOST if _near(key, threshold) else 1.0)
+              for key, size in sizes.items() if key != (0, 0)}
     while budget > 0 and shares:
         whole = sum(shares.values())
         exact = {key: budget * share / whole for key, share in shares.items()}
@@ -160,13 +151,6 @@ def _near(key: tuple[int, int], threshold: float) -> bool:
     # bound on any quadrant (similarity >= t, margin >= g) in it as tight as its label count allows.
     low, _ = _bounds(SIMILARITY_EDGES, key[0], -1.0)
     return key[0] > 0 and low >= threshold - NEAR - 1e-9
-
-
-def _inside(key: tuple[int, int], aim: tuple[float, float]) -> bool:
-    """Does the stratum hold queries of the aimed region (similarity >= threshold - AIM_BELOW, margin >= margin)?"""
-    _, similarity_high = _bounds(SIMILARITY_EDGES, key[0], -1.0)
-    _, margin_high = _bounds(MARGIN_EDGES, key[1], 0.0)
-    return key[0] > 0 and similarity_high > aim[0] - AIM_BELOW and margin_high > aim[1]
 
 
 def pooled_weights(rows: Sequence[LabelRow]) -> list[float]:

@@ -222,7 +222,7 @@ def grid(evidence: Evidence, thresholds: Sequence[float] = THRESHOLDS,
 def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float = 0.95,
            confidence: float = CONFIDENCE, thresholds: Sequence[float] = THRESHOLDS,
            margins: Sequence[float] = MARGINS, estimated: Sequence[Evidence] = (),
-           constraints: Sequence[Evidence] = ()) -> Choice:
+           constraints: Sequence[Evidence] = (), min_effective: float = 0.0) -> Choice:
     """The most recall whose precision bound reaches the target; else the setting closest to it.
 
     Several evidence sets (e.g. a closed-world and an open-world folder): the bound must hold in
@@ -241,7 +241,7 @@ def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float =
     tables += [_table(e, thresholds, margins, target_precision, None) for e in estimated]
     recall = np.mean([t.recall for t in tables], axis=0)
     tables += [_table(e, thresholds, margins, target_precision, confidence) for e in constraints]
-    reaches = np.logical_and.reduce([t.reaches for t in tables])
+    reaches = np.logical_and.reduce([t.reaches for t in tables]) & (tables[0].effective >= min_effective)
     first = tables[0]
     met = bool(reaches.any()) and target_precision < 1.0  # no finite sample certifies perfection
     if met:
@@ -262,24 +262,6 @@ def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float =
     curve = tuple(_point(first, bounds, thresholds, margins, row, c) for c in range(len(thresholds)))
     return Choice(point=curve[column], met_target=met, target_precision=target_precision, confidence=confidence,
                   curve=curve, labels_needed=needed)
-
-
-def aim(evidence: Evidence, *, target_precision: float = 0.95, min_accepted: int = 10,
-        thresholds: Sequence[float] = THRESHOLDS, margins: Sequence[float] = MARGINS) -> tuple[float, float] | None:
-    """Where the next labels should go: the most recall whose *estimated* precision reaches the target.
-
-    Not a certificate (the bound is what `choose` certifies); the region a certificate could be won in,
-    so that a later sampling round puts its labels there. None when no setting with at least
-    `min_accepted` accepted labels looks precise enough.
-    """
-    if len(evidence) == 0:
-        return None
-    table = _table(evidence, thresholds, margins, target_precision, None)
-    usable = table.reaches & (table.sums["count"] >= min_accepted)
-    if not usable.any():
-        return None
-    row, column = np.unravel_index(int(np.argmax(np.where(usable, table.recall, -1.0))), usable.shape)
-    return float(thresholds[column]), float(margins[row])
 
 
 @dataclass(frozen=True)
