@@ -54,6 +54,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="label in this many rounds (calibrate --sample "
                         "N --labels EARLIER), re-weighed together")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "calibration.json")
+    parser.add_argument("--adapt-on", nargs="+", default=["train", "val"], help="splits the adapted model is "
+                        "fitted on (default train val, as benchmarks/clinc150.py)")
     parser.add_argument("--no-teacher", action="store_true", help="bundled model only")
     parser.add_argument("--no-examples", action="store_true", help="leave the folder's also_matches out")
     parser.add_argument("--pool", nargs="+", default=["val"], help="splits the 'logs' are drawn from (default "
@@ -75,10 +77,14 @@ def main() -> int:
     teacher = None if args.no_teacher else _teacher_or_none()
     if teacher is not None:
         cached = disk_memoized(teacher, args.out.parent / "teacher_minilm.npz")
-        logs = [r["text"] for r in rows + oos if r["split"] in ("train", "val")]  # as benchmarks/clinc150.py
+        # As benchmarks/clinc150.py: adapted on the train and validation queries, so the "logs" labelled
+        # below are ones it was fitted on; --adapt-on train adapts on train only (calibrating on logs newer
+        # than the adaptation's).
+        logs = [r["text"] for r in rows + oos if r["split"] in args.adapt_on]
         models["adapted, guided"] = {}
         for f, entries in folders.items():
-            folder = args.out.parent / f"adapted_guided_{f.replace('=', '')}"
+            suffix = "" if sorted(args.adapt_on) == ["train", "val"] else "_" + "_".join(sorted(args.adapt_on))
+            folder = args.out.parent / f"adapted_guided_{f.replace('=', '')}{suffix}"
             if not (folder / "model.safetensors").is_file():  # benchmarks/clinc150.py writes the same models
                 adapt(bundled, logs, cached, folder, entries, {}, f)
             adapted = load_embedder(str(folder))

@@ -99,7 +99,7 @@ def calibrate(
 ) -> None:
     """Choose threshold and margin from expert labels, with a confidence bound on precision.
 
-    Step 1: remedy calibrate --sample 100 --logs logs.jsonl --out labels.yaml
+    Step 1: remedy calibrate --sample 200 --logs logs.jsonl --out labels.yaml
 
     Step 2: experts fill in label: yes | no (docs/matching.md, "Labelling")
 

@@ -122,7 +122,7 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
             raise InputError(f"no answered labels in {', '.join(str(p) for p in labels_files)} "
                              "(fill in label: yes | no) and no also_matches / must_not_match in the folder")
         raise InputError(f"no {kind} has also_matches to calibrate on; add paraphrases, "
-                         "or label log queries: remedy calibrate --sample 100 --logs LOGS --out labels.yaml")
+                         "or label log queries: remedy calibrate --sample 200 --logs LOGS --out labels.yaml")
     if observed:
         # Precision over the logs is what the labels estimate; the folder's examples are paraphrases its
         # authors wrote, easier than real traffic (held out, they certified settings 0.92 precise on

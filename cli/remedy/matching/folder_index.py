@@ -53,7 +53,7 @@ def uncalibrated_notice(config: Config, embedder: Any) -> str | None:
     else:
         how = "the model's uncalibrated defaults"
     return (f"note: threshold {threshold:g}, margin {margin:g} are {how}; certify settings on your own queries "
-            "with `remedy calibrate --sample 100 --logs LOGS --out labels.yaml` (docs/matching.md)")
+            "with `remedy calibrate --sample 200 --logs LOGS --out labels.yaml` (docs/matching.md)")
 
 
 def load_configured_embedder(config: Config) -> Any:

@@ -11,7 +11,7 @@ Bad (remedy.toml, with active answers in the folder):
 
     model = "bundled"          # no [calibration] table
 
-Good: `remedy calibrate --sample 100 --logs LOGS --out labels.yaml`, have experts fill in
+Good: `remedy calibrate --sample 200 --logs LOGS --out labels.yaml`, have experts fill in
 `label: yes | no`, then `remedy calibrate --labels labels.yaml --write`.
 """
 
@@ -37,5 +37,5 @@ def check(context: RuleContext) -> Iterator[Problem]:
     how = "set by hand" if config.threshold is not None or config.margin is not None else "the model's defaults"
     yield Problem(display_path(where), 1, 1, CODE, as_severity(SEVERITY),
                   f"answers are served on uncalibrated settings ({how}): label a sample of your own log queries "
-                  "with `remedy calibrate --sample 100 --logs LOGS --out labels.yaml`, then "
+                  "with `remedy calibrate --sample 200 --logs LOGS --out labels.yaml`, then "
                   "`remedy calibrate --labels labels.yaml --write`")
