@@ -311,8 +311,9 @@ def test_created_files_follow_the_umask(repo: Path, run) -> None:
                               "remediations/answers/example-opening-hours.yaml")}
         assert run("new", "answer", "--question", "Can I bring my cat?", "--answer", "Yes.").exit_code == 0
         (repo / "remedy.toml").unlink()
-        # --write writes only certified settings: six exact matches certify precision 0.5 (bound 0.61)
-        (repo / "pairs.jsonl").write_text('{"query": "Can I bring my cat?", "expected": "can-i-bring-my-cat"}\n' * 6,
+        # --write writes only certified settings: twelve exact matches certify precision 0.5 (the floor for
+        # 0.5 is twice the six labels its bound needs)
+        (repo / "pairs.jsonl").write_text('{"query": "Can I bring my cat?", "expected": "can-i-bring-my-cat"}\n' * 12,
                                           encoding="utf-8")
         assert run("calibrate", "--pairs", "pairs.jsonl", "--target-precision", "0.5", "--write").exit_code == 0
     finally:
