@@ -72,7 +72,7 @@ def test_issues_json_shape_matches_the_design(project: Path, run) -> None:
     assert top["first_seen"] == "2026-10-03T10:00:00Z" and top["last_seen"] == "2026-10-04T10:00:00Z"
     assert top["trend"] == {"last_7_days": 2, "previous_7_days": 0} and sorted(top["log_ids"]) == ["l4", "l5"]
     table = run("issues", "--logs", "logs.jsonl")
-    assert "assignee" in table.stdout and "2 vs 0" in table.stdout and "DRAFT remediation" in table.stderr
+    assert "assignee" in table.stdout and "2 vs 0" in table.stdout and "DRAFT remediation" in table.stdout
 
 
 def test_a_triage_decision_keeps_applying_to_new_similar_failures(project: Path, run) -> None:

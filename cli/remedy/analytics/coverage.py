@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import merge_sql
@@ -47,7 +47,55 @@ def prevention_logs_sql(analysis: Analysis, served: bool) -> str:
                WHERE a.role = 'ever_active' AND r.activated IS NOT NULL AND l.ts >= r.activated"""
 
 
-def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LogTotals:
+    total: int
+    failures: int
+    addressed_failures: int
+    unaddressed_failures: int
+    skipped_lines: int
+
+
+@dataclass(frozen=True)
+class StatusShare:
+    addressed_failures: int
+    share: float | None  # of all failures; None without failures
+
+
+@dataclass(frozen=True)
+class ByStatus:
+    active: StatusShare
+    draft_only: StatusShare  # failures only a draft covers
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    id: str
+    kind: str
+    status: str
+    covered_failures: int
+    covered_logs: int
+    preventions: int
+    last_prevention: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """`remedy coverage` (DESIGN 3.1): the log totals, the addressed shares, one row per remediation."""
+
+    logs: LogTotals
+    addressed_share: float | None
+    by_status: ByStatus
+    preventions_source: str
+    unknown_served_ids: tuple[str, ...]
+    remediations: tuple[CoverageRow, ...]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str | None = None) -> CoverageReport:
     """The coverage numbers: the attribution step's partial aggregates summed with DuckDB (remedy.analytics.step)."""
     con, prefix = analysis.con, analysis.attributions
     register_remediations(analysis)  # the report joins against it too
@@ -66,23 +114,20 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
             continue
         covered_failures, covered_logs = covered.get(remediation.id, (0, 0))
         prevented, last = preventions.get(remediation.id, (0, None)) if remediation.kind == "answer" else (0, None)
-        rows.append({"id": remediation.id, "kind": remediation.kind, "status": remediation.status,
-                     "covered_failures": covered_failures, "covered_logs": covered_logs, "preventions": prevented,
-                     "last_prevention": last.isoformat() + "Z" if last else None})
+        rows.append(CoverageRow(remediation.id, remediation.kind, remediation.status, covered_failures,
+                                covered_logs, prevented, last))
     unknown_served = sorted(set(preventions) - set(analysis.folder.remediations)) if served else []
-    return {
-        "logs": {"total": total, "failures": failures, "addressed_failures": addressed,
-                 "unaddressed_failures": failures - addressed, "skipped_lines": analysis.logs.skipped_lines},
-        "addressed_share": round(addressed / failures, 4) if failures else None,
-        "by_status": {"active": {"addressed_failures": addressed_active,
-                                 "share": round(addressed_active / failures, 4) if failures else None},
-                      "draft_only": {"addressed_failures": addressed - addressed_active,
-                                     "share": round((addressed - addressed_active) / failures, 4) if failures
-                                     else None}},
-        "preventions_source": PREVENTIONS_SERVED if served else PREVENTIONS_INFERRED,
-        "unknown_served_ids": unknown_served,
-        "remediations": rows,
-    }
+    return CoverageReport(
+        logs=LogTotals(total=total, failures=failures, addressed_failures=addressed,
+                       unaddressed_failures=failures - addressed, skipped_lines=analysis.logs.skipped_lines),
+        addressed_share=_share(addressed, failures),
+        by_status=ByStatus(active=StatusShare(addressed_active, _share(addressed_active, failures)),
+                           draft_only=StatusShare(addressed - addressed_active,
+                                                  _share(addressed - addressed_active, failures))),
+        preventions_source=PREVENTIONS_SERVED if served else PREVENTIONS_INFERRED,
+        unknown_served_ids=tuple(unknown_served),
+        remediations=tuple(rows),
+    )
 
 
 def check_attributions_path(path: Path, log_paths: Sequence[str]) -> None:

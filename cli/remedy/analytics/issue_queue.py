@@ -13,7 +13,9 @@ failures; the rest are clustered. Failures covered by an active or draft remedia
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +37,33 @@ _BATCH = 10_000
 
 
 @dataclass(frozen=True)
+class Trend:
+    last_7_days: int
+    previous_7_days: int
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    """One issue as `remedy issues` reports it (DESIGN 3.1), plus its triage note and trend."""
+
+    rank: int
+    id: str
+    size: int
+    mean_severity: float
+    impact: float
+    primary_issue: str
+    representative_query: str
+    state: str
+    assignee: str | None
+    note: str | None
+    first_seen: datetime.datetime | None
+    last_seen: datetime.datetime | None
+    trend: Trend
+    distinct_queries: int
+    log_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Issue:
     rank: int
     cluster: Cluster
@@ -49,14 +78,14 @@ class Issue:
     last_7_days: int = 0
     previous_7_days: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, "id": self.cluster.id, "size": self.cluster.size,
-                "mean_severity": round(self.cluster.mean_severity, 4), "impact": round(self.cluster.impact, 4),
-                "primary_issue": self.primary_issue, "representative_query": self.representative_query,
-                "state": self.state, "assignee": self.assignee, "note": self.note,
-                "first_seen": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
-                "trend": {"last_7_days": self.last_7_days, "previous_7_days": self.previous_7_days},
-                "distinct_queries": len(self.cluster.members), "log_ids": self.log_ids}
+    def summary(self) -> IssueSummary:
+        return IssueSummary(rank=self.rank, id=self.cluster.id, size=self.cluster.size,
+                            mean_severity=round(self.cluster.mean_severity, 4),
+                            impact=round(self.cluster.impact, 4), primary_issue=self.primary_issue,
+                            representative_query=self.representative_query, state=self.state,
+                            assignee=self.assignee, note=self.note, first_seen=self.first_seen,
+                            last_seen=self.last_seen, trend=Trend(self.last_7_days, self.previous_7_days),
+                            distinct_queries=len(self.cluster.members), log_ids=tuple(self.log_ids))
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,50 @@ class Queue:
     half_life_seconds: float
     hidden_by_state: int
     total: int  # issues these filters show before --top cuts the list
+
+    def report(self) -> IssueList:
+        return IssueList(issues=tuple(issue.summary() for issue in self.issues), total=self.total,
+                         hidden_by_state=self.hidden_by_state, newest_log=self.newest_log,
+                         half_life_days=None if math.isinf(self.half_life_seconds)
+                         else round(self.half_life_seconds / 86_400, 6))
+
+
+@dataclass(frozen=True)
+class IssueList:
+    """`remedy issues`: the ranked issues and the numbers behind the ranking."""
+
+    issues: tuple[IssueSummary, ...]
+    total: int  # issues these filters show before --top cuts the list
+    hidden_by_state: int  # triaged issues the --state filter hides
+    newest_log: datetime.datetime | None  # impact's ages count from here
+    half_life_days: float | None  # None: no decay (impact = failures x mean severity)
+
+
+@dataclass(frozen=True)
+class IssueLog:
+    """One failure log of an issue in full (`remedy issue N`)."""
+
+    log_id: str
+    timestamp: datetime.datetime
+    query: str
+    response: str | None
+    context: str | None
+    scores: dict[str, float] | None
+    primary_issue: str | None
+    severity: float | None
+    served_remediation: str | None
+    metadata: dict[str, Any] | None  # the log's own object, kept nested
+    source_file: str
+    line_number: int | None
+
+
+@dataclass(frozen=True)
+class IssueDetail(IssueSummary):
+    """`remedy issue N`: the issue's summary, its distinct queries, its logs and the command to remediate it."""
+
+    queries: tuple[str, ...]
+    logs: tuple[IssueLog, ...]
+    remediate: str
 
 
 def failure_filter(attributions: str, status: str, primary_issue: str | None) -> str | None:
@@ -138,7 +211,7 @@ def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
                      "(numbers are ranks from `remedy issues` with the same options; ids work too)")
 
 
-def issue_logs(analysis: Analysis, issue: Issue, *, limit: int | None = None) -> list[dict[str, Any]]:
+def issue_logs(analysis: Analysis, issue: Issue, *, limit: int | None = None) -> tuple[IssueLog, ...]:
     """The failure logs of one issue in full, most severe first."""
     con = analysis.con
     create_table(con, "issue_ids", {"log_id": "VARCHAR"}, {"log_id": issue.log_ids})
@@ -147,9 +220,20 @@ def issue_logs(analysis: Analysis, issue: Issue, *, limit: int | None = None) ->
                metadata, source_file, line_number
         FROM {analysis.logs.table} WHERE log_id IN (SELECT log_id FROM issue_ids) AND is_failure
         ORDER BY severity DESC, ts DESC, log_id {f'LIMIT {int(limit)}' if limit else ''}""").fetchall()
-    names = ("log_id", "timestamp", "query", "response", "context", "scores", "primary_issue", "severity",
-             "served_remediation", "metadata", "source_file", "line_number")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return tuple(IssueLog(log_id=str(row[0]), timestamp=row[1], query=row[2], response=row[3], context=row[4],
+                          scores=row[5], primary_issue=row[6], severity=row[7], served_remediation=row[8],
+                          metadata=json.loads(row[9]) if row[9] is not None else None,
+                          source_file=str(row[10]), line_number=row[11]) for row in rows)
+
+
+def issue_detail(analysis: Analysis, issue: Issue, log_paths: Sequence[str], *,
+                 limit: int | None = None) -> IssueDetail:
+    """One issue in full: `issue_logs` and the `remedy new answer --from-issue` command over `log_paths`."""
+    command = "remedy new answer --from-issue " + issue.cluster.id + "".join(f" --logs '{p}'" for p in log_paths)
+    summary = issue.summary()
+    return IssueDetail(**{field.name: getattr(summary, field.name) for field in dataclasses.fields(summary)},
+                       queries=tuple(issue.cluster.queries), logs=issue_logs(analysis, issue, limit=limit),
+                       remediate=command)
 
 
 def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | None) -> None:
@@ -262,8 +346,5 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
     return issues
 
 
-def _iso(moment: datetime.datetime | None) -> str | None:
-    return moment.isoformat() + "Z" if moment else None
-
-
-__all__ = ["Issue", "Queue", "cluster_id", "find_issue", "issue_logs", "issue_queue", "parse_states", "rank_issues"]
+__all__ = ["Issue", "IssueDetail", "IssueList", "IssueLog", "IssueSummary", "Queue", "Trend", "cluster_id", "find_issue",
+           "issue_detail", "issue_logs", "issue_queue", "parse_states", "rank_issues"]

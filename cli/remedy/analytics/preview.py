@@ -8,7 +8,9 @@ is a good response that would be replaced), and which active entry it goes to to
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from remedy.analytics.analysis import analyse
@@ -20,8 +22,39 @@ from remedy.matching.folder_index import uncalibrated_notice
 from remedy.normalize import normalize_question
 
 
+@dataclass(frozen=True)
+class CapturedLog:
+    log_id: str
+    timestamp: datetime.datetime
+    query: str
+    similarity: float
+    margin: float
+    exact: bool  # the query is the entry's question or one of its also_matches
+    failure: bool
+    currently: str | None  # the active entry the log goes to today
+    response: str | None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """`remedy preview ID`: the entry's settings, the totals, and every log it would capture."""
+
+    id: str
+    kind: str
+    status: str
+    threshold: float
+    margin: float
+    uncalibrated: str | None  # the notice when the settings are the model's defaults
+    captured_logs: int
+    captured_failures: int
+    captured_non_failures: int
+    taken_over: int
+    distinct_queries: int
+    logs: tuple[CapturedLog, ...]  # most doubtful first
+
+
 def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str], *, strict: bool = False,
-                  since: Any = None, until: Any = None, progress: Progress | None = None) -> dict[str, Any]:
+                  since: Any = None, until: Any = None, progress: Progress | None = None) -> Preview:
     folder = load_folder(config.remediations)
     by_id = folder.by_id()
     if remediation_id not in by_id:
@@ -37,20 +70,20 @@ def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str],
         WHERE a.role = 'active' AND a.remediation_id = $id
         ORDER BY a.margin, a.similarity, l.ts, l.log_id""", {"id": remediation_id}).fetchall()
     today = _current_winners(config, folder.remediations, entry.kind, sorted({row[3] for row in rows}))
-    captured = [{"log_id": row[0], "timestamp": row[1].isoformat() + "Z", "query": row[2],
-                 "similarity": round(row[4], 4), "margin": round(row[5], 4),
-                 "exact": normalize_question(row[2]) in _own_texts(entry), "failure": bool(row[6]),
-                 "currently": today.get(row[3]), "response": row[7]} for row in rows]
-    failures = sum(1 for row in captured if row["failure"])
-    return {"id": remediation_id, "kind": entry.kind, "status": entry.status,
-            "threshold": entry.threshold if entry.threshold is not None else analysis.folder.threshold,
-            "margin": analysis.folder.margin,
-            "uncalibrated": uncalibrated_notice(config, analysis.folder.embedder),
-            "captured_logs": len(captured), "captured_failures": failures,
-            "captured_non_failures": len(captured) - failures,
-            "taken_over": sum(1 for row in captured if row["currently"]),
-            "distinct_queries": len(today) if today else len({row["query"] for row in captured}),
-            "logs": captured}
+    own = _own_texts(entry)
+    captured = [CapturedLog(log_id=row[0], timestamp=row[1], query=row[2], similarity=round(row[4], 4),
+                            margin=round(row[5], 4), exact=normalize_question(row[2]) in own, failure=bool(row[6]),
+                            currently=today.get(row[3]), response=row[7]) for row in rows]
+    failures = sum(1 for row in captured if row.failure)
+    return Preview(id=remediation_id, kind=entry.kind, status=entry.status,
+                   threshold=entry.threshold if entry.threshold is not None else analysis.folder.threshold,
+                   margin=analysis.folder.margin,
+                   uncalibrated=uncalibrated_notice(config, analysis.folder.embedder),
+                   captured_logs=len(captured), captured_failures=failures,
+                   captured_non_failures=len(captured) - failures,
+                   taken_over=sum(1 for row in captured if row.currently),
+                   distinct_queries=len(today) if today else len({row.query for row in captured}),
+                   logs=tuple(captured))
 
 
 def _own_texts(entry: Any) -> set[str]:

@@ -13,26 +13,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from remedy.analytics.analysis import Analysis, attribute, log_settings
-from remedy.analytics.coverage import coverage_report, prevention_logs_sql
+from remedy.analytics.coverage import CoverageReport, coverage_report, prevention_logs_sql
 from remedy.analytics.drafts import draft_for_issue
-from remedy.analytics.issue_queue import issue_queue
+from remedy.analytics.issue_queue import Trend, issue_queue
 from remedy.analytics.tables import create_table, one_row
 from remedy.config import Config
 from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
 from remedy.files.scaffold import draft_file, taken_ids
 from remedy.logs.reading import read_logs
+from remedy.report.tables import OMIT_NONE
 
 # How many rows the page shows before an "N more" line.
 MAX_REMEDIATIONS = 100
@@ -62,12 +62,11 @@ class Metric:
     value: float | int | None
     previous: float | int | None  # the previous period of the same length; None when there is none
     is_share: bool = False
+    change: float | None = field(init=False)  # value - previous; derived, kept as data for the JSON
 
-    @property
-    def change(self) -> float | None:
-        if self.value is None or self.previous is None:
-            return None
-        return round(self.value - self.previous, 4)
+    def __post_init__(self) -> None:
+        change = None if self.value is None or self.previous is None else round(self.value - self.previous, 4)
+        object.__setattr__(self, "change", change)
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,11 @@ class Bucket:
     failures: int
     prevented: int
     addressed_failures: int
+    addressed_share: float | None = field(init=False)
 
-    @property
-    def addressed_share(self) -> float | None:
-        return round(self.addressed_failures / self.failures, 4) if self.failures else None
+    def __post_init__(self) -> None:
+        share = round(self.addressed_failures / self.failures, 4) if self.failures else None
+        object.__setattr__(self, "addressed_share", share)
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,10 @@ class RootCause:
     primary_issue: str
     failures: int
     addressed: int
+    unaddressed: int = field(init=False)
 
-    @property
-    def unaddressed(self) -> int:
-        return self.failures - self.addressed
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unaddressed", self.failures - self.addressed)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class RemediationRow:
     covered_failures: int
     covered_logs: int
     preventions: int
-    last_prevention: str | None
+    last_prevention: dt.datetime | None
     created: dt.datetime | None
     updated: dt.datetime | None
     updated_by: str | None
@@ -139,14 +139,24 @@ class QueueItem:
     impact: float
     primary_issue: str
     representative_query: str
-    trend: str  # rising / falling / steady: failures in the second half of the period against the first
+    trend: str  # failures in the last 7 days against the 7 before, in words
     failures_by_bucket: tuple[int, ...]
     queries: tuple[str, ...]
     samples: tuple[Sample, ...]
     draft_path: str  # relative to the repository root (or the project root outside git)
     draft_yaml: str  # exactly what `remedy new answer --from-issue ID --logs …` writes
     github_url: str | None
-    extra: tuple[tuple[str, Any], ...] = ()  # further fields `remedy issues` gives (e.g. state, assignee)
+    # The triage state and dates `remedy issues` gives; in JSON only when known.
+    state: str = "open"
+    assignee: str | None = field(default=None, metadata={OMIT_NONE: True})
+    first_seen: dt.datetime | None = field(default=None, metadata={OMIT_NONE: True})
+    last_seen: dt.datetime | None = field(default=None, metadata={OMIT_NONE: True})
+
+    @property
+    def extra(self) -> tuple[tuple[str, Any], ...]:
+        """The known ones of assignee, first_seen, last_seen, state, as (name, value)."""
+        return tuple((key, getattr(self, key)) for key in ("assignee", "first_seen", "last_seen", "state")
+                     if getattr(self, key) is not None)
 
 
 @dataclass(frozen=True)
@@ -196,19 +206,6 @@ class Report:
     branch: str | None
     matching: MatchingHealth
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON document of `remedy report --format json` (timestamps ISO 8601 UTC with Z)."""
-        document = _plain(dataclasses.asdict(self))
-        for metric, source in zip(document["headline"], self.headline, strict=True):
-            metric["change"] = source.change
-        for bucket, source_bucket in zip(document["over_time"], self.over_time, strict=True):
-            bucket["addressed_share"] = source_bucket.addressed_share
-        for cause, source_cause in zip(document["root_causes"], self.root_causes, strict=True):
-            cause["unaddressed"] = source_cause.unaddressed
-        for item in document["queue"]:
-            item.update(dict(item.pop("extra")))
-        return document
-
 
 def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime | None = None,
                  until: dt.datetime | None = None, top: int = 10, repo_url: str | None = None,
@@ -244,7 +241,7 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         logs=tuple(str(p) for p in log_paths),
         log_options=_log_options(log_paths, since, until),
         period=period, previous=previous, bucket=bucket,
-        preventions_source=coverage["preventions_source"], skipped_lines=coverage["logs"]["skipped_lines"],
+        preventions_source=coverage.preventions_source, skipped_lines=coverage.logs.skipped_lines,
         first_skipped=tuple(str(line) for line in logs.first_skipped),
         headline=_headline(current, coverage, earlier, previous),
         over_time=_over_time(current, bucket, starts),
@@ -268,7 +265,7 @@ def _log_options(log_paths: Sequence[str], since: dt.datetime | None, until: dt.
     options = [item for path in log_paths for item in ("--logs", str(path))]
     for name, value in (("--since", since), ("--until", until)):
         if value is not None:
-            options += [name, _plain(value)]
+            options += [name, value.isoformat() + "Z"]
     return tuple(options)
 
 
@@ -342,15 +339,15 @@ def _addressed_sql(analysis: Analysis, roles: str = "'active', 'draft'") -> str:
     return f"normalized_query IN (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ({roles}))"
 
 
-def _headline(analysis: Analysis, coverage: dict[str, Any], earlier: dict[str, Any] | None,
+def _headline(analysis: Analysis, coverage: CoverageReport, earlier: CoverageReport | None,
               previous: Window | None) -> tuple[Metric, ...]:
-    def numbers(report: dict[str, Any], view: Analysis | None) -> dict[str, Any]:
-        prevented = sum(row["preventions"] for row in report["remediations"])
-        return {"queries": report["logs"]["total"], "failures": report["logs"]["failures"],
+    def numbers(report: CoverageReport, view: Analysis | None) -> dict[str, Any]:
+        prevented = sum(row.preventions for row in report.remediations)
+        return {"queries": report.logs.total, "failures": report.logs.failures,
                 "prevented": prevented,
-                "bad_responses_served": report["logs"]["failures"] - (_prevented_failures(view) if view else 0),
-                "addressed_share_active": report["by_status"]["active"]["share"],
-                "addressed_share": report["addressed_share"]}
+                "bad_responses_served": report.logs.failures - (_prevented_failures(view) if view else 0),
+                "addressed_share_active": report.by_status.active.share,
+                "addressed_share": report.addressed_share}
 
     now = numbers(coverage, analysis)
     before = numbers(earlier, _previous_view(analysis, previous)) if earlier is not None else None
@@ -398,7 +395,7 @@ def _root_causes(analysis: Analysis) -> tuple[RootCause, ...]:
     return tuple(RootCause(name, int(failures), int(addressed)) for name, failures, addressed in rows)
 
 
-def _remediation_rows(analysis: Analysis, coverage: dict[str, Any], history: dict[Path, Any], bucket: str,
+def _remediation_rows(analysis: Analysis, coverage: CoverageReport, history: dict[Path, Any], bucket: str,
                       starts: Sequence[dt.datetime], config: Config) -> list[RemediationRow]:
     from remedy.owners.resolve import owners_by_id
 
@@ -409,20 +406,20 @@ def _remediation_rows(analysis: Analysis, coverage: dict[str, Any], history: dic
             ).fetchall():
         series.setdefault(remediation_id, []).append((start, count))
     rows = []
-    for row in coverage["remediations"]:
-        remediation = analysis.folder.remediations[row["id"]]
+    for row in coverage.remediations:
+        remediation = analysis.folder.remediations[row.id]
         known = history.get(remediation.path.resolve())
         rows.append(RemediationRow(
-            id=row["id"], kind=row["kind"], status=row["status"], file=_display(remediation.path),
-            owners=ownership[row["id"]].owners,  # its own `owners:` key, else the [owners] glob default
-            covered_failures=row["covered_failures"], covered_logs=row["covered_logs"],
-            preventions=row["preventions"], last_prevention=row["last_prevention"],
+            id=row.id, kind=row.kind, status=row.status, file=_display(remediation.path),
+            owners=ownership[row.id].owners,  # its own `owners:` key, else the [owners] glob default
+            covered_failures=row.covered_failures, covered_logs=row.covered_logs,
+            preventions=row.preventions, last_prevention=row.last_prevention,
             created=known.created if known else remediation.created,
             updated=known.updated if known else remediation.updated,
             updated_by=known.updated_by if known else remediation.updated_by,
             created_by=known.created_by if known else None,
             edited_by=known.editors if known else (),
-            preventions_by_bucket=_series(series.get(row["id"], []), starts),
+            preventions_by_bucket=_series(series.get(row.id, []), starts),
         ))
     return rows
 
@@ -477,39 +474,25 @@ def _queue_item(config: Config, analysis: Analysis, issue: Any, counts: tuple[in
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:
         relative = path.as_posix()
-    samples = tuple(Sample(str(row["log_id"]), row["timestamp"], float(row["severity"] or 0.0), row["query"],
-                           row["response"]) for row in issue_logs(analysis, issue, limit=SAMPLE_RESPONSES))
-    known = issue.as_dict()
-    extra = tuple(sorted((key, known[key]) for key in ("state", "assignee", "trend", "first_seen", "last_seen")
-                         if key in known and known[key] is not None))
+    samples = tuple(Sample(row.log_id, row.timestamp, float(row.severity or 0.0), row.query, row.response)
+                    for row in issue_logs(analysis, issue, limit=SAMPLE_RESPONSES))
+    known = issue.summary()
     return QueueItem(
         rank=issue.rank, id=issue.cluster.id, size=issue.cluster.size,
         mean_severity=round(issue.cluster.mean_severity, 4), impact=round(issue.cluster.impact, 4),
         primary_issue=issue.primary_issue, representative_query=issue.representative_query,
-        trend=_queue_trend(dict(extra).get("trend")) or _trend(counts),
+        trend=_queue_trend(known.trend),
         failures_by_bucket=counts,
         queries=(issue.representative_query, *draft.candidate_also_matches)[:SAMPLE_QUERIES],
         samples=samples, draft_path=relative, draft_yaml=text,
         github_url=github_new_file_url(repo, branch, relative, text) if repo and branch else None,
-        extra=tuple((k, v) for k, v in extra if k != "trend"),
+        state=known.state, assignee=known.assignee, first_seen=known.first_seen, last_seen=known.last_seen,
     )
 
 
-def _queue_trend(trend: Any) -> str | None:
-    """`remedy issues`' trend ({"last_7_days", "previous_7_days"}) in the words its table uses."""
-    if not isinstance(trend, dict):
-        return None
-    return f"{trend['last_7_days']} in the last 7 days vs {trend['previous_7_days']} the 7 before"
-
-
-def _trend(counts: Sequence[int]) -> str:
-    half = len(counts) // 2
-    early, late = sum(counts[:half]), sum(counts[len(counts) - half:]) if half else 0
-    if late >= max(2, round(early * 1.5)) and late > early:
-        return "rising"
-    if early >= max(2, round(late * 1.5)) and early > late:
-        return "falling"
-    return "steady"
+def _queue_trend(trend: Trend) -> str:
+    """`remedy issues`' trend in the words its table uses."""
+    return f"{trend.last_7_days} in the last 7 days vs {trend.previous_7_days} the 7 before"
 
 
 def _matching_health(config: Config, analysis: Analysis) -> MatchingHealth:
@@ -618,16 +601,3 @@ def _display(path: Path) -> str:
 
     return display_path(path)
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat() + "Z"
-    if isinstance(value, float) and math.isinf(value):
-        return None
-    return value

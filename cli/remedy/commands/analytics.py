@@ -12,7 +12,7 @@ import typer
 
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import UsageError
-from remedy.report.tables import FORMATS, json_document, render_rows
+from remedy.report.tables import FORMATS, json_document, render
 
 LOGS = typer.Option(..., "--logs", help="Log export(s): JSONL, .jsonl.gz, Parquet or CSV; globs allowed (repeatable).")
 SINCE = typer.Option(None, "--since", help="Only logs at or after this date/time (ISO 8601).")
@@ -91,7 +91,7 @@ def coverage(
     Example: remedy coverage --logs 'exports/*.jsonl.gz' --since 2026-10-01
     """
     from remedy.analytics.coverage import check_attributions_path, coverage_report, write_attributions
-    from remedy.report.analytics import coverage_summary
+    from remedy.report.analytics import COVERAGE, coverage_summary
 
     choose(fmt, FORMATS, "--format")
     if status:
@@ -103,10 +103,8 @@ def coverage(
     analysis = _analyse(ctx, logs, since, until, strict, fmt, rows=attributions is not None, engine=engine,
                         ray_address=ray_address)
     report = coverage_report(analysis, status=status, kind=kind)
-    columns = ("id", "kind", "status", "covered_failures", "covered_logs", "preventions", "last_prevention")
-    extra = {key: value for key, value in report.items() if key != "remediations"}
-    write(render_rows(report["remediations"], columns, fmt, key="remediations", extra=extra))
-    if fmt != "json":
+    write(render(report, fmt, COVERAGE))
+    if fmt == "csv":  # a CSV file is one table: its totals go beside it
         typer.echo(coverage_summary(report), err=True)
     if attributions is not None:
         count = write_attributions(analysis, attributions)
@@ -129,7 +127,7 @@ def issues(
     Example: remedy issues --logs 'exports/*.jsonl.gz' --state open --assignee @alice
     """
     from remedy.analytics.issue_queue import STATUSES, issue_queue, parse_states
-    from remedy.report.analytics import issues_footnote, issues_rows
+    from remedy.report.analytics import ISSUES, issues_footnote
 
     choose(fmt, FORMATS, "--format")
     choose(status, STATUSES, "--status")
@@ -137,10 +135,10 @@ def issues(
                         ray_address=ray_address)
     queue = issue_queue(analysis, status=status, primary_issue=primary_issue, top=top or None,
                         states=parse_states(state), assignee=assignee, half_life=parse_half_life(half_life))
-    rows, columns = issues_rows(queue, fmt)
-    write(render_rows(rows, columns, fmt, key="issues"))
-    if fmt != "json":
-        typer.echo(issues_footnote(queue), err=True)
+    report = queue.report()
+    write(render(report, fmt, ISSUES))
+    if fmt == "csv":
+        typer.echo(issues_footnote(report), err=True)
 
 
 def parse_half_life(value: str | None) -> float | None:
@@ -166,20 +164,14 @@ def issue(
     fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
 ) -> None:
     """One issue in full: its queries, responses, context, scores, and the command that remediates it."""
-    from remedy.analytics.issue_queue import find_issue, issue_logs, parse_states
-    from remedy.report.analytics import issue_text
+    from remedy.analytics.issue_queue import find_issue, issue_detail, parse_states
+    from remedy.report.analytics import ISSUE
 
     choose(fmt, ("table", "json", "markdown"), "--format")
     analysis = _analyse(ctx, logs, since, until, strict, fmt)
     found = find_issue(analysis, key, status=status, primary_issue=primary_issue, states=parse_states(state),
                        half_life=parse_half_life(half_life))
-    rows = issue_logs(analysis, found, limit=limit or None)
-    command = "remedy new answer --from-issue " + found.cluster.id + "".join(f" --logs '{p}'" for p in logs)
-    document = {**found.as_dict(), "queries": list(found.cluster.queries), "logs": rows, "remediate": command}
-    if fmt == "json":
-        write(json_document(document))
-    else:
-        write(issue_text(document, fmt))
+    write(render(issue_detail(analysis, found, logs, limit=limit or None), fmt, ISSUE))
 
 
 def preview(
@@ -189,18 +181,16 @@ def preview(
 ) -> None:
     """Every past log ID would capture once active, failures and non-failures, most doubtful first."""
     from remedy.analytics.preview import preview_entry
-    from remedy.report.analytics import preview_summary
+    from remedy.report.analytics import PREVIEW, preview_summary
 
     choose(fmt, FORMATS, "--format")
     report = preview_entry(config_from(ctx), remediation_id, logs, strict=strict,
                            since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                            progress=progress_for(fmt))
-    columns = ("similarity", "margin", "failure", "currently", "log_id", "timestamp", "query")
-    write(render_rows(report["logs"], columns, fmt, key="logs",
-                      extra={k: v for k, v in report.items() if k != "logs"}))
-    if report.get("uncalibrated"):
-        typer.echo(report["uncalibrated"], err=True)
-    if fmt != "json":
+    write(render(report, fmt, PREVIEW))
+    if report.uncalibrated:
+        typer.echo(report.uncalibrated, err=True)
+    if fmt == "csv":
         typer.echo(preview_summary(report), err=True)
 
 
@@ -240,7 +230,7 @@ def report(
                         top=top, repo_url=repo_url, strict=strict, progress=progress_for(fmt))
     report_skipped(data.skipped_lines, data.first_skipped)
     if fmt == "json":
-        text = json_document(data.as_dict())
+        text = json_document(data)
         if out is None:
             write(text)
             return

@@ -61,11 +61,11 @@ def measure_impact(base_config: Config, config: Config, base: Folder, current: F
     after = attribute(config, logs, current.remediations, table="attributions_head")
     base_report = coverage_report(before)
     head_report = coverage_report(after)
-    preventions = {row["id"]: row["preventions"] for row in base_report["remediations"]}
+    preventions = {row.id: row.preventions for row in base_report.remediations}
     if base_logs is not logs:
         mapped_now = coverage_report(attribute(config, logs, base.remediations, table="attributions_base_now"))
-        for row in mapped_now["remediations"]:
-            preventions[row["id"]] = max(preventions.get(row["id"], 0), row["preventions"])
+        for row in mapped_now.remediations:
+            preventions[row.id] = max(preventions.get(row.id, 0), row.preventions)
     covered_before = _covered_failures(before)
     covered_after = _covered_failures(after)
     entries = []
@@ -80,11 +80,11 @@ def measure_impact(base_config: Config, config: Config, base: Folder, current: F
                         "status": change.current.status if change.current else "deleted",
                         "fields": list(change.fields), "newly_covered": len(new - old),
                         "no_longer_covered": len(old - new), "covered_failures": len(new)})
-    return Impact(failures=head_report["logs"]["failures"],
-                  addressed_before=base_report["logs"]["addressed_failures"],
-                  addressed_after=head_report["logs"]["addressed_failures"], entries=entries,
+    return Impact(failures=head_report.logs.failures,
+                  addressed_before=base_report.logs.addressed_failures,
+                  addressed_after=head_report.logs.addressed_failures, entries=entries,
                   preventions=preventions,
-                  preventions_source=base_report["preventions_source"], skipped_lines=logs.skipped_lines)
+                  preventions_source=base_report.preventions_source, skipped_lines=logs.skipped_lines)
 
 
 def _covered_failures(analysis: Analysis) -> dict[str, set[str]]:

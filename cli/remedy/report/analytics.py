@@ -1,80 +1,94 @@
-"""Summaries of analytics results for a person reading a terminal or a PR comment."""
+"""How the analytics results show as tables, Markdown and text: their columns and headline totals."""
 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from remedy.analytics.coverage import CoverageReport
+from remedy.analytics.issue_queue import IssueDetail, IssueList, IssueSummary
+from remedy.analytics.preview import Preview
+from remedy.report.tables import View, iso_z
 
-def coverage_summary(report: dict[str, Any]) -> str:
-    logs = report["logs"]
-    share = report["addressed_share"]
+
+def coverage_summary(report: CoverageReport) -> str:
+    logs = report.logs
+    share = report.addressed_share
     share_text = f"{100 * share:.1f}%" if share is not None else "n/a"
-    active = report["by_status"]["active"]["addressed_failures"]
-    return (f"{logs['total']:,} logs, {logs['failures']:,} failures: {logs['addressed_failures']:,} addressed "
-            f"({share_text}; {active:,} by active entries), {logs['unaddressed_failures']:,} unaddressed; "
-            f"preventions from {report['preventions_source']}"
-            + (f"; {logs['skipped_lines']:,} malformed lines skipped" if logs["skipped_lines"] else ""))
+    active = report.by_status.active.addressed_failures
+    return (f"{logs.total:,} logs, {logs.failures:,} failures: {logs.addressed_failures:,} addressed "
+            f"({share_text}; {active:,} by active entries), {logs.unaddressed_failures:,} unaddressed; "
+            f"preventions from {report.preventions_source}"
+            + (f"; {logs.skipped_lines:,} malformed lines skipped" if logs.skipped_lines else ""))
 
 
-def preview_summary(report: dict[str, Any]) -> str:
-    return (f"{report['id']} would capture {report['captured_logs']:,} past logs "
-            f"({report['captured_failures']:,} failures, {report['captured_non_failures']:,} non-failures, "
-            f"{report['taken_over']:,} now going to another entry) at threshold {report['threshold']:.2f}, "
-            f"margin {report['margin']:.2f}; check the top rows (least certain) for false matches")
+COVERAGE = View(rows="remediations", columns=("id", "kind", "status", "covered_failures", "covered_logs",
+                                              "preventions", "last_prevention"), headline=coverage_summary)
 
 
-def issue_text(document: dict[str, Any], fmt: str) -> str:
+def preview_summary(report: Preview) -> str:
+    return (f"{report.id} would capture {report.captured_logs:,} past logs "
+            f"({report.captured_failures:,} failures, {report.captured_non_failures:,} non-failures, "
+            f"{report.taken_over:,} now going to another entry) at threshold {report.threshold:.2f}, "
+            f"margin {report.margin:.2f}; check the top rows (least certain) for false matches")
+
+
+PREVIEW = View(rows="logs", columns=("similarity", "margin", "failure", "currently", "log_id", "timestamp", "query"),
+               headline=preview_summary)
+
+
+def issue_text(issue: IssueDetail, fmt: str) -> str:
+    """`remedy issue N` for a person (table) or a pull request or ticket (markdown)."""
     heading = "## " if fmt == "markdown" else ""
-    lines = [f"{heading}issue {document['rank']} ({document['id']}): {document['representative_query']}",
-             f"{document['size']} failures, mean severity {document['mean_severity']:.2f}, impact "
-             f"{document['impact']:.2f}, primary issue {document['primary_issue']}",
-             f"state {document['state']}" + (f", assignee {document['assignee']}" if document["assignee"] else "")
-             + f"; first seen {document['first_seen']}, last seen {document['last_seen']}; last 7 days "
-             f"{document['trend']['last_7_days']} vs {document['trend']['previous_7_days']} the 7 before"
-             + (f"\nnote: {document['note']}" if document.get("note") else ""), "",
-             f"{heading}queries ({len(document['queries'])} distinct):"]
-    lines += [f"  - {query}" for query in document["queries"][:30]]
+    lines = [f"{heading}issue {issue.rank} ({issue.id}): {issue.representative_query}",
+             f"{issue.size} failures, mean severity {issue.mean_severity:.2f}, impact "
+             f"{issue.impact:.2f}, primary issue {issue.primary_issue}",
+             f"state {issue.state}" + (f", assignee {issue.assignee}" if issue.assignee else "")
+             + f"; first seen {_iso(issue.first_seen)}, last seen {_iso(issue.last_seen)}; last 7 days "
+             f"{issue.trend.last_7_days} vs {issue.trend.previous_7_days} the 7 before"
+             + (f"\nnote: {issue.note}" if issue.note else ""), "",
+             f"{heading}queries ({len(issue.queries)} distinct):"]
+    lines += [f"  - {query}" for query in issue.queries[:30]]
     lines += ["", f"{heading}logs (most severe first):"]
-    for row in document["logs"]:
-        lines += [f"  {row['log_id']}  {row['timestamp']}  severity {row['severity']:.2f}  {row['primary_issue']}",
-                  f"    query:    {row['query']}", f"    response: {row['response'] or ''}"]
-        if row.get("context"):
-            lines.append(f"    context:  {row['context']}")
-        if row.get("scores"):
-            lines.append(f"    scores:   {json.dumps(row['scores'], default=str)}")
-        if row.get("metadata"):
-            lines.append(f"    metadata: {row['metadata']}")
-    lines += ["", f"remediate: {document['remediate']}",
-              f"or decide: remedy triage {document['id']} --logs … --addressed | --no-action | --wont-fix | "
-              "--assign HANDLE; or judge the response: remedy review " + document["id"] + " --logs … --good | --bad"]
+    for row in issue.logs:
+        lines += [f"  {row.log_id}  {iso_z(row.timestamp)}  severity {row.severity or 0.0:.2f}  {row.primary_issue}",
+                  f"    query:    {row.query}", f"    response: {row.response or ''}"]
+        if row.context:
+            lines.append(f"    context:  {row.context}")
+        if row.scores:
+            lines.append(f"    scores:   {json.dumps(row.scores, default=str)}")
+        if row.metadata:
+            lines.append(f"    metadata: {json.dumps(row.metadata, ensure_ascii=False, default=str)}")
+    lines += ["", f"remediate: {issue.remediate}",
+              f"or decide: remedy triage {issue.id} --logs … --addressed | --no-action | --wont-fix | "
+              "--assign HANDLE; or judge the response: remedy review " + issue.id + " --logs … --good | --bad"]
     return "\n".join(lines) + "\n"
 
 
-ISSUE_COLUMNS = ("rank", "id", "state", "assignee", "size", "impact", "mean_severity", "first_seen", "last_seen",
-                 "trend", "primary_issue", "representative_query")
+ISSUE = View(text=issue_text)
 
 
-def issues_rows(queue: Any, fmt: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-    """The issue queue as rows: JSON keeps every field; tables show the trend as `last 7 days vs the 7 before`."""
-    rows = [issue.as_dict() for issue in queue.issues]
-    if fmt == "json":
-        return rows, ISSUE_COLUMNS
-    flat = []
-    for row in rows:
-        trend = row["trend"]
-        flat.append({**row, "trend": f"{trend['last_7_days']} vs {trend['previous_7_days']}",
-                     "first_seen": (row["first_seen"] or "")[:10], "last_seen": (row["last_seen"] or "")[:10],
-                     "log_ids": len(row["log_ids"])})
-    return flat, ISSUE_COLUMNS
+def _iso(moment: Any) -> str:
+    return iso_z(moment) if moment is not None else "none"
 
 
-def issues_footnote(queue: Any) -> str:
-    half_life = "inf (impact = failures x mean severity)" if math.isinf(queue.half_life_seconds) else \
-        f"{queue.half_life_seconds / 86_400:g} days"
-    newest = queue.newest_log.isoformat() + "Z" if queue.newest_log else "none"
-    lines = [f"{len(queue.issues)} issue(s); impact = sum of severity x 2^(-age / half-life), half-life {half_life}, "
+def issue_cells(issue: IssueSummary) -> dict[str, Any]:
+    """Tables show the trend as `last 7 days vs the 7 before` and the days first and last seen."""
+    return {"rank": issue.rank, "id": issue.id, "state": issue.state, "assignee": issue.assignee,
+            "size": issue.size, "impact": issue.impact, "mean_severity": issue.mean_severity,
+            "first_seen": issue.first_seen.date().isoformat() if issue.first_seen else None,
+            "last_seen": issue.last_seen.date().isoformat() if issue.last_seen else None,
+            "trend": f"{issue.trend.last_7_days} vs {issue.trend.previous_7_days}",
+            "primary_issue": issue.primary_issue, "representative_query": issue.representative_query}
+
+
+def issues_footnote(queue: IssueList) -> str:
+    half_life = "inf (impact = failures x mean severity)" if queue.half_life_days is None else \
+        f"{queue.half_life_days:g} days"
+    newest = iso_z(queue.newest_log) if queue.newest_log else "none"
+    shown = f"{len(queue.issues)} of {queue.total} issues" if queue.total > len(queue.issues) else \
+        f"{len(queue.issues)} issue(s)"
+    lines = [f"{shown}; impact = sum of severity x 2^(-age / half-life), half-life {half_life}, "
              f"age from the newest log ({newest}); size is the raw failure count; trend: last 7 days vs the 7 before",
              "failures covered by an active or DRAFT remediation are not listed (a draft covers its issue: "
              "`remedy coverage --status draft`)"]
@@ -83,3 +97,8 @@ def issues_footnote(queue: Any) -> str:
     if queue.issues:
         lines.append("`remedy issue N --logs …` shows one in full; `remedy triage N --logs …` records a decision")
     return "\n".join(lines)
+
+
+ISSUES = View(rows="issues", columns=("rank", "id", "state", "assignee", "size", "impact", "mean_severity",
+                                      "first_seen", "last_seen", "trend", "primary_issue", "representative_query"),
+              headline=issues_footnote, cells=issue_cells)

@@ -25,6 +25,7 @@ from remedy.analytics.report import (
     Report,
 )
 from remedy.report.svg import line_chart, sparkline, stacked_bars
+from remedy.report.tables import iso_z
 
 
 def _e(value: Any) -> str:
@@ -44,14 +45,8 @@ def _day(value: dt.datetime | None) -> str:
         if value.tzinfo else value.strftime("%Y-%m-%d")
 
 
-def _iso(value: dt.datetime | str | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value.isoformat() + "Z"
+def _iso(value: dt.datetime | None) -> str:
+    return "" if value is None else iso_z(value)
 
 
 def _logs_option(report: Report) -> str:
@@ -158,7 +153,7 @@ def _remediation_cells(row: RemediationRow, report: Report) -> list[tuple[str, A
             (_e(", ".join(row.owners)), ", ".join(row.owners)),
             (_count(row.covered_failures), row.covered_failures), (_count(row.covered_logs), row.covered_logs),
             (_count(row.preventions), row.preventions),
-            (_e((row.last_prevention or "")[:10]), row.last_prevention or ""),
+            (_e(_day(row.last_prevention)), _iso(row.last_prevention)),
             (_e(_day(row.created)), _iso(row.created)), (_e(_day(row.updated)), _iso(row.updated)),
             (_e(row.updated_by), row.updated_by or ""), (spark, sum(row.preventions_by_bucket))]
 
@@ -206,7 +201,9 @@ def _queue_item(item: QueueItem, report: Report) -> str:
     block = f"draft-{item.rank}"
     facts = [("impact", f"{item.impact:.2f}"), ("failures", f"{item.size:,}"),
              ("mean severity", f"{item.mean_severity:.2f}"), ("primary issue", item.primary_issue),
-             ("trend", item.trend), *[(key.replace("_", " "), str(value)) for key, value in item.extra]]
+             ("trend", item.trend),
+             *[(key.replace("_", " "), _iso(value) if isinstance(value, dt.datetime) else str(value))
+               for key, value in item.extra]]
     fact_html = "".join(f"<dt>{_e(k)}</dt><dd data-key=\"{_e(k)}\">{_e(v)}</dd>" for k, v in facts)
     queries = "".join(f"<li>{_e(q)}</li>" for q in item.queries)
     samples = "".join(f'<li><span class="meta">{_e(s.log_id)} · {_e(_iso(s.timestamp))} · severity '

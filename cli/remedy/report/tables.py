@@ -1,40 +1,113 @@
-"""Rows of plain values rendered as an aligned table, JSON, CSV or Markdown."""
+"""The one output encoder: typed results (frozen dataclasses) as JSON, or their rows as a table, CSV or Markdown.
+
+Every reporting command hands its core function's result to `render` with a `View` that says which
+field holds the rows, which columns a table shows and what the headline totals are. JSON is the whole
+result, written by `json_document` and nowhere else, so every command writes timestamps the same way
+(ISO 8601 UTC with `Z`), keeps nested data nested and never writes NaN. Tables, CSV and Markdown show
+the rows; tables and Markdown end with the headline totals (CSV stays one table a spreadsheet reads).
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from remedy.control_characters import visible
 
 FORMATS = ("table", "json", "csv", "markdown")
+# dataclasses.field(metadata=...) keys the encoder reads: the JSON name of a field whose Python name
+# cannot be it (`from`), and a field left out of JSON when it is None (a key that is there only sometimes).
+JSON_NAME = "json_name"
+OMIT_NONE = "omit_none"
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON-ready data: dataclasses field by field (their `@property`s are not data), datetimes
+    as ISO 8601 UTC with Z (a naive datetime is UTC: DuckDB's TIMESTAMP), dates as ISO dates, paths and
+    other objects as text, tuples as lists, and a float that is not finite as None."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime.datetime):
+        return iso_z(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        document = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if item is None and field.metadata.get(OMIT_NONE):
+                continue
+            document[field.metadata.get(JSON_NAME, field.name)] = plain(item)
+        return document
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return [plain(item) for item in items]
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    return str(value)
+
+
+def iso_z(moment: datetime.datetime) -> str:
+    """ISO 8601 UTC with Z: `2026-08-21T18:55:45Z` (an aware time is converted to UTC first)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
 
 
 def json_document(document: Any) -> str:
-    """The one way remedy writes JSON: indented, UTF-8, other values as text, and never NaN or Infinity
+    """The one way remedy writes JSON: `plain(document)` indented, UTF-8, and never NaN or Infinity
     (not JSON: a parser rejects them) - a similarity that is not a finite number is written as null."""
-    return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str, allow_nan=False) + "\n"
+    return json.dumps(plain(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
+@dataclass(frozen=True)
+class View:
+    """How a result shows as rows: the field holding them, the columns, the headline totals.
+
+    `cells` turns one row into the cells a table shows (default: the row's JSON); `headline` the
+    totals printed under a table or Markdown (None: none); `text` replaces the rows altogether for a
+    result that is no table (`remedy issue N`, `remedy match`) in the table and Markdown formats.
+    """
+
+    rows: str = ""
+    columns: tuple[str, ...] = ()
+    headline: Callable[[Any], str] | None = None
+    cells: Callable[[Any], Mapping[str, Any]] | None = None
+    text: Callable[[Any, str], str] | None = None
 
 
-def render_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, key: str = "rows",
-                extra: dict[str, Any] | None = None) -> str:
-    """`rows` in the chosen format; JSON is `{key: rows, **extra}` so scripts get a stable document."""
+def render(result: Any, fmt: str, view: View) -> str:
+    """`result` in `fmt`: json (the whole result), csv (its rows), table or markdown (rows, then totals)."""
+    if fmt == "json":
+        return json_document(result)
+    if view.text is not None and fmt != "csv":
+        return view.text(result, fmt)
+    rows = [dict(view.cells(row)) if view.cells else plain(row) for row in getattr(result, view.rows)]
+    text = render_rows(rows, view.columns, fmt)
+    if fmt == "csv" or view.headline is None:
+        return text
+    headline = view.headline(result)
+    return text + (f"\n{headline}\n" if headline else "")
+
+
+def render_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str, *, key: str = "rows",
+                extra: Mapping[str, Any] | None = None) -> str:
+    """`rows` in the chosen format; JSON is `{**extra, key: rows}` so scripts get a stable document."""
     if fmt == "json":
         return json_document({**(extra or {}), key: list(rows)})
+    rows = [plain(row) for row in rows]
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
@@ -60,4 +133,6 @@ def _cell(value: Any) -> str:
         return f"{value:.3f}"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
