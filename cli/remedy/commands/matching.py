@@ -9,7 +9,7 @@ import typer
 from remedy.commands.analytics import STRICT
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
-from remedy.report.tables import FORMATS, json_document, render_rows
+from remedy.report.tables import FORMATS, render, render_rows
 
 model_app = typer.Typer(no_args_is_help=True, help="Work with the embedding model.")
 
@@ -44,7 +44,7 @@ def match(
     from remedy.matching.explain import explain_query
     from remedy.matching.folder_index import uncalibrated_notice
     from remedy.normalize import encodable
-    from remedy.report.matching import match_text
+    from remedy.report.matching import MATCH
 
     choose(fmt, ("table", "json", "markdown"), "--format")
     built = _folder_index(ctx)
@@ -53,7 +53,7 @@ def match(
         typer.echo(notice, err=True)
     # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
     report = explain_query(built, encodable(query), encodable(response) if response else response, top=top)
-    write(json_document(report) if fmt == "json" else match_text(report, fmt))
+    write(render(report, fmt, MATCH))
 
 
 def test(

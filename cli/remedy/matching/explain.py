@@ -3,18 +3,63 @@ numbers behind it. One function builds that document for both, so the server dec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from remedy.matching.decision import Decision
 from remedy.matching.folder_index import FolderIndex
 from remedy.normalize import normalize_question
+from remedy.report.tables import OMIT_NONE
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An entry the decision rule accepted for the query."""
+
+    id: str
+    similarity: float
+    margin: float
+    exact: bool
+
+
+@dataclass(frozen=True)
+class TextHit(Hit):
+    text: str  # the answer served verbatim, or the guidance added to the prompt
+
+
+@dataclass(frozen=True)
+class ReviewHit(Hit):
+    verdict: str | None
+    applies: bool  # good or bad (not skip), and the response similar enough when one was given
+    response_similarity: float | None = field(default=None, metadata={OMIT_NONE: True})  # with --response only
+
+
+@dataclass(frozen=True)
+class Nearest:
+    id: str
+    kind: str
+    status: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    """`remedy match` / `POST /v1/match` (DESIGN 3.1), plus what drafts would do and the settings used."""
+
+    query: str
+    answer: TextHit | None
+    guidance: tuple[TextHit, ...]
+    review: ReviewHit | None
+    nearest: tuple[Nearest, ...]
+    drafts: Mapping[str, Hit | None]  # kind -> the draft that would match once active
+    threshold: float
+    margin: float
 
 
 def explain_query(folder: FolderIndex, query: str, response: str | None = None, *, top: int = 5,
-                  encode: Callable[[Sequence[str]], np.ndarray] | None = None) -> dict[str, Any]:
+                  encode: Callable[[Sequence[str]], np.ndarray] | None = None) -> MatchReport:
     """DESIGN 3.1's `match` document, plus margins, the settings used, and what drafts would do.
 
     `encode` embeds the query and the response (default: the folder's cached encoder); the server passes
@@ -30,31 +75,32 @@ def explain_query(folder: FolderIndex, query: str, response: str | None = None, 
     def decide(kind: str, status: str) -> Decision:
         return index.decide_vectors(vector, [normalized], kind=kind, statuses=(status,), every_entry=every_entry)[0]
 
-    def described(decision: Decision, with_text: bool = True) -> dict[str, Any] | None:
+    def hit(decision: Decision) -> Hit | None:
         if decision.entry_id is None:
             return None
-        entry = remediations[decision.entry_id]
-        found = {"id": entry.id, "similarity": round(decision.similarity, 4), "margin": round(decision.margin, 4),
-                 "exact": decision.exact}
-        return {**found, "text": entry.text} if with_text else found
+        return Hit(decision.entry_id, round(decision.similarity, 4), round(decision.margin, 4), decision.exact)
 
-    answer = described(decide("answer", "active"))
-    guidance = [g for g in [described(decide("guidance", "active"))] if g]
-    review_decision = decide("review", "active")
-    review = described(review_decision, with_text=False)
-    if review is not None:
-        entry = remediations[review["id"]]
-        review["verdict"] = entry.verdict
-        review["applies"] = entry.verdict in ("good", "bad")
+    def with_text(found: Hit | None) -> TextHit | None:
+        return None if found is None else TextHit(**vars(found), text=remediations[found.id].text)
+
+    answer = with_text(hit(decide("answer", "active")))
+    guidance = tuple(g for g in [with_text(hit(decide("guidance", "active")))] if g)
+    found = hit(decide("review", "active"))
+    review = None
+    if found is not None:
+        entry = remediations[found.id]
+        applies, response_similarity = entry.verdict in ("good", "bad"), None
         if response is not None:
             vectors = encode([response, entry.text])
-            response_similarity = float(np.dot(vectors[0], vectors[1]))
+            similarity = float(np.dot(vectors[0], vectors[1]))
             threshold = entry.threshold if entry.threshold is not None else folder.threshold
-            review["response_similarity"] = round(response_similarity, 4)
-            review["applies"] = review["applies"] and response_similarity >= threshold
-    nearest = [{"id": entry_id, "kind": remediations[entry_id].kind, "status": remediations[entry_id].status,
-                "similarity": round(similarity, 4)}
-               for entry_id, similarity in index.nearest_vector(vector, normalized, top=top, every_entry=every_entry)]
-    drafts = {kind: described(decide(kind, "draft"), with_text=False) for kind in ("answer", "guidance", "review")}
-    return {"query": query, "answer": answer, "guidance": guidance, "review": review, "nearest": nearest,
-            "drafts": drafts, "threshold": folder.threshold, "margin": folder.margin}
+            applies, response_similarity = applies and similarity >= threshold, round(similarity, 4)
+        review = ReviewHit(**vars(found), verdict=entry.verdict, applies=applies,
+                           response_similarity=response_similarity)
+    nearest = tuple(Nearest(entry_id, remediations[entry_id].kind, remediations[entry_id].status,
+                            round(similarity, 4))
+                    for entry_id, similarity in index.nearest_vector(vector, normalized, top=top,
+                                                                     every_entry=every_entry))
+    drafts = {kind: hit(decide(kind, "draft")) for kind in ("answer", "guidance", "review")}
+    return MatchReport(query=query, answer=answer, guidance=guidance, review=review, nearest=nearest,
+                       drafts=drafts, threshold=folder.threshold, margin=folder.margin)

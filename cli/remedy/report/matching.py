@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from remedy.matching.explain import MatchReport
+from remedy.report.tables import View
 
 
-def match_text(report: dict[str, Any], fmt: str = "table") -> str:
+def match_text(report: MatchReport, fmt: str = "table") -> str:
     bullet = "- " if fmt == "markdown" else "  "
-    lines = [f"query: {report['query']}",
-             f"settings: threshold {report['threshold']:g}, margin {report['margin']:g}", ""]
-    answer = report["answer"]
+    lines = [f"query: {report.query}",
+             f"settings: threshold {report.threshold:g}, margin {report.margin:g}", ""]
+    answer = report.answer
     if answer:
-        how = "exact" if answer["exact"] else f"similarity {answer['similarity']:.3f}, margin {answer['margin']:.3f}"
-        lines += [f"answer: {answer['id']} ({how})", *(f"{bullet}{line}" for line in answer["text"].splitlines())]
+        how = "exact" if answer.exact else f"similarity {answer.similarity:.3f}, margin {answer.margin:.3f}"
+        lines += [f"answer: {answer.id} ({how})", *(f"{bullet}{line}" for line in answer.text.splitlines())]
     else:
         lines.append("answer: none (the assistant answers on its own)")
-    for guidance in report["guidance"]:
-        lines += [f"guidance: {guidance['id']} (similarity {guidance['similarity']:.3f})",
-                  *(f"{bullet}{line}" for line in guidance["text"].splitlines())]
-    if not report["guidance"]:
+    for guidance in report.guidance:
+        lines += [f"guidance: {guidance.id} (similarity {guidance.similarity:.3f})",
+                  *(f"{bullet}{line}" for line in guidance.text.splitlines())]
+    if not report.guidance:
         lines.append("guidance: none")
-    review = report["review"]
+    review = report.review
     if review:
-        detail = f", response similarity {review['response_similarity']:.3f}" if "response_similarity" in review else ""
-        effect = "applies" if review["applies"] else "does not apply"
-        lines.append(f"review: {review['id']} verdict {review['verdict']} {effect} (similarity "
-                     f"{review['similarity']:.3f}{detail})")
+        detail = f", response similarity {review.response_similarity:.3f}" \
+            if review.response_similarity is not None else ""
+        effect = "applies" if review.applies else "does not apply"
+        lines.append(f"review: {review.id} verdict {review.verdict} {effect} (similarity "
+                     f"{review.similarity:.3f}{detail})")
     else:
         lines.append("review: none")
-    drafts = [f"{kind} {found['id']} ({found['similarity']:.3f})" for kind, found in report["drafts"].items() if found]
+    drafts = [f"{kind} {found.id} ({found.similarity:.3f})" for kind, found in report.drafts.items() if found]
     if drafts:
         lines.append("drafts that would match once active: " + ", ".join(drafts))
     lines += ["", "nearest:"]
-    lines += [f"{bullet}{n['similarity']:.3f}  {n['id']} ({n['kind']}, {n['status']})" for n in report["nearest"]]
+    lines += [f"{bullet}{n.similarity:.3f}  {n.id} ({n.kind}, {n.status})" for n in report.nearest]
     return "\n".join(lines) + "\n"
+
+
+MATCH = View(text=match_text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import functools
 import io
 import json
 import math
@@ -33,22 +34,31 @@ def plain(value: Any) -> Any:
     """`value` as JSON-ready data: dataclasses field by field (their `@property`s are not data), datetimes
     as ISO 8601 UTC with Z (a naive datetime is UTC: DuckDB's TIMESTAMP), dates as ISO dates, paths and
     other objects as text, tuples as lists, and a float that is not finite as None."""
-    if value is None or isinstance(value, (bool, int, str)):
+    kind = type(value)
+    if kind in _AS_IS:
         return value
-    if isinstance(value, float):
+    if kind is float:
         return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(key): plain(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [plain(item) for item in value]
     if isinstance(value, datetime.datetime):
         return iso_z(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         document = {}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if item is None and field.metadata.get(OMIT_NONE):
+        for name, json_name, omit_none in _fields(kind):
+            item = getattr(value, name)
+            if item is None and omit_none:
                 continue
-            document[field.metadata.get(JSON_NAME, field.name)] = plain(item)
+            document[json_name] = plain(item)
         return document
+    if isinstance(value, float):  # numpy's float64 is a float too
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (bool, int, str)):
+        return value
     if isinstance(value, Mapping):
         return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -59,6 +69,16 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+_AS_IS = frozenset({type(None), bool, int, str})
+
+
+@functools.cache
+def _fields(kind: type) -> tuple[tuple[str, str, bool], ...]:
+    """A dataclass' (name, JSON name, omitted when None) per field, looked up once per class."""
+    return tuple((field.name, field.metadata.get(JSON_NAME, field.name), bool(field.metadata.get(OMIT_NONE)))
+                 for field in dataclasses.fields(kind))
+
+
 def iso_z(moment: datetime.datetime) -> str:
     """ISO 8601 UTC with Z: `2026-08-21T18:55:45Z` (an aware time is converted to UTC first)."""
     if moment.tzinfo is not None:
@@ -66,9 +86,12 @@ def iso_z(moment: datetime.datetime) -> str:
     return moment.isoformat() + "Z"
 
 
-def json_document(document: Any) -> str:
-    """The one way remedy writes JSON: `plain(document)` indented, UTF-8, and never NaN or Infinity
-    (not JSON: a parser rejects them) - a similarity that is not a finite number is written as null."""
+def json_document(document: Any, *, compact: bool = False) -> str:
+    """The one way remedy writes JSON: `plain(document)` indented (one line when `compact`, as the server
+    answers), UTF-8, and never NaN or Infinity (not JSON: a parser rejects them) - a similarity that is
+    not a finite number is written as null."""
+    if compact:
+        return json.dumps(plain(document), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return json.dumps(plain(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 

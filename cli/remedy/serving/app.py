@@ -33,6 +33,7 @@ from threadpoolctl import ThreadpoolController
 
 from remedy.files.folder import DocumentCache
 from remedy.matching.explain import explain_query
+from remedy.report.tables import json_document, plain
 from remedy.serving.options import ServeOptions, read_token
 from remedy.serving.reloader import FolderReloader, watched_fingerprint
 from remedy.serving.served_folder import load_served_folder
@@ -45,7 +46,7 @@ log = logging.getLogger("remedy")
 
 
 def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = json_document(document, compact=True).encode("utf-8")
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -144,7 +145,7 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
         state.authorize(request)
         query, response = parse_match_request(await read_body(request))
         served = state.reloader.current  # one folder for the whole request, whatever a reload does meanwhile
-        decision = explain_query(served.folder_index, query, response, encode=served.encode)
+        decision = plain(explain_query(served.folder_index, query, response, encode=served.encode))
         log_id = None
         if state.serving_log is not None:
             log_id = state.serving_log.append(decision, response=response, revision=served.revision,
