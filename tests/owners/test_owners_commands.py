@@ -45,7 +45,7 @@ def test_owners_come_from_the_key_else_the_last_matching_glob(owned: Path, run) 
     assert rows["nobody"]["owners"] == [] and rows["nobody"]["source"] == "file"  # [] overrides the default
     table = run("owners")
     assert '[owners] "refunds/**"' in table.stdout and "owners key" in table.stdout
-    assert "5 remediations: 1 with their own owners, 3 from [owners], 1 without" in table.stderr
+    assert "5 remediations: 1 with their own owners, 3 from [owners], 1 without" in table.stdout
     assert run("owners", "--format", "markdown").stdout.startswith("| id | kind | status | owners | from | file |")
     assert run("owners", "--format", "csv").stdout.splitlines()[0] == "id,kind,status,owners,from,file"
 

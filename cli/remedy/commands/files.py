@@ -11,7 +11,7 @@ import typer
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
 from remedy.files.schema import KINDS, STATUSES
-from remedy.report.tables import FORMATS, render_rows
+from remedy.report.tables import FORMATS
 
 VALIDATE_FORMATS = ("auto", "text", "json", "github")
 
@@ -90,14 +90,15 @@ def list_command(
 ) -> None:
     """List remediations with status, created, last edited and by whom (from git history), and owners."""
     from remedy.files.listing import COLUMNS, list_remediations
+    from remedy.report.tables import View, render
 
     choose(fmt, FORMATS, "--format")
     if status:
         choose(status, STATUSES, "--status")
     if kind:
         choose(kind, KINDS, "--kind")
-    rows = list_remediations(config_from(ctx), status=status, kind=kind, owner=owner)
-    write(render_rows(rows, COLUMNS, fmt, key="remediations"))
+    listed = list_remediations(config_from(ctx), status=status, kind=kind, owner=owner)
+    write(render(listed, fmt, View(rows="remediations", columns=COLUMNS)))
 
 
 def owners(
@@ -112,8 +113,9 @@ def owners(
     CODEOWNERS in sync, so GitHub asks the owners to review changes; the rest of the file is kept.
     Example: remedy owners --write && git add .github/CODEOWNERS
     """
-    from remedy.owners.overview import COLUMNS, owners_overview, write_owners
-    from remedy.report.owners import owners_summary, write_result
+    from remedy.owners.overview import owners_overview, write_owners
+    from remedy.report.owners import OWNERS, owners_summary, write_result
+    from remedy.report.tables import render
 
     choose(fmt, FORMATS, "--format")
     config = config_from(ctx)
@@ -121,9 +123,8 @@ def owners(
         write(write_result(write_owners(config), fmt))
         return
     report = owners_overview(config)
-    write(render_rows(report["remediations"], COLUMNS, fmt, key="remediations",
-                      extra={key: value for key, value in report.items() if key != "remediations"}))
-    if fmt != "json":
+    write(render(report, fmt, OWNERS))
+    if fmt == "csv":  # a CSV file is one table: its totals go beside it
         typer.echo(owners_summary(report), err=True)
 
 

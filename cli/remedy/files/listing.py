@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from remedy.config import Config
 from remedy.files.folder import display_path, load_folder
 from remedy.files.git_history import folder_history
@@ -9,8 +12,27 @@ from remedy.files.git_history import folder_history
 COLUMNS = ("id", "kind", "status", "file", "created", "updated", "updated_by", "owners")
 
 
+@dataclass(frozen=True)
+class ListedRemediation:
+    id: str
+    kind: str
+    status: str
+    file: str
+    created: datetime.datetime | None  # from git where the folder is in git, else the file's own fields
+    updated: datetime.datetime | None
+    updated_by: str | None
+    owners: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemediationList:
+    """`remedy list` (DESIGN 3.1)."""
+
+    remediations: tuple[ListedRemediation, ...]
+
+
 def list_remediations(config: Config, *, status: str | None = None, kind: str | None = None,
-                      owner: str | None = None) -> list[dict]:
+                      owner: str | None = None) -> RemediationList:
     """`owner` keeps the entries whose owners (own key or [owners] default) include that handle."""
     from remedy.owners.resolve import owners_by_id
 
@@ -26,14 +48,9 @@ def list_remediations(config: Config, *, status: str | None = None, kind: str | 
         known = history.get(remediation.path.resolve())
         created = known.created if known else remediation.created
         updated = known.updated if known else remediation.updated
-        rows.append({
-            "id": remediation.id,
-            "kind": remediation.kind,
-            "status": remediation.status,
-            "file": display_path(remediation.path),
-            "created": created.isoformat() if created else None,
-            "updated": updated.isoformat() if updated else None,
-            "updated_by": known.updated_by if known else remediation.updated_by,
-            "owners": list(ownership[remediation.id].owners),
-        })
-    return rows
+        rows.append(ListedRemediation(
+            id=remediation.id, kind=remediation.kind, status=remediation.status,
+            file=display_path(remediation.path), created=created, updated=updated,
+            updated_by=known.updated_by if known else remediation.updated_by,
+            owners=tuple(ownership[remediation.id].owners)))
+    return RemediationList(tuple(rows))
