@@ -80,7 +80,7 @@ def test_match_with_response_applies_a_review(folder: Path, run) -> None:
 def test_test_command_passes_then_fails_on_a_conflict(folder: Path, run) -> None:
     result = run("test")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "2 examples, 0 failed" in result.stderr
+    assert "2 examples, 0 failed" in result.stdout
     # the same paraphrase listed under another entry: one of the two must lose it
     pets = folder / "remediations/answers/pets.yaml"
     pets.write_text(pets.read_text() + "also_matches:\n  - my flight got cancelled, can i get my money back\n")

@@ -64,19 +64,15 @@ def test(
     from remedy.files.folder import load_folder
     from remedy.matching.folder_index import build_folder_index
     from remedy.matching.self_test import run_self_tests
+    from remedy.report.matching import SELF_TEST, self_test_summary
 
     choose(fmt, FORMATS, "--format")
     config = config_from(ctx)
     remediations = load_folder(config.remediations).remediations
     report = run_self_tests(build_folder_index(remediations, config), remediations)
-    rows = [failure.__dict__ for failure in report.failures]
-    columns = ("file", "line", "id", "field", "text", "winner", "similarity")
-    summary = {"examples": report.examples, "failed": len(report.failures),
-               "held_out_matched": report.held_out_matched, "held_out_total": report.held_out_total}
-    if fmt == "json" or rows:
-        write(render_rows(rows, columns, fmt, key="failures", extra=summary))
-    typer.echo(f"{report.examples} examples, {len(report.failures)} failed; {report.held_out_matched} of "
-               f"{report.held_out_total} also_matches would match even if not listed", err=True)
+    write(render(report, fmt, SELF_TEST))
+    if fmt == "csv":  # a CSV file is one table: its totals go beside it
+        typer.echo(self_test_summary(report), err=True)
     raise typer.Exit(EXIT_FINDINGS if report.failures else EXIT_OK)
 
 

@@ -42,10 +42,13 @@ class ExampleFailure:
 
 @dataclass(frozen=True)
 class SelfTestReport:
+    """`remedy test`: the counts, then the examples that failed."""
+
     examples: int
-    failures: list[ExampleFailure]
+    failed: int
     held_out_matched: int  # also_matches that match their entry even when not listed
     held_out_total: int
+    failures: tuple[ExampleFailure, ...]
 
 
 def decide_examples(folder: FolderIndex, remediations: Iterable[Remediation], field: str) -> Iterator[Example]:
@@ -80,7 +83,7 @@ def run_self_tests(folder: FolderIndex, remediations: list[Remediation]) -> Self
         if example.listed.entry_id == example.entry.id:
             failures.append(_failure(example))
     failures.sort(key=lambda f: (f.id, f.field, f.line))
-    return SelfTestReport(examples, failures, held_out, held_out_total)
+    return SelfTestReport(examples, len(failures), held_out, held_out_total, tuple(failures))
 
 
 def _failure(example: Example) -> ExampleFailure:

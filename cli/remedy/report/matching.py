@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from remedy.matching.explain import MatchReport
-from remedy.report.tables import View
+from remedy.matching.self_test import SelfTestReport
+from remedy.report.tables import View, plain, render_rows
 
 
 def match_text(report: MatchReport, fmt: str = "table") -> str:
@@ -39,3 +40,19 @@ def match_text(report: MatchReport, fmt: str = "table") -> str:
 
 
 MATCH = View(text=match_text)
+
+
+def self_test_summary(report: SelfTestReport) -> str:
+    return (f"{report.examples} examples, {report.failed} failed; {report.held_out_matched} of "
+            f"{report.held_out_total} also_matches would match even if not listed")
+
+
+def self_test_text(report: SelfTestReport, fmt: str) -> str:
+    """The failed examples (none: only the totals), then the totals."""
+    rows = render_rows([plain(failure) for failure in report.failures], SELF_TEST_COLUMNS, fmt) \
+        if report.failures else ""
+    return rows + ("\n" if rows else "") + self_test_summary(report) + "\n"
+
+
+SELF_TEST_COLUMNS = ("file", "line", "id", "field", "text", "winner", "similarity")
+SELF_TEST = View(rows="failures", columns=SELF_TEST_COLUMNS, text=self_test_text)
