@@ -31,7 +31,7 @@ class CheckResult:
     changes: list[Change]  # added, removed, modified, and renamed-only entries
     impact: Any | None = None  # gate.impact.Impact when logs were given
     # Per changed entry, from the commit history: created, last edited and by whom (authors from commits).
-    history: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    history: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per changed entry: the owners to ask, now and at the base (see change_owners).
     owners: dict[str, dict[str, list[str] | None]] = field(default_factory=dict)
 
@@ -75,7 +75,7 @@ def change_owners(config: Config, changes: list[Change]) -> dict[str, dict[str, 
             for change in changes}
 
 
-def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str, str | None]]:
+def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str, Any]]:
     """Created / last edited / by whom for each changed entry's file (a deleted file: its last commit)."""
     from remedy.files.git_history import folder_history
 
@@ -84,8 +84,8 @@ def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str,
     for change in changes:
         entry = change.current or change.base
         found = known.get(entry.path.resolve()) if entry else None
-        history[change.id] = {"created": found.created.isoformat() if found else None,
-                              "updated": found.updated.isoformat() if found else None,
+        history[change.id] = {"created": found.created if found else None,  # datetimes: the encoder writes them
+                              "updated": found.updated if found else None,
                               "updated_by": found.updated_by if found else None}
     return history
 

@@ -21,12 +21,26 @@ from remedy.logs.reading import read_logs
 from remedy.logs.settings import log_settings
 
 
+@dataclass(frozen=True)
+class EntryImpact:
+    """What one added, modified or removed entry changes in the past failures covered."""
+
+    id: str
+    kind: str
+    change: str
+    status: str  # its status now, or "deleted"
+    fields: tuple[str, ...]
+    newly_covered: int
+    no_longer_covered: int
+    covered_failures: int
+
+
 @dataclass
 class Impact:
     failures: int
     addressed_before: int
     addressed_after: int
-    entries: list[dict] = field(default_factory=list)  # one row per added / modified / removed entry
+    entries: list[EntryImpact] = field(default_factory=list)  # one per added / modified / removed entry
     preventions: dict[str, int] = field(default_factory=dict)  # base answers' preventions
     preventions_source: str = ""
     skipped_lines: int = 0
@@ -76,10 +90,10 @@ def measure_impact(base_config: Config, config: Config, base: Folder, current: F
         new = covered_after.get(change.id, set())
         entry = change.current or change.base
         assert entry is not None
-        entries.append({"id": change.id, "kind": entry.kind, "change": change.what,
-                        "status": change.current.status if change.current else "deleted",
-                        "fields": list(change.fields), "newly_covered": len(new - old),
-                        "no_longer_covered": len(old - new), "covered_failures": len(new)})
+        entries.append(EntryImpact(id=change.id, kind=entry.kind, change=change.what,
+                                   status=change.current.status if change.current else "deleted",
+                                   fields=tuple(change.fields), newly_covered=len(new - old),
+                                   no_longer_covered=len(old - new), covered_failures=len(new)))
     return Impact(failures=head_report.logs.failures,
                   addressed_before=base_report.logs.addressed_failures,
                   addressed_after=head_report.logs.addressed_failures, entries=entries,

@@ -44,7 +44,7 @@ def check_text(result: CheckResult) -> str:
                      + (f"  owners: {ask}" if ask else ""))
     if document["impact"]:
         lines += ["", _impact_line(document["impact"])]
-        lines += [f"  {e['id']}: +{e['newly_covered']} / -{e['no_longer_covered']} failures covered"
+        lines += [f"  {e.id}: +{e.newly_covered} / -{e.no_longer_covered} failures covered"
                   for e in document["impact"]["entries"]]
     text = "\n".join(lines) + "\n"
     return text + ("\n" + problems_text(result.problems) if result.problems else "")
@@ -61,7 +61,7 @@ def check_markdown(result: CheckResult) -> str:
     if impact:
         lines += ["", _impact_line(impact)]
     if document["changes"]:
-        by_id = {e["id"]: e for e in impact["entries"]} if impact else {}
+        by_id = {e.id: e for e in impact["entries"]} if impact else {}
         header = "| entry | change | fields | last edited by | owners to ask |" + (
             " failures newly covered | no longer covered |" if impact else "")
         lines += ["", header, "|---|---|---|---|---|" + ("---|---|" if impact else "")]
@@ -69,8 +69,8 @@ def check_markdown(result: CheckResult) -> str:
             row = (f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} | "
                    f"{change.get('updated_by') or 'uncommitted'} | {_handles(owners_to_ask(change)) or '—'} |")
             if impact:
-                entry = by_id.get(change["id"], {"newly_covered": 0, "no_longer_covered": 0})
-                row += f" {entry['newly_covered']} | {entry['no_longer_covered']} |"
+                entry = by_id.get(change["id"])
+                row += f" {entry.newly_covered if entry else 0} | {entry.no_longer_covered if entry else 0} |"
             lines.append(row)
     if result.problems:
         lines += ["", "**Problems**", ""]
