@@ -54,7 +54,7 @@ def test_one_bad_file_does_not_hide_the_others(repo: Path, run) -> None:
     result = run("validate", "--no-semantic")
     assert result.exit_code == 1
     assert "broken.yaml" in result.stdout and "good.yaml" not in result.stdout
-    assert "2 files checked: 1 error, 1 warning" in result.stderr  # C002: no calibration yet
+    assert "2 files checked: 1 error, 1 warning" in result.stdout  # C002: no calibration yet
 
 
 def test_missing_folder_and_bad_config_exit_2(repo: Path, run) -> None:

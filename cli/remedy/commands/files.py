@@ -42,7 +42,7 @@ def validate(
 ) -> None:
     """Check every remediation file: schema, ids, duplicates, conflicts, lint.
 
-    Prints `file:line:col: CODE severity: message`; exits 1 when there are errors (or warnings with --strict).
+    Prints `file:line:col: CODE severity: message`, then the totals; exits 1 when there are errors (or warnings with --strict).
     """
     from remedy.report.problems import problems_github, problems_json, problems_summary, problems_text
     from remedy.validation import validate as validate_folder
@@ -56,8 +56,7 @@ def validate(
     elif fmt == "github":
         write(problems_github(result.problems))
     else:
-        write(problems_text(result.problems))
-        typer.echo(problems_summary(result.problems, result.files), err=True)
+        write(problems_text(result.problems) + problems_summary(result.problems, result.files) + "\n")
     failed = any(p.severity == "error" or strict for p in result.problems)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 
