@@ -37,7 +37,7 @@ def test_a_benign_change_passes_and_shows_its_impact(branches: Path, run) -> Non
     document = json.loads(result.stdout)
     assert document["passed"] and document["changes"] == [
         {"id": "wifi", "change": "added", "fields": [], "moved": False,
-         "file": str(branches / "remediations/answers/wifi.yaml"),
+         "file": "remediations/answers/wifi.yaml",
          "created": None, "updated": None, "updated_by": None,  # not committed yet
          "owners": [], "base_owners": None}]
     impact = document["impact"]

@@ -346,5 +346,5 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
     return issues
 
 
-__all__ = ["Issue", "IssueDetail", "IssueList", "IssueLog", "IssueSummary", "Queue", "Trend", "cluster_id", "find_issue",
-           "issue_detail", "issue_logs", "issue_queue", "parse_states", "rank_issues"]
+__all__ = ["Issue", "IssueDetail", "IssueList", "IssueLog", "IssueSummary", "Queue", "Trend", "cluster_id",
+           "find_issue", "issue_detail", "issue_logs", "issue_queue", "parse_states", "rank_issues"]

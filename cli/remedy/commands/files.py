@@ -42,7 +42,8 @@ def validate(
 ) -> None:
     """Check every remediation file: schema, ids, duplicates, conflicts, lint.
 
-    Prints `file:line:col: CODE severity: message`, then the totals; exits 1 when there are errors (or warnings with --strict).
+    Prints `file:line:col: CODE severity: message`, then the totals; exits 1 when there are errors (or warnings
+    with --strict).
     """
     from remedy.report.problems import problems_github, problems_json, problems_summary, problems_text
     from remedy.validation import validate as validate_folder

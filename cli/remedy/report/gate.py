@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from remedy.files.folder import display_path
 from remedy.gate.changes import Change
 from remedy.gate.check import CheckResult
 from remedy.problems import count_errors
@@ -113,7 +114,7 @@ def _impact_line(impact: dict[str, Any]) -> str:
 
 def _file(change: Change) -> str | None:
     entry = change.current or change.base
-    return str(entry.path) if entry is not None else None
+    return display_path(entry.path) if entry is not None else None
 
 
 def _round(value: float | None) -> float | None:

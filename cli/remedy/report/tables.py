@@ -49,7 +49,7 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         document = {}
-        for name, json_name, omit_none in _fields(kind):
+        for name, json_name, omit_none in _fields(kind):  # type: ignore[arg-type]  # a class is hashable
             item = getattr(value, name)
             if item is None and omit_none:
                 continue
