@@ -91,6 +91,41 @@ class CoverageReport:
     remediations: tuple[CoverageRow, ...]
 
 
+def uses_served_field(analysis: Analysis) -> bool:
+    """Preventions come from `served_remediation` when the export records it in any row, else are inferred."""
+    return one_row(analysis.con, f"SELECT count(*) FROM ({merge_sql('served', analysis.attributions)})")[0] > 0
+
+
+def coverage_rows_sql(analysis: Analysis, served: bool, *, status: str | None = None,
+                      kind: str | None = None) -> str:
+    """SQL: one row per remediation (CoverageRow's columns), by kind and id; $status and $kind filter when given.
+
+    Needs the `remediations` table (`register_remediations`). Only answers prevent failures: from the
+    logs' `served_remediation` when `served`, else inferred (`prevention_logs_sql`).
+    """
+    prefix = analysis.attributions
+    prevented, last = ("s.preventions", "s.last_prevention") if served else ("c.inferred", "c.last_inferred")
+    where = " AND ".join(condition for condition, given in (("r.status = $status", status), ("r.kind = $kind", kind))
+                         if given) or "true"
+    return f"""
+        SELECT r.id, r.kind, r.status,
+               CAST(coalesce(c.covered_failures, 0) AS BIGINT) AS covered_failures,
+               CAST(coalesce(c.covered_logs, 0) AS BIGINT) AS covered_logs,
+               CAST(CASE WHEN r.kind = 'answer' THEN coalesce({prevented}, 0) ELSE 0 END AS BIGINT) AS preventions,
+               CASE WHEN r.kind = 'answer' AND coalesce({prevented}, 0) > 0 THEN {last} END AS last_prevention
+        FROM remediations r
+        LEFT JOIN ({merge_sql("covered", prefix)})
+            AS c(remediation_id, covered_failures, covered_logs, inferred, last_inferred) ON c.remediation_id = r.id
+        LEFT JOIN ({merge_sql("served", prefix)})
+            AS s(served_remediation, preventions, last_prevention) ON s.served_remediation = r.id
+        WHERE {where}
+        ORDER BY r.kind, r.id"""
+
+
+def _filters(status: str | None, kind: str | None) -> dict[str, str]:
+    return {name: value for name, value in (("status", status), ("kind", kind)) if value}
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -100,23 +135,12 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
     con, prefix = analysis.con, analysis.attributions
     register_remediations(analysis)  # the report joins against it too
     total, failures, addressed, addressed_active = one_row(con, merge_sql("totals", prefix))
-    merged = {row[0]: row[1:] for row in con.execute(merge_sql("covered", prefix)).fetchall()}
-    covered = {key: (int(value[0]), int(value[1])) for key, value in merged.items()}
-    served_rows = con.execute(merge_sql("served", prefix)).fetchall()
-    served = bool(served_rows)
-    if served:
-        preventions = {row[0]: (int(row[1]), row[2]) for row in served_rows}
-    else:
-        preventions = {key: (int(value[2]), value[3]) for key, value in merged.items() if value[2]}
-    rows = []
-    for remediation in sorted(analysis.folder.remediations.values(), key=lambda r: (r.kind, r.id)):
-        if (status and remediation.status != status) or (kind and remediation.kind != kind):
-            continue
-        covered_failures, covered_logs = covered.get(remediation.id, (0, 0))
-        prevented, last = preventions.get(remediation.id, (0, None)) if remediation.kind == "answer" else (0, None)
-        rows.append(CoverageRow(remediation.id, remediation.kind, remediation.status, covered_failures,
-                                covered_logs, prevented, last))
-    unknown_served = sorted(set(preventions) - set(analysis.folder.remediations)) if served else []
+    served = uses_served_field(analysis)
+    rows = [CoverageRow(*row) for row in con.execute(coverage_rows_sql(analysis, served, status=status, kind=kind),
+                                                      _filters(status, kind)).fetchall()]
+    unknown_served = [row[0] for row in con.execute(f"""
+        SELECT served_remediation FROM ({merge_sql("served", prefix)}) AS s(served_remediation, n, last)
+        WHERE served_remediation NOT IN (SELECT id FROM remediations) ORDER BY 1""").fetchall()]
     return CoverageReport(
         logs=LogTotals(total=total, failures=failures, addressed_failures=addressed,
                        unaddressed_failures=failures - addressed, skipped_lines=analysis.logs.skipped_lines),
