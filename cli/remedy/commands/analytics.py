@@ -36,11 +36,12 @@ def register(app: typer.Typer) -> None:
 def parse_time(value: str | None, option: str) -> datetime.datetime | None:
     if value is None:
         return None
+    from remedy.durations import parse_moment
+
     try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_moment(value)
     except ValueError:
         raise UsageError(f"{option} must be an ISO 8601 date or time like 2026-11-01, not {value!r}") from None
-    return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def progress_for(fmt: str):  # noqa: ANN201 - a Progress callback or None
