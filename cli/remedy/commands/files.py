@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -131,8 +130,9 @@ def owners(
 def schema() -> None:
     """Print the JSON Schema of remediation files (for editor completion and checking)."""
     from remedy.files.schema import json_schema
+    from remedy.report.tables import json_document
 
-    write(json.dumps(json_schema(), indent=2) + "\n")
+    write(json_document(json_schema()))
 
 
 new_app = typer.Typer(no_args_is_help=True, help="Scaffold a draft remediation file.")
