@@ -3,7 +3,8 @@
 The demo's remediations and log export are copied into a new git repository, committed once at a fixed
 time by a fixed author (so `list` and `check` show the same dates and commit every run), plus one new
 draft in the working tree for `check` to gate. Every command runs there in-process. The output is
-deterministic: impact ages count from the newest log, not the clock, and every list is sorted.
+deterministic: impact ages count from the newest log, not the clock, `validate` and `check` see a fixed
+today (the demo's `review_by` dates pass in 2027), and every list is sorted.
 
 A change that alters output on purpose regenerates the files, to be reviewed in the diff:
 
@@ -12,6 +13,7 @@ A change that alters output on purpose regenerates the files, to be reviewed in 
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from remedy import validation
 from remedy.commands.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +49,7 @@ CASES = [
     ("check", ("check", "--base", "HEAD", *LOGS), ("text", "json", "markdown", "github"), 0),
 ]
 COMMITTED = "2026-11-23T17:31:06Z"
+TODAY = datetime.date(2026, 12, 1)
 NEW_DRAFT = """\
 kind: answer
 id: visa-layover
@@ -54,6 +58,18 @@ question: do i need a visa for a layover in Frankfurt
 answer: |
   It depends on your nationality: check the destination country's rules before you travel.
 """
+
+
+class FixedDate(datetime.date):
+    @classmethod
+    def today(cls) -> FixedDate:
+        return cls(TODAY.year, TODAY.month, TODAY.day)
+
+
+class FixedClock:
+    """What the rules' `datetime` sees: a date whose today() is TODAY."""
+
+    date = FixedDate
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +93,7 @@ def test_output_matches_the_golden_file(demo: Path, monkeypatch: pytest.MonkeyPa
                                         args: tuple[str, ...], fmt: str, exit_code: int) -> None:
     monkeypatch.chdir(demo)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setattr(validation, "datetime", FixedClock)
     result = CliRunner().invoke(app, [*args, "--format", fmt], catch_exceptions=False)
     assert result.exit_code == exit_code, result.stdout + result.stderr
     if fmt == "json":
