@@ -87,8 +87,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("name", "args", "fmt", "exit_code"),
-                         [(name, args, fmt, code) for name, args, formats, code in CASES for fmt in formats],
-                         ids=lambda value: value if isinstance(value, str) and " " not in value else "")
+                         [pytest.param(name, args, fmt, code, id=f"{name}-{fmt}")
+                          for name, args, formats, code in CASES for fmt in formats])
 def test_output_matches_the_golden_file(demo: Path, monkeypatch: pytest.MonkeyPatch, name: str,
                                         args: tuple[str, ...], fmt: str, exit_code: int) -> None:
     monkeypatch.chdir(demo)
