@@ -43,7 +43,7 @@ CASES = [
     ("test", ("test",), ALL, 0),
     ("coverage", ("coverage", *LOGS), ALL, 0),
     ("issues", ("issues", *LOGS, "--top", "5"), ALL, 0),
-    ("issue", ("issue", "1", *LOGS, "--limit", "3"), ("table", "json", "markdown"), 0),
+    ("issue", ("issue", "1", *LOGS, "--limit", "3"), ALL, 0),
     ("preview", ("preview", "book-for-someone-else", *LOGS), ALL, 0),
     ("report", ("report", *LOGS, "--since", "2026-10-01"), ("json",), 0),
     ("check", ("check", "--base", "HEAD", *LOGS), ("text", "json", "markdown", "github"), 0),

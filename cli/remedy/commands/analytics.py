@@ -162,13 +162,13 @@ def issue(
     half_life: str | None = HALF_LIFE,
     limit: int = typer.Option(50, "--limit", help="How many logs to show (0: all)."),
     strict: bool = STRICT,
-    fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv (its logs) or markdown."),
 ) -> None:
     """One issue in full: its queries, responses, context, scores, and the command that remediates it."""
     from remedy.analytics.issue_queue import find_issue, issue_detail, parse_states
     from remedy.report.analytics import ISSUE
 
-    choose(fmt, ("table", "json", "markdown"), "--format")
+    choose(fmt, FORMATS, "--format")
     analysis = _analyse(ctx, logs, since, until, strict, fmt)
     found = find_issue(analysis, key, status=status, primary_issue=primary_issue, states=parse_states(state),
                        half_life=parse_half_life(half_life))

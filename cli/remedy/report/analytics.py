@@ -65,7 +65,9 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-ISSUE = View(text=issue_text)
+# CSV: the issue's logs, one a row (the text formats show them with the issue's summary).
+ISSUE = View(rows="logs", columns=("log_id", "timestamp", "severity", "primary_issue", "query", "response",
+                                   "served_remediation", "source_file", "line_number"), text=issue_text)
 
 
 def _iso(moment: Any) -> str:
