@@ -34,7 +34,7 @@ def match(
     query: str = typer.Argument(..., help="A user query."),
     response: str | None = typer.Option(None, "--response", help="A response, to see whether a review applies."),
     top: int = typer.Option(5, "--top", help="How many nearest entries to show."),
-    fmt: str = typer.Option("table", "--format", help="table, json or markdown."),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv (the nearest entries) or markdown."),
 ) -> None:
     """What the assistant would do for QUERY: the answer served, guidance added, review verdict.
 
@@ -46,7 +46,7 @@ def match(
     from remedy.normalize import encodable
     from remedy.report.matching import MATCH
 
-    choose(fmt, ("table", "json", "markdown"), "--format")
+    choose(fmt, FORMATS, "--format")
     built = _folder_index(ctx)
     notice = uncalibrated_notice(config_from(ctx), built.embedder)
     if notice:

@@ -39,7 +39,8 @@ def match_text(report: MatchReport, fmt: str = "table") -> str:
     return "\n".join(lines) + "\n"
 
 
-MATCH = View(text=match_text)
+# CSV: the nearest entries, one a row (the text formats show them after the decisions).
+MATCH = View(rows="nearest", columns=("id", "kind", "status", "similarity"), text=match_text)
 
 
 def self_test_summary(report: SelfTestReport) -> str:
