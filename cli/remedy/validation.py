@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from remedy.config import Config
@@ -29,15 +30,18 @@ def validate(config: Config, *, today: datetime.date | None = None, semantic: bo
 
 
 def check_folder(folder: Folder, config: Config, *, today: datetime.date | None = None,
-                 semantic: bool = True, triage: bool = False) -> list[Problem]:
-    """Every problem of the folder; `triage=True` also checks the triage files (validate, check)."""
+                 semantic: bool = True, triage: bool = False,
+                 rules: tuple[ModuleType, ...] | None = None) -> list[Problem]:
+    """Every problem of the folder; `triage=True` also checks the triage files (validate, check).
+
+    `rules` runs only those rule modules instead (e.g. the one check a command adds of its own)."""
     matcher: Callable[[], Any] | None = None
     if semantic:
         from remedy.matching.folder_index import lazy_folder_index
 
         matcher = lazy_folder_index(folder, config)
     context = RuleContext(folder=folder, config=config, today=today or datetime.date.today(), matcher=matcher)
-    return run_rules(context, RULES if triage else REMEDIATION_RULES)
+    return run_rules(context, rules if rules is not None else RULES if triage else REMEDIATION_RULES)
 
 
 def load_servable_folder(config: Config, documents: DocumentCache | None = None) -> Folder:

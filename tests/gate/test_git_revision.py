@@ -8,12 +8,26 @@ from pathlib import Path
 
 import pytest
 
+from remedy.config import Config
 from remedy.errors import UsageError
-from remedy.files.folder import load_folder
-from remedy.gate.changes import compare
-from remedy.gate.forbidden_edits import forbidden_edits
+from remedy.files.folder import Folder, load_folder
+from remedy.gate.base_config import BaseConfig
+from remedy.gate.changes import Change, compare
 from remedy.gate.git_revision import folder_at, repository_root, resolve_revision
+from remedy.problems import Problem
+from remedy.rules import gate_answer_deleted, gate_answer_rewritten
+from remedy.rules.context import GateContext
+from remedy.rules.registry import run_gate_rules
 from tests.conftest import git, write_answer
+
+
+def forbidden_edits(changes: list[Change], preventions: dict[str, int] | None) -> list[Problem]:
+    """What G001 and G002 find in `changes` (the folders themselves are not looked at by these two)."""
+    folder = Folder(root=Path.cwd())
+    config = Config(root=Path.cwd(), file=None, remediations=Path.cwd())
+    context = GateContext(base=folder, current=folder, changes=changes, base_config=BaseConfig(config, "remedy.toml"),
+                          config=config, preventions=preventions, semantic=False)
+    return run_gate_rules(context, (gate_answer_deleted, gate_answer_rewritten))
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ def change_status(config: Config, ids: list[str], status: str, *, now: datetime.
 
 def _change_status(config: Config, ids: list[str], status: str, *, now: datetime.datetime | None,
                    semantic: bool) -> list[StatusChange]:
+    from remedy.rules import lint_placeholder
     from remedy.validation import check_folder
 
     folder = load_folder(config.remediations)
@@ -67,8 +68,8 @@ def _change_status(config: Config, ids: list[str], status: str, *, now: datetime
     if status == "active":
         # A placeholder is only a warning in a draft, but it must never be served verbatim.
         targets_files = {display_path(path) for path in edited}
-        new_errors += [p for p in check_folder(after_folder, config, semantic=False)
-                       if p.code == "W003" and p.file in targets_files]
+        new_errors += [p for p in check_folder(after_folder, config, semantic=False, rules=(lint_placeholder,))
+                       if p.file in targets_files]
     if new_errors:
         reasons = "; ".join(f"{p.file}:{p.line}: {p.code} {p.message}" for p in new_errors)
         raise RefusedError(f"refused to set status {status}: it would break a rule: {reasons}")

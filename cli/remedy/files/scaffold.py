@@ -19,6 +19,7 @@ from remedy.files.folder import display_path, find_files, load_folder
 from remedy.files.folder_lock import folder_lock
 from remedy.files.schema import MAX_ID_LENGTH, TEXT_FIELD_BY_KIND, VERDICTS, is_slug
 from remedy.normalize import normalize_question
+from remedy.rules import schema_control_character
 
 if TYPE_CHECKING:
     from remedy.files.remediation import Remediation
@@ -153,7 +154,7 @@ def _check(draft: Draft) -> None:
         control = CONTROL.search(text)
         if control:
             raise UsageError(f"{text!r} holds the control character {describe(control.group())}; `validate` "
-                             "would refuse it (S009)")
+                             f"would refuse it ({schema_control_character.CODE})")
 
 
 # Characters YAML will not take raw in a file (C1 controls, DEL) or reads as line breaks (NEL, LS, PS),

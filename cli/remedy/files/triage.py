@@ -28,6 +28,7 @@ from remedy.errors import UsageError
 from remedy.files.atomic import write_atomically
 from remedy.files.scaffold import scalar_text
 from remedy.files.yaml_source import Document, Position, SourceError, read_document
+from remedy.rules import triage_schema, triage_unreadable
 
 STATES = ("open", "assigned", "addressed", "no_action_needed", "wont_fix")
 OPEN_STATES = ("open", "assigned")  # what `remedy issues` shows by default
@@ -52,7 +53,7 @@ class Triage:
 class TriageProblem:
     path: Path
     position: Position
-    code: str  # T001 (file) or T002 (schema)
+    code: str  # the CODE of rules/triage_unreadable.py (the file) or rules/triage_schema.py (its fields)
     message: str
 
 
@@ -76,7 +77,7 @@ def load_triage(root: Path) -> TriageFolder:
         try:
             document = read_document(path)
         except SourceError as error:
-            folder.problems.append(TriageProblem(path, error.position, "T001", error.message))
+            folder.problems.append(TriageProblem(path, error.position, triage_unreadable.CODE, error.message))
             continue
         problems = list(_schema_problems(document))
         folder.problems.extend(problems)
@@ -93,10 +94,10 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
 
     def at(key: str, message: str, *, value: bool = True) -> TriageProblem:
         where = (document.value_positions if value else document.key_positions).get(key, Position(1, 1))
-        return TriageProblem(path, where, "T002", message)
+        return TriageProblem(path, where, triage_schema.CODE, message)
 
     if not ISSUE_ID.match(path.stem):
-        yield TriageProblem(path, Position(1, 1), "T002",
+        yield TriageProblem(path, Position(1, 1), triage_schema.CODE,
                             f"file name '{path.name}' is not an issue id (a-z, 0-9 and '-'): name it <issue-id>.yaml")
     for key in values:
         if key not in KEYS:
@@ -104,10 +105,10 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
             yield at(key, f"unknown key '{key}' in a triage file" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
                      value=False)
     for key, position in document.duplicate_keys:
-        yield TriageProblem(path, position, "T002", f"key '{key}' appears twice")
+        yield TriageProblem(path, position, triage_schema.CODE, f"key '{key}' appears twice")
     state = values.get("state")
     if "state" not in values:
-        yield TriageProblem(path, Position(1, 1), "T002", f"missing 'state' (one of {', '.join(STATES)})")
+        yield TriageProblem(path, Position(1, 1), triage_schema.CODE, f"missing 'state' (one of {', '.join(STATES)})")
     elif state not in STATES:
         yield at("state", f"state must be one of {', '.join(STATES)}, not {state!r}")
     for key in ("assignee", "note", "representative"):
@@ -117,7 +118,7 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
         yield at("state", "state 'assigned' needs an 'assignee'")
     queries = values.get("queries")
     if "queries" not in values:
-        yield TriageProblem(path, Position(1, 1), "T002",
+        yield TriageProblem(path, Position(1, 1), triage_schema.CODE,
                             "missing 'queries' (the member queries the decision applies to)")
     elif not isinstance(queries, list) or not queries:
         yield at("queries", "'queries' must be a non-empty list of query texts")
@@ -126,7 +127,8 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
         for number, query in enumerate(queries):
             if not isinstance(query, str) or not query.strip():
                 where = items[number] if number < len(items) else document.value_positions["queries"]
-                yield TriageProblem(path, where, "T002", f"queries[{number}] must be non-empty text, not {query!r}")
+                yield TriageProblem(path, where, triage_schema.CODE,
+                                    f"queries[{number}] must be non-empty text, not {query!r}")
 
 
 def triage_path(root: Path, issue_id: str) -> Path:

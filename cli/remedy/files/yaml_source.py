@@ -17,13 +17,17 @@ from typing import Any
 
 import yaml
 
+from remedy.rules import file_anchors, file_not_a_mapping, file_symlink, file_unreadable, file_yaml_syntax
+
 try:  # libyaml is ~10x faster; PyYAML's wheels ship it, a source build may not.
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
+# The F rules' codes, as their rule modules declare them (the modules document them, the reader raises them).
+UNREADABLE, YAML_SYNTAX, NOT_A_MAPPING, ANCHORS, SYMLINK = (
+    file_unreadable.CODE, file_yaml_syntax.CODE, file_not_a_mapping.CODE, file_anchors.CODE, file_symlink.CODE)
 MAX_FILE_BYTES = 1_000_000  # a remediation is a few hundred bytes; anything this big is a mistake
-SYMLINK = "F006"
 # What YAML (and so libyaml's line and column marks) counts as a line break.
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
@@ -38,7 +42,7 @@ class Position:
 
 @dataclass(frozen=True)
 class SourceError(Exception):
-    """A file that cannot be read as a YAML mapping; `code` is one of the F rules."""
+    """A file that cannot be read as a YAML mapping; `code` is the CODE of one of the F rule modules."""
 
     code: str
     message: str
@@ -69,30 +73,30 @@ def read_document(path: Path) -> Document:
 
 def parse_document(path: Path, text: str) -> Document:
     if not text.strip():
-        raise SourceError("F003", "the file is empty; a remediation is a YAML mapping (kind, id, status, …)")
+        raise SourceError(NOT_A_MAPPING, "the file is empty; a remediation is a YAML mapping (kind, id, status, …)")
     if "\t" in text:
         # YAML forbids tabs in indentation; say so plainly instead of PyYAML's scanner message.
-        raise SourceError("F002", "tab character: YAML indentation must use spaces",
+        raise SourceError(YAML_SYNTAX, "tab character: YAML indentation must use spaces",
                           position_of(text, text.index("\t")))
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            raise SourceError("F003", "the file holds no YAML document")
+            raise SourceError(NOT_A_MAPPING, "the file holds no YAML document")
         _refuse_aliases(root)
         if not isinstance(root, yaml.MappingNode):
             kind = {yaml.SequenceNode: "a list", yaml.ScalarNode: "a single value"}.get(type(root), "not a mapping")
-            raise SourceError("F003", f"the file is {kind}; a remediation is a YAML mapping (kind, id, …)",
+            raise SourceError(NOT_A_MAPPING, f"the file is {kind}; a remediation is a YAML mapping (kind, id, …)",
                               _position(root.start_mark))
         return _document_from_mapping(path, text, root, loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = " ".join(part for part in (error.context, error.problem) if part) or "malformed YAML"
-        raise SourceError("F002", f"YAML syntax: {message}", _position(mark) if mark else Position(1, 1)) from None
+        raise SourceError(YAML_SYNTAX, f"YAML syntax: {message}", _position(mark) if mark else Position(1, 1)) from None
     except yaml.YAMLError as error:
-        raise SourceError("F002", f"YAML syntax: {error}") from None
+        raise SourceError(YAML_SYNTAX, f"YAML syntax: {error}") from None
     except RecursionError:
-        raise SourceError("F002", "YAML nesting too deep") from None
+        raise SourceError(YAML_SYNTAX, "YAML nesting too deep") from None
     finally:
         loader.dispose()
 
@@ -103,7 +107,7 @@ def _read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise SourceError("F001", f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
+        raise SourceError(UNREADABLE, f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
                           Position(line, 1)) from None
 
 
@@ -121,18 +125,18 @@ def read_capped(path: Path) -> bytes:
             raise SourceError(SYMLINK, f"is a symlink (to {os.readlink(path)}); remedy does not follow links: "
                                        "put the real file or folder here")
         if stat.S_ISDIR(info.st_mode):
-            raise SourceError("F001", "is a directory, not a file")
+            raise SourceError(UNREADABLE, "is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
-            raise SourceError("F001", f"is not a regular file (a {_file_type(info.st_mode)}); remediations are "
+            raise SourceError(UNREADABLE, f"is not a regular file (a {_file_type(info.st_mode)}); remediations are "
                                       "plain text files")
         if info.st_size > MAX_FILE_BYTES:
-            raise SourceError("F001", f"file is {info.st_size:,} bytes; remediation files are limited to "
+            raise SourceError(UNREADABLE, f"file is {info.st_size:,} bytes; remediation files are limited to "
                                       f"{MAX_FILE_BYTES:,}")
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         descriptor = os.open(path, flags)
         try:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # swapped after the check above
-                raise SourceError("F001", "is not a regular file")
+                raise SourceError(UNREADABLE, "is not a regular file")
             chunks, remaining = [], MAX_FILE_BYTES + 1
             while remaining > 0:
                 chunk = os.read(descriptor, min(remaining, 1 << 20))
@@ -145,10 +149,10 @@ def read_capped(path: Path) -> bytes:
     except SourceError:
         raise
     except OSError as error:
-        raise SourceError("F001", f"cannot read: {error.strerror or error}") from None
+        raise SourceError(UNREADABLE, f"cannot read: {error.strerror or error}") from None
     data = b"".join(chunks)
     if len(data) > MAX_FILE_BYTES:
-        raise SourceError("F001", f"file is over {MAX_FILE_BYTES:,} bytes; remediation files are limited to "
+        raise SourceError(UNREADABLE, f"file is over {MAX_FILE_BYTES:,} bytes; remediation files are limited to "
                                   f"{MAX_FILE_BYTES:,}")
     return data
 
@@ -191,7 +195,7 @@ def _refuse_aliases(root: yaml.Node) -> None:
     while stack:
         node = stack.pop()
         if id(node) in seen:
-            raise SourceError("F004", "YAML anchors and aliases (&name / *name) are not allowed in remediations",
+            raise SourceError(ANCHORS, "YAML anchors and aliases (&name / *name) are not allowed in remediations",
                               _position(node.start_mark))
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
@@ -207,7 +211,7 @@ def _document_from_mapping(path: Path, text: str, root: yaml.MappingNode, loader
     for key_node, value_node in root.value:
         key_position = _position(key_node.start_mark)
         if not isinstance(key_node, yaml.ScalarNode):
-            raise SourceError("F003", "a key must be a plain name", key_position)
+            raise SourceError(NOT_A_MAPPING, "a key must be a plain name", key_position)
         key = str(loader.construct_object(key_node, deep=True))
         if key in document.values:
             document.duplicate_keys.append((key, key_position))

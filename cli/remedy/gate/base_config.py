@@ -1,16 +1,12 @@
-"""The configuration of the base revision, read from git, and what the change did to it.
+"""The configuration of the base revision, read from git.
 
 A pull request may edit `remedy.toml` (or `[tool.remedy]` in `pyproject.toml`). If the gate read
 the base with the pull request's configuration, moving the folder (`remediations = "rem2"`) would
 make every entry look added, and remapping `[logs]` fields (`served_remediation = "nope"`) would
 make every answer look unused: protected answers could be rewritten unseen. So the base side is
 read with the base revision's own configuration, found at that commit the way `load_config` finds
-it in the working tree, and any change of the settings that decide what the gate compares (the
-folder, the log field mapping, the failure cutoffs) is reported as G004.
-
-G004 is a warning, not an error: each side is read with its own settings, so the change hides
-nothing, and a real move of the folder or a new export format must stay possible. The warning makes
-sure a reviewer sees it.
+it in the working tree. What the change did to the settings that decide what the gate compares is
+rule G004 (rules/gate_config_changed.py).
 """
 
 from __future__ import annotations
@@ -22,21 +18,18 @@ from remedy.config import CONFIG_FILE, Config, config_from_table, table_from_tex
 from remedy.errors import UsageError
 from remedy.files.folder import display_path
 from remedy.gate.git_revision import cat_files, relative_to_top
-from remedy.problems import Problem
-
-CONFIG_CHANGED = "G004"
-COMPARED_SETTINGS = ("logs", "failure_cutoff", "failure_cutoffs")
 
 
 @dataclass(frozen=True)
 class BaseConfig:
-    config: Config
-    problems: list[Problem]
+    config: Config  # the base's, or the working tree's when the base's cannot be read
+    shown: str  # the config file as problems name it
+    unreadable: str | None = None  # why the base's configuration cannot be read
 
 
 def base_config(top: Path, commit: str, current: Config, *, config_file: Path | None = None,
                 remediations: Path | None = None, cwd: Path | None = None) -> BaseConfig:
-    """The configuration at `commit`, and G004 warnings for what the working tree changed in it.
+    """The configuration at `commit` (the working tree's, with the reason, when it cannot be read).
 
     `config_file` and `remediations` are the command-line options (they apply to both sides, as the
     person running the gate chose them, not the pull request); `cwd` is where discovery starts.
@@ -44,7 +37,7 @@ def base_config(top: Path, commit: str, current: Config, *, config_file: Path | 
     cwd = (cwd or Path.cwd()).resolve()
     shown = display_path(current.file) if current.file else CONFIG_FILE
     if config_file is not None and not _inside(top, config_file):
-        return BaseConfig(current, [])  # a file outside the repository: the pull request cannot change it
+        return BaseConfig(current, shown)  # a file outside the repository: the pull request cannot change it
     try:
         file, table = _config_at(top, commit, cwd, config_file)
         root = file.parent if file is not None else top
@@ -52,12 +45,9 @@ def base_config(top: Path, commit: str, current: Config, *, config_file: Path | 
     except UsageError as error:
         # A broken configuration at the base cannot be repaired by the pull request that fixes it if
         # the gate refuses to run; read the base with this one and say so.
-        problem = Problem(f"{shown}@{commit[:8]}", 1, 1, CONFIG_CHANGED, "warning",
-                          f"the base's configuration cannot be read ({error}); the base is read with the "
-                          "working tree's")
-        return BaseConfig(current, [problem])
+        return BaseConfig(current, f"{shown}@{commit[:8]}", unreadable=str(error))
     config = replace(config, root=current.root)  # caches stay in one place
-    return BaseConfig(config, _changes(config, current, shown))
+    return BaseConfig(config, shown)
 
 
 def _config_at(top: Path, commit: str, cwd: Path, config_file: Path | None) -> tuple[Path | None, dict]:
@@ -108,25 +98,3 @@ def _table(name: str, data: bytes | None, where: str) -> dict | None:
 
 def _join(directory: str, name: str) -> str:
     return name if directory == "." else f"{directory}/{name}"
-
-
-def _changes(base: Config, current: Config, where: str) -> list[Problem]:
-    problems = []
-    if base.remediations.resolve() != current.remediations.resolve():
-        problems.append(Problem(where, 1, 1, CONFIG_CHANGED, "warning",
-                                f"the remediations folder moved from {display_path(base.remediations)} to "
-                                f"{display_path(current.remediations)}; the base is read from "
-                                f"{display_path(base.remediations)}"))
-    for setting in COMPARED_SETTINGS:
-        before, after = getattr(base, setting), getattr(current, setting)
-        if before != after:
-            problems.append(Problem(where, 1, 1, CONFIG_CHANGED, "warning",
-                                    f"'{setting}' changed from {_shown(before)} to {_shown(after)}; the base is "
-                                    "measured with the base's setting"))
-    return problems
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key} = {value[key]!r}" for key in sorted(value)) + "}" if value else "{}"
-    return repr(value)

@@ -1,8 +1,9 @@
 """`remedy check --base REF`: the pull-request gate, as data.
 
-Fails (problems with severity error) on anything `validate` fails on, deleted or rewritten answers
-that are protected (gate/forbidden_edits.py), and `also_matches` that matched their entry at the
-base and no longer do. With logs, it also measures the change's impact (gate/impact.py).
+Fails (problems with severity error) on anything `validate` fails on, and on what the gate rules
+(the G codes in rules/gate_*.py) find: deleted or rewritten answers that are protected, and
+`also_matches` that matched their entry at the base and no longer do. With logs, it also measures the
+change's impact (gate/impact.py).
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from remedy.config import Config
-from remedy.files.folder import Folder, load_folder
+from remedy.files.folder import load_folder
 from remedy.gate.base_config import base_config
 from remedy.gate.changes import Change, compare
-from remedy.gate.forbidden_edits import forbidden_edits
 from remedy.gate.git_revision import folder_at, repository_root, resolve_revision
 from remedy.problems import Problem
-
-EXAMPLE_LOST = "G003"
+from remedy.rules.context import GateContext
 
 
 @dataclass
@@ -41,6 +40,7 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
                  remediations: Path | None = None) -> CheckResult:
     """The gate. `config_file` / `remediations` are the command-line options, which bind both sides;
     otherwise the base is read with the configuration committed at the base (gate/base_config.py)."""
+    from remedy.rules.registry import run_gate_rules
     from remedy.validation import check_folder
 
     current = load_folder(config.remediations)  # first: a missing folder says so, wherever it is
@@ -48,7 +48,7 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
     commit = resolve_revision(top, base_ref)
     at_base = base_config(top, commit, config, config_file=config_file, remediations=remediations)
     base = folder_at(top, commit, at_base.config.remediations)
-    problems = check_folder(current, config, semantic=semantic, triage=True) + at_base.problems
+    problems = check_folder(current, config, semantic=semantic, triage=True)
     changes = compare(base, current)
     impact = None
     preventions = None
@@ -57,9 +57,8 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
 
         impact = measure_impact(at_base.config, config, base, current, changes, log_paths, strict=strict_logs)
         preventions = impact.preventions
-    problems += forbidden_edits(changes, preventions)
-    if semantic:
-        problems += lost_examples(at_base.config, config, base, current, changes)
+    problems += run_gate_rules(GateContext(base=base, current=current, changes=changes, base_config=at_base,
+                                           config=config, preventions=preventions, semantic=semantic))
     shown = [c for c in changes if c.what != "unchanged" or c.moved]
     return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact, change_history(config, shown),
                        change_owners(config, shown))
@@ -88,26 +87,3 @@ def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str,
                               "updated": found.updated if found else None,
                               "updated_by": found.updated_by if found else None}
     return history
-
-
-def lost_examples(base_config: Config, config: Config, base: Folder, current: Folder,
-                  changes: list[Change]) -> list[Problem]:
-    """also_matches that matched their (still existing) entry at the base and no longer do."""
-    from remedy.matching.folder_index import build_folder_index
-    from remedy.matching.self_test import run_self_tests
-
-    if not any(c.what != "unchanged" for c in changes):
-        return []
-    before = run_self_tests(build_folder_index(base.remediations, base_config), base.remediations)
-    now = run_self_tests(build_folder_index(current.remediations, config), current.remediations)
-    failed_before = {(f.id, f.field, f.text) for f in before.failures}
-    base_examples = {(r.id, text) for r in base.remediations for text in r.also_matches}
-    problems = []
-    for failure in now.failures:
-        key = (failure.id, failure.field, failure.text)
-        if failure.field == "also_matches" and key not in failed_before and (failure.id, failure.text) in base_examples:
-            instead = f"'{failure.winner}' wins it now" if failure.winner else "nothing matches it now"
-            problems.append(Problem(failure.file, failure.line, failure.column, EXAMPLE_LOST, "error",
-                                    f"also_matches {failure.text!r} matched '{failure.id}' at the base; {instead} "
-                                    f"(similarity {failure.similarity:.2f})"))
-    return problems

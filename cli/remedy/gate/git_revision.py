@@ -9,7 +9,7 @@ from pathlib import Path
 from remedy.errors import UsageError
 from remedy.files.folder import SUFFIXES, Folder, display_path
 from remedy.files.remediation import Remediation
-from remedy.files.yaml_source import MAX_FILE_BYTES, SourceError, parse_document
+from remedy.files.yaml_source import MAX_FILE_BYTES, UNREADABLE, SourceError, parse_document
 from remedy.problems import Problem
 
 SYMLINK_MODE = "120000"
@@ -79,7 +79,7 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
         full = top / path
         try:
             if mode != SYMLINK_MODE and length > MAX_FILE_BYTES:
-                raise SourceError("F001", f"file is {length:,} bytes; remediation files are limited to "
+                raise SourceError(UNREADABLE, f"file is {length:,} bytes; remediation files are limited to "
                                           f"{MAX_FILE_BYTES:,}")
             data = targets[f"{commit}:{path}"] if mode == SYMLINK_MODE else blobs[object_id]
             if data is None:
@@ -87,7 +87,7 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                raise SourceError("F001", "not UTF-8 text") from None
+                raise SourceError(UNREADABLE, "not UTF-8 text") from None
             result.documents.append(parse_document(full, text))
         except SourceError as error:
             result.file_problems.append(Problem(f"{display_path(full)}@{commit[:8]}", error.position.line,

@@ -14,10 +14,17 @@ Good:
     id: refund-policy
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from remedy.problems import Problem
-from remedy.rules.context import RuleContext
+
+# The file reader (files/yaml_source.py, files/triage.py) imports this module for CODE: no runtime
+# import of the reading code here, or the two would import each other.
+if TYPE_CHECKING:
+    from remedy.rules.context import RuleContext
 
 CODE = "F003"
 NAME = "file.not-a-mapping"
@@ -25,4 +32,4 @@ SEVERITY = "error"
 
 
 def check(context: RuleContext) -> Iterator[Problem]:
-    yield from (problem for problem in context.folder.file_problems if problem.code == CODE)
+    return context.read_problems(CODE)

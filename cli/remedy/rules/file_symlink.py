@@ -13,16 +13,22 @@ Bad:
 Good: the file itself in the folder (`git mv shared/refund.yaml remediations/answers/refund.yaml`).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from remedy.files.yaml_source import SYMLINK
 from remedy.problems import Problem
-from remedy.rules.context import RuleContext
 
-CODE = SYMLINK
+# The file reader (files/yaml_source.py, files/triage.py) imports this module for CODE: no runtime
+# import of the reading code here, or the two would import each other.
+if TYPE_CHECKING:
+    from remedy.rules.context import RuleContext
+
+CODE = "F006"
 NAME = "file.symlink"
 SEVERITY = "error"
 
 
 def check(context: RuleContext) -> Iterator[Problem]:
-    yield from (problem for problem in context.folder.file_problems if problem.code == CODE)
+    return context.read_problems(CODE)

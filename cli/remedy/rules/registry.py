@@ -1,4 +1,4 @@
-"""Every validation rule, in the order their codes are documented, and the engine that runs them."""
+"""Every rule, in the order their codes are documented, and the engine that runs them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from remedy.rules import (
     file_symlink,
     file_unreadable,
     file_yaml_syntax,
+    gate_answer_deleted,
+    gate_answer_rewritten,
+    gate_config_changed,
+    gate_example_lost,
     lifecycle_duplicate_question,
     lifecycle_review_overdue,
     lint_personal_data,
@@ -37,7 +41,7 @@ from remedy.rules import (
     triage_schema,
     triage_unreadable,
 )
-from remedy.rules.context import RuleContext
+from remedy.rules.context import GateContext, RuleContext
 
 RULES: tuple[ModuleType, ...] = (
     file_unreadable, file_yaml_syntax, file_not_a_mapping, file_anchors, file_duplicate_key, file_symlink,
@@ -58,7 +62,24 @@ TRIAGE_RULES: tuple[ModuleType, ...] = (triage_unreadable, triage_schema)
 REMEDIATION_RULES: tuple[ModuleType, ...] = tuple(rule for rule in RULES if rule not in TRIAGE_RULES)
 
 
+# Rules of the pull-request gate (`remedy check`): they compare the base revision with the working tree,
+# so they take a GateContext, not a RuleContext.
+GATE_RULES: tuple[ModuleType, ...] = (gate_answer_deleted, gate_answer_rewritten, gate_example_lost,
+                                      gate_config_changed)
+
+# Every code remedy can report, in the documented order (docs/rules.md).
+ALL_RULES: tuple[ModuleType, ...] = RULES + GATE_RULES
+
+
 def run_rules(context: RuleContext, rules: tuple[ModuleType, ...] = RULES) -> list[Problem]:
     """Every problem the rules find, sorted by file, line, column and code."""
-    problems = {problem for rule in rules for problem in rule.check(context)}
+    return _sorted({problem for rule in rules for problem in rule.check(context)})
+
+
+def run_gate_rules(context: GateContext, rules: tuple[ModuleType, ...] = GATE_RULES) -> list[Problem]:
+    """Every problem the gate rules find in a change, sorted like run_rules."""
+    return _sorted({problem for rule in rules for problem in rule.check(context)})
+
+
+def _sorted(problems: set[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda problem: (problem.file, problem.line, problem.column, problem.code))

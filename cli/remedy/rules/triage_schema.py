@@ -17,10 +17,17 @@ Good:
     queries: [do i need a visa for a layover in doha]
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from remedy.problems import Problem
-from remedy.rules.context import RuleContext, triage_problems
+
+# The file reader (files/yaml_source.py, files/triage.py) imports this module for CODE: no runtime
+# import of the reading code here, or the two would import each other.
+if TYPE_CHECKING:
+    from remedy.rules.context import RuleContext
 
 CODE = "T002"
 NAME = "triage.schema"
@@ -28,4 +35,4 @@ SEVERITY = "error"
 
 
 def check(context: RuleContext) -> Iterator[Problem]:
-    return triage_problems(context, CODE, SEVERITY)
+    return context.triage_problems(CODE, SEVERITY)
