@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from remedy.errors import UsageError
+from remedy.git import is_repository_top, repository_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,7 +89,7 @@ def load_config(config_file: Path | None = None, remediations: Path | None = Non
         table = _read_table(config_file)
     else:
         file, table = _discover(cwd)
-    root = file.parent if file else (git_root(cwd) or cwd)
+    root = file.parent if file else (repository_root(cwd) or cwd)
     return config_from_table(table, file, root, remediations)
 
 
@@ -121,7 +122,7 @@ def _discover(cwd: Path) -> tuple[Path | None, dict]:
             tool = _read_toml(pyproject).get("tool", {})
             if isinstance(tool, dict) and "remedy" in tool:
                 return pyproject, tool["remedy"]
-        if (directory / ".git").exists():
+        if is_repository_top(directory):
             break  # never pick up a config from outside the repository
     return None, {}
 
@@ -183,10 +184,3 @@ def _checked(table: dict, file: Path | None) -> dict[str, Any]:
         values["owners"] = checked_owner_table(values["owners"], where)
     return values
 
-
-def git_root(start: Path) -> Path | None:
-    """The top of the git work tree holding `start` (a `.git` folder, or file in a worktree), or None."""
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None

@@ -13,7 +13,8 @@ from remedy.errors import UsageError
 from remedy.files.folder import Folder, load_folder
 from remedy.gate.base_config import BaseConfig
 from remedy.gate.changes import Change, compare
-from remedy.gate.git_revision import folder_at, repository_root, resolve_revision
+from remedy.gate.git_revision import folder_at
+from remedy.git import repository_root, resolve_revision
 from remedy.problems import Problem
 from remedy.rules import gate_answer_deleted, gate_answer_rewritten
 from remedy.rules.context import GateContext
@@ -91,8 +92,7 @@ def test_bad_refs_and_no_repository(base: Path, tmp_path_factory: pytest.TempPat
     with pytest.raises(UsageError, match="'nope' does not exist"):
         resolve_revision(base, "nope")
     outside = tmp_path_factory.mktemp("plain")
-    with pytest.raises(UsageError, match="not in a git repository"):
-        repository_root(outside)
+    assert repository_root(outside) is None  # `remedy check` says so: tests/gate/test_check_command.py
 
 
 def test_shallow_clone_without_the_base(base: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -118,3 +118,45 @@ def test_invalid_at_base_but_fixed_now_and_binary_files(base: Path) -> None:
     at_commit = folder_at(base, resolve_revision(base, "HEAD"), base / "remediations")
     assert {p.code for p in at_commit.file_problems} == {"F001", "F002"}
     assert all("@" in p.file for p in at_commit.file_problems), "base problems name the revision"
+
+
+def test_the_base_is_parsed_and_checked_like_the_working_tree(base: Path) -> None:
+    # One reader for both sides: the same bytes give the same problems, only named with the revision.
+    (base / "remediations/answers/broken.yaml").write_text("kind: answer\nid: broken\nstatus: [\n")
+    (base / "remediations/answers/latin1.yaml").write_bytes("id: caf\xe9\n".encode("latin-1"))
+    (base / "remediations/answers/anchors.yaml").write_text("a: &x 1\nb: *x\n")
+    (base / "remediations/answers/big.yaml").write_text("# " + "x" * 1_000_001 + "\n")
+    git(base, "add", ".")
+    git(base, "commit", "-q", "-m", "bad files")
+    commit = resolve_revision(base, "HEAD")
+    now, then = load_folder(base / "remediations"), folder_at(base, commit, base / "remediations")
+    assert len(now.file_problems) == 4
+    assert [(p.file + f"@{commit[:8]}", p.line, p.code, p.message) for p in now.file_problems] == \
+        [(p.file, p.line, p.code, p.message) for p in then.file_problems]
+    assert sorted(r.id for r in now.remediations) == sorted(r.id for r in then.remediations)
+
+
+def test_one_error_policy_for_git(base: Path, tmp_path_factory: pytest.TempPathFactory,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from remedy.files.git_history import folder_history
+    from remedy.git import git_output, head_commit, run_git
+
+    assert head_commit(base) == git(base, "rev-parse", "HEAD").strip()
+    assert folder_history(base / "remediations"), "committed files have a history"
+    with pytest.raises(UsageError, match="git cat-file --batch failed"):
+        run_git(base, "cat-file", "--batch", "--no-such-option")
+    assert git_output(base, "cat-file", "--no-such-option") is None
+    monkeypatch.setenv("PATH", str(tmp_path_factory.mktemp("no-git")))  # git is not installed
+    assert head_commit(base) is None and folder_history(base / "remediations") == {}
+    with pytest.raises(UsageError, match="cannot run git"):
+        resolve_revision(base, "main")
+
+
+def test_repository_root_of_a_worktree_and_of_a_relative_path(base: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    worktree = tmp_path_factory.mktemp("worktrees") / "other"
+    git(base, "worktree", "add", "-q", str(worktree), "main")
+    assert (worktree / ".git").is_file()
+    assert repository_root(worktree / "remediations" / "answers") == worktree
+    monkeypatch.chdir(base / "remediations")
+    assert repository_root(Path("answers")) == base

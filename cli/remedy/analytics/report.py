@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from remedy.config import Config
 from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
 from remedy.files.scaffold import draft_file, taken_ids
+from remedy.git import git_output, repository_root
 from remedy.logs.reading import read_logs
 from remedy.report.tables import OMIT_NONE
 
@@ -458,8 +458,8 @@ def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: st
             WHERE l.is_failure GROUP BY ALL""").fetchall():
         series.setdefault(issue_id, []).append((start, count))
     taken = taken_ids(config.remediations, analysis.folder.remediations.values())
-    top = _git(config.remediations if config.remediations.is_dir() else config.root, "rev-parse", "--show-toplevel")
-    root = Path(top).resolve() if top else config.root.resolve()
+    top = repository_root(config.remediations if config.remediations.is_dir() else config.root)
+    root = top.resolve() if top else config.root.resolve()
     return tuple(_queue_item(config, small, issue, _series(series.get(issue.cluster.id, []), starts), repo, branch,
                              taken, root) for issue in issues)
 
@@ -574,26 +574,18 @@ def github_new_file_url(repo: str, branch: str, path: str, text: str) -> str:
     return f"{repo}/new/{quote(branch, safe='')}?filename={quote(path, safe='/')}&value={quote(text, safe='')}"
 
 
-def _git(folder: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=False)
-    except OSError:
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
 def _origin_url(folder: Path) -> str | None:
-    url = _git(folder if folder.is_dir() else folder.parent, "remote", "get-url", "origin")
+    url = git_output(folder if folder.is_dir() else folder.parent, "remote", "get-url", "origin")
     return normalize_repo_url(url) if url else None
 
 
 def _default_branch(folder: Path) -> str:
     """The remote's default branch (origin/HEAD), else the checked-out branch, else `main`."""
     where = folder if folder.is_dir() else folder.parent
-    head = _git(where, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    head = git_output(where, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     if head and "/" in head:
         return head.split("/", 1)[1]
-    return _git(where, "symbolic-ref", "--quiet", "--short", "HEAD") or "main"
+    return git_output(where, "symbolic-ref", "--quiet", "--short", "HEAD") or "main"
 
 
 def _display(path: Path) -> str:

@@ -1,9 +1,15 @@
-"""Finding and reading every remediation file under a folder."""
+"""Reading every remediation file of a folder, from the working tree or from any other source of files.
+
+`read_folder` is the one place files become a Folder (documents, problems, remediations), so the
+working tree (`load_folder`) and the gate's base revision (gate/git_revision.py) are parsed and
+checked by the same code; a source only says which files there are and how to get their bytes.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +33,29 @@ class Folder:
 
     def by_id(self) -> dict[str, Remediation]:
         return {remediation.id: remediation for remediation in self.remediations}
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """One file of a source: where it is (or was) in the working tree, how problems name it, and how to
+    read it (returns the parsed Document; raises SourceError when the file cannot be one)."""
+
+    path: Path
+    shown: str
+    read: Callable[[], Document]
+
+
+def read_folder(root: Path, files: Iterable[FolderFile]) -> Folder:
+    """A Folder from a source's files: each parsed, those that cannot be read kept as problems (F rules)."""
+    folder = Folder(root=root)
+    for file in files:
+        try:
+            folder.documents.append(file.read())
+        except SourceError as error:
+            folder.file_problems.append(Problem(file.shown, error.position.line, error.position.column,
+                                                error.code, "error", error.message))
+    folder.remediations = [r for r in (Remediation.from_document(d) for d in folder.documents) if r is not None]
+    return folder
 
 
 class DocumentCache:
@@ -67,21 +96,11 @@ def load_folder(root: Path, documents: DocumentCache | None = None) -> Folder:
         raise UsageError(f"{display_path(root)}: remediations folder not found (create it or run `remedy init`)")
     if not root.is_dir():
         raise UsageError(f"{display_path(root)}: not a folder")
-    folder = Folder(root=root)
     paths = find_files(root)
     read = documents.read if documents is not None else read_document
-    for path in paths:
-        try:
-            folder.documents.append(read(path))
-        except SourceError as error:
-            folder.file_problems.append(Problem(display_path(path), error.position.line, error.position.column,
-                                                error.code, "error", error.message))
+    folder = read_folder(root, (FolderFile(path, display_path(path), functools.partial(read, path)) for path in paths))
     if documents is not None:
         documents.keep_only(paths)
-    for document in folder.documents:
-        remediation = Remediation.from_document(document)
-        if remediation is not None:
-            folder.remediations.append(remediation)
     return folder
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from remedy.git import git_output, repository_root
 
 
 @dataclass(frozen=True)
@@ -20,14 +21,13 @@ class FileHistory:
 
 def folder_history(folder: Path) -> dict[Path, FileHistory]:
     """History of every committed file under `folder`, by resolved path; empty outside git."""
-    top = _git(folder, "rev-parse", "--show-toplevel")
-    if top is None:
+    root = repository_root(folder)
+    if root is None or not folder.is_dir():
         return {}
-    log = _git(folder, "-c", "core.quotepath=off", "log", "--no-renames", "--format=%x00%aI%x09%an",
-               "--name-only", "--", ".")
+    log = git_output(folder, "-c", "core.quotepath=off", "log", "--no-renames", "--format=%x00%aI%x09%an",
+                     "--name-only", "--", ".")
     if not log:
         return {}
-    root = Path(top.strip())
     newest: dict[str, tuple[str, str]] = {}
     oldest: dict[str, tuple[str, str]] = {}
     authors: dict[str, list[str]] = {}  # every commit's author, newest first
@@ -48,11 +48,3 @@ def folder_history(folder: Path) -> dict[Path, FileHistory]:
         )
         for name, (when, author) in newest.items()
     }
-
-
-def _git(folder: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=False)
-    except OSError:
-        return None  # git not installed: history is simply unknown
-    return result.stdout if result.returncode == 0 else None

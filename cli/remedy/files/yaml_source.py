@@ -67,8 +67,13 @@ class Document:
 
 def read_document(path: Path) -> Document:
     """Read and parse one file; raise SourceError (never a YAML or OS exception) when it cannot be."""
-    text = _read_text(path)
-    return parse_document(path, text)
+    return parse_bytes(path, read_capped(path))
+
+
+def parse_bytes(path: Path, data: bytes) -> Document:
+    """Parse a file's bytes, wherever they come from (the disk, a git revision); SourceError when they are
+    not UTF-8 text holding a YAML mapping."""
+    return parse_document(path, decode_text(data))
 
 
 def parse_document(path: Path, text: str) -> Document:
@@ -101,8 +106,7 @@ def parse_document(path: Path, text: str) -> Document:
         loader.dispose()
 
 
-def _read_text(path: Path) -> str:
-    data = read_capped(path)
+def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -130,8 +134,7 @@ def read_capped(path: Path) -> bytes:
             raise SourceError(UNREADABLE, f"is not a regular file (a {_file_type(info.st_mode)}); remediations are "
                                       "plain text files")
         if info.st_size > MAX_FILE_BYTES:
-            raise SourceError(UNREADABLE, f"file is {info.st_size:,} bytes; remediation files are limited to "
-                                      f"{MAX_FILE_BYTES:,}")
+            raise too_big(info.st_size)
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         descriptor = os.open(path, flags)
         try:
@@ -155,6 +158,10 @@ def read_capped(path: Path) -> bytes:
         raise SourceError(UNREADABLE, f"file is over {MAX_FILE_BYTES:,} bytes; remediation files are limited to "
                                   f"{MAX_FILE_BYTES:,}")
     return data
+
+
+def too_big(size: int) -> SourceError:
+    return SourceError(UNREADABLE, f"file is {size:,} bytes; remediation files are limited to {MAX_FILE_BYTES:,}")
 
 
 def _file_type(mode: int) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 from remedy.config import CONFIG_FILE, Config, config_from_table, table_from_text
 from remedy.errors import UsageError
 from remedy.files.folder import display_path
-from remedy.gate.git_revision import cat_files, relative_to_top
+from remedy.gate.git_revision import relative_to_top
+from remedy.git import cat_files
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from remedy.config import Config
-from remedy.files.folder import load_folder
+from remedy.errors import UsageError
+from remedy.files.folder import display_path, load_folder
 from remedy.gate.base_config import base_config
 from remedy.gate.changes import Change, compare
-from remedy.gate.git_revision import folder_at, repository_root, resolve_revision
+from remedy.gate.git_revision import folder_at
+from remedy.git import repository_root, resolve_revision
 from remedy.problems import Problem
 from remedy.rules.context import GateContext
 
@@ -45,6 +47,9 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
 
     current = load_folder(config.remediations)  # first: a missing folder says so, wherever it is
     top = repository_root(config.remediations)
+    if top is None:
+        raise UsageError(f"{display_path(config.remediations)} is not in a git repository; `remedy check` compares "
+                         "against a git revision")
     commit = resolve_revision(top, base_ref)
     at_base = base_config(top, commit, config, config_file=config_file, remediations=remediations)
     base = folder_at(top, commit, at_base.config.remediations)

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from remedy.config import Config, git_root
+from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.atomic import write_atomically
 from remedy.files.folder import display_path
 from remedy.files.remediation import Remediation
+from remedy.git import repository_root
 from remedy.owners.handles import owner_problem
 from remedy.owners.resolve import unique_owners
 
@@ -59,7 +60,7 @@ class WriteResult:
 
 
 def repository_top(config: Config) -> Path | None:
-    return git_root(config.remediations.absolute())
+    return repository_root(config.remediations)
 
 
 def codeowners_path(top: Path) -> Path:

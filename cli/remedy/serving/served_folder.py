@@ -7,7 +7,6 @@ swaps whole objects, so a request sees either the old folder or the new one, nev
 from __future__ import annotations
 
 import datetime
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,10 +17,9 @@ import numpy as np
 
 from remedy.config import Config, load_config
 from remedy.files.folder import DocumentCache, Folder
+from remedy.git import head_commit
 from remedy.logs.settings import log_settings
 from remedy.matching.folder_index import FolderIndex, build_folder_index, rounded_encoder
-
-GIT_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -91,20 +89,9 @@ def load_served_folder(config_file: str | None, remediations_dir: str | None,
     explain_query(folder_index, "", encode=encode)
     return ServedFolder(folder_index=folder_index, encode=encode, config=config,
                         loaded_at=datetime.datetime.now(datetime.timezone.utc),
-                        revision=git_revision(config.remediations),
+                        revision=head_commit(config.remediations),
                         model_fingerprint=folder_index.embedder.fingerprint,
                         log_fields=log_settings(config).fields)
-
-
-def git_revision(folder: Path) -> str | None:
-    """The commit checked out where `folder` lives, or None outside git (or without git)."""
-    try:
-        result = subprocess.run(["git", "-C", str(folder), "rev-parse", "--verify", "--quiet", "HEAD"],
-                                capture_output=True, text=True, timeout=GIT_TIMEOUT_SECONDS, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    revision = result.stdout.strip()
-    return revision if result.returncode == 0 and revision else None
 
 
 def iso_utc(moment: datetime.datetime) -> str:

@@ -34,8 +34,9 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
     check_serve_extra()
     import uvicorn
 
+    from remedy.git import head_commit
     from remedy.serving.app import build_reloader, create_app
-    from remedy.serving.served_folder import git_revision, read_servable_folder
+    from remedy.serving.served_folder import read_servable_folder
 
     check_port_free(options.host, options.port)
     # The folder is checked here, before any port is opened (InputError, exit 2). One process serves the
@@ -45,7 +46,7 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
         entries, revision = len(reloader.current.folder_index.remediations), reloader.current.revision
     else:
         config, folder = read_servable_folder(options.config_file, options.remediations_dir)
-        entries, revision = len(folder.remediations), git_revision(config.remediations)
+        entries, revision = len(folder.remediations), head_commit(config.remediations)
     host = f"[{options.host}]" if ":" in options.host else options.host
     announce(Started(f"http://{host}:{options.port}", entries, revision))
     settings = {"host": options.host, "port": options.port, "log_level": "warning", "access_log": False,
