@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,10 @@ from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import merge_sql
 from remedy.analytics.tables import create_table, one_row
 from remedy.errors import OutputError, UsageError
-from remedy.files.atomic import remove_stale_temporaries, temporary_beside
+from remedy.files.atomic import replaced_atomically
 from remedy.files.outputs import refuse_output_over_inputs
 from remedy.logs.reading import resolve_log_paths
+from remedy.sql import sql_string
 
 PREVENTIONS_SERVED = "served_remediation"
 PREVENTIONS_INFERRED = "inferred: logs after `activated` that the answer matches"
@@ -171,12 +171,8 @@ def write_attributions(analysis: Analysis, path: Path) -> int:
                 FROM {analysis.attributions}__rows
                 ORDER BY source_file, line_number, log_id, kind, status"""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path.parent)
-        with temporary_beside(path) as temporary:
-            target = str(temporary).replace("'", "''")
-            analysis.con.execute(f"COPY ({query}) TO '{target}' ({_attribution_format(path)})")
-            os.replace(temporary, path)
+        with replaced_atomically(path) as temporary:
+            analysis.con.execute(f"COPY ({query}) TO {sql_string(str(temporary))} ({_attribution_format(path)})")
     except (OSError, duckdb.IOException) as error:  # a full disk, a missing or read-only folder
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
         raise OutputError(f"--attributions {path}: cannot be written ({reason})") from None

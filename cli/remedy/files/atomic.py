@@ -2,6 +2,9 @@
 
 A crash or a full disk leaves either the old file or the new one, never half of each. A new file
 gets the mode any editor would give it (0666 less the umask); a replaced file keeps its mode.
+`write_atomically` writes bytes or text; `replaced_atomically` is for writers that want a path of
+their own (DuckDB's COPY, NumPy's memory map): they fill the temporary file, which then replaces the
+target.
 
 A process killed mid-write leaves its temporary file behind. Temporary files are named
 `.<target>.<pid>.<random>.remedy-tmp`: hidden, so no reader of remediations, configs or logs ever
@@ -55,6 +58,17 @@ def write_atomically(path: Path, data: bytes | str, *, exclusive: bool = False) 
             if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
                 raise  # FileExistsError included: that is the answer the caller asked for
             _create_exclusively(path, payload)  # a file system without hard links: exclusive, not atomic
+
+
+@contextlib.contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write the whole new file to; when the block ends without an
+    error it is renamed over `path`, else removed (the old file, if any, is left as it was)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
+    with temporary_beside(path) as temporary:
+        yield temporary
+        os.replace(temporary, path)
 
 
 @contextlib.contextmanager

@@ -27,7 +27,6 @@ import logging
 import os
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,8 +35,9 @@ import duckdb
 import xxhash
 
 from remedy.errors import is_interrupt
-from remedy.files.atomic import discard, write_atomically
+from remedy.files.atomic import discard, replaced_atomically, write_atomically
 from remedy.logs.reading import duckdb_path
+from remedy.sql import sql_string
 
 if TYPE_CHECKING:
     from remedy.logs.settings import LogSettings
@@ -159,18 +159,15 @@ def write_entry(
         "skipped_lines": skipped_lines,
         "first_skipped": [list(item) for item in first_skipped],
     }
-    temporary = parquet.with_name(f".tmp-{os.getpid()}-{parquet.stem}.{uuid.uuid4().hex}")
-    metadata = _sql_string(json.dumps(facts))
+    metadata = sql_string(json.dumps(facts))
     try:
-        con.execute(
-            f"COPY ({select_sql}) TO {_sql_string(str(temporary))} "
-            f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {metadata}}})"
-        )
-        os.replace(temporary, parquet)
+        with replaced_atomically(parquet) as temporary:
+            con.execute(
+                f"COPY ({select_sql}) TO {sql_string(str(temporary))} "
+                f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {metadata}}})"
+            )
     except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
         raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
-    finally:
-        discard(temporary)
     _remove_older_entries(parquet)
     return CacheEntry(parquet, skipped_lines, first_skipped)
 
@@ -239,7 +236,3 @@ def _remove_older_entries(parquet: Path) -> None:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

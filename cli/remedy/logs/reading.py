@@ -35,6 +35,7 @@ from remedy.errors import InputError, is_interrupt
 from remedy.logs.line_files import MARK, csv_as_lines, csv_header, utf8_lines
 from remedy.logs.settings import CANONICAL_FIELDS, REQUIRED_FIELDS, LogSettings, suggest_mapping
 from remedy.normalize import normalize_question
+from remedy.sql import sql_identifier, sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -480,7 +481,7 @@ def _source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Log
             raise
         raise InputError(_unreadable(log_file.path, error)) from error
     # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
-    members = ", ".join(f"{_sql_string(name)}: {_quote_ident(name)}" for name, *_ in columns)
+    members = ", ".join(f"{sql_string(name)}: {sql_identifier(name)}" for name, *_ in columns)
     return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {reader}"
 
 
@@ -493,7 +494,7 @@ def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool,
     """
     names = settings.fields
     structure = "{" + ", ".join(f'"{names[c]}": "JSON"' for c in CANONICAL_FIELDS) + "}"
-    value = {c: f"j.{_quote_ident(names[c])}" for c in CANONICAL_FIELDS}
+    value = {c: f"j.{sql_identifier(names[c])}" for c in CANONICAL_FIELDS}
     if tabular:
         # In Parquet and CSV an object or a list often arrives as JSON text in a string column.
         for canonical, opener in (("scores", "{"), ("metadata", "{"), ("context", "[")):
@@ -506,7 +507,7 @@ def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool,
 
     def label(canonical: str) -> str:
         name = names[canonical]
-        return _sql_string(f"'{name}'" if name == canonical else f"'{name}' ({canonical})")
+        return sql_string(f"'{name}'" if name == canonical else f"'{name}' ({canonical})")
 
     def wrong(canonical: str, expected: str) -> str:
         return f"'field ' || {label(canonical)} || ': expected {expected}'"
@@ -524,7 +525,7 @@ def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool,
     )
     checks = [
         (_BLANK, "'blank'"),
-        *([(f"left(doc, 1) = {_sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
+        *([(f"left(doc, 1) = {sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
         ("NOT valid", "'not valid JSON'"),
         ("j IS NULL", "'not a JSON object'"),
         *((f"{tag(c)} = 'n'", f"'missing required field ' || {label(c)}") for c in REQUIRED_FIELDS),
@@ -585,7 +586,7 @@ def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool,
            CASE WHEN {ok} THEN (CASE left(f_context, 1)
                    WHEN '"' THEN nullif(f_context->>'$', '')
                    WHEN '[' THEN nullif(array_to_string(from_json(f_context, '["VARCHAR"]'),
-                                                        {_sql_string(CONTEXT_SEPARATOR)}), '')
+                                                        {sql_string(CONTEXT_SEPARATOR)}), '')
                END) END,
            CASE WHEN {ok} THEN coalesce(map(score_names, score_values), MAP {{}})::MAP(VARCHAR, DOUBLE) END,
            CASE WHEN {ok} THEN (CASE left(f_is_bad, 1) WHEN 't' THEN true WHEN 'f' THEN false END) END,
@@ -609,7 +610,7 @@ def _parse_sql(source: str, index: int, settings: LogSettings, *, tabular: bool,
                 SELECT doc, valid, j, {fields}
                 FROM (
                     SELECT doc, valid,
-                           CASE WHEN valid AND {_OBJECT_START} THEN from_json(doc, {_sql_string(structure)}) END AS j
+                           CASE WHEN valid AND {_OBJECT_START} THEN from_json(doc, {sql_string(structure)}) END AS j
                     FROM (SELECT doc, doc IS NOT NULL AND json_valid(doc) AS valid FROM ({source}))
                 )
             )
@@ -705,7 +706,7 @@ def _read_cached(
 
     # Spilling (large sorts, joins) goes under the cache folder, not into the working directory.
     try:
-        con.execute(f"SET temp_directory = {_sql_string(str(cache.duckdb_folder(folder) / 'tmp'))}")
+        con.execute(f"SET temp_directory = {sql_string(str(cache.duckdb_folder(folder) / 'tmp'))}")
     except duckdb.NotImplementedException:
         pass  # this connection has spilled already: its temporary folder cannot change any more
     con.execute(f"SET memory_limit = '{CACHED_MEMORY_LIMIT}'")
@@ -740,7 +741,7 @@ def _read_cached(
 
     def part(log_file: LogFile, parquet: Path) -> str:
         columns = ", ".join(
-            f"{_sql_string(log_file.path)}::VARCHAR AS source_file" if name == "source_file" else name
+            f"{sql_string(log_file.path)}::VARCHAR AS source_file" if name == "source_file" else name
             for name in LOG_COLUMNS
         )
         return f"SELECT {columns} FROM read_parquet({duckdb_path(str(parquet))}) {where}"
@@ -783,7 +784,7 @@ def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: Lo
     scratch = cache.scratch_path(parquet)
     cache.discard(scratch)
     try:
-        con.execute(f"ATTACH {_sql_string(str(scratch))} AS {_STAGE_DATABASE}")
+        con.execute(f"ATTACH {sql_string(str(scratch))} AS {_STAGE_DATABASE}")
     except duckdb.Error as error:
         if is_interrupt(error):
             raise
@@ -843,7 +844,7 @@ def _failing_scores_sql(settings: LogSettings) -> str:
     """The names of the scores below their cutoff, as a list."""
     if settings.failure_cutoffs:
         cases = " ".join(
-            f"WHEN {_sql_string(name)} THEN {cutoff!r}" for name, cutoff in sorted(settings.failure_cutoffs.items())
+            f"WHEN {sql_string(name)} THEN {cutoff!r}" for name, cutoff in sorted(settings.failure_cutoffs.items())
         )
         cutoff = f"(CASE e.key {cases} ELSE {settings.failure_cutoff!r} END)"
     else:
@@ -854,8 +855,8 @@ def _failing_scores_sql(settings: LogSettings) -> str:
 def _issue_sql() -> str:
     cases = " ".join(
         "WHEN "
-        + " OR ".join(f"list_contains(failing, {_sql_string(score)})" for score in scores)
-        + f" THEN {_sql_string(issue)}"
+        + " OR ".join(f"list_contains(failing, {sql_string(score)})" for score in scores)
+        + f" THEN {sql_string(issue)}"
         for scores, issue in ISSUE_BY_SCORE
     )
     return f"(CASE {cases} ELSE 'other' END)"
@@ -899,19 +900,11 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(result[0]) if result else 0
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def duckdb_path(path: str) -> str:
     """A SQL literal naming exactly the file `path`: DuckDB's readers expand `*`, `?` and `[...]` in any
     name (a file `x[1].jsonl` would read `x1.jsonl`), so those are escaped as one-character classes."""
     escaped = "".join(f"[{char}]" if char in _GLOB_CHARS else char for char in os.path.abspath(path))
-    return _sql_string(escaped)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return sql_string(escaped)
 
 
 def _unreadable(path: str, error: BaseException) -> str:
@@ -963,7 +956,7 @@ def canonical_batch(
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
     extra = [name for name in raw.column_names if name not in ("text", "path")]
-    members = ", ".join(f"{_sql_string(name)}: {_quote_ident(name)}" for name in extra)
+    members = ", ".join(f"{sql_string(name)}: {sql_identifier(name)}" for name in extra)
     if lines:
         source = f"SELECT text AS doc FROM {_RAW}"
         if extra:  # hive partition values: under the line's own fields

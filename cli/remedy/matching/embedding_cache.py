@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from remedy.files.atomic import discard, write_atomically
+from remedy.files.atomic import discard, replaced_atomically, write_atomically
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 MAX_SHARDS = 32  # beyond this, shards are merged so a lookup stays a few binary searches
@@ -147,16 +147,16 @@ class EmbeddingCache:
         offsets = np.concatenate([[0], np.cumsum([len(k) for k in keys])])
         row_of = first - offsets[shard_of]
         name = f"part-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        temporary = self.folder / f".{name}.vectors.npy.tmp"
-        merged = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float16, shape=(len(unique), self.dim))
-        for start in range(0, len(unique), _MERGE_ROWS):
-            stop = min(start + _MERGE_ROWS, len(unique))
-            for shard in np.unique(shard_of[start:stop]):
-                inside = np.flatnonzero(shard_of[start:stop] == shard)
-                merged[start + inside] = vectors[shard][row_of[start:stop][inside]]
-        merged.flush()
-        del merged, keys, vectors
-        os.replace(temporary, self.folder / f"{name}.vectors.npy")
+        with replaced_atomically(self.folder / f"{name}.vectors.npy") as temporary:
+            merged = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float16,
+                                               shape=(len(unique), self.dim))
+            for start in range(0, len(unique), _MERGE_ROWS):
+                stop = min(start + _MERGE_ROWS, len(unique))
+                for shard in np.unique(shard_of[start:stop]):
+                    inside = np.flatnonzero(shard_of[start:stop] == shard)
+                    merged[start + inside] = vectors[shard][row_of[start:stop][inside]]
+            merged.flush()
+            del merged, keys, vectors
         _save(self.folder / f"{name}.keys.npy", unique)
         for path in shards:
             path.unlink(missing_ok=True)
