@@ -18,7 +18,8 @@ from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
-from remedy.logs.reading import LogTable, read_logs
+from remedy.logs.project import read_project_logs
+from remedy.logs.reading import LogTable
 from remedy.logs.settings import log_settings
 from remedy.matching.folder_index import FolderIndex, build_folder_index
 
@@ -62,9 +63,7 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
                               settings=log_settings(config))
     if engine != "local":
         raise UsageError(f"--engine must be local or ray, not {engine!r}")
-    logs = read_logs(list(log_paths), log_settings(config), strict=strict, since=since, until=until,
-                     connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir,
-                     refuse_unreadable=True)
+    logs = read_project_logs(config, log_paths, strict=strict, since=since, until=until)
     return attribute(config, logs, remediations, progress=progress, rows=rows)
 
 

@@ -12,8 +12,7 @@ from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.scaffold import Draft
-from remedy.logs.reading import read_logs
-from remedy.logs.settings import log_settings
+from remedy.logs.project import read_project_logs
 
 MAX_SOURCE_LOGS = 20
 MAX_CANDIDATES = 25
@@ -24,11 +23,8 @@ PLACEHOLDER = {"answer": "TODO: write the answer the assistant must give, with a
 
 def draft_from_log(config: Config, kind: str, log_id: str, log_paths: Sequence[str], *, text: str | None,
                    verdict: str | None = None, note: str | None = None) -> Draft:
-    import duckdb
 
-    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
-                     cache_dir=config.cache_dir,
-                     refuse_unreadable=True)
+    logs = read_project_logs(config, log_paths)
     row = logs.connection.execute(f"SELECT query, response FROM {logs.table} WHERE log_id = $id LIMIT 1",
                                   {"id": log_id}).fetchone()
     if row is None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from remedy.analytics.analysis import Analysis, attribute, log_settings
+from remedy.analytics.analysis import Analysis, attribute
 from remedy.analytics.coverage import CoverageReport, coverage_report, prevention_logs_sql
 from remedy.analytics.drafts import draft_for_issue
 from remedy.analytics.issue_queue import Trend, issue_queue
@@ -31,7 +31,7 @@ from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
 from remedy.files.scaffold import draft_file, taken_ids
 from remedy.git import git_output, repository_root
-from remedy.logs.reading import read_logs
+from remedy.logs.project import read_project_logs
 from remedy.report.tables import OMIT_NONE
 
 # How many rows the page shows before an "N more" line.
@@ -211,11 +211,9 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
                  until: dt.datetime | None = None, top: int = 10, repo_url: str | None = None,
                  strict: bool = False, progress: Any = None) -> Report:
     """Read and attribute the logs once, then aggregate every section of the page."""
-    import duckdb
 
     folder = load_folder(config.remediations)
-    logs = read_logs(list(log_paths), log_settings(config), strict=strict, until=until,
-                     connection=duckdb.connect(":memory:"), cache_dir=config.cache_dir)
+    logs = read_project_logs(config, log_paths, strict=strict, until=until, refuse_unreadable=False)
     whole = attribute(config, logs, folder.remediations, progress=progress)
     period, previous = _windows(whole, since, until)
     current = _window_analysis(whole, period, "report_period", since is not None or until is not None)

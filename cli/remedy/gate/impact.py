@@ -17,7 +17,7 @@ from remedy.analytics.coverage import coverage_report
 from remedy.config import Config
 from remedy.files.folder import Folder
 from remedy.gate.changes import Change
-from remedy.logs.reading import read_logs
+from remedy.logs.project import read_project_logs
 from remedy.logs.settings import log_settings
 
 
@@ -63,14 +63,13 @@ def measure_impact(base_config: Config, config: Config, base: Folder, current: F
     under the new mapping count too (a new export format the base's mapping cannot read).
     """
     connection = duckdb.connect(":memory:")
-    logs = read_logs(list(log_paths), log_settings(config), strict=strict, connection=connection,
-                     cache_dir=config.cache_dir, refuse_unreadable=True)
+    logs = read_project_logs(config, log_paths, strict=strict, connection=connection)
     base_logs = logs
     if log_settings(base_config) != log_settings(config):
         # Uncached: the log cache keeps one entry per file, and this rare second reading must not evict
         # the entry the head side's table reads.
-        base_logs = read_logs(list(log_paths), log_settings(base_config), strict=strict, connection=connection,
-                              table="logs_base")
+        base_logs = read_project_logs(base_config, log_paths, strict=strict, connection=connection,
+                                      table="logs_base", cached=False, refuse_unreadable=False)
     before = attribute(base_config, base_logs, base.remediations, table="attributions_base")
     after = attribute(config, logs, current.remediations, table="attributions_head")
     base_report = coverage_report(before)

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from remedy.config import Config
 from remedy.errors import InputError
 from remedy.files.folder import load_folder
 from remedy.files.outputs import refuse_output_over_inputs
 from remedy.files.remediation import Remediation
-from remedy.logs.reading import SkippedLine, iter_distinct_queries, read_logs, resolve_log_paths
-from remedy.logs.settings import log_settings
+from remedy.logs.project import read_project_logs
+from remedy.logs.reading import SkippedLine, iter_distinct_queries, resolve_log_paths
 from remedy.matching.adapt import Progress, adapt_model, load_teacher
 from remedy.matching.adapt_defaults import HeldOutChoice
 from remedy.matching.decision import MatchIndex
@@ -80,9 +78,7 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     base_folder, _ = resolve_model_folder(config.model, config.root)
     inputs = [log_file.path for log_file in resolve_log_paths(list(log_paths), quiet=True)] + [base_folder]
     refuse_output_over_inputs(out_dir, inputs + ([teacher] if teacher else []), option="--out", folder=True)
-    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
-                     cache_dir=config.cache_dir, strict=strict,
-                     refuse_unreadable=True)
+    logs = read_project_logs(config, log_paths, strict=strict)
     queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
     if not queries:
         first = logs.first_skipped[0] if logs.first_skipped else None

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 
 from remedy.config import Config
@@ -167,9 +166,9 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
                    labels_files: Sequence[Path] = (), kind: str = "answer", seed: int = 0,
                    strict: bool = False) -> SampleSummary:
     """Write `out`: the `n` log queries whose labels tell most, skipping those in `labels_files`."""
-    from remedy.analytics.analysis import log_settings
     from remedy.files.outputs import refuse_output_over_inputs
-    from remedy.logs.reading import iter_distinct_queries, read_logs, resolve_log_paths
+    from remedy.logs.project import read_project_logs
+    from remedy.logs.reading import iter_distinct_queries, resolve_log_paths
 
     if n <= 0:
         raise UsageError(f"--sample must be a positive number of labels, not {n}")
@@ -182,8 +181,7 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
         already |= {normalize_question(row.query) for row in read_labels(path)}
     candidates = _candidates(config, kind)
     built = build_folder_index(candidates, config)
-    logs = read_logs(list(log_paths), log_settings(config), connection=duckdb.connect(":memory:"),
-                     cache_dir=config.cache_dir, strict=strict)
+    logs = read_project_logs(config, log_paths, strict=strict, refuse_unreadable=False)
     queries: list[str] = []
     counts: list[int] = []
     for batch in iter_distinct_queries(logs):
