@@ -35,7 +35,7 @@ import duckdb
 import xxhash
 
 from remedy.errors import is_interrupt
-from remedy.files.atomic import discard, replaced_atomically, write_atomically
+from remedy.files.atomic import discard, process_running, replaced_atomically, write_atomically
 from remedy.logs.reading import duckdb_path
 from remedy.sql import sql_string
 
@@ -199,7 +199,8 @@ def prepare_folder(folder: Path) -> bool:
         log.warning("cannot write the log cache in %s (%s); reading without it", folder, error.strerror)
         return False
     for leftover in [*folder.glob(".stage-*"), *folder.glob(".tmp-*")]:
-        if not _running(leftover.name.split("-")[1]):
+        pid = leftover.name.split("-")[1]
+        if not pid.isdigit() or not process_running(int(pid)):
             discard(leftover)
     return True
 
@@ -215,16 +216,6 @@ def _columns(con: duckdb.DuckDBPyConnection, select_sql: str) -> list[list[str]]
 def _first_line(error: BaseException) -> str:
     text = getattr(error, "strerror", None) or str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def _running(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True  # another user's live process
-    return True
 
 
 def _remove_older_entries(parquet: Path) -> None:

@@ -16,6 +16,7 @@ Good:
 import re
 from collections.abc import Iterator
 
+from remedy.files.schema import TEXT_FIELD_BY_KIND
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext, locate
 
@@ -31,7 +32,7 @@ CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
 def check(context: RuleContext) -> Iterator[Problem]:
     for remediation in context.folder.remediations:
-        fields = [("question", remediation.question), (_text_key(remediation.kind), remediation.text)]
+        fields = [("question", remediation.question), (TEXT_FIELD_BY_KIND[remediation.kind], remediation.text)]
         fields += [("note", remediation.note)] if remediation.note else []
         for key, text in fields:
             for found, what in find_personal_data(text):
@@ -64,7 +65,3 @@ def luhn_valid(digits: str) -> bool:
 
 def _is_date(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}[-.]\d{1,2}[-.]\d{1,2}|\d{1,2}[-.]\d{1,2}[-.]\d{4}", text.strip()))
-
-
-def _text_key(kind: str) -> str:
-    return {"answer": "answer", "guidance": "guidance", "review": "response"}[kind]

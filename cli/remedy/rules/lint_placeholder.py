@@ -14,6 +14,7 @@ Good:
 import re
 from collections.abc import Iterator
 
+from remedy.files.schema import TEXT_FIELD_BY_KIND
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext, locate
 
@@ -27,7 +28,7 @@ PLACEHOLDER = re.compile(r"\[(?:url|link|insert[^\]]*|name|date|phone|email|todo
 
 def check(context: RuleContext) -> Iterator[Problem]:
     for remediation in context.folder.remediations:
-        key = {"answer": "answer", "guidance": "guidance", "review": "response"}[remediation.kind]
+        key = TEXT_FIELD_BY_KIND[remediation.kind]
         texts = [(key, remediation.text), ("question", remediation.question)]
         for field, text in texts:
             for match in PLACEHOLDER.finditer(text):
