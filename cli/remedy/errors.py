@@ -11,6 +11,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # validate / test / check found problems; activate refused
 EXIT_USAGE = 2  # bad usage, bad config, unreadable input
+EXIT_BUG = 3  # an internal error: a short message, the traceback with --debug
 EXIT_INTERRUPTED = 130
 
 

@@ -12,9 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from remedy.control_characters import visible
-from remedy.errors import EXIT_INTERRUPTED, EXIT_USAGE, RemedyError, is_interrupt, os_error_text
-
-EXIT_BUG = 3
+from remedy.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RemedyError, is_interrupt, os_error_text
 
 
 class RemedyGroup(TyperGroup):
