@@ -37,12 +37,12 @@ class Folder:
 
 @dataclass(frozen=True)
 class FolderFile:
-    """One file of a source: where it is (or was) in the working tree, how problems name it, and how to
-    read it (returns the parsed Document; raises SourceError when the file cannot be one)."""
+    """One file of a source: where it is (or was) in the working tree, how to read it (returns the parsed
+    Document; raises SourceError when the file cannot be one), and how problems name it."""
 
     path: Path
-    shown: str
     read: Callable[[], Document]
+    shown: str | None = None  # None: display_path(path), worked out only for a file with a problem
 
 
 def read_folder(root: Path, files: Iterable[FolderFile]) -> Folder:
@@ -52,8 +52,8 @@ def read_folder(root: Path, files: Iterable[FolderFile]) -> Folder:
         try:
             folder.documents.append(file.read())
         except SourceError as error:
-            folder.file_problems.append(Problem(file.shown, error.position.line, error.position.column,
-                                                error.code, "error", error.message))
+            folder.file_problems.append(Problem(file.shown or display_path(file.path), error.position.line,
+                                                error.position.column, error.code, "error", error.message))
     folder.remediations = [r for r in (Remediation.from_document(d) for d in folder.documents) if r is not None]
     return folder
 
@@ -98,7 +98,7 @@ def load_folder(root: Path, documents: DocumentCache | None = None) -> Folder:
         raise UsageError(f"{display_path(root)}: not a folder")
     paths = find_files(root)
     read = documents.read if documents is not None else read_document
-    folder = read_folder(root, (FolderFile(path, display_path(path), functools.partial(read, path)) for path in paths))
+    folder = read_folder(root, (FolderFile(path, functools.partial(read, path)) for path in paths))
     if documents is not None:
         documents.keep_only(paths)
     return folder

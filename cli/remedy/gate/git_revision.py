@@ -44,8 +44,8 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
         data = None if too_large else targets[f"{commit}:{path}"] if mode == SYMLINK_MODE else blobs[object_id]
         if data is None and not too_large:
             continue  # a link to nothing, out of the repository or too big: nothing remedy would read
-        sources.append(FolderFile(full, f"{display_path(full)}@{commit[:8]}",
-                                  functools.partial(_parse_blob, full, data, size)))
+        sources.append(FolderFile(full, functools.partial(_parse_blob, full, data, size),
+                                  shown=f"{display_path(full)}@{commit[:8]}"))
     return read_folder(folder, sources)
 
 
