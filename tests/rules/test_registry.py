@@ -77,3 +77,12 @@ def test_the_rules_page_lists_every_code_and_is_current() -> None:
     assert page == rules_markdown(), "regenerate it: python -m remedy.rules.docs > docs/rules.md"
     for code in REGISTERED:
         assert f"\n## {code}\n" in page and f"| [{code}](#{code.lower()}) |" in page, code
+
+
+def test_every_rule_module_is_registered() -> None:
+    registered = {Path(rule.__file__).stem for rule in ALL_RULES}
+    declaring = {path.stem for path in RULES_DIR.glob("*.py")
+                 if any(isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "CODE"
+                                                              for t in node.targets)
+                        for node in ast.parse(path.read_text(encoding="utf-8")).body)}
+    assert declaring == registered, f"not in rules/registry.py: {sorted(declaring - registered)}"
