@@ -62,10 +62,12 @@ class DecisionCache:
             return set(), self.schema.empty_table()
         import duckdb
 
+        from remedy.sql import sql_string
+
         if self._con is None:
             self._con = duckdb.connect(":memory:")
             self._con.execute("SET threads = 1")
-        files = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in self._files) + "]"
+        files = "[" + ", ".join(sql_string(str(f)) for f in self._files) + "]"
         self._con.register("wanted", pa.table({"normalized_query": pa.array(list(queries), pa.string())}))
         try:
             found = self._con.sql(

@@ -28,6 +28,7 @@ from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
 from remedy.logs.clustering import Cluster, TopicClustering, cluster_id, topic_thresholds
+from remedy.sql import sql_string
 
 STATUSES = ("unaddressed", "addressed", "all")
 STATE_CHOICES = (*STATES, "all")
@@ -149,7 +150,7 @@ def failure_filter(attributions: str, status: str, primary_issue: str | None) ->
     attributed = f"normalized_query IN (SELECT normalized_query FROM {attributions} WHERE role IN ('active', 'draft'))"
     conditions = {"unaddressed": [f"NOT ({attributed})"], "addressed": [attributed], "all": []}[status]
     if primary_issue:
-        conditions.append("primary_issue = '" + primary_issue.replace("'", "''") + "'")
+        conditions.append(f"primary_issue = {sql_string(primary_issue)}")
     return " AND ".join(conditions) or None
 
 
