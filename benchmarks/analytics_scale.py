@@ -233,7 +233,7 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
 
     import remedy.analytics.analysis as analysis
     import remedy.analytics.issue_queue as issue_queue
-    import remedy.matching.folder_index as folder_index
+    import remedy.matching.matcher as matcher_module
     from remedy.matching.decision import MatchIndex
     from remedy.matching.embedding_cache import EmbeddingCache
 
@@ -249,7 +249,7 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
         return wrapper
 
     analysis.read_logs = timed("reading", analysis.read_logs)
-    folder_index.load_configured_embedder = timed("model", folder_index.load_configured_embedder)
+    matcher_module.load_configured_embedder = timed("model", matcher_module.load_configured_embedder)
     original_encode = EmbeddingCache.encode
 
     def encode(self: Any, texts: Any, *args: Any, **kwargs: Any) -> Any:

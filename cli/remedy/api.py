@@ -24,7 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 from remedy.config import load_config
 from remedy.matching.decision import Decision
-from remedy.matching.folder_index import FolderIndex, build_folder_index
+from remedy.matching.matcher import Matcher, build_matcher
 from remedy.normalize import encodable, normalize_question
 
 SERVED = ("active",)
@@ -40,11 +40,11 @@ class AnswerHit:
 
 
 class Remediations:
-    def __init__(self, folder_index: FolderIndex):
-        self._folder = folder_index
-        self._encode = folder_index.embedder.encode  # queries are new text: no disk cache at run time
+    def __init__(self, matcher: Matcher):
+        self._matcher = matcher
+        self._encode = matcher.embedder.encode  # queries are new text: no disk cache at run time
         for kind in ("answer", "guidance", "review"):
-            self._folder.index.decide([""], kind=kind, statuses=SERVED)  # builds each view once, up front
+            self._matcher.index.decide([""], kind=kind, statuses=SERVED)  # builds each view once, up front
 
     @classmethod
     def load(cls, folder: str | Path = "remediations", *, config_file: str | Path | None = None) -> Remediations:
@@ -52,20 +52,20 @@ class Remediations:
         from remedy.validation import load_servable_folder
 
         config = load_config(Path(config_file) if config_file else None, Path(folder))
-        return cls(build_folder_index(load_servable_folder(config).remediations, config))
+        return cls(build_matcher(load_servable_folder(config).remediations, config))
 
     def answer_for(self, query: str) -> AnswerHit | None:
         """The active Expert Answer to serve verbatim for `query`, or None."""
         decision = self._decide(_text(query, "answer_for", "query"), "answer")
         if decision.entry_id is None:
             return None
-        return AnswerHit(decision.entry_id, self._folder.remediations[decision.entry_id].text,
+        return AnswerHit(decision.entry_id, self._matcher.by_id[decision.entry_id].text,
                          decision.similarity, decision.margin)
 
     def guidance_for(self, query: str) -> list[str]:
         """Guidance texts to add to the prompt for `query` (the matching active guidance, if any)."""
         decision = self._decide(_text(query, "guidance_for", "query"), "guidance")
-        return [self._folder.remediations[decision.entry_id].text] if decision.entry_id else []
+        return [self._matcher.by_id[decision.entry_id].text] if decision.entry_id else []
 
     def review_for(self, query: str, response: str) -> str | None:
         """"good" or "bad" when an active review matches the query and judged a similar response; else None.
@@ -77,19 +77,19 @@ class Remediations:
         decision = self._decide(query, "review")
         if decision.entry_id is None:
             return None
-        review = self._folder.remediations[decision.entry_id]
+        review = self._matcher.by_id[decision.entry_id]
         if review.verdict not in ("good", "bad"):
             return None  # `skip` only marks the case addressed
         with _BLAS.limit(limits=1, user_api="blas"):
             vectors = self._encode([response, review.text])
         similarity = float(np.dot(vectors[0], vectors[1]))
-        threshold = review.threshold if review.threshold is not None else self._folder.threshold
+        threshold = review.threshold if review.threshold is not None else self._matcher.threshold
         return review.verdict if similarity >= threshold else None
 
     def _decide(self, query: str, kind: str) -> Decision:
         with _BLAS.limit(limits=1, user_api="blas"):
             vector = self._encode([query])
-            return self._folder.index.decide_vectors(vector, [normalize_question(query)], kind=kind,
+            return self._matcher.index.decide_vectors(vector, [normalize_question(query)], kind=kind,
                                                      statuses=SERVED)[0]
 
 

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from remedy.config import Config
 from remedy.errors import InputError
@@ -14,6 +14,9 @@ from remedy.files.folder import DocumentCache, Folder, load_folder
 from remedy.problems import Problem, count_errors
 from remedy.rules.context import RuleContext
 from remedy.rules.registry import REMEDIATION_RULES, RULES, run_rules
+
+if TYPE_CHECKING:
+    from remedy.matching.matcher import Matcher
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,11 @@ def check_folder(folder: Folder, config: Config, *, today: datetime.date | None 
     """Every problem of the folder; `triage=True` also checks the triage files (validate, check).
 
     `rules` runs only those rule modules instead (e.g. the one check a command adds of its own)."""
-    matcher: Callable[[], Any] | None = None
+    matcher: Callable[[], Matcher] | None = None
     if semantic:
-        from remedy.matching.folder_index import lazy_folder_index
+        from remedy.matching.matcher import lazy_matcher
 
-        matcher = lazy_folder_index(folder, config)
+        matcher = lazy_matcher(folder, config)
     context = RuleContext(folder=folder, config=config, today=today or datetime.date.today(), matcher=matcher)
     return run_rules(context, rules if rules is not None else RULES if triage else REMEDIATION_RULES)
 

@@ -16,7 +16,7 @@ from remedy.analytics.attribution import KINDS, ROLES, attribute_logs
 from remedy.config import load_config
 from remedy.files.folder import load_folder
 from remedy.logs.reading import iter_distinct_queries, read_logs
-from remedy.matching.folder_index import build_folder_index
+from remedy.matching.matcher import build_matcher
 from tests.conftest import write_answer
 
 QUERIES = [
@@ -38,19 +38,19 @@ def test_screened_attribution_equals_deciding_every_query(repo: Path) -> None:
     rows = [{"id": str(i), "timestamp": "2026-10-01T00:00:00Z", "query": q or "x"} for i, q in enumerate(QUERIES)]
     (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = load_config(cwd=repo)
-    folder = build_folder_index(load_folder(config.remediations).remediations, config)
+    matcher = build_matcher(load_folder(config.remediations).remediations, config)
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
 
-    attribute_logs(logs, folder, table="screened", batch_size=5)
+    attribute_logs(logs, matcher, table="screened", batch_size=5)
     got = {row[:4]: row[4:] for row in logs.connection.execute(
         "SELECT normalized_query, remediation_id, kind, role, similarity, margin FROM screened").fetchall()}
 
     expected = {}
     for batch in iter_distinct_queries(logs, batch_size=5):
-        vectors = folder.encode(batch.normalized_queries)
+        vectors = matcher.encode(batch.normalized_queries)
         for kind in KINDS:
             for role, statuses in ROLES.items():
-                decisions = folder.index.decide_vectors(vectors, batch.normalized_queries, kind=kind,
+                decisions = matcher.index.decide_vectors(vectors, batch.normalized_queries, kind=kind,
                                                         statuses=statuses)
                 expected |= {(text, d.entry_id, kind, role): (d.similarity, d.margin)
                              for text, d in zip(batch.normalized_queries, decisions, strict=True) if d.entry_id}

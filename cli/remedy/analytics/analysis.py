@@ -21,13 +21,13 @@ from remedy.files.remediation import Remediation
 from remedy.logs.project import read_project_logs
 from remedy.logs.reading import LogTable
 from remedy.logs.settings import log_settings
-from remedy.matching.folder_index import FolderIndex, build_folder_index
+from remedy.matching.matcher import Matcher, build_matcher
 
 
 @dataclass
 class Analysis:
     logs: LogTable
-    folder: FolderIndex
+    matcher: Matcher
     stats: AttributionStats
     attributions: str = ATTRIBUTIONS  # the DuckDB table holding this analysis' decisions
     config: Config | None = None  # the project's settings (the issue queue reads triage and half-life)
@@ -70,6 +70,6 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
 def attribute(config: Config, logs: LogTable, remediations: Sequence[Remediation], *,
               table: str = ATTRIBUTIONS, progress: Progress | None = None, rows: bool = False) -> Analysis:
     """An analysis of already-read logs against `remediations` (the gate runs this for base and head)."""
-    folder = build_folder_index(remediations, config)
-    stats = attribute_logs(logs, folder, table=table, progress=progress, cache_dir=config.cache_dir, rows=rows)
-    return Analysis(logs=logs, folder=folder, stats=stats, attributions=table, config=config)
+    matcher = build_matcher(remediations, config)
+    stats = attribute_logs(logs, matcher, table=table, progress=progress, cache_dir=config.cache_dir, rows=rows)
+    return Analysis(logs=logs, matcher=matcher, stats=stats, attributions=table, config=config)

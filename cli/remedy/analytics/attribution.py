@@ -26,7 +26,7 @@ from remedy.analytics.step import (
 )
 from remedy.analytics.tables import one_row
 from remedy.logs.reading import LogTable
-from remedy.matching.folder_index import FolderIndex
+from remedy.matching.matcher import Matcher
 
 __all__ = ["ATTRIBUTIONS", "KINDS", "ROLES", "AttributionStats", "Progress", "attribute_logs", "step_for"]
 
@@ -42,7 +42,7 @@ class AttributionStats:
     attributed_queries: int
 
 
-def step_for(folder: FolderIndex, cache_dir: Path | None, *, rows: bool = False,
+def step_for(matcher: Matcher, cache_dir: Path | None, *, rows: bool = False,
              failures: bool = False) -> AttributionStep:
     """The attribution step for `folder`, with the decision cache under `cache_dir` (None: no cache)."""
     cache = None
@@ -50,16 +50,16 @@ def step_for(folder: FolderIndex, cache_dir: Path | None, *, rows: bool = False,
         from remedy.analytics.decision_cache import DecisionCache, decision_key
         from remedy.analytics.step import DECISIONS_SCHEMA
 
-        cache = DecisionCache(cache_dir, decision_key(folder), DECISIONS_SCHEMA)
-    return AttributionStep(folder, rows=rows, failures=failures, cache=cache)
+        cache = DecisionCache(cache_dir, decision_key(matcher), DECISIONS_SCHEMA)
+    return AttributionStep(matcher, rows=rows, failures=failures, cache=cache)
 
 
-def attribute_logs(logs: LogTable, folder: FolderIndex, *, table: str = ATTRIBUTIONS,
+def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTIONS,
                    progress: Progress | None = None, batch_size: int = BATCH_ROWS,
                    cache_dir: Path | None = None, rows: bool = False) -> AttributionStats:
     """Run the attribution step over every log; its outputs go to `table` and `table__*` (module doc)."""
     con = logs.connection
-    step = step_for(folder, cache_dir, rows=rows)
+    step = step_for(matcher, cache_dir, rows=rows)
     total = logs.rows
     reader = con.cursor()
     batches = reader.sql(f"SELECT {', '.join(STEP_COLUMNS)} FROM {logs.table} ORDER BY normalized_query"

@@ -22,7 +22,7 @@ PREVENTIONS_INFERRED = "inferred: logs after `activated` that the answer matches
 
 def register_remediations(analysis: Analysis) -> None:
     """A small `remediations` table (id, kind, status, activated) to join against."""
-    entries = list(analysis.folder.remediations.values())
+    entries = list(analysis.matcher.by_id.values())
     create_table(analysis.con, "remediations", {"id": "VARCHAR", "kind": "VARCHAR", "status": "VARCHAR",
                                                 "activated": "TIMESTAMP"},
                  {"id": [r.id for r in entries], "kind": [r.kind for r in entries],

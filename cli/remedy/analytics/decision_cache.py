@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from remedy.files.atomic import write_atomically
 
 if TYPE_CHECKING:
-    from remedy.matching.folder_index import FolderIndex
+    from remedy.matching.matcher import Matcher
 
 # Bump when the decision rule or the screen changes what a query is attributed to.
 DECISION_VERSION = 1
@@ -39,12 +39,12 @@ KEEP_KEYS = 8  # folders of other keys (other folders, models, settings) kept be
 log = logging.getLogger("remedy")
 
 
-def decision_key(folder: FolderIndex) -> str:
+def decision_key(matcher: Matcher) -> str:
     """A short hash of everything a decision depends on besides the query."""
     entries = sorted((e.id, e.kind, e.status, e.question, list(e.also_matches), e.threshold)
-                     for e in folder.index.entries)
-    shape = {"version": DECISION_VERSION, "model": folder.embedder.fingerprint, "threshold": folder.threshold,
-             "margin": folder.margin, "entries": entries}
+                     for e in matcher.index.entries)
+    shape = {"version": DECISION_VERSION, "model": matcher.embedder.fingerprint, "threshold": matcher.threshold,
+             "margin": matcher.margin, "entries": entries}
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 

@@ -18,7 +18,7 @@ from remedy.analytics.attribution import Progress
 from remedy.config import Config
 from remedy.errors import UsageError
 from remedy.files.folder import load_folder
-from remedy.matching.folder_index import uncalibrated_notice
+from remedy.matching.matcher import uncalibrated_notice
 from remedy.normalize import normalize_question
 
 
@@ -76,9 +76,9 @@ def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str],
                             currently=today.get(row[3]), response=row[7]) for row in rows]
     failures = sum(1 for row in captured if row.failure)
     return Preview(id=remediation_id, kind=entry.kind, status=entry.status,
-                   threshold=entry.threshold if entry.threshold is not None else analysis.folder.threshold,
-                   margin=analysis.folder.margin,
-                   uncalibrated=uncalibrated_notice(config, analysis.folder.embedder),
+                   threshold=entry.threshold if entry.threshold is not None else analysis.matcher.threshold,
+                   margin=analysis.matcher.margin,
+                   uncalibrated=uncalibrated_notice(config, analysis.matcher.embedder),
                    captured_logs=len(captured), captured_failures=failures,
                    captured_non_failures=len(captured) - failures,
                    taken_over=sum(1 for row in captured if row.currently),
@@ -92,11 +92,11 @@ def _own_texts(entry: Any) -> set[str]:
 
 def _current_winners(config: Config, remediations: list, kind: str, queries: list[str]) -> dict[str, str]:
     """Which active entry each query goes to today (only for the queries the preview captured)."""
-    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.matcher import build_matcher
 
     if not queries:
         return {}
-    today = build_folder_index(remediations, config)
+    today = build_matcher(remediations, config)
     decisions = today.index.decide(queries, kind=kind, statuses=("active",))
     return {query: decision.entry_id for query, decision in zip(queries, decisions, strict=True)
             if decision.entry_id}

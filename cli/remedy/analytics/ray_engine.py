@@ -78,10 +78,10 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
                    failures: bool = True, table: str = ATTRIBUTIONS) -> Analysis:
     """An `Analysis` computed on Ray: decisions and partials as the local engine makes them, failure logs in `logs`."""
     ray = import_ray()
-    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.matcher import build_matcher
 
     sources = find_sources(log_paths)
-    folder = build_folder_index(remediations, config)  # the driver needs it for the issue queue anyway
+    matcher = build_matcher(remediations, config)  # the driver needs it for the issue queue anyway
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
@@ -94,7 +94,7 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
             "until": until, "rows": rows, "failures": failures}
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    sample = AttributionStep(folder, rows=rows, failures=failures)(_empty_logs())
+    sample = AttributionStep(matcher, rows=rows, failures=failures)(_empty_logs())
     create_outputs(con, table, sample)
     skipped, first_skipped = 0, list[SkippedLine]()
     for source in sources:
@@ -116,7 +116,7 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
     total = one_row(con, f"SELECT coalesce(sum(logs), 0) FROM {table}__by_day")[0]
     logs = LogTable(con, "logs", tuple(log_paths), int(total), skipped, tuple(first_skipped[:REPORTED_SKIPS]))
     distinct = one_row(con, f"SELECT count(DISTINCT normalized_query) FROM {table}")[0]
-    return Analysis(logs=logs, folder=folder, stats=AttributionStats(-1, int(distinct)), attributions=table,
+    return Analysis(logs=logs, matcher=matcher, stats=AttributionStats(-1, int(distinct)), attributions=table,
                     config=config)
 
 
@@ -143,10 +143,10 @@ class _RayStep:
     """One Ray worker: builds the folder's matcher once, then parses and attributes each block it gets."""
 
     def __init__(self, ship: dict[str, Any], lines: bool) -> None:
-        from remedy.matching.folder_index import build_folder_index
+        from remedy.matching.matcher import build_matcher
 
-        folder = build_folder_index(ship["remediations"], ship["config"])
-        self.step = AttributionStep(folder, rows=ship["rows"], failures=ship["failures"], threads=1)
+        matcher = build_matcher(ship["remediations"], ship["config"])
+        self.step = AttributionStep(matcher, rows=ship["rows"], failures=ship["failures"], threads=1)
         self.settings = ship["settings"]
         self.since, self.until = ship["since"], ship["until"]
         self.lines = lines

@@ -292,7 +292,7 @@ def _window_analysis(analysis: Analysis, window: Window, view: str, filtered: bo
     # coverage_report sums the attribution step's partials: run the step over the window's rows
     from remedy.analytics.attribution import attribute_logs
 
-    stats = attribute_logs(logs, analysis.folder, table=f"{view}_attributions")
+    stats = attribute_logs(logs, analysis.matcher, table=f"{view}_attributions")
     return dataclasses.replace(analysis, logs=logs, stats=stats, attributions=f"{view}_attributions")
 
 
@@ -397,7 +397,7 @@ def _remediation_rows(analysis: Analysis, coverage: CoverageReport, history: dic
                       starts: Sequence[dt.datetime], config: Config) -> list[RemediationRow]:
     from remedy.owners.resolve import owners_by_id
 
-    ownership = owners_by_id(config, analysis.folder.remediations.values())
+    ownership = owners_by_id(config, analysis.matcher.by_id.values())
     series: dict[str, list[tuple[Any, Any]]] = {}
     for remediation_id, start, count in analysis.con.execute(
             f"SELECT remediation_id, date_trunc('{bucket}', ts), count(*) FROM report_preventions GROUP BY ALL"
@@ -405,7 +405,7 @@ def _remediation_rows(analysis: Analysis, coverage: CoverageReport, history: dic
         series.setdefault(remediation_id, []).append((start, count))
     rows = []
     for row in coverage.remediations:
-        remediation = analysis.folder.remediations[row.id]
+        remediation = analysis.matcher.by_id[row.id]
         known = history.get(remediation.path.resolve())
         rows.append(RemediationRow(
             id=row.id, kind=row.kind, status=row.status, file=_display(remediation.path),
@@ -455,7 +455,7 @@ def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: st
             FROM report_queue_logs l JOIN report_queue_queries q USING (normalized_query)
             WHERE l.is_failure GROUP BY ALL""").fetchall():
         series.setdefault(issue_id, []).append((start, count))
-    taken = taken_ids(config.remediations, analysis.folder.remediations.values())
+    taken = taken_ids(config.remediations, analysis.matcher.by_id.values())
     top = repository_root(config.remediations if config.remediations.is_dir() else config.root)
     root = top.resolve() if top else config.root.resolve()
     return tuple(_queue_item(config, small, issue, _series(series.get(issue.cluster.id, []), starts), repo, branch,
@@ -494,22 +494,22 @@ def _queue_trend(trend: Trend) -> str:
 
 
 def _matching_health(config: Config, analysis: Analysis) -> MatchingHealth:
-    folder = analysis.folder
-    fingerprint = folder.embedder.fingerprint
+    matcher = analysis.matcher
+    fingerprint = matcher.embedder.fingerprint
     pinned = config.calibration.get("fingerprint")
     if config.threshold is not None and pinned:
         source = "calibrated (remedy.toml [calibration])" if pinned == fingerprint else \
             f"calibrated for another model ({config.calibration.get('model')!r}, {pinned}): calibrate again"
     elif config.threshold is not None:
         source = "set in the configuration (not calibrated)"
-    elif getattr(folder.embedder, "defaults", None) is not None:
+    elif getattr(matcher.embedder, "defaults", None) is not None:
         source = "the model's calibrated defaults"
     else:
         source = "built-in fallback"
     near = _near_misses(analysis)
-    own = sum(1 for r in folder.remediations.values() if r.threshold is not None)
-    return MatchingHealth(model=str(getattr(folder.embedder, "name", config.model)), fingerprint=fingerprint,
-                          threshold=folder.threshold, margin=folder.margin, settings_source=source,
+    own = sum(1 for r in matcher.by_id.values() if r.threshold is not None)
+    return MatchingHealth(model=str(getattr(matcher.embedder, "name", config.model)), fingerprint=fingerprint,
+                          threshold=matcher.threshold, margin=matcher.margin, settings_source=source,
                           entry_thresholds=own, near_misses=near)
 
 
@@ -519,7 +519,7 @@ def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
     Queries go most frequent first, in blocks, and the search stops once no later query could enter
     the list: the same list as scoring every query, without a product of every failure against every text.
     """
-    index, folder = analysis.folder.index, analysis.folder
+    index, matcher = analysis.matcher.index, analysis.matcher
     rows = analysis.con.execute(f"""
         SELECT normalized_query, first(query ORDER BY n DESC, query), sum(n) AS failures
         FROM (SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
@@ -530,11 +530,11 @@ def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
         block = rows[start:start + NEAR_MISS_BLOCK]
         if len(found) >= MAX_NEAR_MISSES and block[0][2] < found[MAX_NEAR_MISSES - 1].failures:
             break
-        ids, scores = index.scores(folder.encode([r[0] for r in block]), kind="answer", statuses=("active", "draft"))
+        ids, scores = index.scores(matcher.encode([r[0] for r in block]), kind="answer", statuses=("active", "draft"))
         if not ids:
             break
-        thresholds = np.array([folder.threshold if folder.remediations[i].threshold is None
-                               else float(folder.remediations[i].threshold or 0) for i in ids])
+        thresholds = np.array([matcher.threshold if matcher.by_id[i].threshold is None
+                               else float(matcher.by_id[i].threshold or 0) for i in ids])
         below = np.where(scores < thresholds[None, :], scores, -np.inf)  # only entries that did not accept
         best = np.argmax(below, axis=1)
         similarity = below[np.arange(len(block)), best]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from remedy.analytics.decision_cache import DecisionCache
-    from remedy.matching.folder_index import FolderIndex
+    from remedy.matching.matcher import Matcher
 
 KINDS = ("answer", "guidance", "review")
 # role -> the statuses the decision considers
@@ -119,13 +119,13 @@ class QueryDecider:
     some entry might accept reach `decide_vectors`.
     """
 
-    def __init__(self, folder: FolderIndex) -> None:
-        self.folder = folder
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
         roles = [(kind, role) for kind in KINDS for role in ROLES if role != "ever_active" or kind == "answer"]
-        present = {(r.kind, r.status) for r in folder.remediations.values()}
+        present = {(r.kind, r.status) for r in matcher.by_id.values()}
         self.roles = [(kind, role) for kind, role in roles
                       if any((kind, status) in present for status in ROLES[role])]
-        self.screens = {kind: _Screen.build(folder, kind, {s for k, role in self.roles if k == kind
+        self.screens = {kind: _Screen.build(matcher, kind, {s for k, role in self.roles if k == kind
                                                          for s in ROLES[role]})
                         for kind in {kind for kind, _ in self.roles}}
 
@@ -139,7 +139,7 @@ class QueryDecider:
         columns: dict[str, list] = {name: [] for name in DECISIONS_SCHEMA.names}
         if not self.roles or not queries:
             return pa.table(columns, schema=DECISIONS_SCHEMA)
-        vectors = self.folder.encode(queries)
+        vectors = self.matcher.encode(queries)
         possible = {kind: screen.possible(vectors, queries) for kind, screen in self.screens.items()}
         for kind, role in self.roles:
             rows = np.flatnonzero(np.logical_or.reduce([possible[kind][status] for status in ROLES[role]
@@ -147,7 +147,7 @@ class QueryDecider:
             if not rows.size:
                 continue
             texts = [queries[row] for row in rows]
-            decisions = self.folder.index.decide_vectors(vectors[rows], texts, kind=kind, statuses=ROLES[role])
+            decisions = self.matcher.index.decide_vectors(vectors[rows], texts, kind=kind, statuses=ROLES[role])
             for text, decision in zip(texts, decisions, strict=True):
                 if decision.entry_id is not None:
                     columns["normalized_query"].append(text)
@@ -168,11 +168,11 @@ class AttributionStep:
     folder, the model and the decision settings, so a warm run decides only queries it has not seen.
     """
 
-    def __init__(self, folder: FolderIndex, *, rows: bool = False, failures: bool = False,
+    def __init__(self, matcher: Matcher, *, rows: bool = False, failures: bool = False,
                  cache: DecisionCache | None = None, threads: int | None = None) -> None:
         import duckdb
 
-        self.decider = QueryDecider(folder)
+        self.decider = QueryDecider(matcher)
         self.rows = rows
         self.failures = failures
         self.cache = cache
@@ -181,7 +181,7 @@ class AttributionStep:
         self._con.execute("SET TimeZone = 'UTC'")
         if threads:  # the Ray engine runs one step per core: one thread each
             self._con.execute(f"SET threads = {int(threads)}")
-        self._remediations = remediation_table(folder)
+        self._remediations = remediation_table(matcher)
 
     def __call__(self, batch: pa.RecordBatch | pa.Table) -> StepOutput:
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
@@ -235,9 +235,9 @@ class AttributionStep:
             self._memo[query] = by_query.get(query, [])
 
 
-def remediation_table(folder: FolderIndex) -> pa.Table:
+def remediation_table(matcher: Matcher) -> pa.Table:
     """(id, activated) of every remediation, activation as naive UTC, for the prevention partials."""
-    entries = list(folder.remediations.values())
+    entries = list(matcher.by_id.values())
     return pa.table({"id": pa.array([r.id for r in entries], pa.string()),
                      "activated": pa.array([r.activated.astimezone(datetime.timezone.utc).replace(tzinfo=None)
                                             if r.activated else None for r in entries], pa.timestamp("us"))})
@@ -292,20 +292,20 @@ class _Screen:
     exact: dict[str, frozenset[str]]  # status -> the normalized texts of its entries
 
     @classmethod
-    def build(cls, folder: FolderIndex, kind: str, statuses: set[str]) -> _Screen:
+    def build(cls, matcher: Matcher, kind: str, statuses: set[str]) -> _Screen:
         texts: list[str] = []
         spans: dict[str, tuple[int, int]] = {}
         floors: dict[str, float] = {}
         exact: dict[str, frozenset[str]] = {}
         for status in sorted(statuses):
-            entries = [e for e in folder.index.entries if e.kind == kind and e.status == status]
+            entries = [e for e in matcher.index.entries if e.kind == kind and e.status == status]
             own = list(dict.fromkeys(t for e in entries for t in (e.question, *e.also_matches)))
             spans[status] = (len(texts), len(texts) + len(own))
             texts.extend(own)
-            thresholds = [folder.index.threshold if e.threshold is None else float(e.threshold) for e in entries]
+            thresholds = [matcher.index.threshold if e.threshold is None else float(e.threshold) for e in entries]
             floors[status] = min(thresholds, default=np.inf) - _ROUNDING
             exact[status] = frozenset(normalize_question(t) for t in own)
-        vectors = unit_rows(np.asarray(folder.encode(texts), dtype=np.float32)) if texts else np.zeros((0, 0))
+        vectors = unit_rows(np.asarray(matcher.encode(texts), dtype=np.float32)) if texts else np.zeros((0, 0))
         return cls(np.ascontiguousarray(vectors.T, dtype=np.float32), spans, floors, exact)
 
     def possible(self, vectors: np.ndarray, normalized: list[str]) -> dict[str, np.ndarray]:

@@ -21,12 +21,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(model_app, name="model")
 
 
-def _folder_index(ctx: typer.Context):  # noqa: ANN202
+def _matcher(ctx: typer.Context):  # noqa: ANN202
     from remedy.files.folder import load_folder
-    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.matcher import build_matcher
 
     config = config_from(ctx)
-    return build_folder_index(load_folder(config.remediations).remediations, config)
+    return build_matcher(load_folder(config.remediations).remediations, config)
 
 
 def match(
@@ -42,12 +42,12 @@ def match(
     Example: remedy match "my flight got cancelled, can I get my money back?"
     """
     from remedy.matching.explain import explain_query
-    from remedy.matching.folder_index import uncalibrated_notice
+    from remedy.matching.matcher import uncalibrated_notice
     from remedy.normalize import encodable
     from remedy.report.matching import MATCH
 
     choose(fmt, FORMATS, "--format")
-    built = _folder_index(ctx)
+    built = _matcher(ctx)
     notice = uncalibrated_notice(config_from(ctx), built.embedder)
     if notice:
         typer.echo(notice, err=True)
@@ -62,14 +62,14 @@ def test(
 ) -> None:
     """Every also_matches must match its entry; no must_not_match may. Exit 1 on any failure."""
     from remedy.files.folder import load_folder
-    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.matcher import build_matcher
     from remedy.matching.self_test import run_self_tests
     from remedy.report.matching import SELF_TEST, self_test_summary
 
     choose(fmt, FORMATS, "--format")
     config = config_from(ctx)
     remediations = load_folder(config.remediations).remediations
-    report = run_self_tests(build_folder_index(remediations, config), remediations)
+    report = run_self_tests(build_matcher(remediations, config), remediations)
     write(render(report, fmt, SELF_TEST))
     if fmt == "csv":  # a CSV file is one table: its totals go beside it
         typer.echo(self_test_summary(report), err=True)

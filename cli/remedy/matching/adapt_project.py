@@ -27,7 +27,7 @@ from remedy.matching.adapt import Progress, adapt_model, load_teacher
 from remedy.matching.adapt_defaults import HeldOutChoice
 from remedy.matching.decision import MatchIndex
 from remedy.matching.embedding import Embedder, load_embedder, resolve_model_folder
-from remedy.matching.folder_index import decision_settings, match_entries
+from remedy.matching.matcher import decision_settings, match_entries
 
 
 @dataclass(frozen=True)

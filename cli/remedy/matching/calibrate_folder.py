@@ -39,7 +39,7 @@ from remedy.files.remediation import Remediation
 from remedy.matching.calibration import LabelledPair
 from remedy.matching.calibration_labels import LabelRow, labels_hash, read_labels, render_labels
 from remedy.matching.calibration_sample import Sample, draw_sample, pooled_weights
-from remedy.matching.folder_index import FolderIndex, build_folder_index
+from remedy.matching.matcher import Matcher, build_matcher
 from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, choose, labels_to_certify
 from remedy.normalize import normalize_question
 
@@ -89,7 +89,7 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
     if not 0.0 < target_precision <= 1.0:
         raise UsageError(f"--target-precision must be in (0, 1], not {target_precision}")
     candidates = _candidates(config, kind)
-    built = build_folder_index(candidates, config)
+    built = build_matcher(candidates, config)
     known = {r.id for r in candidates}
     observed: list[Evidence] = []  # labelled queries from the traffic itself: expert labels, pairs
     sources: list[str] = []
@@ -180,7 +180,7 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
     for path in labels_files:
         already |= {normalize_question(row.query) for row in read_labels(path)}
     candidates = _candidates(config, kind)
-    built = build_folder_index(candidates, config)
+    built = build_matcher(candidates, config)
     logs = read_project_logs(config, log_paths, strict=strict, refuse_unreadable=False)
     queries: list[str] = []
     counts: list[int] = []
@@ -244,7 +244,7 @@ def _check_ids(row: LabelRow, known: set[str], kind: str) -> None:
             raise InputError(f"{row.file}:{row.line}: field '{name}': no active or draft {kind} has id {value!r}")
 
 
-def _label_evidence(built: FolderIndex, rows: Sequence[LabelRow], kind: str) -> tuple[Evidence, int]:
+def _label_evidence(built: Matcher, rows: Sequence[LabelRow], kind: str) -> tuple[Evidence, int]:
     decisions = built.index.decide([r.query for r in rows], kind=kind, statuses=STATUSES)
     right: list[set[str]] = []
     stale = 0
@@ -258,14 +258,14 @@ def _label_evidence(built: FolderIndex, rows: Sequence[LabelRow], kind: str) -> 
     return Evidence.from_decisions(decisions, right, pooled_weights(rows)), stale
 
 
-def _pair_evidence(built: FolderIndex, pairs: Sequence[LabelledPair], kind: str, *,
+def _pair_evidence(built: Matcher, pairs: Sequence[LabelledPair], kind: str, *,
                    leave_one_out: bool) -> Evidence:
     decisions = built.index.decide([p.query for p in pairs], kind=kind, statuses=STATUSES,
                                    leave_out_exact=leave_one_out)
     return Evidence.from_decisions(decisions, [{p.expected} if p.expected else set() for p in pairs])
 
 
-def _folder_examples(built: FolderIndex, candidates: Sequence[Remediation], kind: str) -> Evidence | None:
+def _folder_examples(built: Matcher, candidates: Sequence[Remediation], kind: str) -> Evidence | None:
     positives = [LabelledPair(text, r.id) for r in candidates for text in r.also_matches]
     parts = []
     if positives:

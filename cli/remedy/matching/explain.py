@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from remedy.matching.decision import Decision
-from remedy.matching.folder_index import FolderIndex
+from remedy.matching.matcher import Matcher
 from remedy.normalize import normalize_question
 from remedy.report.tables import OMIT_NONE
 
@@ -58,16 +58,16 @@ class MatchReport:
     margin: float
 
 
-def explain_query(folder: FolderIndex, query: str, response: str | None = None, *, top: int = 5,
+def explain_query(matcher: Matcher, query: str, response: str | None = None, *, top: int = 5,
                   encode: Callable[[Sequence[str]], np.ndarray] | None = None) -> MatchReport:
     """DESIGN 3.1's `match` document, plus margins, the settings used, and what drafts would do.
 
     `encode` embeds the query and the response (default: the folder's cached encoder); the server passes
-    `folder_index.rounded_encoder`, which gives the same vectors without writing each query to the cache.
+    `matcher.rounded_encoder`, which gives the same vectors without writing each query to the cache.
     The query is embedded and compared with every entry once; every decision reuses those similarities.
     """
-    index, remediations = folder.index, folder.remediations
-    encode = encode or folder.encode
+    index, remediations = matcher.index, matcher.by_id
+    encode = encode or matcher.encode
     vector = np.asarray(encode([query]), dtype=np.float32)
     normalized = normalize_question(query)
     every_entry = index.every_entry_scores(vector)  # one product; each decision below picks its columns
@@ -93,7 +93,7 @@ def explain_query(folder: FolderIndex, query: str, response: str | None = None, 
         if response is not None:
             vectors = encode([response, entry.text])
             similarity = float(np.dot(vectors[0], vectors[1]))
-            threshold = entry.threshold if entry.threshold is not None else folder.threshold
+            threshold = entry.threshold if entry.threshold is not None else matcher.threshold
             applies, response_similarity = applies and similarity >= threshold, round(similarity, 4)
         review = ReviewHit(**vars(found), verdict=entry.verdict, applies=applies,
                            response_similarity=response_similarity)
@@ -103,4 +103,4 @@ def explain_query(folder: FolderIndex, query: str, response: str | None = None, 
                                                                      every_entry=every_entry))
     drafts = {kind: hit(decide(kind, "draft")) for kind in ("answer", "guidance", "review")}
     return MatchReport(query=query, answer=answer, guidance=guidance, review=review, nearest=nearest,
-                       drafts=drafts, threshold=folder.threshold, margin=folder.margin)
+                       drafts=drafts, threshold=matcher.threshold, margin=matcher.margin)

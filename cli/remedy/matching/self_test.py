@@ -15,7 +15,7 @@ from typing import Any
 
 from remedy.files.folder import display_path
 from remedy.files.remediation import Remediation
-from remedy.matching.folder_index import FolderIndex
+from remedy.matching.matcher import Matcher
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class SelfTestReport:
     failures: tuple[ExampleFailure, ...]
 
 
-def decide_examples(folder: FolderIndex, remediations: Iterable[Remediation], field: str) -> Iterator[Example]:
+def decide_examples(matcher: Matcher, remediations: Iterable[Remediation], field: str) -> Iterator[Example]:
     """Every `field` example of the (non-paused) remediations, decided in one batch per kind and status."""
     groups: dict[tuple[str, str], list[tuple[Remediation, int, str]]] = {}
     for entry in sorted(remediations, key=lambda r: r.id):
@@ -61,24 +61,24 @@ def decide_examples(folder: FolderIndex, remediations: Iterable[Remediation], fi
             groups.setdefault((entry.kind, entry.status), []).append((entry, position, text))
     for (kind, status), items in sorted(groups.items()):
         texts = [text for _, _, text in items]
-        listed = folder.index.decide(texts, kind=kind, statuses=(status,))
-        held_out = (folder.index.decide(texts, kind=kind, statuses=(status,), leave_out_exact=True)
+        listed = matcher.index.decide(texts, kind=kind, statuses=(status,))
+        held_out = (matcher.index.decide(texts, kind=kind, statuses=(status,), leave_out_exact=True)
                     if field == "also_matches" else [None] * len(texts))
         for (entry, position, text), as_listed, unlisted in zip(items, listed, held_out, strict=True):
             yield Example(entry, field, position, text, as_listed, unlisted)
 
 
-def run_self_tests(folder: FolderIndex, remediations: list[Remediation]) -> SelfTestReport:
+def run_self_tests(matcher: Matcher, remediations: list[Remediation]) -> SelfTestReport:
     failures: list[ExampleFailure] = []
     examples = held_out = held_out_total = 0
-    for example in decide_examples(folder, remediations, "also_matches"):
+    for example in decide_examples(matcher, remediations, "also_matches"):
         examples += 1
         held_out_total += 1
         assert example.held_out is not None  # always decided for also_matches
         held_out += example.held_out.entry_id == example.entry.id
         if example.listed.entry_id != example.entry.id:
             failures.append(_failure(example))
-    for example in decide_examples(folder, remediations, "must_not_match"):
+    for example in decide_examples(matcher, remediations, "must_not_match"):
         examples += 1
         if example.listed.entry_id == example.entry.id:
             failures.append(_failure(example))

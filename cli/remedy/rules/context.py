@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from remedy.config import Config
 from remedy.files.folder import Folder, display_path
@@ -21,6 +21,7 @@ from remedy.problems import Problem, as_severity
 if TYPE_CHECKING:
     from remedy.gate.base_config import BaseConfig
     from remedy.gate.changes import Change
+    from remedy.matching.matcher import Matcher
 
 
 @dataclass
@@ -29,7 +30,7 @@ class RuleContext:
     config: Config
     today: datetime.date
     # Built on first use, so only the semantic rules pay for loading the model; None skips them.
-    matcher: Callable[[], Any] | None = None
+    matcher: Callable[[], Matcher] | None = None
 
     def problem(self, where: Document | Remediation, position: Position, code: str, severity: str,
                 message: str) -> Problem:

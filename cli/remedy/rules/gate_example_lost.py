@@ -26,12 +26,12 @@ SEVERITY = "error"
 def check(context: GateContext) -> Iterator[Problem]:
     if not context.semantic or not any(change.what != "unchanged" for change in context.changes):
         return
-    from remedy.matching.folder_index import build_folder_index
+    from remedy.matching.matcher import build_matcher
     from remedy.matching.self_test import run_self_tests
 
     base, current = context.base.remediations, context.current.remediations
-    before = run_self_tests(build_folder_index(base, context.base_config.config), base)
-    now = run_self_tests(build_folder_index(current, context.config), current)
+    before = run_self_tests(build_matcher(base, context.base_config.config), base)
+    now = run_self_tests(build_matcher(current, context.config), current)
     failed_before = {(f.id, f.field, f.text) for f in before.failures}
     base_examples = {(r.id, text) for r in base for text in r.also_matches}
     for failure in now.failures:

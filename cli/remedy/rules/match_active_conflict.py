@@ -28,18 +28,18 @@ SEVERITY = "error"
 def check(context: RuleContext) -> Iterator[Problem]:
     if context.matcher is None:
         return
-    folder = context.matcher()
+    matcher = context.matcher()
     for kind in ("answer", "guidance", "review"):
         active = sorted((r for r in context.folder.remediations if r.kind == kind and r.status == "active"),
                         key=lambda r: r.id)
         if len(active) < 2:
             continue
-        ids, scores = folder.index.scores(folder.encode([r.question for r in active]), kind=kind,
+        ids, scores = matcher.index.scores(matcher.encode([r.question for r in active]), kind=kind,
                                           statuses=("active",))
         column = {entry_id: position for position, entry_id in enumerate(ids)}
         # similarity[i, j]: entry i's question against entry j's texts; a hit reaches j's threshold
         similarity = scores[:, [column[r.id] for r in active]]
-        thresholds = np.array([r.threshold if r.threshold is not None else folder.threshold for r in active])
+        thresholds = np.array([r.threshold if r.threshold is not None else matcher.threshold for r in active])
         hits = similarity >= thresholds[np.newaxis, :]
         np.fill_diagonal(hits, False)
         normalized = [r.normalized_question for r in active]

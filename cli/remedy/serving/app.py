@@ -145,7 +145,7 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
         state.authorize(request)
         query, response = parse_match_request(await read_body(request))
         served = state.reloader.current  # one folder for the whole request, whatever a reload does meanwhile
-        decision = plain(explain_query(served.folder_index, query, response, encode=served.encode))
+        decision = plain(explain_query(served.matcher, query, response, encode=served.encode))
         log_id = None
         if state.serving_log is not None:
             log_id = state.serving_log.append(decision, response=response, revision=served.revision,
@@ -158,7 +158,7 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
 
     async def remediations(request: Request) -> Response:
         state.authorize(request)
-        entries = sorted(state.reloader.current.folder_index.remediations.values(), key=lambda r: r.id)
+        entries = sorted(state.reloader.current.matcher.by_id.values(), key=lambda r: r.id)
         return json_response({"remediations": [{"id": r.id, "kind": r.kind, "status": r.status} for r in entries]})
 
     async def reload(request: Request) -> Response:

@@ -19,12 +19,12 @@ from remedy.config import Config, load_config
 from remedy.files.folder import DocumentCache, Folder
 from remedy.git import head_commit
 from remedy.logs.settings import log_settings
-from remedy.matching.folder_index import FolderIndex, build_folder_index, rounded_encoder
+from remedy.matching.matcher import Matcher, build_matcher, rounded_encoder
 
 
 @dataclass(frozen=True)
 class ServedFolder:
-    folder_index: FolderIndex
+    matcher: Matcher
     encode: Callable[[Sequence[str]], np.ndarray]  # run-time queries: no disk cache, same vectors as `match`
     config: Config
     loaded_at: datetime.datetime
@@ -34,14 +34,14 @@ class ServedFolder:
 
     def describe(self) -> dict[str, Any]:
         """The folder part of `/v1/health`: model and pin, settings in force, entries, revision, load time."""
-        remediations = self.folder_index.remediations.values()
+        remediations = self.matcher.by_id.values()
         statuses = Counter(r.status for r in remediations)
         active_kinds = Counter(r.kind for r in remediations if r.status == "active")
         return {
             "model": {"name": self.config.model, "fingerprint": self.model_fingerprint},
-            "settings": {"threshold": self.folder_index.threshold, "margin": self.folder_index.margin,
+            "settings": {"threshold": self.matcher.threshold, "margin": self.matcher.margin,
                          "source": self._settings_source(), "calibrated_for": self._pin()},
-            "entries": len(self.folder_index.remediations),
+            "entries": len(self.matcher.by_id),
             "by_status": {status: statuses.get(status, 0) for status in ("active", "draft", "paused")},
             "active_by_kind": {kind: active_kinds.get(kind, 0) for kind in ("answer", "guidance", "review")},
             "revision": self.revision,
@@ -52,7 +52,7 @@ class ServedFolder:
         """Where threshold and margin come from: `calibrate --write`, hand-set in the config, or the model."""
         if self.config.threshold is not None or self.config.margin is not None:
             return "calibrated" if self.config.calibration.get("fingerprint") else "config"
-        defaults = getattr(self.folder_index.embedder, "defaults", None)
+        defaults = getattr(self.matcher.embedder, "defaults", None)
         return "model defaults" if defaults is not None else "fallback"
 
     def _pin(self) -> dict[str, Any] | None:
@@ -82,15 +82,15 @@ def load_served_folder(config_file: str | None, remediations_dir: str | None,
     from remedy.matching.explain import explain_query
 
     config, folder = read_servable_folder(config_file, remediations_dir, documents)
-    folder_index = build_folder_index(folder.remediations, config)
-    encode = rounded_encoder(folder_index.embedder)
+    matcher = build_matcher(folder.remediations, config)
+    encode = rounded_encoder(matcher.embedder)
     # Build every view a decision uses now, in the loading thread, so the first request after a swap
     # does no set-up work (and the index is never modified while requests read it).
-    explain_query(folder_index, "", encode=encode)
-    return ServedFolder(folder_index=folder_index, encode=encode, config=config,
+    explain_query(matcher, "", encode=encode)
+    return ServedFolder(matcher=matcher, encode=encode, config=config,
                         loaded_at=datetime.datetime.now(datetime.timezone.utc),
                         revision=head_commit(config.remediations),
-                        model_fingerprint=folder_index.embedder.fingerprint,
+                        model_fingerprint=matcher.embedder.fingerprint,
                         log_fields=log_settings(config).fields)
 
 

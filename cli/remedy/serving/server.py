@@ -43,7 +43,7 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
     # folder it just loaded; with several workers each loads its own, so the parent only validates.
     reloader = build_reloader(options) if options.workers == 1 else None
     if reloader is not None:
-        entries, revision = len(reloader.current.folder_index.remediations), reloader.current.revision
+        entries, revision = len(reloader.current.matcher.by_id), reloader.current.revision
     else:
         config, folder = read_servable_folder(options.config_file, options.remediations_dir)
         entries, revision = len(folder.remediations), head_commit(config.remediations)

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,18 +18,24 @@ from remedy.config import Config
 from remedy.files.folder import Folder
 from remedy.files.remediation import Remediation
 
+if TYPE_CHECKING:  # both import the model's libraries: loaded only when a matcher is built
+    from remedy.matching.decision import MatchIndex
+    from remedy.matching.embedding import Embedder
+
 FALLBACK_THRESHOLD = 0.80
 FALLBACK_MARGIN = 0.0
 
 
 @dataclass
-class FolderIndex:
-    index: Any  # remedy.matching.decision.MatchIndex
-    embedder: Any  # remedy.matching.embedding.Embedder
+class Matcher:
+    """The decision index over a set of remediations, with the model, encoder and settings it decides with."""
+
+    index: MatchIndex
+    embedder: Embedder
     encode: Callable[[Sequence[str]], np.ndarray]  # cached, float16-rounded
     threshold: float
     margin: float
-    remediations: dict[str, Remediation]
+    by_id: dict[str, Remediation]  # the remediations it decides among, by id
 
 
 def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
@@ -101,8 +107,8 @@ def match_entries(remediations: Sequence[Remediation]) -> list[Any]:
                        also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
 
 
-def build_folder_index(remediations: Sequence[Remediation], config: Config, *, embedder: Any = None,
-                       threshold: float | None = None, margin: float | None = None) -> FolderIndex:
+def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedder: Any = None,
+                  threshold: float | None = None, margin: float | None = None) -> Matcher:
     from remedy.matching.decision import MatchIndex
 
     embedder = embedder or load_configured_embedder(config)
@@ -111,17 +117,17 @@ def build_folder_index(remediations: Sequence[Remediation], config: Config, *, e
     threshold = default_threshold if threshold is None else threshold
     margin = default_margin if margin is None else margin
     index = MatchIndex(match_entries(remediations), encode, threshold, margin)
-    return FolderIndex(index=index, embedder=embedder, encode=encode, threshold=threshold, margin=margin,
-                       remediations={r.id: r for r in remediations})
+    return Matcher(index=index, embedder=embedder, encode=encode, threshold=threshold, margin=margin,
+                   by_id={r.id: r for r in remediations})
 
 
-def lazy_folder_index(folder: Folder, config: Config) -> Callable[[], FolderIndex]:
+def lazy_matcher(folder: Folder, config: Config) -> Callable[[], Matcher]:
     """A builder that loads the model on its first call only, so rules that never need it cost nothing."""
-    built: dict[str, FolderIndex] = {}
+    built: dict[str, Matcher] = {}
 
-    def build() -> FolderIndex:
+    def build() -> Matcher:
         if "index" not in built:
-            built["index"] = build_folder_index(folder.remediations, config)
+            built["index"] = build_matcher(folder.remediations, config)
         return built["index"]
 
     return build
