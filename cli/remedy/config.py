@@ -30,7 +30,7 @@ DEFAULT_HALF_LIFE = "14d"
 class Config:
     root: Path  # the project root: where the config file is, else the git top level, else the cwd
     file: Path | None
-    remediations: Path
+    remediations_dir: Path  # the remediations folder (`remediations` in the file)
     model: str = "bundled"
     threshold: float | None = None  # None: the model's calibrated default
     margin: float | None = None
@@ -51,7 +51,7 @@ class Config:
 
     @property
     def triage_dir(self) -> Path:
-        return self.root / self.triage if self.triage else self.remediations.parent / TRIAGE_DIR
+        return self.root / self.triage if self.triage else self.remediations_dir.parent / TRIAGE_DIR
 
     @property
     def half_life(self) -> float:
@@ -78,7 +78,7 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
 _ISSUES_KEYS = ("half_life",)
 
 
-def load_config(config_file: Path | None = None, remediations: Path | None = None,
+def load_config(config_file: Path | None = None, remediations_dir: Path | None = None,
                 cwd: Path | None = None) -> Config:
     """Find and read the configuration; `remediations` (from --remediations) overrides the file."""
     cwd = (cwd or Path.cwd()).resolve()
@@ -90,15 +90,16 @@ def load_config(config_file: Path | None = None, remediations: Path | None = Non
     else:
         file, table = _discover(cwd)
     root = file.parent if file else (repository_root(cwd) or cwd)
-    return config_from_table(table, file, root, remediations)
+    return config_from_table(table, file, root, remediations_dir)
 
 
-def config_from_table(table: dict, file: Path | None, root: Path, remediations: Path | None = None) -> Config:
+def config_from_table(table: dict, file: Path | None, root: Path,
+                      remediations_dir: Path | None = None) -> Config:
     """The configuration a table describes (checked); `remediations` overrides the table's folder."""
     values = _checked(table, file)
-    folder = remediations if remediations is not None else root / values.pop("remediations", "remediations")
+    folder = remediations_dir if remediations_dir is not None else root / values.pop("remediations", "remediations")
     values.pop("remediations", None)
-    return Config(root=root, file=file, remediations=Path(folder), **values)
+    return Config(root=root, file=file, remediations_dir=Path(folder), **values)
 
 
 def table_from_text(name: str, text: str, where: str) -> dict | None:

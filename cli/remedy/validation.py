@@ -27,7 +27,7 @@ class ValidationResult:
 
 def validate(config: Config, *, today: datetime.date | None = None, semantic: bool = True) -> ValidationResult:
     """Check every file under the configured folder; `semantic=False` skips the rules that need the model."""
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     problems = check_folder(folder, config, today=today, semantic=semantic, triage=True)
     return ValidationResult(problems=problems, files=len(folder.documents) + len(folder.file_problems))
 
@@ -53,7 +53,7 @@ def load_servable_folder(config: Config, documents: DocumentCache | None = None)
     Raises InputError naming the first error, so `Remediations.load` and `remedy serve` refuse the same
     folders (semantic conflicts are the pull-request gate's job: they need the model and take seconds).
     """
-    folder = load_folder(config.remediations, documents)
+    folder = load_folder(config.remediations_dir, documents)
     problems = check_folder(folder, config, semantic=False)
     errors = count_errors(problems)
     if errors:

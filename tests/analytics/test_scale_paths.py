@@ -38,7 +38,7 @@ def test_screened_attribution_equals_deciding_every_query(repo: Path) -> None:
     rows = [{"id": str(i), "timestamp": "2026-10-01T00:00:00Z", "query": q or "x"} for i, q in enumerate(QUERIES)]
     (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = load_config(cwd=repo)
-    matcher = build_matcher(load_folder(config.remediations).remediations, config)
+    matcher = build_matcher(load_folder(config.remediations_dir).remediations, config)
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
 
     attribute_logs(logs, matcher, table="screened", batch_size=5)

@@ -25,7 +25,7 @@ from tests.conftest import git, write_answer
 def forbidden_edits(changes: list[Change], preventions: dict[str, int] | None) -> list[Problem]:
     """What G001 and G002 find in `changes` (the folders themselves are not looked at by these two)."""
     folder = Folder(root=Path.cwd())
-    config = Config(root=Path.cwd(), file=None, remediations=Path.cwd())
+    config = Config(root=Path.cwd(), file=None, remediations_dir=Path.cwd())
     context = GateContext(base=folder, current=folder, changes=changes, base_config=BaseConfig(config, "remedy.toml"),
                           config=config, preventions=preventions, semantic=False)
     return run_gate_rules(context, (gate_answer_deleted, gate_answer_rewritten))

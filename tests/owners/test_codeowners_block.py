@@ -124,7 +124,7 @@ def test_a_glob_means_the_same_in_codeowners_as_in_remedy(tmp_path, folder: str,
     from remedy.owners.codeowners import block_entries
 
     (tmp_path / ".git").mkdir()
-    config = Config(root=tmp_path, file=None, remediations=tmp_path / folder, owners={glob: ("@x",)})
+    config = Config(root=tmp_path, file=None, remediations_dir=tmp_path / folder, owners={glob: ("@x",)})
     line = block_entries(config, [], tmp_path)[0]
     pattern = line[:-len(" @x")]
     in_remedy = GitIgnoreSpec.from_lines([glob])

@@ -29,7 +29,7 @@ def test_rule_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, c
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.replace("{long}", "word " * 300), encoding="utf-8")
     folder = load_folder(tmp_path / "remediations")
-    context = RuleContext(folder=folder, config=Config(root=tmp_path, file=None, remediations=folder.root),
+    context = RuleContext(folder=folder, config=Config(root=tmp_path, file=None, remediations_dir=folder.root),
                           today=datetime.date(2026, 11, 23))
     problems = [p for p in run_rules(context) if p.code == code]
     assert sorted([p.code, p.line] for p in problems) == sorted(case["expect"]), problems

@@ -54,7 +54,7 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
     queue reads), and no log otherwise: the partial aggregates carry the counts.
     """
     if remediations is None:
-        remediations = load_folder(config.remediations).remediations
+        remediations = load_folder(config.remediations_dir).remediations
     if engine == "ray":
         from remedy.analytics.ray_engine import analyse_on_ray
 

@@ -55,10 +55,10 @@ class Preview:
 
 def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str], *, strict: bool = False,
                   since: Any = None, until: Any = None, progress: Progress | None = None) -> Preview:
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     by_id = folder.by_id()
     if remediation_id not in by_id:
-        raise UsageError(f"no remediation with id '{remediation_id}' in {config.remediations}")
+        raise UsageError(f"no remediation with id '{remediation_id}' in {config.remediations_dir}")
     entry = by_id[remediation_id]
     hypothetical = [dataclasses.replace(r, status="active") if r.id == remediation_id else r
                     for r in folder.remediations]

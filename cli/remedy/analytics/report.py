@@ -212,7 +212,7 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
                  strict: bool = False, progress: Any = None) -> Report:
     """Read and attribute the logs once, then aggregate every section of the page."""
 
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     logs = read_project_logs(config, log_paths, strict=strict, until=until, refuse_unreadable=False)
     whole = attribute(config, logs, folder.remediations, progress=progress)
     period, previous = _windows(whole, since, until)
@@ -227,12 +227,12 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         WHERE remediation_id IN (SELECT id FROM remediations WHERE kind = 'answer')""")
     bucket = _bucket_size(period)
     starts = _bucket_starts(period, bucket)
-    history = folder_history(config.remediations)
+    history = folder_history(config.remediations_dir)
     rows = _remediation_rows(current, coverage, history, bucket, starts, config)
     queue = issue_queue(current, top=top)  # counts every open issue; describes only the queue's
     issues = queue.issues
-    repo = normalize_repo_url(repo_url) if repo_url else _origin_url(config.remediations)
-    branch = _default_branch(config.remediations)
+    repo = normalize_repo_url(repo_url) if repo_url else _origin_url(config.remediations_dir)
+    branch = _default_branch(config.remediations_dir)
     ranked = sorted(rows, key=lambda r: (-r.preventions, -r.covered_failures, -r.covered_logs, r.kind, r.id))
     never = sorted(r.id for r in rows if r.covered_logs == 0 and r.preventions == 0)
     return Report(
@@ -455,8 +455,8 @@ def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: st
             FROM report_queue_logs l JOIN report_queue_queries q USING (normalized_query)
             WHERE l.is_failure GROUP BY ALL""").fetchall():
         series.setdefault(issue_id, []).append((start, count))
-    taken = taken_ids(config.remediations, analysis.matcher.by_id.values())
-    top = repository_root(config.remediations if config.remediations.is_dir() else config.root)
+    taken = taken_ids(config.remediations_dir, analysis.matcher.by_id.values())
+    top = repository_root(config.remediations_dir if config.remediations_dir.is_dir() else config.root)
     root = top.resolve() if top else config.root.resolve()
     return tuple(_queue_item(config, small, issue, _series(series.get(issue.cluster.id, []), starts), repo, branch,
                              taken, root) for issue in issues)
@@ -467,7 +467,7 @@ def _queue_item(config: Config, analysis: Analysis, issue: Any, counts: tuple[in
     from remedy.analytics.issue_queue import issue_logs
 
     draft = draft_for_issue(analysis, issue, "answer")
-    path, text = draft_file(config.remediations, draft, existing=taken)
+    path, text = draft_file(config.remediations_dir, draft, existing=taken)
     try:  # the path in the repository, as GitHub's new-file page wants it
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:

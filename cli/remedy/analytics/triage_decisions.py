@@ -74,10 +74,10 @@ def review_issue(config: Config, key: str, verdict: str, log_paths: Sequence[str
         raise UsageError(f"issue {issue.cluster.id}: its representative failure has no response to review "
                          f"({issue.representative_query!r})")
     log_id, query, response = row
-    drafts = [write_draft(config.remediations, Draft("review", query, response, verdict=verdict, note=explanation,
+    drafts = [write_draft(config.remediations_dir, Draft("review", query, response, verdict=verdict, note=explanation,
                                                      source_logs=[str(log_id)]))]
     if guidance:
-        drafts.append(write_draft(config.remediations, Draft("guidance", query, explanation or "",
+        drafts.append(write_draft(config.remediations_dir, Draft("guidance", query, explanation or "",
                                                              source_logs=[str(log_id)])))
     current = load_triage(config.triage_dir).triages.get(issue.cluster.id)
     note = f"Expert Review {drafts[0].stem} ({verdict})" + (f": {explanation}" if explanation else "")

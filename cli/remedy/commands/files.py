@@ -173,7 +173,7 @@ def _scaffold(ctx: typer.Context, draft_kind: str, question: str | None, text: s
     draft.must_not_match += list(must_not_match or [])
     draft.tags += list(tag or [])
     draft.id = remediation_id
-    path = write_draft(config.remediations, draft)
+    path = write_draft(config.remediations_dir, draft)
     write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
 
 

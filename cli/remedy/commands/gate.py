@@ -32,7 +32,7 @@ def check(
     choose(fmt, CHECK_FORMATS, "--format")
     options = ctx.find_root().obj or {}
     result = check_change(config_from(ctx), base, log_paths=logs, strict_logs=strict_logs,
-                          config_file=options.get("config"), remediations=options.get("remediations"))
+                          config_file=options.get("config"), remediations_dir=options.get("remediations"))
     render = {"text": check_text, "json": check_json, "markdown": check_markdown, "github": check_github}[fmt]
     write(render(result))
     failed = any(problem.severity == "error" for problem in result.problems)

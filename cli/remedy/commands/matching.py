@@ -26,7 +26,7 @@ def _matcher(ctx: typer.Context):  # noqa: ANN202
     from remedy.matching.matcher import build_matcher
 
     config = config_from(ctx)
-    return build_matcher(load_folder(config.remediations).remediations, config)
+    return build_matcher(load_folder(config.remediations_dir).remediations, config)
 
 
 def match(
@@ -68,7 +68,7 @@ def test(
 
     choose(fmt, FORMATS, "--format")
     config = config_from(ctx)
-    remediations = load_folder(config.remediations).remediations
+    remediations = load_folder(config.remediations_dir).remediations
     report = run_self_tests(build_matcher(remediations, config), remediations)
     write(render(report, fmt, SELF_TEST))
     if fmt == "csv":  # a CSV file is one table: its totals go beside it

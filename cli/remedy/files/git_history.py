@@ -19,12 +19,12 @@ class FileHistory:
     editors: tuple[str, ...] = ()
 
 
-def folder_history(folder: Path) -> dict[Path, FileHistory]:
+def folder_history(remediations_dir: Path) -> dict[Path, FileHistory]:
     """History of every committed file under `folder`, by resolved path; empty outside git."""
-    root = repository_root(folder)
-    if root is None or not folder.is_dir():
+    root = repository_root(remediations_dir)
+    if root is None or not remediations_dir.is_dir():
         return {}
-    log = git_output(folder, "-c", "core.quotepath=off", "log", "--no-renames", "--format=%x00%aI%x09%an",
+    log = git_output(remediations_dir, "-c", "core.quotepath=off", "log", "--no-renames", "--format=%x00%aI%x09%an",
                      "--name-only", "--", ".")
     if not log:
         return {}

@@ -37,7 +37,7 @@ def change_status(config: Config, ids: list[str], status: str, *, now: datetime.
     Read, check and write happen under the folder lock: two `activate`s of two drafts with the same
     question cannot both pass the one-active-per-question rule.
     """
-    with folder_lock(config.remediations):
+    with folder_lock(config.remediations_dir):
         return _change_status(config, ids, status, now=now, semantic=semantic)
 
 
@@ -46,7 +46,7 @@ def _change_status(config: Config, ids: list[str], status: str, *, now: datetime
     from remedy.rules import lint_placeholder
     from remedy.validation import check_folder
 
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     targets = [_find(folder, remediation_id) for remediation_id in dict.fromkeys(ids)]
     stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     edited: dict[Path, str] = {}

@@ -36,8 +36,8 @@ def list_remediations(config: Config, *, status: str | None = None, kind: str | 
     """`owner` keeps the entries whose owners (own key or [owners] default) include that handle."""
     from remedy.owners.resolve import owners_by_id
 
-    folder = load_folder(config.remediations)
-    history = folder_history(config.remediations)
+    folder = load_folder(config.remediations_dir)
+    history = folder_history(config.remediations_dir)
     ownership = owners_by_id(config, folder.remediations)
     rows = []
     for remediation in sorted(folder.remediations, key=lambda r: (r.kind, r.id)):

@@ -43,7 +43,7 @@ class Draft:
     id: str | None = None
 
 
-def write_draft(folder: Path, draft: Draft) -> Path:
+def write_draft(remediations_dir: Path, draft: Draft) -> Path:
     """Write `draft` under `folder/<answers|guidance|reviews>/<id>.yaml`; never overwrites a file.
 
     Refused when a draft of the same kind already asks the same question (only one may, DESIGN 2.1):
@@ -54,17 +54,17 @@ def write_draft(folder: Path, draft: Draft) -> Path:
     _check(draft)
     if draft.id is not None and (not is_slug(draft.id) or len(draft.id) > MAX_ID_LENGTH):
         raise UsageError(f"--id {draft.id!r} is not a slug (a-z, 0-9 and '-', at most {MAX_ID_LENGTH})")
-    if not folder.exists():
-        folder.mkdir(parents=True)
-    with folder_lock(folder):
-        current = load_folder(folder)
+    if not remediations_dir.exists():
+        remediations_dir.mkdir(parents=True)
+    with folder_lock(remediations_dir):
+        current = load_folder(remediations_dir)
         question = normalize_question(draft.question)
         for other in current.remediations:
             if other.kind == draft.kind and other.status == "draft" and other.normalized_question == question:
                 raise RefusedError(f"a draft {draft.kind} with this question already exists: "
                                    f"{display_path(other.path)} (id {other.id}); edit it, or activate or pause "
                                    "it before starting another")
-        path, text = _place(folder, draft, taken_ids(folder, current.remediations))
+        path, text = _place(remediations_dir, draft, taken_ids(remediations_dir, current.remediations))
         try:
             write_atomically(path, text, exclusive=True)
         except FileExistsError:
@@ -72,32 +72,32 @@ def write_draft(folder: Path, draft: Draft) -> Path:
     return path
 
 
-def draft_file(folder: Path, draft: Draft, *, existing: set[str] | None = None) -> tuple[Path, str]:
+def draft_file(remediations_dir: Path, draft: Draft, *, existing: set[str] | None = None) -> tuple[Path, str]:
     """Where `write_draft` would put `draft` and the exact text it would write (`remedy report` shows both).
 
     `existing`: the ids taken in the folder (`taken_ids`), when the caller has them already.
     """
     _check(draft)
-    return _place(folder, draft, taken_ids(folder) if existing is None else existing)
+    return _place(remediations_dir, draft, taken_ids(remediations_dir) if existing is None else existing)
 
 
-def taken_ids(folder: Path, remediations: Iterable[Remediation] | None = None) -> set[str]:
+def taken_ids(remediations_dir: Path, remediations: Iterable[Remediation] | None = None) -> set[str]:
     """Ids a new draft may not take: the folder's file stems and its remediations' ids (read unless given)."""
-    if not folder.is_dir():
+    if not remediations_dir.is_dir():
         return set()
     if remediations is None:
-        remediations = load_folder(folder).remediations
-    return {path.stem for path in find_files(folder)} | {r.id for r in remediations}
+        remediations = load_folder(remediations_dir).remediations
+    return {path.stem for path in find_files(remediations_dir)} | {r.id for r in remediations}
 
 
-def _place(folder: Path, draft: Draft, existing: set[str]) -> tuple[Path, str]:
+def _place(remediations_dir: Path, draft: Draft, existing: set[str]) -> tuple[Path, str]:
     if draft.id is not None:
         if draft.id in existing:
-            raise UsageError(f"id '{draft.id}' is already used in {display_path(folder)}")
+            raise UsageError(f"id '{draft.id}' is already used in {display_path(remediations_dir)}")
         remediation_id = draft.id
     else:
         remediation_id = unique_slug(draft.question, existing, fallback=draft.kind)
-    return folder / FOLDER_BY_KIND[draft.kind] / f"{remediation_id}.yaml", render_draft(draft, remediation_id)
+    return remediations_dir / FOLDER_BY_KIND[draft.kind] / f"{remediation_id}.yaml", render_draft(draft, remediation_id)
 
 
 def render_draft(draft: Draft, remediation_id: str) -> str:

@@ -29,10 +29,10 @@ class BaseConfig:
 
 
 def base_config(top: Path, commit: str, current: Config, *, config_file: Path | None = None,
-                remediations: Path | None = None, cwd: Path | None = None) -> BaseConfig:
+                remediations_dir: Path | None = None, cwd: Path | None = None) -> BaseConfig:
     """The configuration at `commit` (the working tree's, with the reason, when it cannot be read).
 
-    `config_file` and `remediations` are the command-line options (they apply to both sides, as the
+    `config_file` and `remediations_dir` are the command-line options (they apply to both sides, as the
     person running the gate chose them, not the pull request); `cwd` is where discovery starts.
     """
     cwd = (cwd or Path.cwd()).resolve()
@@ -42,7 +42,7 @@ def base_config(top: Path, commit: str, current: Config, *, config_file: Path | 
     try:
         file, table = _config_at(top, commit, cwd, config_file)
         root = file.parent if file is not None else top
-        config = config_from_table(table, file, root, remediations)
+        config = config_from_table(table, file, root, remediations_dir)
     except UsageError as error:
         # A broken configuration at the base cannot be repaired by the pull request that fixes it if
         # the gate refuses to run; read the base with this one and say so.

@@ -39,20 +39,20 @@ class CheckResult:
 
 def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | None = None,
                  semantic: bool = True, strict_logs: bool = False, config_file: Path | None = None,
-                 remediations: Path | None = None) -> CheckResult:
-    """The gate. `config_file` / `remediations` are the command-line options, which bind both sides;
+                 remediations_dir: Path | None = None) -> CheckResult:
+    """The gate. `config_file` / `remediations_dir` are the command-line options, which bind both sides;
     otherwise the base is read with the configuration committed at the base (gate/base_config.py)."""
     from remedy.rules.registry import run_gate_rules
     from remedy.validation import check_folder
 
-    current = load_folder(config.remediations)  # first: a missing folder says so, wherever it is
-    top = repository_root(config.remediations)
+    current = load_folder(config.remediations_dir)  # first: a missing folder says so, wherever it is
+    top = repository_root(config.remediations_dir)
     if top is None:
-        raise UsageError(f"{display_path(config.remediations)} is not in a git repository; `remedy check` compares "
+        raise UsageError(f"{display_path(config.remediations_dir)} is not in a git repository; `remedy check` compares "
                          "against a git revision")
     commit = resolve_revision(top, base_ref)
-    at_base = base_config(top, commit, config, config_file=config_file, remediations=remediations)
-    base = folder_at(top, commit, at_base.config.remediations)
+    at_base = base_config(top, commit, config, config_file=config_file, remediations_dir=remediations_dir)
+    base = folder_at(top, commit, at_base.config.remediations_dir)
     problems = check_folder(current, config, semantic=semantic, triage=True)
     changes = compare(base, current)
     impact = None
@@ -83,7 +83,7 @@ def change_history(config: Config, changes: list[Change]) -> dict[str, dict[str,
     """Created / last edited / by whom for each changed entry's file (a deleted file: its last commit)."""
     from remedy.files.git_history import folder_history
 
-    known = folder_history(config.remediations)
+    known = folder_history(config.remediations_dir)
     history = {}
     for change in changes:
         entry = change.current or change.base

@@ -18,7 +18,7 @@ from remedy.git import cat_files, list_tree, tree_at
 SYMLINK_MODE = "120000"
 
 
-def folder_at(top: Path, commit: str, folder: Path) -> Folder:
+def folder_at(top: Path, commit: str, remediations_dir: Path) -> Folder:
     """Every remediation file under `folder` as committed in `commit`, parsed like the working tree.
 
     Paths are the working-tree paths the files had, so problems and renames read naturally; problems
@@ -26,7 +26,7 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
     repository at that commit: the working tree refuses links (F006), but an answer that was served
     through one before stays protected.
     """
-    relative = relative_to_top(top, folder)
+    relative = relative_to_top(top, remediations_dir)
     inside = "" if relative == "." else f"{relative}/"
     tree = tree_at(top, commit, relative)
     entries = [(mode, object_id, f"{inside}{path}", size)
@@ -46,7 +46,7 @@ def folder_at(top: Path, commit: str, folder: Path) -> Folder:
             continue  # a link to nothing, out of the repository or too big: nothing remedy would read
         sources.append(FolderFile(full, functools.partial(_parse_blob, full, data, size),
                                   shown=f"{display_path(full)}@{commit[:8]}"))
-    return read_folder(folder, sources)
+    return read_folder(remediations_dir, sources)
 
 
 def _parse_blob(path: Path, data: bytes | None, size: int) -> Document:

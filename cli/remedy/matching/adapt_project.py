@@ -84,7 +84,7 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
         first = logs.first_skipped[0] if logs.first_skipped else None
         why = f"; {logs.skipped_lines:,} malformed line(s) skipped, first: {first}" if first else ""
         raise InputError(f"no queries in {', '.join(log_paths)} to adapt the model to{why}")
-    remediations = load_folder(config.remediations).remediations
+    remediations = load_folder(config.remediations_dir).remediations
     before = held_out_quality(config, remediations, load_embedder(config.model, config.root))
     entries = match_entries(remediations) if guide else []
     examples = [t for r in remediations if r.status != "paused" for t in r.also_matches]

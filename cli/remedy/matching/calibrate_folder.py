@@ -234,7 +234,7 @@ def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:
 
 
 def _candidates(config: Config, kind: str) -> list[Remediation]:
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     return [r for r in folder.remediations if r.kind == kind and r.status in STATUSES]
 
 

@@ -60,7 +60,7 @@ class WriteResult:
 
 
 def repository_top(config: Config) -> Path | None:
-    return repository_root(config.remediations)
+    return repository_root(config.remediations_dir)
 
 
 def codeowners_path(top: Path) -> Path:
@@ -72,7 +72,7 @@ def codeowners_path(top: Path) -> Path:
 
 def block_entries(config: Config, remediations: Iterable[Remediation], top: Path) -> list[str]:
     """The CODEOWNERS lines for the folder: the [owners] globs, then each entry's own owners."""
-    folder = _relative(config.remediations, top)
+    folder = _relative(config.remediations_dir, top)
     prefix = f"/{folder}/" if folder else "/"
     lines = []
     for pattern, owners in config.owners.items():
@@ -163,7 +163,7 @@ def write_codeowners(config: Config, remediations: list[Remediation]) -> WriteRe
     _refuse_bad_owners(remediations)
     top = repository_top(config)
     if top is None:
-        raise UsageError(f"{display_path(config.remediations)} is not in a git repository; CODEOWNERS lives at "
+        raise UsageError(f"{display_path(config.remediations_dir)} is not in a git repository; CODEOWNERS lives at "
                          "the root of one")
     path = codeowners_path(top)
     entries = block_entries(config, remediations, top)

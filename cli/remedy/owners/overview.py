@@ -50,7 +50,7 @@ class OwnersOverview:
 
 
 def owners_overview(config: Config) -> OwnersOverview:
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     ownership = owners_by_id(config, folder.remediations)
     rows = []
     for remediation in sorted(folder.remediations, key=lambda r: (r.kind, r.id)):
@@ -68,5 +68,5 @@ def owners_overview(config: Config) -> OwnersOverview:
 
 
 def write_owners(config: Config) -> WriteResult:
-    folder = load_folder(config.remediations)
+    folder = load_folder(config.remediations_dir)
     return write_codeowners(config, folder.remediations)

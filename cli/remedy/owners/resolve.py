@@ -43,7 +43,7 @@ class OwnerRules:
     """The `[owners]` globs of a config, compiled once, matched against paths inside the folder."""
 
     def __init__(self, config: Config) -> None:
-        self.folder = config.remediations
+        self.remediations_dir = config.remediations_dir
         self.rules = []
         if config.owners:  # pathspec is only imported where there are globs (validate's start-up counts)
             from pathspec import GitIgnoreSpec
@@ -54,7 +54,7 @@ class OwnerRules:
     def ownership(self, remediation: Remediation) -> Ownership:
         if remediation.owners is not None:
             return Ownership(unique_owners(remediation.owners), FROM_FILE)
-        relative = folder_relative(remediation.path, self.folder)
+        relative = folder_relative(remediation.path, self.remediations_dir)
         for pattern, owners, spec in reversed(self.rules):
             if relative is not None and spec.match_file(relative):
                 return Ownership(unique_owners(owners), FROM_CONFIG, pattern)

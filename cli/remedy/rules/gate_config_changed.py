@@ -34,10 +34,11 @@ def check(context: GateContext) -> Iterator[Problem]:
                                                    "the base is read with the working tree's")
         return
     base = at_base.config
-    if base.remediations.resolve() != current.remediations.resolve():
+    if base.remediations_dir.resolve() != current.remediations_dir.resolve():
         yield Problem(where, 1, 1, CODE, severity,
-                      f"the remediations folder moved from {display_path(base.remediations)} to "
-                      f"{display_path(current.remediations)}; the base is read from {display_path(base.remediations)}")
+                      f"the remediations folder moved from {display_path(base.remediations_dir)} to "
+                      f"{display_path(current.remediations_dir)}; the base is read from "
+                      f"{display_path(base.remediations_dir)}")
     for setting in COMPARED_SETTINGS:
         before, after = getattr(base, setting), getattr(current, setting)
         if before != after:

@@ -48,7 +48,7 @@ def watched_fingerprint(config_file: str | None, remediations_dir: str | None) -
         return (("config error: " + str(error), -1, -1, -1),)
     stamps: list[tuple[str, int, int, int]] = []
     add_stamp(str(config.file or config.root / CONFIG_FILE), stamps)
-    stamp_remediation_files(str(config.remediations), stamps)
+    stamp_remediation_files(str(config.remediations_dir), stamps)
     return tuple(sorted(stamps))
 
 

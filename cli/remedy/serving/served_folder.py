@@ -89,7 +89,7 @@ def load_served_folder(config_file: str | None, remediations_dir: str | None,
     explain_query(matcher, "", encode=encode)
     return ServedFolder(matcher=matcher, encode=encode, config=config,
                         loaded_at=datetime.datetime.now(datetime.timezone.utc),
-                        revision=head_commit(config.remediations),
+                        revision=head_commit(config.remediations_dir),
                         model_fingerprint=matcher.embedder.fingerprint,
                         log_fields=log_settings(config).fields)
 

@@ -46,7 +46,7 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
         entries, revision = len(reloader.current.matcher.by_id), reloader.current.revision
     else:
         config, folder = read_servable_folder(options.config_file, options.remediations_dir)
-        entries, revision = len(folder.remediations), head_commit(config.remediations)
+        entries, revision = len(folder.remediations), head_commit(config.remediations_dir)
     host = f"[{options.host}]" if ":" in options.host else options.host
     announce(Started(f"http://{host}:{options.port}", entries, revision))
     settings = {"host": options.host, "port": options.port, "log_level": "warning", "access_log": False,
