@@ -41,6 +41,7 @@ CASES = [
     ("owners", ("owners",), ALL, 0),
     ("match", ("match", QUERY, "--response", "Refunds are never possible."), ALL, 0),
     ("test", ("test",), ALL, 0),
+    ("calibrate", ("calibrate",), ALL, 0),
     ("coverage", ("coverage", *LOGS), ALL, 0),
     ("issues", ("issues", *LOGS, "--top", "5"), ALL, 0),
     ("issue", ("issue", "1", *LOGS, "--limit", "3"), ALL, 0),

@@ -9,7 +9,7 @@ import typer
 from remedy.commands.analytics import STRICT
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
-from remedy.report.tables import FORMATS, render, render_rows
+from remedy.report.tables import FORMATS, render
 
 model_app = typer.Typer(no_args_is_help=True, help="Work with the embedding model.")
 
@@ -139,38 +139,19 @@ def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: fl
                       write_config: bool, fmt: str) -> None:
     from remedy.config_writer import write_calibration
     from remedy.matching.calibrate_folder import calibrate_project
+    from remedy.report.matching import CALIBRATION, calibration_headline
 
     found = calibrate_project(config, pairs_file=pairs, labels_files=labels, kind=kind, target_precision=target)
-    choice, point = found.choice, found.choice.point
-    every = fmt in ("json", "csv")
-    shown = [p.__dict__ for p in choice.curve
-             if every or p.threshold == point.threshold or (round(p.threshold * 1000) % 50 == 0 and p.accepted)]
-    summary = {"threshold": point.threshold, "margin": point.margin, "precision": round(point.precision, 4),
-               "precision_lower": round(point.precision_lower, 4), "recall": round(point.recall, 4),
-               "met_target": choice.met_target, "target_precision": target, "confidence": choice.confidence,
-               "labels": found.labels, "positives": found.positives, "expert_labels": found.expert_labels,
-               "unanswered": found.unanswered, "labels_needed": choice.labels_needed, "source": found.source,
-               "model": found.model, "fingerprint": found.fingerprint, "labels_hash": found.labels_hash,
-               "warnings": found.warnings}
-    write(render_rows(shown, ("threshold", "margin", "precision", "precision_lower", "recall", "accepted", "wrong"),
-                      fmt, key="curve", extra=summary))
-    for warning in found.warnings:
+    report = found.report()
+    write(render(report, fmt, CALIBRATION))
+    for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    if found.unanswered:
-        typer.echo(f"{found.unanswered} row(s) not answered yet were left out", err=True)
-    bound = f"{choice.confidence:.1%} lower bound on precision {point.precision_lower:.3f}"
-    if choice.met_target:
-        typer.echo(f"recommended: threshold {point.threshold:.3f}, margin {point.margin:.3f}: {bound} >= {target} "
-                   f"(estimate {point.precision:.3f}, recall {point.recall:.3f}) on {found.labels} labels from "
-                   f"{found.source}", err=True)
-    else:
-        more = (f"roughly {choice.labels_needed} more label(s) like these could certify it"
-                if choice.labels_needed else "more labels like these will not: at every setting the labels show "
-                "precision at or below the target (add must_not_match, fix the entries that win wrongly, or lower "
-                "the target)")
-        typer.echo(f"no setting certifies precision {target} on {found.labels} labels from {found.source}; closest: "
-                   f"threshold {point.threshold:.3f}, margin {point.margin:.3f} ({bound}, estimate "
-                   f"{point.precision:.3f}); {more}", err=True)
+    if report.unanswered:
+        typer.echo(f"{report.unanswered} row(s) not answered yet were left out", err=True)
+    if fmt in ("json", "csv"):  # the document holds it all; a person reading along still sees the verdict
+        typer.echo(calibration_headline(report), err=True)
+    point = found.choice.point
+    choice = found.choice
     if not write_config:
         return
     if not choice.met_target:

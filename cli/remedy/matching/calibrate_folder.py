@@ -40,7 +40,7 @@ from remedy.matching.calibration import LabelledPair
 from remedy.matching.calibration_labels import LabelRow, labels_hash, read_labels, render_labels
 from remedy.matching.calibration_sample import Sample, draw_sample, pooled_weights
 from remedy.matching.matcher import Matcher, build_matcher
-from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, choose, labels_to_certify
+from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, OperatingPoint, choose, labels_to_certify
 from remedy.normalize import normalize_question
 
 STATUSES = ("active", "draft")
@@ -71,6 +71,48 @@ class FolderCalibration:
     stale: int  # bare `no` rows whose query now goes to another entry than the one judged
     labels_hash: str | None  # of the labels files, when given
     warnings: list[str] = field(default_factory=list)
+
+    def report(self) -> CalibrationReport:
+        point = self.choice.point
+        return CalibrationReport(
+            threshold=point.threshold, margin=point.margin, precision=round(point.precision, 4),
+            precision_lower=round(point.precision_lower, 4), recall=round(point.recall, 4),
+            met_target=self.choice.met_target, target_precision=self.choice.target_precision,
+            confidence=self.choice.confidence, labels=self.labels, positives=self.positives,
+            expert_labels=self.expert_labels, unanswered=self.unanswered, labels_needed=self.choice.labels_needed,
+            source=self.source, model=self.model, fingerprint=self.fingerprint, labels_hash=self.labels_hash,
+            warnings=tuple(self.warnings), curve=self.choice.curve)
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """What `calibrate --labels` reports (DESIGN 3.1): the chosen setting, its evidence, the whole curve."""
+
+    threshold: float
+    margin: float
+    precision: float
+    precision_lower: float
+    recall: float
+    met_target: bool
+    target_precision: float
+    confidence: float
+    labels: int
+    positives: int
+    expert_labels: int
+    unanswered: int
+    labels_needed: int | None
+    source: str
+    model: str
+    fingerprint: str
+    labels_hash: str | None
+    warnings: tuple[str, ...]
+    curve: tuple[OperatingPoint, ...]  # every threshold at the chosen margin
+
+    @property
+    def shown_curve(self) -> tuple[OperatingPoint, ...]:
+        """The curve as a table shows it: every 0.05 of threshold that accepts something, and the choice."""
+        return tuple(p for p in self.curve
+                     if p.threshold == self.threshold or (round(p.threshold * 1000) % 50 == 0 and p.accepted))
 
 
 @dataclass(frozen=True)
@@ -284,5 +326,5 @@ def _folder_examples(built: Matcher, candidates: Sequence[Remediation], kind: st
     return parts[0] if len(parts) == 1 else parts[0].concat(parts[1])
 
 
-__all__ = ["CONFIDENCE", "SEARCH_CONFIDENCE", "FolderCalibration", "SampleSummary", "calibrate_project",
-           "certificate_floor", "read_pairs", "sample_project"]
+__all__ = ["CONFIDENCE", "SEARCH_CONFIDENCE", "CalibrationReport", "FolderCalibration", "SampleSummary",
+           "calibrate_project", "certificate_floor", "read_pairs", "sample_project"]

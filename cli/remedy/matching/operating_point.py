@@ -257,7 +257,7 @@ def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float =
         needed = None
     else:
         row, column, needed = _closest(first.precision, first.effective, first.sums["count"], target_precision,
-                                       confidence, len(sets[0]))
+                                       confidence, len(sets[0]), min_effective)
     bounds = lower_bounds(first.effective[row] * first.precision[row], first.effective[row], confidence)
     curve = tuple(_point(first, bounds, thresholds, margins, row, c) for c in range(len(thresholds)))
     return Choice(point=curve[column], met_target=met, target_precision=target_precision, confidence=confidence,
@@ -311,7 +311,7 @@ def labels_to_certify(precision: np.ndarray, target: float, confidence: float = 
 
 
 def _closest(precision: np.ndarray, effective: np.ndarray, count: np.ndarray, target: float, confidence: float,
-             total_labels: int) -> tuple[int, int, int | None]:
+             total_labels: int, min_effective: float = 0.0) -> tuple[int, int, int | None]:
     """The setting that needs the fewest more labels to certify the target, and roughly how many.
 
     At a setting whose observed precision is above the target, the bound tightens as accepted labels
@@ -320,7 +320,7 @@ def _closest(precision: np.ndarray, effective: np.ndarray, count: np.ndarray, ta
     """
     needed = np.full(precision.shape, np.inf)
     usable = (count > 0) & (precision > target)
-    needed[usable] = labels_to_certify(precision[usable], target, confidence)
+    needed[usable] = np.maximum(labels_to_certify(precision[usable], target, confidence), min_effective)
     factor = np.where(usable, needed / np.maximum(effective, 1e-9), np.inf)
     if np.isfinite(factor).any():
         row, column = np.unravel_index(int(np.argmin(factor)), factor.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from remedy.matching.calibrate_folder import CalibrationReport
 from remedy.matching.explain import MatchReport
 from remedy.matching.self_test import SelfTestReport
 from remedy.report.tables import View, plain, render_rows
@@ -57,3 +58,30 @@ def self_test_text(report: SelfTestReport, fmt: str) -> str:
 
 SELF_TEST_COLUMNS = ("file", "line", "id", "field", "text", "winner", "similarity")
 SELF_TEST = View(rows="failures", columns=SELF_TEST_COLUMNS, text=self_test_text)
+
+
+CALIBRATION_COLUMNS = ("threshold", "margin", "precision", "precision_lower", "recall", "accepted", "wrong")
+
+
+def calibration_headline(report: CalibrationReport) -> str:
+    """The recommendation, or why there is none and what would help."""
+    bound = f"{report.confidence:.1%} lower bound on precision {report.precision_lower:.3f}"
+    if report.met_target:
+        return (f"recommended: threshold {report.threshold:.3f}, margin {report.margin:.3f}: {bound} >= "
+                f"{report.target_precision} (estimate {report.precision:.3f}, recall {report.recall:.3f}) on "
+                f"{report.labels} labels from {report.source}")
+    more = (f"roughly {report.labels_needed} more label(s) like these could certify it"
+            if report.labels_needed else "more labels like these will not: at every setting the labels show "
+            "precision at or below the target (add must_not_match, fix the entries that win wrongly, or lower "
+            "the target)")
+    return (f"no setting certifies precision {report.target_precision} on {report.labels} labels from "
+            f"{report.source}; closest: threshold {report.threshold:.3f}, margin {report.margin:.3f} ({bound}, "
+            f"estimate {report.precision:.3f}); {more}")
+
+
+def calibration_text(report: CalibrationReport, fmt: str) -> str:
+    rows = render_rows([plain(point) for point in report.shown_curve], CALIBRATION_COLUMNS, fmt)
+    return rows + f"\n{calibration_headline(report)}\n"
+
+
+CALIBRATION = View(rows="curve", columns=CALIBRATION_COLUMNS, text=calibration_text)
