@@ -57,7 +57,7 @@ def test_cached_rows_equal_uncached_rows_and_a_second_read_hits(write_jsonl, tmp
     def no_parsing(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a cache hit must not parse the file again")
 
-    monkeypatch.setattr("remedy.logs.reading._stage_file", no_parsing)
+    monkeypatch.setattr("remedy.logs.staging.stage_file", no_parsing)
     warm = read_logs([str(path)], cache_dir=tmp_path / ".remedy", connection=duckdb.connect())
     assert rows(warm) == rows(plain)
     assert (warm.skipped_lines, warm.first_skipped) == (plain.skipped_lines, plain.first_skipped)

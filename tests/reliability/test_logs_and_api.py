@@ -7,6 +7,7 @@ is the point) on files in a temporary git repository, and failed before the fix 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -122,7 +123,7 @@ def test_cache_is_not_parsed_again_when_only_the_time_changed(project: Path, run
     def no_parsing(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the same bytes must come from the cache")
 
-    monkeypatch.setattr("remedy.logs.reading._stage_file", no_parsing)
+    monkeypatch.setattr("remedy.logs.staging.stage_file", no_parsing)
     assert totals(run("coverage", "--logs", "logs.jsonl", "--format", "json")) == first
 
 
@@ -323,8 +324,10 @@ def _limited(limit: int):  # noqa: ANN202 - a preexec_fn
 
 
 def test_a_full_disk_bypasses_the_caches_and_names_the_output(project: Path) -> None:
-    # `ulimit -f`: every write past 64 KB fails (EFBIG), like a full disk
-    rows = [log(f"l{i}", *([] if i % 2 else [f"question number {i} about seats"]), is_bad=True) for i in range(3000)]
+    # `ulimit -f`: every write past 64 KB fails (EFBIG), like a full disk. Each log carries a response that
+    # does not compress, so the log cache's Parquet entry needs more than 64 KB.
+    rows = [log(f"l{i}", *([] if i % 2 else [f"question number {i} about seats"]), is_bad=True,
+                response=hashlib.sha256(str(i).encode()).hexdigest()) for i in range(3000)]
     write_logs(project / "big.jsonl", rows)
     remedy = [sys.executable, "-m", "remedy"]
     result = subprocess.run([*remedy, "coverage", "--logs", "big.jsonl", "--format", "json"], cwd=project,
@@ -417,7 +420,7 @@ def test_an_interrupt_raised_by_duckdb_is_exit_130(project: Path, run, monkeypat
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise error
 
-    monkeypatch.setattr("remedy.logs.reading._stage_file", interrupted)
+    monkeypatch.setattr("remedy.logs.staging.stage_file", interrupted)
     result = run("coverage", "--logs", "logs.jsonl")
     assert result.exit_code == 130 and "interrupted" in result.stderr and "internal error" not in result.stderr
 

@@ -21,12 +21,14 @@ older entries of that path, so the folder holds one entry per input file.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,17 +36,19 @@ from typing import TYPE_CHECKING
 import duckdb
 import xxhash
 
-from remedy.errors import is_interrupt
-from remedy.files.atomic import discard, process_running, replaced_atomically, write_atomically
-from remedy.logs.reading import duckdb_path
-from remedy.sql import sql_string
+from remedy.errors import InputError, is_interrupt
+from remedy.files.atomic import discard, process_running, write_atomically
+from remedy.logs import staging
+from remedy.logs.derive import LOG_COLUMNS, STAGED_ROW_COLUMNS, date_filter, no_rows_sql, register_normalizer
+from remedy.logs.sources import LogFile, SkippedLine, duckdb_path, sql_string
+from remedy.logs.staging import REPORTED_SKIPS, ParquetTarget, drop_relation
 
 if TYPE_CHECKING:
     from remedy.logs.settings import LogSettings
 
 # Bump when the canonical rows of a file would change for the same input (parsing, checks, derived
 # columns, normalize_question): every older entry then misses.
-READER_VERSION = 2
+READER_VERSION = 3
 # A file whose mtime or ctime is this close to the moment its stamp was taken may change again within the
 # same timestamp tick (coarse clocks, e.g. 2 s on FAT): its stamp is not trusted and it is hashed again.
 RACY_NS = 2_000_000_000
@@ -55,9 +59,10 @@ log = logging.getLogger("remedy")
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One input file's cached canonical rows and what reading it skipped."""
+    """One input file's cached staged rows (every line, in order) and what reading it kept and skipped."""
 
     parquet: Path
+    kept: int
     skipped_lines: int
     first_skipped: tuple[tuple[int, str], ...]  # (line, reason), in file order
 
@@ -120,61 +125,28 @@ def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | No
     """The entry at `parquet`, or None when there is none or it cannot be trusted (then it is deleted)."""
     if not parquet.is_file():
         return None
+    path = duckdb_path(str(parquet))
     try:
         found = con.execute(
-            f"SELECT decode(value) FROM parquet_kv_metadata({duckdb_path(str(parquet))}) WHERE decode(key) = ?",
-            [_METADATA_KEY],
+            f"SELECT decode(value) FROM parquet_kv_metadata({path}) WHERE decode(key) = ?", [_METADATA_KEY],
         ).fetchall()
         facts = json.loads(found[0][0])
         if facts["entry"] != parquet.name or facts["version"] != READER_VERSION:
             raise ValueError("the footer names another entry")
-        if _columns(con, f"SELECT * FROM read_parquet({duckdb_path(str(parquet))})") != facts["columns"]:
+        if [name for name, _ in _columns(con, f"SELECT * FROM read_parquet({path})")] != list(STAGED_ROW_COLUMNS):
             raise ValueError("its columns are not the ones it was written with")
-        return CacheEntry(
-            parquet=parquet,
-            skipped_lines=int(facts["skipped_lines"]),
-            first_skipped=tuple((int(line), str(reason)) for line, reason in facts["first_skipped"]),
-        )
+        counts = con.execute("SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> 'blank') "
+                             f"FROM read_parquet({path})").fetchone()
+        first = con.execute(f"SELECT file_row_number + 1, reason FROM read_parquet({path}, file_row_number = true) "
+                            f"WHERE reason <> 'blank' ORDER BY file_row_number LIMIT {REPORTED_SKIPS}").fetchall()
+        return CacheEntry(parquet, int(counts[0]) if counts else 0, int(counts[1]) if counts else 0,
+                          tuple((int(line), str(reason)) for line, reason in first))
     except Exception as error:  # a corrupt or foreign file is rebuilt, never trusted
         if is_interrupt(error):
             raise
         log.warning("ignoring unreadable log cache file %s (%s); it will be rebuilt", parquet, error)
         discard(parquet)
         return None
-
-
-def write_entry(
-    con: duckdb.DuckDBPyConnection,
-    parquet: Path,
-    select_sql: str,
-    *,
-    skipped_lines: int,
-    first_skipped: tuple[tuple[int, str], ...],
-) -> CacheEntry:
-    """COPY `select_sql` to `parquet` (temporary name, then renamed) with the skipped lines in the footer."""
-    facts = {
-        "entry": parquet.name,
-        "version": READER_VERSION,
-        "columns": _columns(con, select_sql),
-        "skipped_lines": skipped_lines,
-        "first_skipped": [list(item) for item in first_skipped],
-    }
-    metadata = sql_string(json.dumps(facts))
-    try:
-        with replaced_atomically(parquet) as temporary:
-            con.execute(
-                f"COPY ({select_sql}) TO {sql_string(str(temporary))} "
-                f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {metadata}}})"
-            )
-    except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
-        raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
-    _remove_older_entries(parquet)
-    return CacheEntry(parquet, skipped_lines, first_skipped)
-
-
-def scratch_path(parquet: Path) -> Path:
-    """A scratch database on disk for parsing the file of `parquet`, private to this process."""
-    return duckdb_folder(parquet.parent) / f".stage-{os.getpid()}-{parquet.stem}.duckdb"
 
 
 def duckdb_folder(folder: Path) -> Path:
@@ -227,3 +199,106 @@ def _remove_older_entries(parquet: Path) -> None:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading through the cache: one Parquet file of canonical rows per input file.
+
+# With the cache, logs live on disk (Parquet, a scratch database): DuckDB may hold this much in
+# memory and spills the rest under the cache folder, so memory does not grow with the log.
+CACHED_MEMORY_LIMIT = "1GB"
+
+
+@dataclass(frozen=True)
+class CachedLogs:
+    """The view `table` over the entries of `files`, and what reading them skipped."""
+
+    entries: tuple[tuple[LogFile, CacheEntry, Path], ...]  # (file, entry, a path pinned to its bytes)
+    skipped_lines: int
+    first_skipped: tuple[SkippedLine, ...]
+
+
+def read_cached(con: duckdb.DuckDBPyConnection, files: list[LogFile], settings: LogSettings, folder: Path, *,
+                since: dt.datetime | dt.date | None, until: dt.datetime | dt.date | None, table: str) -> CachedLogs:
+    """Create the view `table` over the cached canonical rows of `files` (built where missing), with the
+    date filter applied. Raises CacheFailed when the folder fails under us."""
+    # Spilling (large sorts, joins) goes under the cache folder, not into the working directory.
+    try:
+        con.execute(f"SET temp_directory = {sql_string(str(duckdb_folder(folder) / 'tmp'))}")
+    except duckdb.NotImplementedException:
+        pass  # this connection has spilled already: its temporary folder cannot change any more
+    con.execute(f"SET memory_limit = '{CACHED_MEMORY_LIMIT}'")
+    entries: list[tuple[LogFile, CacheEntry]] = []
+    for log_file in files:
+        parquet = entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip)
+        entry = load_entry(con, parquet) or _build_entry(con, log_file, settings, parquet)
+        entries.append((log_file, entry))
+    pinned = _pin(con, [entry.parquet for _, entry in entries])
+    first_skipped = tuple(SkippedLine(log_file.path, line, reason)
+                          for log_file, entry in entries for line, reason in entry.first_skipped)[:REPORTED_SKIPS]
+    where = "WHERE " + " AND ".join(["reason IS NULL", *date_filter(since, until)])
+
+    def part(log_file: LogFile, parquet: Path) -> str:
+        computed = {"source_file": f"{sql_string(log_file.path)}::VARCHAR AS source_file",
+                    "line_number": "file_row_number + 1 AS line_number"}
+        columns = ", ".join(computed.get(name, name) for name in LOG_COLUMNS)
+        return f"SELECT {columns} FROM read_parquet({duckdb_path(str(parquet))}, file_row_number = true) {where}"
+
+    parts = [part(log_file, parquet) for (log_file, _), parquet in zip(entries, pinned, strict=True)]
+    drop_relation(con, table)
+    con.execute(f"CREATE VIEW {table} AS " + " UNION ALL ".join(parts))  # resolve_log_paths found a file
+    return CachedLogs(tuple((f, e, p) for (f, e), p in zip(entries, pinned, strict=True)),
+                      sum(entry.skipped_lines for _, entry in entries), first_skipped)
+
+
+def _pin(con: duckdb.DuckDBPyConnection, entries: list[Path]) -> list[Path]:
+    """Paths that keep naming the entries' bytes while the connection lives, even if `.remedy` is deleted
+    or another run replaces an entry: Linux's /proc/self/fd/N of a descriptor held open until then."""
+    import weakref
+
+    if not os.path.isdir("/proc/self/fd"):
+        return entries
+    try:
+        descriptors = [os.open(entry, os.O_RDONLY) for entry in entries]
+    except OSError as error:
+        raise CacheFailed(f"{error.filename}: {error.strerror}") from error
+    weakref.finalize(con, _close_all, descriptors)
+    return [Path(f"/proc/self/fd/{descriptor}") for descriptor in descriptors]
+
+
+def _close_all(descriptors: list[int]) -> None:
+    for descriptor in descriptors:
+        os.close(descriptor)
+
+
+def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings, parquet: Path) -> CacheEntry:
+    """Parse one file straight into its entry: one COPY from the reader through the checks and derived
+    columns to Parquet (written under a temporary name, then renamed); nothing is staged in between."""
+    status = file_status(log_file.path)  # the entry is named after the bytes hashed just before
+    facts = sql_string(json.dumps({"entry": parquet.name, "version": READER_VERSION}))
+    temporary = parquet.with_name(f".tmp-{os.getpid()}-{parquet.stem}.{uuid.uuid4().hex}")
+    target = ParquetTarget(str(temporary),
+                           f"FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {facts}}}")
+    register_normalizer(con)
+    try:
+        staging.stage_file(con, target, 0, log_file, settings)
+        if not temporary.exists():  # an empty file: an entry without rows
+            target.write(con, no_rows_sql())
+        if file_status(log_file.path) != status:
+            raise InputError(f"{log_file.path}: changed while it was being read; run the command again")
+        os.replace(temporary, parquet)
+    except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
+        raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
+    except InputError as error:
+        if isinstance(error.__cause__, duckdb.IOException) and temporary.name in str(error.__cause__):
+            raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error.__cause__)}") from error
+        raise
+    finally:
+        discard(temporary)
+    _remove_older_entries(parquet)
+    entry = load_entry(con, parquet)
+    if entry is None:
+        raise CacheFailed(f"{parquet.name} could not be read back")
+    return entry

@@ -23,9 +23,9 @@ import math
 from collections.abc import Iterator
 from typing import IO
 
+from remedy.logs.fields import MARK
 from remedy.logs.settings import LogSettings
 
-MARK = "\x01"  # starts a line that could not be read; the rest of the line is the reason
 NOT_UTF8 = "not UTF-8 text"
 _BOOLEAN_FIELDS = ("is_bad", "guardrailed")
 _TRUE, _FALSE = frozenset({"true", "t", "yes", "1"}), frozenset({"false", "f", "no", "0"})

@@ -13,25 +13,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from remedy.errors import UsageError
+from remedy.logs.fields import CANONICAL_FIELDS, REQUIRED_FIELDS
 
 if TYPE_CHECKING:
     from remedy.config import Config
 
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "id",
-    "timestamp",
-    "query",
-    "response",
-    "context",
-    "scores",
-    "is_bad",
-    "guardrailed",
-    "primary_issue",
-    "severity",
-    "served_remediation",
-    "metadata",
-)
-REQUIRED_FIELDS: tuple[str, ...] = ("id", "timestamp", "query")
 
 # Exports of hosted evaluators name a few fields differently; everything else keeps its canonical name.
 PRESETS: Mapping[str, Mapping[str, str]] = MappingProxyType(

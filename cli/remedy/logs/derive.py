@@ -1,0 +1,161 @@
+"""The derived columns of the log table: normalized query, failure, severity, primary issue, and the one
+date filter every path applies (`--since` inclusive, `--until` exclusive, naive times are UTC).
+
+Only the distinct query texts cross into Python, once, to compute `normalized_query` with
+`normalize_question` (DuckDB has no NFKC nor casefold, so SQL cannot match it exactly).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from remedy.logs.fields import FIELDS
+from remedy.logs.sources import sql_string
+from remedy.normalize import normalize_question
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from remedy.logs.settings import LogSettings
+
+# The columns of the log table: every field's, then the derived ones.
+DERIVED_COLUMNS: tuple[str, ...] = ("normalized_query", "is_failure", "source_file", "line_number")
+LOG_COLUMNS: tuple[str, ...] = (*(field.column for field in FIELDS), *DERIVED_COLUMNS)
+# A staged row: the file it came from, why it was skipped (NULL: kept), and the columns a line gives.
+STAGED_ROW_COLUMNS: tuple[str, ...] = ("file_index", "reason", *(field.column for field in FIELDS),
+                                       "normalized_query", "is_failure")
+# The scores that name a primary issue, in order of precedence (DESIGN 1).
+ISSUE_BY_SCORE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("context_sufficiency",), "search_failure"),
+    (("response_helpfulness", "query_ease"), "unhelpful"),
+    (("trustworthiness",), "hallucination"),
+)
+_UDF_NAME = "remedy_normalize_question"
+# Distinct query texts the normalizer remembers (about 100 bytes each): memory stays flat.
+_MEMO_LIMIT = 500_000
+
+
+def staged_table_sql(staged: str) -> str:
+    """The staged table: one row per line, in file order (rowid = position), STAGED_ROW_COLUMNS."""
+    return f"CREATE TABLE {staged} (" + ", ".join(f"{name} {kind}" for name, kind in _staged_types().items()) + ")"
+
+
+def no_rows_sql() -> str:
+    """A SELECT of no staged rows, with their columns and types (an empty file's cache entry)."""
+    return "SELECT " + ", ".join(f"NULL::{kind} AS {name}" for name, kind in _staged_types().items()) + " WHERE false"
+
+
+def _staged_types() -> dict[str, str]:
+    types = {"file_index": "INTEGER", "reason": "VARCHAR", "normalized_query": "VARCHAR", "is_failure": "BOOLEAN",
+             **{field.column: field.sql_type for field in FIELDS}}
+    return {name: types[name] for name in STAGED_ROW_COLUMNS}
+
+
+def date_filter(since: dt.datetime | dt.date | None, until: dt.datetime | dt.date | None,
+                column: str = "ts") -> list[str]:
+    """SQL conditions on `column` for `since` (inclusive) and `until` (exclusive)."""
+    filters = []
+    if since is not None:
+        filters.append(f"{column} >= TIMESTAMP '{as_utc_naive(since).isoformat(sep=' ')}'")
+    if until is not None:
+        filters.append(f"{column} < TIMESTAMP '{as_utc_naive(until).isoformat(sep=' ')}'")
+    return filters
+
+
+def as_utc_naive(value: dt.datetime | dt.date) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def rows_sql(parsed: str, settings: LogSettings) -> str:
+    """SELECT the staged rows (STAGED_ROW_COLUMNS) from `parsed` (`fields.parse_sql`): each line's fields,
+    reason, normalized query and derived columns (NULL on a skipped line), in the order of `parsed`."""
+    derived = {
+        "severity": "coalesce(severity, 1.0 - list_min(map_values(scores)), "
+                    "CASE WHEN is_failure THEN 1.0 ELSE 0.0 END)",
+        "primary_issue": f"coalesce(primary_issue, CASE WHEN is_failure THEN {_issue_sql()} END)",
+    }
+    columns = ", ".join(f"CASE WHEN reason IS NULL THEN {derived[name]} END AS {name}" if name in derived else name
+                        for name in STAGED_ROW_COLUMNS)
+    return f"""
+        SELECT {columns}
+        FROM (
+            SELECT *,
+                   CASE WHEN reason IS NULL THEN
+                       coalesce(is_bad, CASE WHEN list_min(map_values(scores)) IS NOT NULL THEN len(failing) > 0 END,
+                                guardrailed, false) END AS is_failure
+            FROM (
+                SELECT *, {_UDF_NAME}(query) AS normalized_query, {_failing_scores_sql(settings)} AS failing
+                FROM ({parsed})
+            )
+        )
+        """
+
+
+def log_table_sql(table: str, staged: str, filters: list[str]) -> str:
+    """SELECT the log table (LOG_COLUMNS) from the staged rows of `staged` and `{table}__files`: the
+    good lines that pass `filters`, each with its file and line number."""
+    columns = ", ".join(f"s.{name}" if name in STAGED_ROW_COLUMNS else name for name in LOG_COLUMNS)
+    return f"""
+        SELECT {columns.replace("s.line_number", "line_number")}
+        FROM (SELECT s.*, f.source_file, s.rowid - f.first_rowid + f.first_line AS line_number
+              FROM {staged} s JOIN {table}__files f USING (file_index)) s
+        WHERE {" AND ".join(["s.reason IS NULL", *filters])}
+        """
+
+
+def _failing_scores_sql(settings: LogSettings) -> str:
+    """The names of the scores below their cutoff, as a list."""
+    if settings.failure_cutoffs:
+        cases = " ".join(
+            f"WHEN {sql_string(name)} THEN {cutoff!r}" for name, cutoff in sorted(settings.failure_cutoffs.items())
+        )
+        cutoff = f"(CASE e.key {cases} ELSE {settings.failure_cutoff!r} END)"
+    else:
+        cutoff = repr(settings.failure_cutoff)
+    return f"list_transform(list_filter(map_entries(scores), lambda e: e.value < {cutoff}), lambda e: e.key)"
+
+
+def _issue_sql() -> str:
+    cases = " ".join(
+        "WHEN "
+        + " OR ".join(f"list_contains(failing, {sql_string(score)})" for score in scores)
+        + f" THEN {sql_string(issue)}"
+        for scores, issue in ISSUE_BY_SCORE
+    )
+    return f"(CASE {cases} ELSE 'other' END)"
+
+
+def register_normalizer(con: duckdb.DuckDBPyConnection) -> None:
+    """`remedy_normalize_question(query)` on `con`: normalize_question, each distinct text computed once
+    (a memo per registration, cleared when it holds _MEMO_LIMIT texts), a vector of rows per call."""
+    import duckdb
+    import pyarrow as pa
+    from duckdb.func import PythonUDFType
+
+    memo: dict[str, str] = {}
+
+    def normalize(queries: Any) -> Any:  # DuckDB evaluates these annotations: module-level names only
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        out: list[str | None] = []
+        for query in queries.to_pylist():
+            if query is None:
+                out.append(None)
+                continue
+            found = memo.get(query)
+            if found is None:
+                found = memo[query] = normalize_question(query)
+            out.append(found)
+        return pa.array(out, pa.string())
+
+    try:
+        con.remove_function(_UDF_NAME)
+    except duckdb.Error:
+        pass  # not registered on this connection yet
+    con.create_function(_UDF_NAME, normalize, ["VARCHAR"], "VARCHAR", type=PythonUDFType.ARROW,
+                        side_effects=False)

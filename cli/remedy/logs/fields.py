@@ -1,0 +1,227 @@
+"""The log fields: one declaration per field, read by every path (JSON lines, Parquet, CSV, Ray batches).
+
+Each `LogField` says what column the field becomes, which JSON values it accepts (its checks, with the
+reason a line is skipped for) and how its typed value is computed. `parse_sql` turns the declarations
+into one SELECT over `f_<field>` columns (each field's JSON value, minified) that yields the staged
+columns plus a `reason` column: NULL for a good line, else the first check it fails. A new field is
+one entry in `FIELDS` (and its name in DESIGN 1).
+
+A JSON value's type is read from its first character (minified JSON: `"` string, `{` object, `[` list,
+`t`/`f` boolean, `n` null, `-` or a digit a number), so no value is parsed twice to be checked. In the
+SQL of a declaration, `{f}` is the field's JSON value and `{tag}` its first character (`n` when the
+field is absent or null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from remedy.logs.sources import quote_ident, sql_string
+
+CONTEXT_SEPARATOR = "\n\n"
+MARK = "\x01"  # starts a line that could not be read; the rest of the line is the reason (line_files)
+# trim() with a character set is slow on long lines: test short lines only, and objects by a regex.
+_BLANK = "doc IS NULL OR (strlen(doc) < 256 AND trim(doc, ' ' || chr(9) || chr(13)) = '')"
+OBJECT_START = r"(starts_with(doc, '{') OR regexp_matches(doc, '^[ \t]+\{'))"
+
+
+def is_number(json_text: str) -> str:
+    """SQL: a minified JSON value is a number (its first character). No IN list: DuckDB plans long
+    IN lists as joins, which would give up the row order that line numbers rely on."""
+    first = f"left({json_text}, 1)"
+    return f"({first} = '-' OR {first} BETWEEN '0' AND '9')"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A line is skipped when `condition` holds: reason `field '<name>': <message><detail>`."""
+
+    condition: str
+    message: str
+    detail: str | None = None  # SQL appended to the message (e.g. the offending value)
+
+
+@dataclass(frozen=True)
+class LogField:
+    name: str  # canonical name: the key in `[logs]` and DESIGN 1
+    column: str  # the column it becomes in the log table
+    sql_type: str
+    value: str  # SQL of the typed value of a good line
+    checks: tuple[Check, ...] = ()
+    helpers: tuple[tuple[str, str], ...] = ()  # (name, SQL) computed before the checks, usable by them
+    required: bool = False
+    # In Parquet and CSV an object or a list often arrives as JSON text in a string column: its opener.
+    embedded_json: str | None = None
+
+
+def _optional(*allowed: str) -> str:
+    return "{tag} NOT IN ('n', " + ", ".join(f"'{a}'" for a in allowed) + ")"
+
+
+def _text() -> str:
+    return "CASE WHEN {tag} = '\"' THEN nullif({f}->>'$', '') END"
+
+
+def _boolean() -> str:
+    return "CASE {tag} WHEN 't' THEN true WHEN 'f' THEN false END"
+
+
+_SCORE_VALUE = (
+    f"CASE WHEN {is_number('e')} THEN e::DOUBLE "
+    "WHEN left(e, 1) = '{{' AND json_type(e, '$.score') IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
+    "THEN json_extract(e, '$.score')::DOUBLE END"
+)
+
+FIELDS: tuple[LogField, ...] = (
+    LogField(
+        "id", "log_id", "VARCHAR", "CASE WHEN {tag} = '\"' THEN {f}->>'$' ELSE {f}::VARCHAR END",
+        checks=(
+            # an integer of any size (above 2^64 the JSON type says DOUBLE, but the text keeps every digit)
+            Check("NOT ({tag} = '\"' OR json_type({f}) IN ('BIGINT', 'UBIGINT') "
+                  "OR (json_type({f}) = 'DOUBLE' AND regexp_full_match({f}, '-?[0-9]+')))",
+                  "expected a string or an integer"),
+            Check("{tag} = '\"' AND {f}->>'$' = ''", "empty"),
+        ),
+        required=True,
+    ),
+    LogField(
+        "timestamp", "ts", "TIMESTAMP", "ts_value",
+        helpers=(("ts_value", "CASE WHEN {tag} = '\"' THEN try_cast({f}->>'$' AS TIMESTAMPTZ)::TIMESTAMP END"),),
+        checks=(
+            Check("{tag} <> '\"'", "expected an ISO 8601 string"),
+            Check("ts_value IS NULL", "not an ISO 8601 timestamp: ", "left({f}->>'$', 40)"),
+        ),
+        required=True,
+    ),
+    LogField(
+        "query", "query", "VARCHAR", "query_text",
+        helpers=(("query_text", "CASE WHEN {tag} = '\"' THEN {f}->>'$' END"),),
+        checks=(Check("{tag} <> '\"'", "expected a string"), Check("query_text = ''", "empty")),
+        required=True,
+    ),
+    LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),)),
+    LogField(
+        "context", "context", "VARCHAR",
+        "CASE {tag} WHEN '\"' THEN nullif({f}->>'$', '') WHEN '[' THEN nullif(array_to_string("
+        f"from_json({{f}}, '[\"VARCHAR\"]'), {sql_string(CONTEXT_SEPARATOR)}), '') END",
+        checks=(Check(_optional('"', "["), "expected a string or a list of strings"),),
+        embedded_json="[",
+    ),
+    LogField(
+        "scores", "scores", "MAP(VARCHAR, DOUBLE)",
+        "coalesce(score_map, map(score_names, score_values), MAP {{}})::MAP(VARCHAR, DOUBLE)",
+        helpers=(
+            # Fast: an object whose values are all numbers or null (no `":` followed by anything else;
+            # a key holding such text only sends its line the slow way) cast in one go; NULL on a repeated name.
+            ("score_map", "CASE WHEN {tag} = '{{' AND NOT regexp_matches({f}, '\":[^-0-9n]') "
+                          "THEN try_cast({f} AS MAP(VARCHAR, DOUBLE)) END"),
+            # Slow, exact: each item read as a number or as {"score": number}.
+            ("score_names", "CASE WHEN {tag} = '{{' AND score_map IS NULL THEN json_keys({f}) END"),
+            ("score_items", "CASE WHEN {tag} = '{{' AND score_map IS NULL THEN json_extract({f}, '$.*') END"),
+            ("score_values", f"list_transform(score_items, lambda e: {_SCORE_VALUE})"),
+        ),
+        checks=(
+            Check(_optional("{{"), "expected an object"),
+            Check("len(list_distinct(score_names)) < len(score_names)", "repeats a name"),
+            # every item that is not null must have given a value in [0, 1]
+            Check("coalesce(list_min(map_values(score_map)) < 0 OR list_max(map_values(score_map)) > 1, false) "
+                  "OR len(list_filter(score_items, lambda e: left(e, 1) <> 'n')) "
+                  "<> len(list_filter(score_values, lambda v: v BETWEEN 0 AND 1))",
+                  "every score must be a number between 0 and 1"),
+        ),
+        embedded_json="{",
+    ),
+    LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),)),
+    LogField("guardrailed", "guardrailed", "BOOLEAN", _boolean(),
+             checks=(Check(_optional("t", "f"), "expected true or false"),)),
+    LogField("primary_issue", "primary_issue", "VARCHAR", _text(),
+             checks=(Check(_optional('"'), "expected a string"),)),
+    LogField(
+        "severity", "severity", "DOUBLE", f"CASE WHEN {is_number('{f}')} THEN {{f}}::DOUBLE END",
+        checks=(
+            Check(f"{{tag}} <> 'n' AND NOT {is_number('{f}')}", "expected a number"),
+            Check(f"{is_number('{f}')} AND NOT coalesce({{f}}::DOUBLE BETWEEN 0 AND 1, false)",
+                  "must be between 0 and 1"),
+        ),
+    ),
+    LogField("served_remediation", "served_remediation", "VARCHAR", _text(),
+             checks=(Check(_optional('"'), "expected a string or null"),)),
+    LogField("metadata", "metadata", "JSON", "CASE WHEN {tag} = '{{' THEN {f} END",
+             checks=(Check(_optional("{{"), "expected an object"),), embedded_json="{"),
+)
+
+CANONICAL_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS)
+REQUIRED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.required)
+def _sql(field: LogField, template: str) -> str:
+    return template.format(f=f"f_{field.name}", tag=f"tag_{field.name}")
+
+
+def lines_source(source: str, names: Mapping[str, str], *, tabular: bool) -> str:
+    """`doc`, `valid`, `j` and the `f_<field>` columns from `source` (one `doc` of JSON text per line):
+    each line parsed once (`from_json` into a struct of JSON values)."""
+    structure = "{" + ", ".join(f'"{names[f.name]}": "JSON"' for f in FIELDS) + "}"
+    values = []
+    for field in FIELDS:
+        value = f"j.{quote_ident(names[field.name])}"
+        if tabular and field.embedded_json:
+            value = (f"(CASE WHEN left({value}, 2) = '\"{field.embedded_json}' AND json_valid({value}->>'$') "
+                     f"THEN ({value}->>'$')::JSON ELSE {value} END)")
+        values.append(f"{value} AS f_{field.name}")
+    return f"""
+        SELECT doc, valid, j, {", ".join(values)}
+        FROM (
+            SELECT doc, valid,
+                   CASE WHEN valid AND {OBJECT_START} THEN from_json(doc, {sql_string(structure)}) END AS j
+            FROM (SELECT doc, doc IS NOT NULL AND json_valid(doc) AS valid FROM ({source}))
+        )"""
+
+
+def objects_source(fields_sql: str, names: Mapping[str, str]) -> str:
+    """The `f_<field>` columns from a reader that parsed every line as an object already
+    (`sources.json_fields_sql`): nothing is blank, invalid or not an object."""
+    values = ", ".join(f"{quote_ident(names[f.name])} AS f_{f.name}" for f in FIELDS)
+    return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {values} FROM ({fields_sql})"
+
+
+def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False) -> str:
+    """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source` or
+    `objects_source`): the typed fields of a good line, or the reason it is skipped."""
+
+    def label(field: LogField) -> str:
+        name = names[field.name]
+        return sql_string(f"'{name}'" if name == field.name else f"'{name}' ({field.name})")
+
+    checks: list[tuple[str, str]] = [
+        (_BLANK, "'blank'"),
+        *([(f"left(doc, 1) = {sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
+        ("NOT valid", "'not valid JSON'"),
+        ("j IS NULL", "'not a JSON object'"),
+        *((_sql(f, "{tag} = 'n'"), f"'missing required field ' || {label(f)}") for f in FIELDS if f.required),
+    ]
+    for field in FIELDS:
+        for check in field.checks:
+            reason = f"'field ' || {label(field)} || {sql_string(': ' + check.message)}"
+            if check.detail:
+                reason += f" || {_sql(field, check.detail)}"
+            checks.append((_sql(field, check.condition), reason))
+    reason = "CASE " + " ".join(f"WHEN {condition} THEN {text}" for condition, text in checks) + " END"
+    tags = ", ".join(f"coalesce(left(f_{f.name}, 1), 'n') AS tag_{f.name}" for f in FIELDS)
+    layered = f"SELECT *, {tags} FROM ({fields})"
+    for field in FIELDS:  # one layer per helper: a helper used by a later one is computed once
+        for name, sql in field.helpers:
+            layered = f"SELECT *, {_sql(field, sql)} AS {name} FROM ({layered})"
+    values = ",\n".join(f"CASE WHEN reason IS NULL THEN {_sql(f, f.value)} END AS {f.column}" for f in FIELDS)
+    return f"""
+    SELECT {index} AS file_index, reason,
+           {values}
+    FROM (
+        SELECT *, {reason} AS reason
+        FROM ({layered})
+    )
+    """
+
+
+def field_names(names: Mapping[str, str]) -> Sequence[str]:
+    """The export's names of the fields, in FIELDS order."""
+    return [names[field.name] for field in FIELDS]

@@ -1,0 +1,258 @@
+"""Staging: one row per line of a file (or Parquet/CSV row), in file order, with its fields typed or a reason.
+
+DuckDB does all the reading and parsing. The staged table's rows keep the file's order (DuckDB's readers
+and INSERT preserve insertion order), so a row's `rowid` gives its exact line number even with many
+threads; `{table}__files` holds where each file's rows start. Malformed lines are kept as staged rows
+with a reason (`remedy.logs.fields`), counted and reported, never parsed in Python.
+
+JSON lines take a fast path first: DuckDB's JSON reader parses each line once, in parallel, straight
+into the fields. It is used only when its rows are exactly the file's lines (as many rows as lines,
+no byte order mark, no line that is `null` or lacks an id, which it cannot tell from one another);
+otherwise, and whenever it stops at a line it cannot read, the file is read line by line: each line
+as text (the CSV reader with a NUL delimiter and no quoting), validated and parsed in SQL, so every
+bad line gets its own reason. Parquet and CSV rows are turned into JSON objects and go through the
+same checks; CSV and JSON lines that are not UTF-8 are rewritten line for line first (`line_files`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING
+
+from remedy.errors import InputError, is_interrupt
+from remedy.logs.derive import rows_sql, staged_table_sql
+from remedy.logs.fields import FIELDS, lines_source, objects_source, parse_sql
+from remedy.logs.line_files import csv_as_lines, utf8_lines
+from remedy.logs.sources import (
+    LogFile,
+    SkippedLine,
+    duckdb_path,
+    json_fields_sql,
+    line_count,
+    not_utf8,
+    source_sql,
+    sql_string,
+    starts_with_bom,
+    unreadable,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from remedy.logs.settings import LogSettings
+
+# How many skipped lines are kept for the CLI to name on stderr.
+REPORTED_SKIPS = 5
+
+
+class Target:
+    """Where a file's staged rows go: appended to a table (`TableTarget`) or written as one Parquet file
+    (`ParquetTarget`, the log cache); either way in file order."""
+
+    def write(self, con: duckdb.DuckDBPyConnection, select: str) -> None:
+        raise NotImplementedError
+
+    def counts(self, con: duckdb.DuckDBPyConnection, index: int, missing_id: str) -> tuple[int, int]:
+        """(rows of file `index` written, those of them skipped as `missing_id`)."""
+        raise NotImplementedError
+
+    def keep(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The write fits: make it final."""
+
+    def reset(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Forget a write that did not fit (the fast path), so the next one starts at the same row."""
+        raise NotImplementedError
+
+
+class TableTarget(Target):
+    """Rows appended to the staged table `staged`; a file staged after another goes through a side table
+    first, so a fast path that does not fit leaves no gap in the rowids."""
+
+    def __init__(self, staged: str) -> None:
+        self.staged = staged
+        self._side: str | None = None
+
+    def write(self, con: duckdb.DuckDBPyConnection, select: str) -> None:
+        if self._side is None and count_rows(con, self.staged):
+            self._side = f"{self.staged}__side"
+            create_staged_table(con, self._side)
+        con.execute(f"INSERT INTO {self._side or self.staged} {select}")
+
+    def counts(self, con: duckdb.DuckDBPyConnection, index: int, missing_id: str) -> tuple[int, int]:
+        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE reason = {missing_id}) "
+                            f"FROM {self._side or self.staged} WHERE file_index = {index}").fetchone()
+        return (int(found[0]), int(found[1])) if found else (0, 0)
+
+    def keep(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._side is not None:
+            con.execute(f"INSERT INTO {self.staged} SELECT * FROM {self._side}")
+            self.reset(con)
+
+    def reset(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._side is not None:
+            con.execute(f"DROP TABLE IF EXISTS {self._side}")
+            self._side = None
+        elif count_rows(con, self.staged):  # the first file: its rows are the table's
+            create_staged_table(con, self.staged)
+
+
+class ParquetTarget(Target):
+    """Rows written to the Parquet file `path` by one COPY (nothing else is staged)."""
+
+    def __init__(self, path: str, options: str = "FORMAT parquet") -> None:
+        self.path = path
+        self.options = options
+
+    def write(self, con: duckdb.DuckDBPyConnection, select: str) -> None:
+        con.execute(f"COPY ({select}) TO {sql_string(self.path)} ({self.options})")
+
+    def counts(self, con: duckdb.DuckDBPyConnection, index: int, missing_id: str) -> tuple[int, int]:
+        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE reason = {missing_id}) "
+                            f"FROM read_parquet({duckdb_path(self.path)})").fetchone()
+        return (int(found[0]), int(found[1])) if found else (0, 0)
+
+    def reset(self, con: duckdb.DuckDBPyConnection) -> None:
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def create_staged_table(con: duckdb.DuckDBPyConnection, staged: str) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {staged}")
+    con.execute(staged_table_sql(staged))
+
+
+def create_files_table(con: duckdb.DuckDBPyConnection, table: str,
+                       spans: list[tuple[int, str, int, int | None]]) -> None:
+    """`{table}__files`: (file_index, source_file, first_rowid, first_line) of each staged file."""
+    con.execute(f"DROP TABLE IF EXISTS {table}__files")
+    con.execute(f"CREATE TABLE {table}__files "
+                "(file_index INTEGER, source_file VARCHAR, first_rowid BIGINT, first_line BIGINT)")
+    if spans:
+        con.executemany(f"INSERT INTO {table}__files VALUES (?, ?, ?, ?)", spans)
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
+               settings: LogSettings) -> None:
+    """Write the staged rows of `log_file` (one per line or row, in order, as file `index`) to `target`.
+    The caller registers the normalizer (`derive.register_normalizer`) on `con` first."""
+    import duckdb
+
+    if os.path.getsize(log_file.path) == 0:
+        return  # an empty file is an empty export
+    names = settings.fields
+    if log_file.format == "csv":  # split into records in Python: exact line numbers, strict rows
+        with _line_file(lambda out: csv_as_lines(log_file.path, log_file.gzip, settings, out)) as lines:
+            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=True)
+        return
+    if log_file.format == "jsonl" and _stage_objects(con, target, index, log_file, settings):
+        return
+    source = source_sql(con, log_file)
+    parsed = parse_sql(lines_source(source, names, tabular=log_file.format != "jsonl"), index, names)
+    try:
+        target.write(con, rows_sql(parsed, settings))
+        target.keep(con)
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        target.reset(con)
+        if log_file.format != "jsonl" or not not_utf8(error):
+            raise InputError(unreadable(log_file.path, error)) from error
+        # A line that is not UTF-8 stops DuckDB: only then, mark such lines and read the rest.
+        with _line_file(lambda out: utf8_lines(log_file.path, log_file.gzip, out)) as lines:
+            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=False)
+
+
+def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
+                   settings: LogSettings) -> bool:
+    """The fast path (module doc): True when the file's rows are staged, False to read it line by line."""
+    import duckdb
+
+    if starts_with_bom(log_file):
+        return False
+    names = settings.fields
+    fields = objects_source(json_fields_sql(log_file, [names[f.name] for f in FIELDS]), names)
+    try:
+        target.write(con, rows_sql(parse_sql(fields, index, names), settings))
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        target.reset(con)
+        return False
+    rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
+    if unknown or rows != line_count(con, log_file):
+        target.reset(con)
+        return False
+    target.keep(con)
+    return True
+
+
+def _label(names: Mapping[str, str], canonical: str) -> str:
+    name = names[canonical]
+    return f"'{name}'" if name == canonical else f"'{name}' ({canonical})"
+
+
+def _insert_lines(con: duckdb.DuckDBPyConnection, target: Target, index: int, lines: str, settings: LogSettings,
+                  *, shown: str, tabular: bool) -> None:
+    """Stage a line file of `line_files` (one document or MARK + reason per line of the file `shown`)."""
+    import duckdb
+
+    names = settings.fields
+    parsed = parse_sql(lines_source(source_sql(con, LogFile(lines, "jsonl")), names, tabular=tabular), index, names,
+                       marked=True)
+    try:
+        target.write(con, rows_sql(parsed, settings))
+        target.keep(con)
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        target.reset(con)
+        raise InputError(unreadable(shown, error)) from error
+
+
+@contextmanager
+def _line_file(write: Callable[[IO[str]], None]) -> Iterator[str]:
+    """A temporary file filled by `write`, deleted afterwards."""
+    handle, path = tempfile.mkstemp(prefix="remedy-lines-", suffix=".jsonl")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            write(out)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def skipped_lines(con: duckdb.DuckDBPyConnection, table: str, staged: str) -> tuple[int, tuple[SkippedLine, ...]]:
+    """How many staged lines were skipped (blank lines are not counted), and the first REPORTED_SKIPS."""
+    rows = con.execute(
+        f"""
+        SELECT f.source_file, s.rowid - f.first_rowid + f.first_line, s.reason, count(*) OVER ()
+        FROM {staged} s JOIN {table}__files f USING (file_index)
+        WHERE s.reason IS NOT NULL AND s.reason <> 'blank'
+        ORDER BY s.rowid
+        LIMIT {REPORTED_SKIPS}
+        """
+    ).fetchall()
+    if not rows:
+        return 0, ()
+    return int(rows[0][3]), tuple(SkippedLine(str(file), int(line or 0), str(reason)) for file, line, reason, _ in rows)
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    result = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(result[0]) if result else 0
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop `name` whether it is a table or a view (DROP TABLE refuses a view and the reverse)."""
+    found = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal "
+        "AND database_name = current_database() "
+        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n "
+        "AND database_name = current_database()",
+        {"n": name},
+    ).fetchall()
+    for (kind,) in found:
+        con.execute(f"DROP {kind} IF EXISTS {name}")
