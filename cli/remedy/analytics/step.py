@@ -13,7 +13,7 @@ with DuckDB on the driver, so both engines count the same way.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -176,17 +176,20 @@ class AttributionStep:
         self.rows = rows
         self.failures = failures
         self.cache = cache
-        self._memo: dict[str, list[tuple]] = {}
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("CREATE TABLE memo_known (normalized_query VARCHAR)")
+        self._con.register("remedy_schema", DECISIONS_SCHEMA.empty_table())
+        self._con.execute("CREATE TABLE memo_decided AS SELECT * FROM remedy_schema")
+        self._con.unregister("remedy_schema")
+        self._memo_size = 0
         if threads:  # the Ray engine runs one step per core: one thread each
             self._con.execute(f"SET threads = {int(threads)}")
         self._remediations = remediation_table(matcher)
 
     def __call__(self, batch: pa.RecordBatch | pa.Table) -> StepOutput:
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-        queries = [q for q in pc.unique(table.column("normalized_query")).to_pylist() if q is not None]
-        decided = self._decisions(queries)
+        decided = self._decisions(pc.drop_null(pc.unique(table.column("normalized_query"))))
         con = self._con
         con.register("batch", table)
         con.register("decided", decided)
@@ -208,31 +211,46 @@ class AttributionStep:
         if self.cache is not None:
             self.cache.flush()
 
-    def _decisions(self, queries: list[str]) -> pa.Table:
-        """Accepted decisions for the batch's distinct queries: from the memo, the cache, or decided now."""
-        if len(self._memo) > _MEMO_LIMIT:
-            self._memo.clear()
-        missing = [q for q in queries if q not in self._memo]
-        if missing and self.cache is not None:
-            known, cached = self.cache.lookup(missing)
-            self._remember(known, cached)
-            missing = [q for q in missing if q not in known]
-        if missing:
-            fresh = self.decider.decide(missing)
-            self._remember(missing, fresh)
-            if self.cache is not None:
-                self.cache.add(missing, fresh)
-        found = [row for q in queries for row in self._memo[q]]
-        return pa.Table.from_pylist(
-            [dict(zip(DECISIONS_SCHEMA.names, row, strict=True)) for row in found], schema=DECISIONS_SCHEMA)
+    def _decisions(self, queries: pa.Array) -> pa.Table:
+        """Accepted decisions for the batch's distinct queries: from the memo, the cache, or decided now.
 
-    def _remember(self, queries: Iterable[str], decisions: pa.Table) -> None:
+        The memo is two DuckDB tables (the queries decided, the decisions accepted), so a batch whose
+        queries are known crosses into Python only as Arrow columns."""
+        con = self._con
+        if self._memo_size > _MEMO_LIMIT:
+            con.execute("DELETE FROM memo_known")
+            con.execute("DELETE FROM memo_decided")
+            self._memo_size = 0
+        con.register("wanted", pa.table({"normalized_query": queries.cast(pa.string())}))
+        try:
+            missing = con.sql("SELECT normalized_query FROM wanted "
+                              "ANTI JOIN memo_known USING (normalized_query)").to_arrow_table().column(0)
+            if len(missing) and self.cache is not None:
+                known, cached = self.cache.lookup(missing.to_pylist())
+                self._remember(pa.array(sorted(known), pa.string()), cached)
+                missing = pc.filter(missing, pc.invert(pc.is_in(missing, value_set=pa.array(list(known), pa.string()))))
+            if len(missing):
+                texts = missing.to_pylist()
+                fresh = self.decider.decide(texts)
+                self._remember(missing, fresh)
+                if self.cache is not None:
+                    self.cache.add(texts, fresh)
+            return con.sql("SELECT * FROM memo_decided SEMI JOIN wanted USING (normalized_query)").to_arrow_table()
+        finally:
+            con.unregister("wanted")
+
+    def _remember(self, queries: pa.Array | pa.ChunkedArray, decisions: pa.Table) -> None:
         """Memoize `decisions` for `queries` (a query without a row there was decided: nothing accepted)."""
-        by_query: dict[str, list[tuple]] = {}
-        for row in zip(*(decisions.column(name).to_pylist() for name in DECISIONS_SCHEMA.names), strict=True):
-            by_query.setdefault(row[0], []).append(row)
-        for query in queries:
-            self._memo[query] = by_query.get(query, [])
+        con = self._con
+        con.register("remedy_known", pa.table({"normalized_query": queries}))
+        con.register("remedy_decided", decisions)
+        try:
+            con.execute("INSERT INTO memo_known SELECT normalized_query FROM remedy_known")
+            con.execute("INSERT INTO memo_decided SELECT * FROM remedy_decided")
+        finally:
+            con.unregister("remedy_known")
+            con.unregister("remedy_decided")
+        self._memo_size += len(queries)
 
 
 def remediation_table(matcher: Matcher) -> pa.Table:
