@@ -62,9 +62,6 @@ def test_ray_engine_equals_local_engine(demo: Path, run, ray_instance: None) -> 
 
 
 
-@pytest.mark.xfail(reason="seen to differ from the local issue list in some fields right after the topic-level "
-                          "queue (issue 11) landed; passes since the safe defaults landed, cause not found yet: "
-                          "kept non-strict until reconciled (issue 12)", strict=False)
 def test_ray_issue_queue_equals_local(demo: Path, run, ray_instance: None) -> None:
     issues_local = run("issues", "--logs", "exports", "--format", "json", "--top", "0")
     issues_ray = run("issues", "--logs", "exports", "--format", "json", "--top", "0", "--engine", "ray")

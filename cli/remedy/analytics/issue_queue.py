@@ -178,8 +178,9 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     if half_life is None:
         half_life = config.half_life if config else parse_duration(DEFAULT_HALF_LIFE)
     where = failure_filter(analysis.attributions, status, primary_issue)
-    con, logs = analysis.con, analysis.logs.table
-    newest = one_row(con, f"SELECT max(ts) FROM {logs}")[0]
+    con = analysis.con
+    # the newest log of the input, from the step's partials: a Ray driver holds the failure logs only
+    newest = one_row(con, f"SELECT max(newest) FROM {analysis.attributions}__by_day")[0]
     triages = load_triage(config.triage_dir).triages if config else {}
     _match_triage(analysis, triages, where)
     decay = "1.0" if math.isinf(half_life) or newest is None else \
@@ -263,8 +264,11 @@ def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | N
 
 
 def _per_query_sql(logs: str, decay: str, condition: str) -> str:
-    return f"""SELECT normalized_query, count(*) AS failures, sum(coalesce(severity, 0)) AS severity,
-                      sum(coalesce(severity, 0) * {decay}) AS impact
+    # Sums in a fixed order: the same totals to the last bit whatever order the rows came in (threads, Ray
+    # workers), so two issues of equal impact always rank the same way.
+    return f"""SELECT normalized_query, count(*) AS failures,
+                      sum(coalesce(severity, 0) ORDER BY coalesce(severity, 0)) AS severity,
+                      sum(coalesce(severity, 0) * {decay} ORDER BY coalesce(severity, 0) * {decay}) AS impact
                FROM {logs} WHERE is_failure {condition}"""
 
 
@@ -318,7 +322,8 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
                   "cluster": [c.id for c in clusters for _ in c.queries]})
     condition = f"AND {where}" if where else ""
     newest_sql = f"TIMESTAMP '{newest.isoformat()}'" if newest else "NULL"
-    # Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
+    # The spelling shown is the most frequent among the failures (the logs an issue is about; all a Ray
+    # driver holds). Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
     # DuckDB's mode() picks whichever a thread saw first, and the same input must give the same output.
     facts = con.execute(f"""
         SELECT cluster, list(log_id ORDER BY ts, log_id), first(issue ORDER BY n DESC, issue), min(ts), max(ts),
@@ -334,7 +339,7 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
     spelling = dict(con.execute(f"""
         SELECT normalized_query, first(query ORDER BY n DESC, query)
         FROM (SELECT normalized_query, query, count(*) AS n FROM {logs}
-              WHERE normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
+              WHERE is_failure AND normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
         GROUP BY normalized_query""", {"reps": [c.representative for c in clusters]}).fetchall())
     issues = []
     for rank, (cluster, triage) in enumerate(chosen, start=1):

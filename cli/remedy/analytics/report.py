@@ -292,7 +292,8 @@ def _window_analysis(analysis: Analysis, window: Window, view: str, filtered: bo
     # coverage_report sums the attribution step's partials: run the step over the window's rows
     from remedy.analytics.attribution import attribute_logs
 
-    stats = attribute_logs(logs, analysis.matcher, table=f"{view}_attributions")
+    cache_dir = analysis.config.cache_dir if analysis.config else None  # the decisions are known already
+    stats = attribute_logs(logs, analysis.matcher, table=f"{view}_attributions", cache_dir=cache_dir)
     return dataclasses.replace(analysis, logs=logs, stats=stats, attributions=f"{view}_attributions")
 
 

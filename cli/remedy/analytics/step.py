@@ -59,7 +59,8 @@ PARTIAL_SQL: dict[str, str] = {
         SELECT CAST(b.ts AS DATE) AS day, count(*) AS logs,
                count(*) FILTER (WHERE b.is_failure) AS failures,
                count(*) FILTER (WHERE b.is_failure AND q.addressed) AS addressed_failures,
-               count(*) FILTER (WHERE b.is_failure AND q.addressed_active) AS addressed_active_failures
+               count(*) FILTER (WHERE b.is_failure AND q.addressed_active) AS addressed_active_failures,
+               max(b.ts) AS newest
         FROM batch b LEFT JOIN q USING (normalized_query) GROUP BY ALL""",
     "by_remediation": f"""
         SELECT d.remediation_id,
