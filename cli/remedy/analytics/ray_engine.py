@@ -16,10 +16,12 @@ Ray is imported here only: the local engine never loads it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import glob
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,8 @@ from remedy.analytics.tables import one_row
 from remedy.config import Config
 from remedy.errors import InputError, UsageError
 from remedy.files.remediation import Remediation
+from remedy.logs.fields import MARK
+from remedy.logs.line_files import NOT_UTF8
 from remedy.logs.reading import LOG_COLUMNS, REPORTED_SKIPS, LogTable, SkippedLine, canonical_batch
 from remedy.logs.settings import LogSettings
 
@@ -77,6 +81,16 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
                    until: datetime.datetime | None = None, strict: bool = False, rows: bool = False,
                    failures: bool = True, table: str = ATTRIBUTIONS) -> Analysis:
     """An `Analysis` computed on Ray: decisions and partials as the local engine makes them, failure logs in `logs`."""
+    # Ray's driver threads print notices (e.g. "N worker processes have been started") to stdout, where
+    # the command's JSON goes: while Ray runs, they go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        return _analyse_on_ray(config, log_paths, remediations, settings=settings, address=address, since=since,
+                               until=until, strict=strict, rows=rows, failures=failures, table=table)
+
+
+def _analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
+                    settings: LogSettings, address: str | None, since: datetime.datetime | None,
+                    until: datetime.datetime | None, strict: bool, rows: bool, failures: bool, table: str) -> Analysis:
     ray = import_ray()
     from remedy.matching.matcher import build_matcher
 
@@ -101,10 +115,12 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
         for output in _run(ray, source, ship, cpus):
             skipped_part = output.tables.pop(_SKIPPED)
             skipped += sum(skipped_part.column("count").to_pylist())
-            first_skipped.extend(SkippedLine(f, 0, r) for f, r in zip(skipped_part.column("source_file").to_pylist(),
-                                                                       skipped_part.column("reason").to_pylist(),
-                                                                       strict=True) if r)
+            first_skipped.extend(SkippedLine(f, int(n or 0), r) for f, n, r in zip(
+                skipped_part.column("source_file").to_pylist(), skipped_part.column("line").to_pylist(),
+                skipped_part.column("reason").to_pylist(), strict=True) if r)
             append_outputs(con, table, output)
+    order = {path: index for index, path in enumerate(f for source in sources for f in source.files)}
+    first_skipped.sort(key=lambda item: (order.get(item.file, len(order)), item.line))  # in file order, as locally
     if strict and first_skipped:
         raise InputError(f"{first_skipped[0]} (--strict)")
     finish_outputs(con, table)
@@ -124,9 +140,10 @@ def _run(ray: Any, source: Source, ship: dict[str, Any], cpus: int) -> Iterator[
     from ray.data.datasource.partitioning import Partitioning
 
     partitioning = Partitioning("hive", base_dir=source.base_dir, filesystem=source.filesystem)  # type: ignore[arg-type]
-    if source.lines:
-        dataset = ray.data.read_text(list(source.files), filesystem=source.filesystem, include_paths=True,
-                                     partitioning=partitioning)
+    if source.lines:  # read here, not by read_text: its rows do not say which line they were
+        dataset = ray.data.from_items([{"path": path} for path in source.files]).map_batches(
+            _file_lines, fn_kwargs={"filesystem": source.filesystem, "partitioning": partitioning},
+            batch_format="pyarrow", batch_size=1)
     else:
         dataset = ray.data.read_parquet(list(source.files), filesystem=source.filesystem, include_paths=True,
                                         partitioning=partitioning)
@@ -157,20 +174,73 @@ class _RayStep:
         import pyarrow.compute as pc
 
         parts, skipped = [], []
-        for path in pc.unique(raw.column("path")).to_pylist():
-            rows = raw.filter(pc.equal(raw.column("path"), path))
+        # JSON lines come in runs of consecutive lines of one file (`_file_lines`), each with its first line
+        keys = ["path", "first_line"] if "first_line" in raw.column_names else ["path"]
+        for group in raw.group_by(keys, use_threads=False).aggregate([]).to_pylist():
+            mask = pc.equal(raw.column("path"), group["path"])
+            if "first_line" in group:
+                mask = pc.and_(mask, pc.equal(raw.column("first_line"), group["first_line"]))
+            rows = raw.filter(mask)
+            path = group["path"]
             parsed = canonical_batch(self.con, rows, path, self.settings, lines=self.lines, since=self.since,
-                                     until=self.until)
+                                     until=self.until, first_line=group.get("first_line"), marked=self.lines)
             parts.append(parsed.rows.select(list(STEP_COLUMNS)))
-            skipped.append({"source_file": path, "reason": None, "count": parsed.skipped_lines})
-            skipped.extend({"source_file": path, "reason": s.reason, "count": 0} for s in parsed.first_skipped)
+            skipped.append({"source_file": path, "line": None, "reason": None, "count": parsed.skipped_lines})
+            skipped.extend({"source_file": path, "line": s.line, "reason": s.reason, "count": 0}
+                           for s in parsed.first_skipped)
         output = self.step(pa.concat_tables(parts) if parts else _empty_logs())
         tables = dict(output.tables)
         tables[_SKIPPED] = pa.Table.from_pylist(skipped, schema=_SKIPPED_SCHEMA)
         return pa.table({"output": ["step"], "payload": [_pack(tables)]})
 
 
-_SKIPPED_SCHEMA = pa.schema([("source_file", pa.string()), ("reason", pa.string()), ("count", pa.int64())])
+_SKIPPED_SCHEMA = pa.schema([("source_file", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
+                             ("count", pa.int64())])
+
+
+def _file_lines(batch: pa.Table, filesystem: Any, partitioning: Any) -> Iterator[pa.Table]:
+    """The lines of each file in `batch` (column `path`), in runs of BATCH_ROWS consecutive lines: `text`,
+    `path`, `first_line` (the run's first line number) and the file's hive partition values. A line that
+    is not UTF-8 becomes MARK + the reason, as the local reader's `line_files` writes it."""
+    from ray.data.datasource.partitioning import PathPartitionParser
+
+    parse = PathPartitionParser(partitioning)
+    for path in batch.column("path").to_pylist():
+        partitions = parse(path)
+        compression = "gzip" if path.lower().endswith(".gz") else None
+        with filesystem.open_input_stream(path, compression=compression) as stream:
+            run: list[str] = []
+            first, number, rest = 1, 0, b""
+            while True:
+                chunk = stream.read(1 << 24)
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop() if chunk else b""
+                if not chunk and lines and lines[-1] == b"":
+                    lines.pop()  # the file's last newline ends its last line, not a new one
+                for raw in lines:
+                    number += 1
+                    run.append(_line_text(raw[:-1] if raw.endswith(b"\r") else raw))
+                    if len(run) == BATCH_ROWS:
+                        yield _lines_table(run, path, first, partitions)
+                        run, first = [], number + 1
+                if not chunk:
+                    break
+            if run:
+                yield _lines_table(run, path, first, partitions)
+
+
+def _line_text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return MARK + NOT_UTF8
+
+
+def _lines_table(lines: list[str], path: str, first: int, partitions: dict[str, str]) -> pa.Table:
+    columns = {"text": pa.array(lines, pa.string()), "path": pa.array([path] * len(lines), pa.string()),
+               "first_line": pa.array([first] * len(lines), pa.int64())}
+    columns.update({name: pa.array([value] * len(lines), pa.string()) for name, value in partitions.items()})
+    return pa.table(columns)
 
 
 def _pack(tables: dict[str, pa.Table]) -> bytes:

@@ -279,16 +279,18 @@ def canonical_batch(
     since: dt.datetime | dt.date | None = None,
     until: dt.datetime | dt.date | None = None,
     first_line: int | None = None,
+    marked: bool = False,
 ) -> CanonicalBatch:
     """The canonical rows of `raw`, a pyarrow table from one file: with `lines`, JSON lines in column
     `text` (other columns, e.g. hive partitions, are added to each object unless it has that field);
     otherwise one log per row, as in Parquet. The same checks and derived columns as `read_logs`;
     `first_line` is the line (or row) number of the first row of `raw` in its file, when the caller knows
-    it, else `line_number` is NULL. `con` is a scratch connection of the caller.
+    it, else `line_number` is NULL. With `marked`, a line starting with `fields.MARK` is skipped for the
+    reason that follows (a line the caller could not decode). `con` is a scratch connection of the caller.
     """
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
-    extra = [name for name in raw.column_names if name not in ("text", "path")]
+    extra = [name for name in raw.column_names if name not in ("text", "path", "first_line")]
     members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name in extra)
     if lines:
         source = f"SELECT text AS doc FROM {_RAW}"
@@ -303,7 +305,7 @@ def canonical_batch(
     con.register(_RAW, raw)
     try:
         create_staged_table(con, staged)
-        parsed = parse_sql(lines_source(source, names, tabular=not lines), 0, names)
+        parsed = parse_sql(lines_source(source, names, tabular=not lines), 0, names, marked=marked)
         con.execute(f"INSERT INTO {staged} {rows_sql(parsed, settings)}")
     finally:
         con.unregister(_RAW)
