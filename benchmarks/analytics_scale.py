@@ -79,8 +79,7 @@ def main() -> int:
                     runs["report_warm"] = _remedy(project, ["report", "--logs", str(log), "--out", str(page)])
                     runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size}
         engines = args.engine or ["local"]
-        if "local" in engines and not args.only_issues:
-            shutil.rmtree(project / ".remedy", ignore_errors=True)
+        if "local" in engines and (args.only_issues or not args.skip_issues):
             shutil.rmtree(project / ".remedy", ignore_errors=True)
             runs["issues_cold"] = _remedy(project, ["issues", "--logs", str(log), "--format", "json"])
         if args.only_issues:

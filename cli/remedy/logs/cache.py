@@ -206,9 +206,9 @@ def _digest(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Reading through the cache: one Parquet file of canonical rows per input file.
 
-# With the cache, logs live on disk (Parquet, a scratch database): DuckDB may hold this much in
-# memory and spills the rest under the cache folder, so memory does not grow with the log.
-CACHED_MEMORY_LIMIT = "1GB"
+# With the cache, logs live on disk (Parquet entries): DuckDB may hold this much in memory (sorts,
+# aggregates) and spills the rest under the cache folder, so memory does not grow with the log.
+CACHED_MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
