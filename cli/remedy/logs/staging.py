@@ -57,6 +57,12 @@ class Target:
 
     def counts(self, con: duckdb.DuckDBPyConnection, index: int, missing_id: str) -> tuple[int, int]:
         """(rows of file `index` written, those of them skipped as `missing_id`)."""
+        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE reason = {missing_id}) "
+                            f"FROM ({self.reasons(index)})").fetchone()
+        return (int(found[0]), int(found[1])) if found else (0, 0)
+
+    def reasons(self, index: int) -> str:
+        """SQL: the `reason` column of the rows of file `index` written."""
         raise NotImplementedError
 
     def keep(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -81,10 +87,8 @@ class TableTarget(Target):
             create_staged_table(con, self._side)
         con.execute(f"INSERT INTO {self._side or self.staged} {select}")
 
-    def counts(self, con: duckdb.DuckDBPyConnection, index: int, missing_id: str) -> tuple[int, int]:
-        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE reason = {missing_id}) "
-                            f"FROM {self._side or self.staged} WHERE file_index = {index}").fetchone()
-        return (int(found[0]), int(found[1])) if found else (0, 0)
+    def reasons(self, index: int) -> str:
+        return f"SELECT reason FROM {self._side or self.staged} WHERE file_index = {index}"
 
     def keep(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._side is not None:
@@ -109,10 +113,8 @@ class ParquetTarget(Target):
     def write(self, con: duckdb.DuckDBPyConnection, select: str) -> None:
         con.execute(f"COPY ({select}) TO {sql_string(self.path)} ({self.options})")
 
-    def counts(self, con: duckdb.DuckDBPyConnection, index: int, missing_id: str) -> tuple[int, int]:
-        found = con.execute(f"SELECT count(*), count(*) FILTER (WHERE reason = {missing_id}) "
-                            f"FROM read_parquet({duckdb_path(self.path)})").fetchone()
-        return (int(found[0]), int(found[1])) if found else (0, 0)
+    def reasons(self, index: int) -> str:
+        return f"SELECT reason FROM read_parquet({duckdb_path(self.path)})"
 
     def reset(self, con: duckdb.DuckDBPyConnection) -> None:
         if os.path.exists(self.path):
@@ -138,7 +140,6 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
                settings: LogSettings) -> None:
     """Write the staged rows of `log_file` (one per line or row, in order, as file `index`) to `target`.
     The caller registers the normalizer (`derive.register_normalizer`) on `con` first."""
-    import duckdb
 
     if os.path.getsize(log_file.path) == 0:
         return  # an empty file is an empty export
@@ -149,37 +150,43 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
         return
     if log_file.format == "jsonl" and _stage_objects(con, target, index, log_file, settings):
         return
-    source = source_sql(con, log_file)
-    parsed = parse_sql(lines_source(source, names, tabular=log_file.format != "jsonl"), index, names)
+    lines = lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl")
+    error = _write(con, target, parse_sql(lines, index, names), settings, keep=True)
+    if error is None:
+        return
+    if log_file.format != "jsonl" or not not_utf8(error):
+        raise InputError(unreadable(log_file.path, error)) from error
+    # A line that is not UTF-8 stops DuckDB: only then, mark such lines and read the rest.
+    with _line_file(lambda out: utf8_lines(log_file.path, log_file.gzip, out)) as decoded:
+        _insert_lines(con, target, index, decoded, settings, shown=log_file.path, tabular=False)
+
+
+def _write(con: duckdb.DuckDBPyConnection, target: Target, parsed: str, settings: LogSettings, *,
+           keep: bool) -> Exception | None:
+    """Write the staged rows of `parsed` to `target` (and keep them); on a DuckDB error, undo and return it."""
+    import duckdb
+
     try:
         target.write(con, rows_sql(parsed, settings))
-        target.keep(con)
     except duckdb.Error as error:
         if is_interrupt(error):
             raise
         target.reset(con)
-        if log_file.format != "jsonl" or not not_utf8(error):
-            raise InputError(unreadable(log_file.path, error)) from error
-        # A line that is not UTF-8 stops DuckDB: only then, mark such lines and read the rest.
-        with _line_file(lambda out: utf8_lines(log_file.path, log_file.gzip, out)) as lines:
-            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=False)
+        return error
+    if keep:
+        target.keep(con)
+    return None
 
 
 def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
                    settings: LogSettings) -> bool:
     """The fast path (module doc): True when the file's rows are staged, False to read it line by line."""
-    import duckdb
 
     if starts_with_bom(log_file):
         return False
     names = settings.fields
     fields = objects_source(json_fields_sql(log_file, [names[f.name] for f in FIELDS]), names)
-    try:
-        target.write(con, rows_sql(parse_sql(fields, index, names), settings))
-    except duckdb.Error as error:
-        if is_interrupt(error):
-            raise
-        target.reset(con)
+    if _write(con, target, parse_sql(fields, index, names), settings, keep=False) is not None:
         return False
     rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
     if unknown or rows != line_count(con, log_file):
@@ -197,18 +204,12 @@ def _label(names: Mapping[str, str], canonical: str) -> str:
 def _insert_lines(con: duckdb.DuckDBPyConnection, target: Target, index: int, lines: str, settings: LogSettings,
                   *, shown: str, tabular: bool) -> None:
     """Stage a line file of `line_files` (one document or MARK + reason per line of the file `shown`)."""
-    import duckdb
 
     names = settings.fields
     parsed = parse_sql(lines_source(source_sql(con, LogFile(lines, "jsonl")), names, tabular=tabular), index, names,
                        marked=True)
-    try:
-        target.write(con, rows_sql(parsed, settings))
-        target.keep(con)
-    except duckdb.Error as error:
-        if is_interrupt(error):
-            raise
-        target.reset(con)
+    error = _write(con, target, parsed, settings, keep=True)
+    if error is not None:
         raise InputError(unreadable(shown, error)) from error
 
 
