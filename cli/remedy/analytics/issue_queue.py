@@ -322,8 +322,7 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
                   "cluster": [c.id for c in clusters for _ in c.queries]})
     condition = f"AND {where}" if where else ""
     newest_sql = f"TIMESTAMP '{newest.isoformat()}'" if newest else "NULL"
-    # The spelling shown is the most frequent among the failures (the logs an issue is about; all a Ray
-    # driver holds). Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
+    # Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
     # DuckDB's mode() picks whichever a thread saw first, and the same input must give the same output.
     facts = con.execute(f"""
         SELECT cluster, list(log_id ORDER BY ts, log_id), first(issue ORDER BY n DESC, issue), min(ts), max(ts),
@@ -339,7 +338,7 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
     spelling = dict(con.execute(f"""
         SELECT normalized_query, first(query ORDER BY n DESC, query)
         FROM (SELECT normalized_query, query, count(*) AS n FROM {logs}
-              WHERE is_failure AND normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
+              WHERE normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
         GROUP BY normalized_query""", {"reps": [c.representative for c in clusters]}).fetchall())
     issues = []
     for rank, (cluster, triage) in enumerate(chosen, start=1):
