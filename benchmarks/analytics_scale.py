@@ -77,7 +77,8 @@ def main() -> int:
                 if not args.skip_report:
                     page = project / "report.html"
                     runs["report_warm"] = _remedy(project, ["report", "--logs", str(log), "--out", str(page)])
-                    runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size}
+                    runs["report_warm"]["summary"] = {"html_bytes": page.stat().st_size} if page.exists() else \
+                        runs["report_warm"]["summary"]
         engines = args.engine or ["local"]
         if "local" in engines and (args.only_issues or not args.skip_issues):
             shutil.rmtree(project / ".remedy", ignore_errors=True)
@@ -247,7 +248,11 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
                     counts[count] = counts.get(count, 0) + 1
         return wrapper
 
-    analysis.read_logs = timed("reading", analysis.read_logs)
+    if hasattr(analysis, "read_logs"):  # REMEDY_BENCH_SOURCE: a version before read_project_logs
+        analysis.read_logs = timed("reading", analysis.read_logs)
+    else:
+        project = importlib.import_module("remedy.logs.project")
+        project.read_logs = timed("reading", project.read_logs)
     matcher_module.load_configured_embedder = timed("model", matcher_module.load_configured_embedder)
     original_encode = EmbeddingCache.encode
 
