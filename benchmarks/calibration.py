@@ -146,8 +146,8 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
             labelled: list[LabelRow] = []
             # `rounds` rounds of n / rounds labels, each drawn like the first and leaving out what was asked
             # (as `calibrate --sample N --labels EARLIER` does), all re-weighed together as `calibrate` does.
-            per_round = [(n or len(queries)) // rounds + (r < (n or len(queries)) % rounds) for r in range(rounds)]
-            for number, size in enumerate(per_round if n else [len(queries)]):
+            per_round = [n // rounds + (r < n % rounds) for r in range(rounds)] if n else [len(queries)]
+            for number, size in enumerate(per_round):
                 sample = draw_sample(queries, [1] * len(queries), decisions, size, threshold=defaults.threshold,
                                      seed=seed * 100 + number, already_labelled={r.query for r in labelled})
                 labelled += [replace(oracle(row, gold_of[row.query]), file=f"round-{number}")

@@ -150,20 +150,18 @@ def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: fl
         typer.echo(f"{report.unanswered} row(s) not answered yet were left out", err=True)
     if fmt in ("json", "csv"):  # the document holds it all; a person reading along still sees the verdict
         typer.echo(calibration_headline(report), err=True)
-    point = found.choice.point
-    choice = found.choice
     if not write_config:
         return
-    if not choice.met_target:
+    if not report.met_target:
         typer.echo("nothing written: the target is not certified", err=True)
         raise typer.Exit(EXIT_FINDINGS)
     evidence: dict[str, str | int | float] = {
-        "target_precision": target, "precision_lower": round(point.precision_lower, 4),
-        "recall": round(point.recall, 4), "labels": found.labels, "source": found.source}
-    if found.labels_hash:
-        evidence["labels_sha256"] = found.labels_hash
-    path = write_calibration(config, threshold=point.threshold, margin=point.margin, model=found.model,
-                             fingerprint=found.fingerprint, evidence=evidence)
+        "target_precision": target, "precision_lower": report.precision_lower, "recall": report.recall,
+        "labels": report.labels, "source": report.source}
+    if report.labels_hash:
+        evidence["labels_sha256"] = report.labels_hash
+    path = write_calibration(config, threshold=report.threshold, margin=report.margin, model=report.model,
+                             fingerprint=report.fingerprint, evidence=evidence)
     typer.echo(f"wrote threshold and margin to {path}", err=True)
 
 

@@ -165,14 +165,15 @@ def pooled_weights(rows: Sequence[LabelRow]) -> list[float]:
     for i, row in enumerate(rows):
         if row.similarity is not None and row.margin is not None:
             groups[(row.file, stratum_of(row.similarity, row.margin))].append(i)
+    total = {group: sum(rows[i].weight for i in members) for group, members in groups.items()}
     size: dict[tuple[int, int], list[float]] = defaultdict(list)
     labelled: dict[tuple[int, int], int] = defaultdict(int)
-    for (_, key), members in groups.items():
-        size[key].append(sum(rows[i].weight for i in members))
+    for (file, key), members in groups.items():
+        size[key].append(total[(file, key)])
         labelled[key] += len(members)
     out = [row.weight for row in rows]
-    for (_, key), members in groups.items():
-        mean_weight = sum(rows[i].weight for i in members) / len(members)
+    for (file, key), members in groups.items():
+        mean_weight = total[(file, key)] / len(members)
         share = (sum(size[key]) / len(size[key])) / labelled[key]
         for i in members:
             out[i] = share * rows[i].weight / mean_weight
