@@ -36,7 +36,7 @@ from clinc150 import MARGINS, _teacher_or_none, adapt, disk_memoized, folder_ent
 from remedy.matching.calibrate_folder import SEARCH_CONFIDENCE, certificate_floor
 from remedy.matching.calibration import recall_at_precision
 from remedy.matching.calibration_labels import NOTHING, LabelRow
-from remedy.matching.calibration_sample import draw_sample, pooled_weights
+from remedy.matching.calibration_sample import draw_sample, label_strata, pooled_weights
 from remedy.matching.decision import Decision, MatchEntry, MatchIndex
 from remedy.matching.embedding import load_embedder
 from remedy.matching.operating_point import Evidence, choose
@@ -154,7 +154,7 @@ def run_folder(model: str, folder: str, entries: list[MatchEntry], encode: Any, 
                              for row in sample.rows]
             chosen = [decisions[position[row.query]] for row in labelled]
             evidence = Evidence.from_decisions(chosen, [row.right_entries() or set() for row in labelled],
-                                               pooled_weights(labelled))
+                                               pooled_weights(labelled), label_strata(labelled))
             # As `remedy calibrate` does: the folder's held-out examples may only veto a setting.
             choice = choose(evidence, confidence=SEARCH_CONFIDENCE, min_effective=certificate_floor(0.95),
                             constraints=[held_out] if held_out is not None else ())

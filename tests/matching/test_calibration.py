@@ -144,3 +144,36 @@ def test_pooled_weights_count_each_stratum_once() -> None:
     assert sum(weights[i] for i in (0, 1, 3, 4)) == pytest.approx(40.0)
     assert weights[2] == 5.0
     assert weights[3] == pytest.approx(weights[4])  # equal inside a file's stratum, as drawn
+
+
+def test_one_stratum_gets_the_jeffreys_bound() -> None:
+    from remedy.matching.operating_point import beta_lower
+
+    rows = [(0.9, 0.2, True)] * 190 + [(0.9, 0.2, False)] * 10
+    one = Evidence.build([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [True] * len(rows),
+                         stratum=[3] * len(rows))
+    point = choose(one, confidence=0.975).point
+    # Beta(x + 1/2, n - x + 1/2): the stratum's own Jeffreys posterior, nothing mixed in
+    assert point.precision_lower == pytest.approx(float(beta_lower(np.asarray([190.5]), np.asarray([10.5]), 0.975)[0]),
+                                                  abs=1e-6)
+    # ... a little above the exact Clopper-Pearson bound on the same labels
+    assert clopper_pearson_lower(190, 200, 0.975) < point.precision_lower
+
+
+def test_a_stratified_bound_charges_a_region_for_thinly_labelled_heavy_strata() -> None:
+    # 300 labels from the dense stratum above 0.8 (one log query each, 6 wrong), and four strata below it
+    # sampled at a quarter of the rate: three labels each, standing for 4 log queries each, all right.
+    dense = [(0.85 + 0.0001 * i, 0.2, i >= 6, 1.0, 7) for i in range(300)]
+    sparse = [(0.7, 0.2, True, 4.0, stratum) for stratum in range(4) for _ in range(3)]
+    rows = dense + sparse
+
+    def build(stratified: bool) -> Evidence:
+        return Evidence.build([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [True] * len(rows),
+                              [r[3] for r in rows], stratum=[r[4] for r in rows] if stratified else None)
+
+    pooled = choose(build(False), confidence=0.975)
+    stratified = choose(build(True), confidence=0.975)
+    # Pooled into one effective sample, the heavy strata's 3 of 3 right lift the estimate and the bound
+    # certifies the setting that accepts them; judged per stratum, 3 labels say little about 12 queries.
+    assert pooled.met_target and pooled.point.threshold <= 0.7
+    assert stratified.met_target and stratified.point.threshold > 0.7

@@ -38,7 +38,7 @@ from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.matching.calibration import LabelledPair
 from remedy.matching.calibration_labels import LabelRow, labels_hash, read_labels, render_labels
-from remedy.matching.calibration_sample import Sample, draw_sample, pooled_weights
+from remedy.matching.calibration_sample import Sample, draw_sample, label_strata, pooled_weights
 from remedy.matching.matcher import Matcher, build_matcher
 from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, OperatingPoint, choose, labels_to_certify
 from remedy.normalize import normalize_question
@@ -296,8 +296,9 @@ def _label_evidence(built: Matcher, rows: Sequence[LabelRow], kind: str) -> tupl
             stale += decision.best_id != row.candidate
             entries = set()
         right.append(entries)
-    # Rows of several rounds (files) are re-weighed together so that no stratum counts twice.
-    return Evidence.from_decisions(decisions, right, pooled_weights(rows)), stale
+    # Rows of several rounds (files) are re-weighed together so that no stratum counts twice, and each
+    # stratum's precision is bounded on its own labels (operating_point.py: the stratified bound).
+    return Evidence.from_decisions(decisions, right, pooled_weights(rows), label_strata(rows)), stale
 
 
 def _pair_evidence(built: Matcher, pairs: Sequence[LabelledPair], kind: str, *,

@@ -180,6 +180,18 @@ def pooled_weights(rows: Sequence[LabelRow]) -> list[float]:
     return out
 
 
+def label_strata(rows: Sequence[LabelRow]) -> list[int]:
+    """Each row's sampling stratum as one number (for the stratified bound); -1 without a recorded score."""
+    out = []
+    for row in rows:
+        if row.similarity is None or row.margin is None:
+            out.append(-1)
+        else:
+            similarity_bin, margin_bin = stratum_of(row.similarity, row.margin)
+            out.append(similarity_bin * (len(MARGIN_EDGES) + 1) + margin_bin)
+    return out
+
+
 def _bounds(edges: Sequence[float], index: int, floor: float) -> tuple[float, float]:
     low = floor if index == 0 else edges[index - 1]
     high = edges[index] if index < len(edges) else 1.0
