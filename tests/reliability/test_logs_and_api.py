@@ -437,7 +437,9 @@ def test_ctrl_c_during_reading_is_exit_130(project: Path, tmp_path: Path) -> Non
         pytest.skip("coverage finished before it could be interrupted")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    # 130, or killed by the SIGINT itself when it is still pending at interpreter shutdown (seen at load
+    # average 40): a shell reports both as $? = 130.
+    assert process.returncode in (130, -signal.SIGINT), stderr
     assert "interrupted" in stderr and "internal error" not in stderr
 
 
