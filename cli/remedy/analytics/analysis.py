@@ -45,13 +45,14 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
             until: datetime.datetime | None = None, strict: bool = False,
             remediations: Sequence[Remediation] | None = None, progress: Progress | None = None,
             rows: bool = False, failure_logs: bool = False, engine: str = "local",
-            ray_address: str | None = None) -> Analysis:
+            ray_address: str | None = None, partials: dict[str, str] | None = None) -> Analysis:
     """Read the logs, build the matcher for `remediations` (default: the folder's) and attribute every log.
 
     `rows=True` also keeps one row per attributed log (`--attributions`). `engine="ray"` runs the
     same attribution step on Ray Data (remedy.analytics.ray_engine; at `ray_address`, else a local
     instance); its log table then holds the failure logs only when `failure_logs` (what the issue
-    queue reads), and no log otherwise: the partial aggregates carry the counts.
+    queue reads), and no log otherwise: the partial aggregates carry the counts. `partials`: extra
+    partial aggregates the step computes on either engine (name -> SQL, see `AttributionStep`).
     """
     if remediations is None:
         remediations = load_folder(config.remediations_dir).remediations
@@ -59,17 +60,19 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
         from remedy.analytics.ray_engine import analyse_on_ray
 
         return analyse_on_ray(config, log_paths, remediations, address=ray_address, since=since, until=until,
-                              strict=strict, rows=rows, failures=failure_logs,
+                              strict=strict, rows=rows, failures=failure_logs, partials=partials,
                               settings=log_settings(config))
     if engine != "local":
         raise UsageError(f"--engine must be local or ray, not {engine!r}")
     logs = read_project_logs(config, log_paths, strict=strict, since=since, until=until)
-    return attribute(config, logs, remediations, progress=progress, rows=rows)
+    return attribute(config, logs, remediations, progress=progress, rows=rows, partials=partials)
 
 
 def attribute(config: Config, logs: LogTable, remediations: Sequence[Remediation], *,
-              table: str = ATTRIBUTIONS, progress: Progress | None = None, rows: bool = False) -> Analysis:
+              table: str = ATTRIBUTIONS, progress: Progress | None = None, rows: bool = False,
+              partials: dict[str, str] | None = None) -> Analysis:
     """An analysis of already-read logs against `remediations` (the gate runs this for base and head)."""
     matcher = build_matcher(remediations, config)
-    stats = attribute_logs(logs, matcher, table=table, progress=progress, cache_dir=config.cache_dir, rows=rows)
+    stats = attribute_logs(logs, matcher, table=table, progress=progress, cache_dir=config.cache_dir, rows=rows,
+                           partials=partials)
     return Analysis(logs=logs, matcher=matcher, stats=stats, attributions=table, config=config)

@@ -43,23 +43,25 @@ class AttributionStats:
 
 
 def step_for(matcher: Matcher, cache_dir: Path | None, *, rows: bool = False,
-             failures: bool = False) -> AttributionStep:
-    """The attribution step for `folder`, with the decision cache under `cache_dir` (None: no cache)."""
+             failures: bool = False, partials: dict[str, str] | None = None) -> AttributionStep:
+    """The attribution step for `folder`, with the decision cache under `cache_dir` (None: no cache);
+    `partials`: extra partial aggregates (name -> SQL, see `AttributionStep`)."""
     cache = None
     if cache_dir is not None:
         from remedy.analytics.decision_cache import DecisionCache, decision_key
         from remedy.analytics.step import DECISIONS_SCHEMA
 
         cache = DecisionCache(cache_dir, decision_key(matcher), DECISIONS_SCHEMA)
-    return AttributionStep(matcher, rows=rows, failures=failures, cache=cache)
+    return AttributionStep(matcher, rows=rows, failures=failures, cache=cache, partials=partials)
 
 
 def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTIONS,
                    progress: Progress | None = None, batch_size: int = BATCH_ROWS,
-                   cache_dir: Path | None = None, rows: bool = False) -> AttributionStats:
+                   cache_dir: Path | None = None, rows: bool = False,
+                   partials: dict[str, str] | None = None) -> AttributionStats:
     """Run the attribution step over every log; its outputs go to `table` and `table__*` (module doc)."""
     con = logs.connection
-    step = step_for(matcher, cache_dir, rows=rows)
+    step = step_for(matcher, cache_dir, rows=rows, partials=partials)
     total = logs.rows
     reader = con.cursor()
     batches = reader.sql(f"SELECT {', '.join(STEP_COLUMNS)} FROM {logs.table} ORDER BY normalized_query"

@@ -313,6 +313,15 @@ def _triaged_clusters(analysis: Analysis, triages: dict[str, Triage], decay: str
     return clusters
 
 
+def spellings(con: Any, logs: str, queries: Sequence[str]) -> dict[str, str]:
+    """The most frequent spelling among all logs of each normalized query (ties: the first in text order)."""
+    return dict(con.execute(f"""
+        SELECT normalized_query, first(query ORDER BY n DESC, query)
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {logs}
+              WHERE normalized_query IN (SELECT unnest($queries)) GROUP BY ALL)
+        GROUP BY normalized_query""", {"queries": list(queries)}).fetchall())
+
+
 def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], where: str | None,
               newest: datetime.datetime | None) -> list[Issue]:
     con, logs = analysis.con, analysis.logs.table
@@ -335,11 +344,7 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
               WHERE l.is_failure {condition})
         GROUP BY cluster""")
     by_cluster = {row[0]: row[1:] for row in facts.fetchall()}
-    spelling = dict(con.execute(f"""
-        SELECT normalized_query, first(query ORDER BY n DESC, query)
-        FROM (SELECT normalized_query, query, count(*) AS n FROM {logs}
-              WHERE normalized_query IN (SELECT unnest($reps)) GROUP BY ALL)
-        GROUP BY normalized_query""", {"reps": [c.representative for c in clusters]}).fetchall())
+    spelling = spellings(con, logs, [c.representative for c in clusters])
     issues = []
     for rank, (cluster, triage) in enumerate(chosen, start=1):
         log_ids, primary, first, last, recent, before = by_cluster.get(cluster.id, ([], "other", None, None, 0, 0))

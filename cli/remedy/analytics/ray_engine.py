@@ -9,7 +9,9 @@ A worker turns raw rows into canonical ones (`remedy.logs.reading.canonical_batc
 and derived columns as the local reader) and runs the same `AttributionStep` as the local engine.
 Its outputs travel back as Arrow IPC and land in the same DuckDB tables as the local engine's, so
 `coverage_report` and the issue queue read them unchanged. The driver keeps only partial aggregates,
-the decisions, and (when asked) attribution rows and failure logs.
+the decisions, and (when asked) attribution rows and failure logs. `select_logs` is a second,
+filtering pass: the full rows of a few normalized queries (the report's queue needs their
+non-failure logs too, which the first pass does not bring back).
 
 Ray is imported here only: the local engine never loads it.
 """
@@ -22,7 +24,8 @@ import glob
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +57,10 @@ BATCH_ROWS = 131_072
 _LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _SKIPPED = "skipped"
+_TIMINGS = "timings"
+# Where a worker's time goes, summed over workers: canonical rows (checks, derived columns), the
+# model, the decisions less the model, and the step's SQL.
+WORKER_STAGES = ("parsing", "embedding", "deciding", "aggregating")
 log = logging.getLogger("remedy")
 
 
@@ -79,23 +86,40 @@ def import_ray() -> Any:
 def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
                    settings: LogSettings, address: str | None = None, since: datetime.datetime | None = None,
                    until: datetime.datetime | None = None, strict: bool = False, rows: bool = False,
-                   failures: bool = True, table: str = ATTRIBUTIONS) -> Analysis:
+                   failures: bool = True, table: str = ATTRIBUTIONS,
+                   partials: dict[str, str] | None = None) -> Analysis:
     """An `Analysis` computed on Ray: decisions and partials as the local engine makes them, failure logs in `logs`."""
     # Ray's driver threads print notices (e.g. "N worker processes have been started") to stdout, where
     # the command's JSON goes: while Ray runs, they go to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         return _analyse_on_ray(config, log_paths, remediations, settings=settings, address=address, since=since,
-                               until=until, strict=strict, rows=rows, failures=failures, table=table)
+                               until=until, strict=strict, rows=rows, failures=failures, table=table,
+                               partials=partials or {})
 
 
-def _analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
-                    settings: LogSettings, address: str | None, since: datetime.datetime | None,
-                    until: datetime.datetime | None, strict: bool, rows: bool, failures: bool, table: str) -> Analysis:
+def select_logs(log_paths: Sequence[str], queries: Sequence[str], *, settings: LogSettings,
+                address: str | None = None, since: datetime.datetime | None = None,
+                until: datetime.datetime | None = None) -> pa.Table:
+    """The canonical rows (LOG_COLUMNS) whose normalized query is one of `queries`, from a second pass on Ray.
+
+    Malformed lines are skipped silently: the first pass reported (or refused) them already."""
+    with contextlib.redirect_stdout(sys.stderr):
+        ray = _start(address)
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        ship = {"settings": settings, "since": since, "until": until, "queries": sorted(set(queries))}
+        parts = [tables["logs"] for source in find_sources(log_paths)
+                 for tables in _run(ray, source, _RaySelect, ship, cpus)]
+    return pa.concat_tables(parts) if parts else _empty_logs(LOG_COLUMNS)
+
+
+def report_worker_seconds(seconds: dict[str, float]) -> None:
+    """Where the workers' time went (WORKER_STAGES, summed over workers): on the debug log."""
+    log.debug("ray workers: %s", ", ".join(f"{stage} {value:.1f} s" for stage, value in seconds.items()))
+
+
+def _start(address: str | None) -> Any:
+    """Ray, joined at `address` (else a local instance) unless this process joined already; quiet."""
     ray = import_ray()
-    from remedy.matching.matcher import build_matcher
-
-    sources = find_sources(log_paths)
-    matcher = build_matcher(remediations, config)  # the driver needs it for the issue queue anyway
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
@@ -103,22 +127,41 @@ def _analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequ
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.verbose_progress = False
+    return ray
+
+
+def _analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
+                    settings: LogSettings, address: str | None, since: datetime.datetime | None,
+                    until: datetime.datetime | None, strict: bool, rows: bool, failures: bool, table: str,
+                    partials: dict[str, str]) -> Analysis:
+    import_ray()
+    from remedy.matching.matcher import build_matcher
+
+    sources = find_sources(log_paths)
+    matcher = build_matcher(remediations, config)  # the driver needs it for the issue queue anyway
+    ray = _start(address)
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     ship = {"config": config, "remediations": list(remediations), "settings": settings, "since": since,
-            "until": until, "rows": rows, "failures": failures}
+            "until": until, "rows": rows, "failures": failures, "partials": partials}
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    sample = AttributionStep(matcher, rows=rows, failures=failures)(_empty_logs())
+    sample = AttributionStep(matcher, rows=rows, failures=failures, partials=partials)(_empty_logs())
     create_outputs(con, table, sample)
     skipped, first_skipped = 0, list[SkippedLine]()
+    seconds = dict.fromkeys(WORKER_STAGES, 0.0)
     for source in sources:
-        for output in _run(ray, source, ship, cpus):
+        for tables in _run(ray, source, _RayStep, ship, cpus):
+            for stage, value in zip(tables[_TIMINGS].column("stage").to_pylist(),
+                                    tables.pop(_TIMINGS).column("seconds").to_pylist(), strict=True):
+                seconds[stage] += value
+            output = StepOutput(tables)
             skipped_part = output.tables.pop(_SKIPPED)
             skipped += sum(skipped_part.column("count").to_pylist())
             first_skipped.extend(SkippedLine(f, int(n or 0), r) for f, n, r in zip(
                 skipped_part.column("source_file").to_pylist(), skipped_part.column("line").to_pylist(),
                 skipped_part.column("reason").to_pylist(), strict=True) if r)
             append_outputs(con, table, output)
+    report_worker_seconds(seconds)
     order = {path: index for index, path in enumerate(f for source in sources for f in source.files)}
     first_skipped.sort(key=lambda item: (order.get(item.file, len(order)), item.line))  # in file order, as locally
     if strict and first_skipped:
@@ -136,7 +179,9 @@ def _analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequ
                     config=config)
 
 
-def _run(ray: Any, source: Source, ship: dict[str, Any], cpus: int) -> Iterator[StepOutput]:
+def _run(ray: Any, source: Source, worker: type[_RayParser], ship: dict[str, Any],
+         cpus: int) -> Iterator[dict[str, pa.Table]]:
+    """Each block's named tables, as `worker` (a callable class, built once per Ray worker) returns them."""
     from ray.data.datasource.partitioning import Partitioning
 
     partitioning = Partitioning("hive", base_dir=source.base_dir, filesystem=source.filesystem)  # type: ignore[arg-type]
@@ -147,30 +192,27 @@ def _run(ray: Any, source: Source, ship: dict[str, Any], cpus: int) -> Iterator[
     else:
         dataset = ray.data.read_parquet(list(source.files), filesystem=source.filesystem, include_paths=True,
                                         partitioning=partitioning)
-    steps = dataset.map_batches(_RayStep, fn_constructor_kwargs={"ship": ship, "lines": source.lines},
+    steps = dataset.map_batches(worker, fn_constructor_kwargs={"ship": ship, "lines": source.lines},
                                 batch_format="pyarrow", batch_size=BATCH_ROWS,
                                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=cpus), zero_copy_batch=True)
     for batch in steps.iter_batches(batch_format="pyarrow", batch_size=None):
         for name, payload in zip(batch.column("output").to_pylist(), batch.column("payload").to_pylist(), strict=True):
             if name == "step":
-                yield StepOutput(_unpack(payload))
+                yield _unpack(payload)
 
 
-class _RayStep:
-    """One Ray worker: builds the folder's matcher once, then parses and attributes each block it gets."""
+class _RayParser:
+    """One Ray worker's reader: raw rows of a block -> canonical rows, with the same checks as locally."""
 
     def __init__(self, ship: dict[str, Any], lines: bool) -> None:
-        from remedy.matching.matcher import build_matcher
-
-        matcher = build_matcher(ship["remediations"], ship["config"])
-        self.step = AttributionStep(matcher, rows=ship["rows"], failures=ship["failures"], threads=1)
         self.settings = ship["settings"]
         self.since, self.until = ship["since"], ship["until"]
         self.lines = lines
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET threads = 1")
 
-    def __call__(self, raw: pa.Table) -> pa.Table:
+    def parse(self, raw: pa.Table, columns: Sequence[str]) -> tuple[pa.Table, list[dict[str, Any]]]:
+        """The block's canonical rows (`columns` of them) and its skipped lines (_SKIPPED_SCHEMA rows)."""
         import pyarrow.compute as pc
 
         parts, skipped = [], []
@@ -184,14 +226,67 @@ class _RayStep:
             path = group["path"]
             parsed = canonical_batch(self.con, rows, path, self.settings, lines=self.lines, since=self.since,
                                      until=self.until, first_line=group.get("first_line"), marked=self.lines)
-            parts.append(parsed.rows.select(list(STEP_COLUMNS)))
+            parts.append(parsed.rows.select(list(columns)))
             skipped.append({"source_file": path, "line": None, "reason": None, "count": parsed.skipped_lines})
             skipped.extend({"source_file": path, "line": s.line, "reason": s.reason, "count": 0}
                            for s in parsed.first_skipped)
-        output = self.step(pa.concat_tables(parts) if parts else _empty_logs())
+        return (pa.concat_tables(parts) if parts else _empty_logs(columns)), skipped
+
+
+class _RayStep(_RayParser):
+    """One Ray worker: builds the folder's matcher once, then parses and attributes each block it gets."""
+
+    def __init__(self, ship: dict[str, Any], lines: bool) -> None:
+        import dataclasses
+
+        from remedy.matching.matcher import build_matcher
+
+        super().__init__(ship, lines)
+        self.seconds = dict.fromkeys(WORKER_STAGES, 0.0)
+        matcher = build_matcher(ship["remediations"], ship["config"])
+        matcher = dataclasses.replace(matcher, encode=self._timed("embedding", matcher.encode))
+        self.step = AttributionStep(matcher, rows=ship["rows"], failures=ship["failures"], threads=1,
+                                    partials=ship["partials"])
+        self.step.decider.decide = self._timed("deciding", self.step.decider.decide)  # type: ignore[method-assign]
+
+    def __call__(self, raw: pa.Table) -> pa.Table:
+        before = dict(self.seconds)
+        start = time.perf_counter()
+        rows, skipped = self.parse(raw, STEP_COLUMNS)
+        parsed = time.perf_counter()
+        output = self.step(rows)
+        self.seconds["parsing"] += parsed - start
+        self.seconds["aggregating"] += time.perf_counter() - parsed - (self.seconds["deciding"] - before["deciding"])
+        self.seconds["deciding"] -= self.seconds["embedding"] - before["embedding"]  # embedding runs inside decide
         tables = dict(output.tables)
         tables[_SKIPPED] = pa.Table.from_pylist(skipped, schema=_SKIPPED_SCHEMA)
+        tables[_TIMINGS] = pa.table({"stage": list(WORKER_STAGES),
+                                     "seconds": [self.seconds[s] - before[s] for s in WORKER_STAGES]})
         return pa.table({"output": ["step"], "payload": [_pack(tables)]})
+
+    def _timed(self, stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - start
+        return timed
+
+
+class _RaySelect(_RayParser):
+    """One Ray worker of `select_logs`: the canonical rows of the block whose normalized query is wanted."""
+
+    def __init__(self, ship: dict[str, Any], lines: bool) -> None:
+        super().__init__(ship, lines)
+        self.queries = pa.array(ship["queries"], pa.string())
+
+    def __call__(self, raw: pa.Table) -> pa.Table:
+        import pyarrow.compute as pc
+
+        rows, _ = self.parse(raw, LOG_COLUMNS)
+        wanted = rows.filter(pc.is_in(rows.column("normalized_query"), value_set=self.queries))
+        return pa.table({"output": ["step"], "payload": [_pack({"logs": wanted})]})
 
 
 _SKIPPED_SCHEMA = pa.schema([("source_file", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
@@ -269,11 +364,14 @@ def _unpack(payload: bytes) -> dict[str, pa.Table]:
     return tables
 
 
-def _empty_logs() -> pa.Table:
-    types = {"log_id": pa.string(), "ts": pa.timestamp("us"), "query": pa.string(), "normalized_query": pa.string(),
-             "is_failure": pa.bool_(), "severity": pa.float64(), "primary_issue": pa.string(),
-             "served_remediation": pa.string(), "source_file": pa.string(), "line_number": pa.int64()}
-    return pa.schema([(name, types[name]) for name in STEP_COLUMNS]).empty_table()
+def _empty_logs(columns: Sequence[str] = STEP_COLUMNS) -> pa.Table:
+    """No rows, with the canonical types of `columns` (as `canonical_batch` gives them)."""
+    con = duckdb.connect(":memory:")
+    try:
+        rows = canonical_batch(con, pa.table({"text": pa.array([], pa.string())}), "", LogSettings(), lines=True).rows
+    finally:
+        con.close()
+    return rows.select(list(columns))
 
 
 def find_sources(paths: Sequence[str]) -> list[Source]:

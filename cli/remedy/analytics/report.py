@@ -1,10 +1,14 @@
 """`remedy report`: everything the analytics page shows, aggregated once into frozen dataclasses.
 
-The logs are read once (up to `--until`), attributed once, and looked at through two DuckDB views:
-the period (`--since` to `--until`, default the whole export) and the previous period of the same
-length, for the headline's change. Every number of the period comes from the same core functions as
-`remedy coverage` and `remedy issues` (`coverage_report`, `rank_issues`, `draft_for_issue`), so the
-page and the commands agree. Only aggregates leave DuckDB, and long lists are cut here (the page
+The logs are read once (up to `--until`) and attributed once; the attribution step adds partials
+per time slice (`remedy.analytics.report_slices`), so the period (`--since` to `--until`, default
+the whole export) and the previous period of the same length are filters of those partials, on the
+local engine and on Ray (`--engine ray`) alike. Every number of the period comes from the same core
+functions as `remedy coverage` and `remedy issues` (`coverage_report`, `rank_issues`,
+`draft_for_issue`), so the page and the commands agree. What needs log rows reads failure logs
+(root causes, the queue, near misses: both engines have them on the driver), except the queue's
+drafts, which count every spelling of their queries: the Ray engine fetches those rows in a second,
+filtering pass. Only aggregates leave DuckDB, and long lists are cut here (the page
 says how many more there are and which command lists them all), so a million log rows and a
 thousand remediations make a page of a few hundred kilobytes.
 """
@@ -14,17 +18,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from remedy.analytics.analysis import Analysis, attribute
-from remedy.analytics.coverage import CoverageReport, coverage_report, prevention_logs_sql
+from remedy.analytics.analysis import Analysis, analyse, attribute
+from remedy.analytics.coverage import CoverageReport, coverage_report
 from remedy.analytics.drafts import draft_for_issue
-from remedy.analytics.issue_queue import Trend, issue_queue
+from remedy.analytics.issue_queue import Trend, issue_queue, spellings
+from remedy.analytics.report_slices import (
+    log_span,
+    preventions_sql,
+    slice_microseconds,
+    slice_partials,
+    window_analysis,
+)
 from remedy.analytics.tables import create_table, one_row
 from remedy.config import Config
 from remedy.files.folder import load_folder
@@ -209,22 +220,25 @@ class Report:
 
 def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime | None = None,
                  until: dt.datetime | None = None, top: int = 10, repo_url: str | None = None,
-                 strict: bool = False, progress: Any = None) -> Report:
-    """Read and attribute the logs once, then aggregate every section of the page."""
+                 strict: bool = False, progress: Any = None, engine: str = "local",
+                 ray_address: str | None = None) -> Report:
+    """Read and attribute the logs once (on `engine`: local or ray), then aggregate every section of the page."""
 
     folder = load_folder(config.remediations_dir)
-    logs = read_project_logs(config, log_paths, strict=strict, until=until, refuse_unreadable=False)
-    whole = attribute(config, logs, folder.remediations, progress=progress)
+    partials = slice_partials(slice_microseconds(since, until))
+    if engine == "local":
+        logs = read_project_logs(config, log_paths, strict=strict, until=until, refuse_unreadable=False)
+        whole = attribute(config, logs, folder.remediations, progress=progress, partials=partials)
+    else:  # the driver holds the partials and the failure logs
+        whole = analyse(config, log_paths, until=until, strict=strict, remediations=folder.remediations,
+                        failure_logs=True, engine=engine, ray_address=ray_address, partials=partials)
     period, previous = _windows(whole, since, until)
-    current = _window_analysis(whole, period, "report_period", since is not None or until is not None)
+    current = window_analysis(whole, period.since, period.until, "report_period")
     coverage = coverage_report(current)
-    earlier = coverage_report(_window_analysis(whole, previous, "report_previous", True)) if previous else None
+    before = window_analysis(whole, previous.since, previous.until, "report_previous") if previous else None
+    earlier = coverage_report(before) if before else None
     served = current.has_served_field()
-    create_table(current.con, "report_preventions", {"remediation_id": "VARCHAR", "ts": "TIMESTAMP",
-                                                     "is_failure": "BOOLEAN"})
-    current.con.execute(f"""INSERT INTO report_preventions
-        SELECT remediation_id, ts, is_failure FROM ({prevention_logs_sql(current, served)})
-        WHERE remediation_id IN (SELECT id FROM remediations WHERE kind = 'answer')""")
+    current.con.execute(f"CREATE OR REPLACE TABLE report_preventions AS {preventions_sql(current, served)}")
     bucket = _bucket_size(period)
     starts = _bucket_starts(period, bucket)
     history = folder_history(config.remediations_dir)
@@ -240,8 +254,8 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         log_options=_log_options(log_paths, since, until),
         period=period, previous=previous, bucket=bucket,
         preventions_source=coverage.preventions_source, skipped_lines=coverage.logs.skipped_lines,
-        first_skipped=tuple(str(line) for line in logs.first_skipped),
-        headline=_headline(current, coverage, earlier, previous),
+        first_skipped=tuple(str(line) for line in whole.logs.first_skipped),
+        headline=_headline(current, coverage, before, earlier, served),
         over_time=_over_time(current, bucket, starts),
         root_causes=_root_causes(current),
         remediations_total=len(rows),
@@ -253,7 +267,8 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
         in_git=bool(history),
         contributions=_contributions(rows),
         issues_total=queue.total,
-        queue=_queue(config, current, issues, bucket, starts, repo, branch),
+        queue=_queue(config, current, issues, bucket, starts, repo, branch,
+                     _queue_logs(log_paths, period, engine, ray_address, config)),
         repo_url=repo, branch=branch if repo else None,
         matching=_matching_health(config, current),
     )
@@ -270,7 +285,7 @@ def _log_options(log_paths: Sequence[str], since: dt.datetime | None, until: dt.
 # -- periods and buckets ---------------------------------------------------------------------------
 
 def _windows(analysis: Analysis, since: dt.datetime | None, until: dt.datetime | None) -> tuple[Window, Window | None]:
-    oldest, newest = one_row(analysis.con, f"SELECT min(ts), max(ts) FROM {analysis.logs.table}")
+    oldest, newest = log_span(analysis)
     start = since or (dt.datetime(oldest.year, oldest.month, oldest.day) if oldest else None)
     # Without --until the period ends at the midnight after the newest log: whole days, readable bounds.
     end = until or (dt.datetime(newest.year, newest.month, newest.day) + dt.timedelta(days=1) if newest else None)
@@ -279,22 +294,6 @@ def _windows(analysis: Analysis, since: dt.datetime | None, until: dt.datetime |
     if since is None:  # the whole export: there is no earlier period to compare with
         return Window(start, end), None
     return Window(start, end), Window(start - (end - start), start)
-
-
-def _window_analysis(analysis: Analysis, window: Window, view: str, filtered: bool) -> Analysis:
-    if not filtered or window.since is None or window.until is None:
-        return analysis
-    analysis.con.execute(f"""CREATE OR REPLACE VIEW {view} AS SELECT * FROM {analysis.logs.table}
-                             WHERE ts >= TIMESTAMP '{window.since.isoformat()}'
-                               AND ts < TIMESTAMP '{window.until.isoformat()}'""")
-    rows = one_row(analysis.con, f"SELECT count(*) FROM {view}")[0]
-    logs = dataclasses.replace(analysis.logs, table=view, rows=rows)
-    # coverage_report sums the attribution step's partials: run the step over the window's rows
-    from remedy.analytics.attribution import attribute_logs
-
-    cache_dir = analysis.config.cache_dir if analysis.config else None  # the decisions are known already
-    stats = attribute_logs(logs, analysis.matcher, table=f"{view}_attributions", cache_dir=cache_dir)
-    return dataclasses.replace(analysis, logs=logs, stats=stats, attributions=f"{view}_attributions")
 
 
 def _bucket_size(period: Window) -> str:
@@ -338,18 +337,20 @@ def _addressed_sql(analysis: Analysis, roles: str = "'active', 'draft'") -> str:
     return f"normalized_query IN (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ({roles}))"
 
 
-def _headline(analysis: Analysis, coverage: CoverageReport, earlier: CoverageReport | None,
-              previous: Window | None) -> tuple[Metric, ...]:
-    def numbers(report: CoverageReport, view: Analysis | None) -> dict[str, Any]:
+def _headline(analysis: Analysis, coverage: CoverageReport, previous: Analysis | None, earlier: CoverageReport | None,
+              served: bool) -> tuple[Metric, ...]:
+    """The period's key numbers beside the previous period's; `served`: the period's source of preventions
+    (the previous period counts its prevented failures the same way)."""
+    def numbers(report: CoverageReport, window: Analysis) -> dict[str, Any]:
         prevented = sum(row.preventions for row in report.remediations)
         return {"queries": report.logs.total, "failures": report.logs.failures,
                 "prevented": prevented,
-                "bad_responses_served": report.logs.failures - (_prevented_failures(view) if view else 0),
+                "bad_responses_served": report.logs.failures - _prevented_failures(window, served),
                 "addressed_share_active": report.by_status.active.share,
                 "addressed_share": report.addressed_share}
 
     now = numbers(coverage, analysis)
-    before = numbers(earlier, _previous_view(analysis, previous)) if earlier is not None else None
+    before = numbers(earlier, previous) if earlier is not None and previous is not None else None
     labels = {"queries": "Queries", "failures": "Failures detected", "prevented": "Failures prevented (answers served)",
               "bad_responses_served": "Bad responses served (no remediation caught them)",
               "addressed_share_active": "Addressed share (active)",
@@ -358,26 +359,19 @@ def _headline(analysis: Analysis, coverage: CoverageReport, earlier: CoverageRep
                  for key, label in labels.items())
 
 
-def _previous_view(analysis: Analysis, previous: Window | None) -> Analysis | None:
-    if previous is None:
-        return None
-    return dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table="report_previous"))
-
-
-def _prevented_failures(analysis: Analysis) -> int:
+def _prevented_failures(analysis: Analysis, served: bool) -> int:
     """Failure logs where an answer was served anyway (served, yet judged bad): not 'no remediation caught'."""
-    served = analysis.has_served_field()
-    return one_row(analysis.con, f"""SELECT count(*) FROM ({prevention_logs_sql(analysis, served)})
-        WHERE is_failure AND remediation_id IN (SELECT id FROM remediations WHERE kind = 'answer')""")[0]
+    return int(one_row(analysis.con, f"SELECT coalesce(sum(prevented_failures), 0) "
+                                     f"FROM ({preventions_sql(analysis, served)})")[0])
 
 
 def _over_time(analysis: Analysis, bucket: str, starts: Sequence[dt.datetime]) -> tuple[Bucket, ...]:
-    con, logs = analysis.con, analysis.logs.table
+    """Logs, failures, addressed failures and preventions per bucket: sums of the window's slices."""
+    con = analysis.con
     counts = {row[0]: row[1:] for row in con.execute(f"""
-        SELECT date_trunc('{bucket}', ts), count(*), count(*) FILTER (WHERE is_failure),
-               count(*) FILTER (WHERE is_failure AND {_addressed_sql(analysis)})
-        FROM {logs} GROUP BY ALL""").fetchall()}
-    prevented = dict(con.execute(f"SELECT date_trunc('{bucket}', ts), count(*) FROM report_preventions "
+        SELECT date_trunc('{bucket}', slice), sum(logs), sum(failures), sum(addressed_failures)
+        FROM {analysis.attributions}__by_day GROUP BY ALL""").fetchall()}
+    prevented = dict(con.execute(f"SELECT date_trunc('{bucket}', slice), sum(preventions) FROM report_preventions "
                                  "GROUP BY ALL").fetchall())
     buckets = []
     for start in starts:
@@ -401,7 +395,8 @@ def _remediation_rows(analysis: Analysis, coverage: CoverageReport, history: dic
     ownership = owners_by_id(config, analysis.matcher.by_id.values())
     series: dict[str, list[tuple[Any, Any]]] = {}
     for remediation_id, start, count in analysis.con.execute(
-            f"SELECT remediation_id, date_trunc('{bucket}', ts), count(*) FROM report_preventions GROUP BY ALL"
+            f"SELECT remediation_id, date_trunc('{bucket}', slice), sum(preventions) FROM report_preventions "
+            "GROUP BY ALL"
             ).fetchall():
         series.setdefault(remediation_id, []).append((start, count))
     rows = []
@@ -437,8 +432,35 @@ def _contributions(rows: Sequence[RemediationRow]) -> tuple[Contribution, ...]:
                  sorted(tally.items(), key=lambda item: (-item[1][0], -item[1][1], -item[1][2], item[0])))
 
 
+QueueLogs = Callable[[Analysis, str], None]
+
+
+def _queue_logs(log_paths: Sequence[str], period: Window, engine: str, ray_address: str | None,
+                config: Config) -> QueueLogs:
+    """How to fill `report_queue_logs` (every log of the period whose query is one of table `queries`'):
+    from the log table locally; on Ray, whose driver holds failure logs only, by a second pass."""
+    def local(analysis: Analysis, queries: str) -> None:
+        analysis.con.execute(f"""CREATE OR REPLACE TABLE report_queue_logs AS SELECT * FROM {analysis.logs.table}
+            WHERE normalized_query IN (SELECT normalized_query FROM {queries})""")
+
+    def ray(analysis: Analysis, queries: str) -> None:
+        from remedy.analytics.ray_engine import select_logs
+        from remedy.logs.settings import log_settings
+
+        wanted = [row[0] for row in analysis.con.execute(f"SELECT DISTINCT normalized_query FROM {queries}").fetchall()]
+        rows = select_logs(log_paths, wanted, settings=log_settings(config), address=ray_address,
+                           since=period.since, until=period.until)
+        analysis.con.register("remedy_queue_rows", rows)
+        try:
+            analysis.con.execute("CREATE OR REPLACE TABLE report_queue_logs AS SELECT * FROM remedy_queue_rows")
+        finally:
+            analysis.con.unregister("remedy_queue_rows")
+
+    return local if engine == "local" else ray
+
+
 def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: str, starts: Sequence[dt.datetime],
-           repo: str | None, branch: str | None) -> tuple[QueueItem, ...]:
+           repo: str | None, branch: str | None, queue_logs: QueueLogs) -> tuple[QueueItem, ...]:
     """The queue's items. Their logs are copied once into a small table, so the per-issue queries
     (`draft_for_issue`, `issue_logs`: the same code as `new --from-issue` and `issue N`) scan only
     those rows instead of the whole period each time: a million rows, ten issues."""
@@ -447,8 +469,7 @@ def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: st
     create_table(analysis.con, "report_queue_queries", {"normalized_query": "VARCHAR", "issue": "VARCHAR"},
                  {"normalized_query": [q for issue in issues for q in issue.cluster.queries],
                   "issue": [issue.cluster.id for issue in issues for _ in issue.cluster.queries]})
-    analysis.con.execute(f"""CREATE OR REPLACE TABLE report_queue_logs AS SELECT * FROM {analysis.logs.table}
-        WHERE normalized_query IN (SELECT normalized_query FROM report_queue_queries)""")
+    queue_logs(analysis, "report_queue_queries")
     small = dataclasses.replace(analysis, logs=dataclasses.replace(analysis.logs, table="report_queue_logs"))
     series: dict[str, list[tuple[Any, Any]]] = {}
     for issue_id, start, count in analysis.con.execute(f"""
@@ -459,6 +480,12 @@ def _queue(config: Config, analysis: Analysis, issues: Sequence[Any], bucket: st
     taken = taken_ids(config.remediations_dir, analysis.matcher.by_id.values())
     top = repository_root(config.remediations_dir if config.remediations_dir.is_dir() else config.root)
     root = top.resolve() if top else config.root.resolve()
+    # each issue's shown spelling, counted over all the period's logs of its representative query (as
+    # `issues` does locally); a Ray driver's issue queue saw the failure logs only
+    spelling = spellings(analysis.con, "report_queue_logs", [issue.cluster.representative for issue in issues])
+    issues = [dataclasses.replace(issue, representative_query=spelling.get(issue.cluster.representative,
+                                                                           issue.representative_query))
+              for issue in issues]
     return tuple(_queue_item(config, small, issue, _series(series.get(issue.cluster.id, []), starts), repo, branch,
                              taken, root) for issue in issues)
 

@@ -165,15 +165,19 @@ class AttributionStep:
 
     Build it once per process (it loads nothing itself: `folder` carries the model and index) and call
     it on each batch. `rows=True` adds one row per attributed log ("rows"), `failures=True` the
-    failure logs ("failures"). `cache` (optional) keeps decisions on disk between runs, keyed by the
-    folder, the model and the decision settings, so a warm run decides only queries it has not seen.
+    failure logs ("failures"); `partials` adds partial aggregates of the caller's (name -> SQL over
+    `batch`, `decided` and `remediations`, as PARTIAL_SQL), e.g. the report's per time slice.
+    `cache` (optional) keeps decisions on disk between runs, keyed by the folder, the model and the
+    decision settings, so a warm run decides only queries it has not seen.
     """
 
     def __init__(self, matcher: Matcher, *, rows: bool = False, failures: bool = False,
-                 cache: DecisionCache | None = None, threads: int | None = None) -> None:
+                 cache: DecisionCache | None = None, threads: int | None = None,
+                 partials: dict[str, str] | None = None) -> None:
         import duckdb
 
         self.decider = QueryDecider(matcher)
+        self.partials = {**PARTIAL_SQL, **(partials or {})}
         self.rows = rows
         self.failures = failures
         self.cache = cache
@@ -197,7 +201,7 @@ class AttributionStep:
         con.register("remediations", self._remediations)
         try:
             outputs = {"decisions": decided}
-            outputs.update({name: con.sql(sql).to_arrow_table() for name, sql in PARTIAL_SQL.items()})
+            outputs.update({name: con.sql(sql).to_arrow_table() for name, sql in self.partials.items()})
             if self.rows:
                 outputs["rows"] = con.sql(ROWS_SQL).to_arrow_table()
             if self.failures:

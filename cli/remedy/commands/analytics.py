@@ -64,14 +64,18 @@ def report_skipped(skipped_lines: int, first_skipped: Sequence[Any]) -> None:
                    err=True)
 
 
+def check_engine(engine: str, ray_address: str | None) -> None:
+    choose(engine, ("local", "ray"), "--engine")
+    if ray_address and engine != "ray":
+        raise UsageError("--ray-address needs --engine ray")
+
+
 def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str | None, strict: bool,
              fmt: str, *, rows: bool = False, failure_logs: bool = False, engine: str = "local",
              ray_address: str | None = None) -> Any:
     from remedy.analytics.analysis import analyse
 
-    choose(engine, ("local", "ray"), "--engine")
-    if ray_address and engine != "ray":
-        raise UsageError("--ray-address needs --engine ray")
+    check_engine(engine, ray_address)
     analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                        strict=strict, progress=progress_for(fmt), rows=rows, failure_logs=failure_logs, engine=engine,
                        ray_address=ray_address)
@@ -207,6 +211,7 @@ def report(
     top: int = typer.Option(10, "--top", help="How many unaddressed issues the queue shows."),
     strict: bool = STRICT,
     fmt: str = typer.Option("html", "--format", help="html (to --out) or json (to stdout, or to --out)."),
+    engine: str = ENGINE, ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """One self-contained HTML page: headline, over time, root causes, remediations, contributions, the queue.
 
@@ -219,16 +224,19 @@ def report(
     from remedy.report.html_page import render_page
 
     choose(fmt, ("html", "json"), "--format")
+    check_engine(engine, ray_address)
     if top < 1:
         raise UsageError(f"--top must be at least 1, not {top}")
     if fmt == "html" and out is None:
         raise UsageError("--out FILE.html is required (or --format json to print the data)")
-    if out is not None:
-        refuse_output_over_inputs(out, [log_file.path for log_file in resolve_log_paths(logs, quiet=True)],
+    if out is not None:  # URIs (s3://…, on --engine ray) cannot be the local --out file
+        local = [path for path in logs if "://" not in path]
+        refuse_output_over_inputs(out, [log_file.path for log_file in resolve_log_paths(local, quiet=True)],
                                   option="--out")
     config = config_from(ctx)
     data = build_report(config, logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
-                        top=top, repo_url=repo_url, strict=strict, progress=progress_for(fmt))
+                        top=top, repo_url=repo_url, strict=strict, progress=progress_for(fmt), engine=engine,
+                        ray_address=ray_address)
     report_skipped(data.skipped_lines, data.first_skipped)
     if fmt == "json":
         text = json_document(data)
