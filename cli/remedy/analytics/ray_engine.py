@@ -89,12 +89,15 @@ def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Seque
                    failures: bool = True, table: str = ATTRIBUTIONS,
                    partials: dict[str, str] | None = None) -> Analysis:
     """An `Analysis` computed on Ray: decisions and partials as the local engine makes them, failure logs in `logs`."""
-    # Ray's driver threads print notices (e.g. "N worker processes have been started") to stdout, where
-    # the command's JSON goes: while Ray runs, they go to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
-        return _analyse_on_ray(config, log_paths, remediations, settings=settings, address=address, since=since,
+    import_ray()  # before any work: without Ray, say how to install it
+    from remedy.matching.matcher import build_matcher
+
+    sources = find_sources(log_paths)
+    matcher = build_matcher(remediations, config)  # the driver needs it for the issue queue anyway
+    with session(address) as ray:
+        return _analyse_on_ray(ray, config, sources, matcher, remediations, settings=settings, since=since,
                                until=until, strict=strict, rows=rows, failures=failures, table=table,
-                               partials=partials or {})
+                               partials=partials or {}, log_paths=log_paths)
 
 
 def select_logs(log_paths: Sequence[str], queries: Sequence[str], *, settings: LogSettings,
@@ -103,12 +106,11 @@ def select_logs(log_paths: Sequence[str], queries: Sequence[str], *, settings: L
     """The canonical rows (LOG_COLUMNS) whose normalized query is one of `queries`, from a second pass on Ray.
 
     Malformed lines are skipped silently: the first pass reported (or refused) them already."""
-    with contextlib.redirect_stdout(sys.stderr):
-        ray = _start(address)
+    sources = find_sources(log_paths)
+    with session(address) as ray:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         ship = {"settings": settings, "since": since, "until": until, "queries": sorted(set(queries))}
-        parts = [tables["logs"] for source in find_sources(log_paths)
-                 for tables in _run(ray, source, _RaySelect, ship, cpus)]
+        parts = [tables["logs"] for source in sources for tables in _run(ray, source, _RaySelect, ship, cpus)]
     return pa.concat_tables(parts) if parts else _empty_logs(LOG_COLUMNS)
 
 
@@ -117,29 +119,33 @@ def report_worker_seconds(seconds: dict[str, float]) -> None:
     log.debug("ray workers: %s", ", ".join(f"{stage} {value:.1f} s" for stage, value in seconds.items()))
 
 
-def _start(address: str | None) -> Any:
-    """Ray, joined at `address` (else a local instance) unless this process joined already; quiet."""
+@contextlib.contextmanager
+def session(address: str | None) -> Iterator[Any]:
+    """Ray for the length of the block: joined at `address` (else a local instance started here) unless
+    this process has joined already, and left at the end by the session that joined. Ray's threads
+    print notices ("N worker processes have been started") to stdout, where a command's JSON goes:
+    in the block they go to stderr, and leaving Ray before the command prints stops them."""
     ray = import_ray()
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    logging.getLogger("ray").setLevel(logging.ERROR)
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.verbose_progress = False
-    return ray
+    joined = not ray.is_initialized()
+    with contextlib.redirect_stdout(sys.stderr):
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        if joined:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        logging.getLogger("ray").setLevel(logging.ERROR)
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.verbose_progress = False
+        try:
+            yield ray
+        finally:
+            if joined:
+                ray.shutdown()
 
 
-def _analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
-                    settings: LogSettings, address: str | None, since: datetime.datetime | None,
+def _analyse_on_ray(ray: Any, config: Config, sources: list[Source], matcher: Any,
+                    remediations: Sequence[Remediation], *, settings: LogSettings, since: datetime.datetime | None,
                     until: datetime.datetime | None, strict: bool, rows: bool, failures: bool, table: str,
-                    partials: dict[str, str]) -> Analysis:
-    import_ray()
-    from remedy.matching.matcher import build_matcher
-
-    sources = find_sources(log_paths)
-    matcher = build_matcher(remediations, config)  # the driver needs it for the issue queue anyway
-    ray = _start(address)
+                    partials: dict[str, str], log_paths: Sequence[str]) -> Analysis:
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     ship = {"config": config, "remediations": list(remediations), "settings": settings, "since": since,
             "until": until, "rows": rows, "failures": failures, "partials": partials}

@@ -224,6 +224,19 @@ def build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime
                  ray_address: str | None = None) -> Report:
     """Read and attribute the logs once (on `engine`: local or ray), then aggregate every section of the page."""
 
+    if engine == "ray":  # one Ray session for both passes (the attribution and the queue's rows)
+        from remedy.analytics.ray_engine import session
+
+        with session(ray_address):
+            return _build_report(config, log_paths, since=since, until=until, top=top, repo_url=repo_url,
+                                 strict=strict, progress=progress, engine=engine, ray_address=ray_address)
+    return _build_report(config, log_paths, since=since, until=until, top=top, repo_url=repo_url, strict=strict,
+                         progress=progress, engine=engine, ray_address=ray_address)
+
+
+def _build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetime | None, until: dt.datetime | None,
+                  top: int, repo_url: str | None, strict: bool, progress: Any, engine: str,
+                  ray_address: str | None) -> Report:
     folder = load_folder(config.remediations_dir)
     partials = slice_partials(slice_microseconds(since, until))
     if engine == "local":
