@@ -1,6 +1,6 @@
 """The Ray engine gives the local engine's results: same coverage, same attribution rows, same issues.
 
-One local Ray instance (num_cpus=2) serves the whole session. The logs are the project's fixture
+One local Ray instance (num_cpus=2) serves the whole session (starting it is most of the time). The logs are the project's fixture
 export split into a JSONL file and a Parquet file, with a malformed line; the remediations are the
 demo folder, so answers, guidance and reviews of every status are attributed.
 """
@@ -60,6 +60,31 @@ def test_ray_engine_equals_local_engine(demo: Path, run, ray_instance: None) -> 
     assert sorted(rows[1]) == sorted(rows[0])  # the same attribution rows (order: file and line locally)
     assert "first.jsonl:901: not valid JSON" in distributed.stderr and "first.jsonl:901: not valid JSON" in local.stderr
 
+
+
+@pytest.mark.parametrize("window", [(), ("--since", "2026-10-15T06:30", "--until", "2026-11-20T18:00")],
+                         ids=["whole export", "period with times of day"])
+def test_ray_report_equals_local_report(demo: Path, run, ray_instance: None, window: tuple[str, ...]) -> None:
+    # the report's typed data: headline against the previous period, buckets, root causes, remediations,
+    # the queue with its drafts (their spellings count non-failure logs: Ray's second pass) and near misses
+    local = run("report", "--logs", "exports", "--format", "json", *window)
+    distributed = run("report", "--logs", "exports", "--format", "json", "--engine", "ray", *window)
+    assert local.exit_code == distributed.exit_code == 0, distributed.stderr
+    assert distributed.stdout.strip(), distributed.stderr
+    assert json.loads(distributed.stdout) == json.loads(local.stdout)
+    data = json.loads(local.stdout)
+    assert data["queue"] and data["over_time"] and data["root_causes"] and data["matching"]["near_misses"]
+    assert data["headline"][0]["value"] > 500 and sum(r["preventions"] for r in data["remediations"]) > 0
+    assert (data["previous"] is not None) == bool(window)
+    assert data["skipped_lines"] == 1
+
+
+def test_report_engine_usage(demo: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("report", "--logs", "exports", "--format", "json", "--ray-address", "auto").exit_code == 2
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    result = run("report", "--logs", "exports", "--format", "json", "--engine", "ray")
+    assert result.exit_code == 2
+    assert "pip install 'remedy-sme[ray]'" in result.stderr and not result.stdout
 
 
 def test_the_issue_queue_does_not_depend_on_the_order_of_the_rows(demo: Path, run) -> None:

@@ -70,6 +70,7 @@ class Source:
 
     lines: bool  # JSON lines (else Parquet)
     files: tuple[str, ...]
+    names: tuple[str, ...]  # each file as the user named it (`exports/a.jsonl`, not the absolute path), as locally
     filesystem: Any  # pyarrow.fs.FileSystem
     base_dir: str  # where hive partition folders start
 
@@ -168,7 +169,7 @@ def _analyse_on_ray(ray: Any, config: Config, sources: list[Source], matcher: An
                 skipped_part.column("reason").to_pylist(), strict=True) if r)
             append_outputs(con, table, output)
     report_worker_seconds(seconds)
-    order = {path: index for index, path in enumerate(f for source in sources for f in source.files)}
+    order = {path: index for index, path in enumerate(f for source in sources for f in source.names)}
     first_skipped.sort(key=lambda item: (order.get(item.file, len(order)), item.line))  # in file order, as locally
     if strict and first_skipped:
         raise InputError(f"{first_skipped[0]} (--strict)")
@@ -198,6 +199,7 @@ def _run(ray: Any, source: Source, worker: type[_RayParser], ship: dict[str, Any
     else:
         dataset = ray.data.read_parquet(list(source.files), filesystem=source.filesystem, include_paths=True,
                                         partitioning=partitioning)
+    ship = {**ship, "names": dict(zip(source.files, source.names, strict=True))}
     steps = dataset.map_batches(worker, fn_constructor_kwargs={"ship": ship, "lines": source.lines},
                                 batch_format="pyarrow", batch_size=BATCH_ROWS,
                                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=cpus), zero_copy_batch=True)
@@ -214,6 +216,7 @@ class _RayParser:
         self.settings = ship["settings"]
         self.since, self.until = ship["since"], ship["until"]
         self.lines = lines
+        self.names = ship["names"]
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET threads = 1")
 
@@ -229,7 +232,7 @@ class _RayParser:
             if "first_line" in group:
                 mask = pc.and_(mask, pc.equal(raw.column("first_line"), group["first_line"]))
             rows = raw.filter(mask)
-            path = group["path"]
+            path = self.names.get(group["path"], group["path"])
             parsed = canonical_batch(self.con, rows, path, self.settings, lines=self.lines, since=self.since,
                                      until=self.until, first_line=group.get("first_line"), marked=self.lines)
             parts.append(parsed.rows.select(list(columns)))
@@ -405,15 +408,17 @@ def find_sources(paths: Sequence[str]) -> list[Source]:
             found = [i.path for i in filesystem.get_file_info(pafs.FileSelector(location, recursive=True))
                      if i.type == pafs.FileType.File and not os.path.basename(i.path).startswith((".", "_"))]
             base = location
+            names = {f: path.rstrip("/") + "/" + os.path.relpath(f, location).replace(os.sep, "/") for f in found}
         else:
             found, base = [location], os.path.dirname(location)
+            names = {location: path}
         lines = sorted(f for f in found if _suffix(f) in _LINES_SUFFIXES)
         parquet = sorted(f for f in found if _suffix(f) in _PARQUET_SUFFIXES)
         if info.type == pafs.FileType.File and not lines and not parquet:
             raise UsageError(f"{path}: --engine ray reads JSON lines and Parquet; use the local engine for this file")
         if not lines and not parquet:
             raise InputError(f"{path}: folder holds no .jsonl, .jsonl.gz or .parquet file")
-        sources.extend(Source(kind, tuple(files), filesystem, base)
+        sources.extend(Source(kind, tuple(files), tuple(names[f] for f in files), filesystem, base)
                        for kind, files in ((True, lines), (False, parquet)) if files)
     return sources
 
