@@ -34,8 +34,9 @@ stops the benchmark with the child's stderr rather than timing a failure.
   local Ray instance on this machine's cores is started by the command (its start-up is in the time,
   and in the split as `ray_start`) unless `--ray-address` names a running one. Its input is the JSONL
   file, or with `--parquet-partitions DIR` hive-partitioned Parquet (`DIR/date=YYYY-MM-DD/*.parquet`)
-  written from it once (kept and reused when DIR exists). The Ray workers' own split (parsing into
-  canonical rows, embedding, deciding, aggregating; summed over workers) comes back with their outputs.
+  written from it once (kept and reused when DIR exists). The Ray workers' own split in CPU seconds
+  (parsing into canonical rows, embedding, deciding, aggregating; summed over workers) comes back
+  with their outputs.
 - coverage warm: the same command again
 - report warm: `remedy report --out report.html` right after (the same caches); the page's size is recorded
 - issues cold: `.remedy/` removed first
@@ -62,7 +63,7 @@ GENERATOR = ROOT / "fixtures" / "generate_logs.py"
 TIMINGS_ENV = "REMEDY_BENCH_TIMINGS"
 SOURCE_ENV = "REMEDY_BENCH_SOURCE"
 STAGES = ("reading", "model", "embedding", "matching", "aggregating", "clustering", "ray_start", "merging")
-# The Ray workers' split, summed over workers (remedy.analytics.ray_engine.WORKER_STAGES).
+# The Ray workers' split in CPU seconds, summed over workers (remedy.analytics.ray_engine.WORKER_STAGES).
 WORKER_STAGES = ("parsing", "embedding", "deciding", "aggregating")
 # A child must exit 0: the measured commands exit 1 for nothing (DESIGN: only validate/test/check/calibrate do).
 ACCEPTED_EXIT_CODES = (0,)
@@ -95,7 +96,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="remedy-scale-") as temporary:
         work = Path(temporary)
-        log = args.logs or _generate(args.rows, args.seed, args.workdir or work)
+        log = args.logs.resolve() if args.logs else _generate(args.rows, args.seed, args.workdir or work)
         project = work / "project"
         remediations = _make_project(project, args.remediations)
         results: dict[str, Any] = {
@@ -107,7 +108,7 @@ def main() -> int:
         ray_input = log
         if "ray" in engines and args.parquet_partitions:
             results["parquet_partitions"] = _partition(log, args.parquet_partitions)
-            ray_input = args.parquet_partitions
+            ray_input = args.parquet_partitions.resolve()
         if "local" in engines and not args.only_issues:
             shutil.rmtree(project / ".remedy", ignore_errors=True)
             runs["coverage_cold"] = _remedy(project, ["coverage", "--logs", str(log), "--format", "json"])
@@ -349,7 +350,7 @@ def _table(results: dict[str, Any]) -> str:
                      f"{run['tree_cpu_seconds']} | {cells} |")
     for name, run in runs.items():
         if run.get("worker_split"):
-            lines.append(f"\n{name}: Ray workers' split, summed over workers (s): " + ", ".join(
+            lines.append(f"\n{name}: Ray workers' split, CPU s summed over workers: " + ", ".join(
                 f"{stage} {seconds:.1f}" for stage, seconds in run["worker_split"].items()))
     if "same_coverage" in results:
         lines.append(f"\nlocal and ray coverage identical: {results['same_coverage']}")

@@ -58,8 +58,8 @@ _LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _SKIPPED = "skipped"
 _TIMINGS = "timings"
-# Where a worker's time goes, summed over workers: canonical rows (checks, derived columns), the
-# model, the decisions less the model, and the step's SQL.
+# Where a worker's CPU time goes (process time: steady on a loaded machine), summed over workers:
+# canonical rows (checks, derived columns), the model, the decisions less the model, the step's SQL.
 WORKER_STAGES = ("parsing", "embedding", "deciding", "aggregating")
 log = logging.getLogger("remedy")
 
@@ -260,12 +260,12 @@ class _RayStep(_RayParser):
 
     def __call__(self, raw: pa.Table) -> pa.Table:
         before = dict(self.seconds)
-        start = time.perf_counter()
+        start = time.process_time()
         rows, skipped = self.parse(raw, STEP_COLUMNS)
-        parsed = time.perf_counter()
+        parsed = time.process_time()
         output = self.step(rows)
         self.seconds["parsing"] += parsed - start
-        self.seconds["aggregating"] += time.perf_counter() - parsed - (self.seconds["deciding"] - before["deciding"])
+        self.seconds["aggregating"] += time.process_time() - parsed - (self.seconds["deciding"] - before["deciding"])
         self.seconds["deciding"] -= self.seconds["embedding"] - before["embedding"]  # embedding runs inside decide
         tables = dict(output.tables)
         tables[_SKIPPED] = pa.Table.from_pylist(skipped, schema=_SKIPPED_SCHEMA)
@@ -275,11 +275,11 @@ class _RayStep(_RayParser):
 
     def _timed(self, stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start = time.process_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.seconds[stage] += time.perf_counter() - start
+                self.seconds[stage] += time.process_time() - start
         return timed
 
 
