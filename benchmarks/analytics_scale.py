@@ -383,13 +383,17 @@ def _child(argv: list[str]) -> int:
     return code
 
 
-def _timed(totals: dict[str, float], stage: str, function: Any) -> Any:
+def _timed(totals: dict[str, float], stage: str, function: Any, counts: dict[str, int] | None = None,
+           count: str | None = None) -> Any:
+    """`function`, adding its wall time to totals[stage] (and 1 to counts[count] per call when given)."""
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
             return function(*args, **kwargs)
         finally:
             totals[stage] += time.perf_counter() - start
+            if counts is not None and count:
+                counts[count] = counts.get(count, 0) + 1
     return wrapper
 
 
@@ -421,15 +425,7 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
     from remedy.matching.embedding_cache import EmbeddingCache
 
     def timed(stage: str, function: Any, count: str | None = None) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                totals[stage] += time.perf_counter() - start
-                if count:
-                    counts[count] = counts.get(count, 0) + 1
-        return wrapper
+        return _timed(totals, stage, function, counts, count)
 
     if hasattr(analysis, "read_logs"):  # REMEDY_BENCH_SOURCE: a version before read_project_logs
         analysis.read_logs = timed("reading", analysis.read_logs)
