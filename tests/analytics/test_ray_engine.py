@@ -1,8 +1,9 @@
-"""The Ray engine gives the local engine's results: same coverage, same attribution rows, same issues.
+"""The Ray engine gives the local engine's results: same coverage, attribution rows, issues and report.
 
-One local Ray instance (num_cpus=2) serves the whole session (starting it is most of the time). The logs are the project's fixture
-export split into a JSONL file and a Parquet file, with a malformed line; the remediations are the
-demo folder, so answers, guidance and reviews of every status are attributed.
+One local Ray instance (num_cpus=2) serves the whole session (starting it is most of the time). The
+logs are the project's fixture export split into a JSONL file and a Parquet file, with a malformed
+line; the remediations are the demo folder, so answers, guidance and reviews of every status are
+attributed.
 """
 
 from __future__ import annotations
