@@ -212,3 +212,57 @@ def test_bounded_leaders_still_join_topics_by_linkage():
     # c reaches no leader at 0.95 and there is no room for a third: it joins a (cosine 0.75 >= 0.6);
     # d reaches nothing and stays alone. a and b (cosine 0) never merge.
     assert sorted(c.queries for c in clusters) == [("a", "c"), ("b",), ("d",)]
+
+
+# ---- the pruning bound: exact results with fewer products --------------------------------------------
+
+
+def test_the_bound_is_an_upper_bound_on_every_pair():
+    from remedy.logs.clustering import _Bound
+
+    rng = np.random.default_rng(5)
+    sample = rng.standard_normal((500, 96)).astype(np.float32)
+    bound = _Bound(sample, 8)
+    a, b = rng.standard_normal((200, 96)).astype(np.float32), rng.standard_normal((300, 96)).astype(np.float32)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b[:100] /= np.linalg.norm(b[:100], axis=1, keepdims=True)  # the rest: longer and shorter than unit
+    upper = bound.project(a) @ bound.project(b).T
+    exact = a.astype(np.float64) @ b.astype(np.float64).T
+    assert (upper >= exact - 1e-5).all()
+
+
+@pytest.mark.parametrize("block", [64, 1024])
+def test_pruned_walk_equals_the_one_by_one_walk_in_many_dimensions(monkeypatch, block):
+    # 96 dimensions: the bound keeps 32 of them, so it really prunes (in the tests above it is exact)
+    import remedy.logs.clustering as clustering
+
+    monkeypatch.setattr(clustering, "_BLOCK", block)
+    monkeypatch.setattr(clustering, "_LEADER_SLICE", 50)  # several slices: ties across slices
+    rng = np.random.default_rng(block + 1)
+    centres = rng.standard_normal((40, 96))
+    noisy = centres[rng.integers(0, 40, 1200)] + 0.35 * rng.standard_normal((1200, 96))
+    vectors = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    weights = rng.integers(1, 6, 1200).tolist()
+    keys = [f"k{i:04d}" for i in range(1200)]
+    got = cluster_failures(vectors, weights, np.ones(1200), keys, threshold=0.8)
+    assert {c.representative: c.queries for c in got} == naive_clusters(vectors, weights, keys, 0.8)
+    assert 40 <= len(got) < 1200
+
+
+def test_pruned_search_finds_the_same_best_leaders_as_the_full_one():
+    from remedy.logs.clustering import _best_leaders, _best_reaching, _Bound
+
+    rng = np.random.default_rng(9)
+    centres = rng.standard_normal((30, 64))
+    points = centres[rng.integers(0, 30, 3000)] + 0.55 * rng.standard_normal((3000, 64))
+    points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    points[7] = 0.0  # a query without a vector reaches nothing
+    leaders, block = points[:2000], points[2000:]
+    bound = _Bound(points[:500], 16)
+    full_sim, full = _best_leaders(block, leaders)
+    sim, best = _best_reaching(block, bound.project(block), leaders, bound.project(leaders), 0.8)
+    reach = full_sim >= 0.8
+    assert reach.any() and (~reach).any()
+    assert (best[reach] == full[reach]).all()
+    np.testing.assert_allclose(sim[reach], full_sim[reach], atol=1e-6)
+    assert (sim[~reach] < 0.8).all()

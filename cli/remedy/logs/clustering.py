@@ -23,6 +23,13 @@ is tighter than what the matcher accepts, and a topic is what a few paraphrases 
 would cover. A topic's representative is its most central leader (highest cosine with the topic's
 mean; ties: more frequent, then text), and its id is a hash of that text: stable across runs on the
 same data, and kept as long as the centre of the topic does not move.
+
+While the leaders are not full, a query only needs the leaders it reaches (`leader_threshold`), so
+it is not multiplied by every leader in full: a cheap upper bound (`_Bound`, a few principal
+directions plus the norm of the rest) rules out nearly all pairs, and the similarity of the few left
+is computed exactly, in float64. The result is the exact one; the bound only saves work. (Past
+`max_leaders` the nearest leader down to `merge_threshold` is needed, where the bound leaves too
+many pairs to pay: those blocks are compared in full.)
 """
 
 from __future__ import annotations
@@ -43,6 +50,10 @@ MERGE_OFFSET = -0.20
 _BLOCK = 1024  # queries compared with the leaders at once
 _LEADER_SLICE = 4096  # leaders per matrix product: block x slice float32 is 16 MB at most
 _MERGE_ROWS = 256  # micro-clusters per row block when finding linkage neighbours: 20 MB at 20,000 leaders
+_BOUND_DIMS = 32  # principal directions in the bound (at 1M rows they leave 0.04 % of the pairs at 0.92)
+_BOUND_SLACK = 1e-4  # float32 rounding of the bound is far below this: no pair that reaches is ruled out
+_DENSE_SHARE = 0.1  # past this share of pairs left by the bound, compare the whole tile exactly
+_DOT_CHUNK = 8192  # pairs whose exact products are computed at once (16 MB of float64 rows)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class TopicClustering:
         self.max_leaders = max_leaders
         self.neighbours = neighbours
         self._leader_vectors = np.empty((0, dim), dtype=np.float32)
+        self._bound: _Bound | None = None  # built from the first batch (its principal directions)
+        self._leader_bounds = np.empty((0, 0), dtype=np.float32)
         self._sums = np.empty((0, dim), dtype=np.float32)  # float32: exact enough for means of thousands
         self._counts = np.empty(0, dtype=np.int64)  # distinct queries per leader
         self._leader_query: list[int] = []  # leader number -> query index
@@ -118,25 +131,40 @@ class TopicClustering:
         self._weights.extend(weight.tolist())
         self._severity.extend(np.asarray(severity_sums, dtype=np.float64).tolist())
         self._impact.extend(np.asarray(impacts, dtype=np.float64).tolist())
+        if n and self._bound is None:
+            self._bound = _Bound(matrix, min(_BOUND_DIMS, self.dim))
+            self._leader_bounds = np.empty((0, self._bound.width), dtype=np.float32)
         for start in range(0, n, _BLOCK):
             self._walk(matrix[start:start + _BLOCK], first + start)
 
     def _walk(self, block: np.ndarray, first: int) -> None:
+        assert self._bound is not None
         threshold, rows = self.leader_threshold, np.arange(len(block))
-        best_sim, best = _best_leaders(block, self._leader_vectors[:self._leaders])
+        bounds = self._bound.project(block)
+        leaders = self._leader_vectors[:self._leaders]
+        if self.merge_threshold is not None and self._leaders + len(block) > self.max_leaders:
+            # The leaders may fill up in this block: a query that cannot lead joins its nearest
+            # leader when the linkage would take it, so similarities far below the threshold count.
+            best_sim, best = _best_leaders(block, leaders)
+        else:  # only the leaders a query reaches count (elsewhere best_sim < threshold decides the same)
+            best_sim, best = _best_reaching(block, bounds, leaders, self._leader_bounds[:self._leaders], threshold)
         # The queries no earlier leader takes: which of them lead is decided one by one, in order.
         open_rows = np.flatnonzero(best_sim < threshold)
         # One product serves both the one-by-one decisions and the assignment below (same numbers).
         to_open = block @ block[open_rows].T
+        # open row k -> the open rows a leader there would take (column k: the numbers used before)
+        takes = np.ascontiguousarray((to_open[open_rows] >= threshold).T)
+        taken = np.zeros(len(open_rows), dtype=bool)
         new_k: list[int] = []
         alone: list[int] = []
-        for k, row in enumerate(open_rows):
-            if new_k and bool((to_open[row, new_k] >= threshold).any()):
+        for k, row in enumerate(open_rows.tolist()):
+            if taken[k]:
                 continue  # a leader born earlier in this block takes it
             if self._leaders + len(new_k) < self.max_leaders:
                 new_k.append(k)
+                taken |= takes[k]
             else:
-                alone.append(int(row))
+                alone.append(row)
         new_rows = open_rows[new_k]
         own_number = np.full(len(block), -1, dtype=np.int64)
         own_number[new_rows] = self._leaders + np.arange(new_rows.size)
@@ -147,7 +175,7 @@ class TopicClustering:
             better = new_best_sim > best_sim  # strictly: on a tie the older leader keeps it
             best = np.where(better, self._leaders + new_best, best)
             best_sim = np.where(better, new_best_sim, best_sim)
-            self._add_leaders(block[new_rows], first + new_rows)
+            self._add_leaders(block[new_rows], bounds[new_rows], first + new_rows)
         own = own_number >= 0
         lonely = np.zeros(len(block), dtype=bool)
         lonely[alone] = True
@@ -164,14 +192,16 @@ class TopicClustering:
             self._sums[leaders] += np.add.reduceat(block[joined][order], starts, axis=0)
         self._counts[: self._leaders] += np.bincount(best[joined], minlength=self._leaders)
 
-    def _add_leaders(self, vectors: np.ndarray, queries: np.ndarray) -> None:
+    def _add_leaders(self, vectors: np.ndarray, bounds: np.ndarray, queries: np.ndarray) -> None:
         needed = self._leaders + len(vectors)
         if needed > len(self._leader_vectors):
-            size = max(needed, 2 * len(self._leader_vectors), 256)
+            size = min(max(needed, 2 * len(self._leader_vectors), 256), max(needed, self.max_leaders))
             self._leader_vectors = _grown(self._leader_vectors, size)
+            self._leader_bounds = _grown(self._leader_bounds, size)
             self._sums = _grown(self._sums, size)
             self._counts = np.concatenate([self._counts, np.zeros(size - len(self._counts), dtype=np.int64)])
         self._leader_vectors[self._leaders:needed] = vectors
+        self._leader_bounds[self._leaders:needed] = bounds
         self._sums[self._leaders:needed] = vectors
         self._counts[self._leaders:needed] = 1
         self._leader_query.extend(int(q) for q in queries)
@@ -262,20 +292,23 @@ class TopicClustering:
         m = self._leaders
         means = (self._sums[:m] / self._counts[:m, None].astype(np.float32)).astype(np.float32)
         found_i, found_j, found_sim = [], [], []
-        for start in range(0, m, _MERGE_ROWS):
-            sims = means[start:start + _MERGE_ROWS] @ means.T
-            sims[np.arange(len(sims)), start + np.arange(len(sims))] = -np.inf
-            rows, cols = np.nonzero(sims >= threshold)
-            values = sims[rows, cols]
-            order = np.lexsort((cols, -values, rows))  # per row, most similar first
-            rows, cols, values = rows[order], cols[order], values[order]
-            keep = np.arange(len(rows)) - np.searchsorted(rows, rows) < self.neighbours
-            rows, cols = rows[keep] + start, cols[keep]
-            found_i.append(np.minimum(rows, cols))
-            found_j.append(np.maximum(rows, cols))
-            found_sim.append(values[keep])
-        pair_i, pair_j = np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64)
-        sim = np.concatenate(found_sim)
+        for start in range(0, m, _MERGE_ROWS):  # each pair once: a row block against itself and later rows
+            sims = means[start:start + _MERGE_ROWS] @ means[start:].T
+            flat = np.flatnonzero(sims >= threshold)
+            rows, cols = np.divmod(flat, sims.shape[1])
+            upper = cols > rows
+            found_i.append(rows[upper] + start)
+            found_j.append(cols[upper] + start)
+            found_sim.append(sims.ravel()[flat[upper]])
+        low, high = np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64)
+        both = np.concatenate(found_sim)
+        # Each node keeps its `neighbours` most similar (ties: the lower other end); a pair stays if
+        # either end keeps it.
+        node, other, sim = np.concatenate([low, high]), np.concatenate([high, low]), np.concatenate([both, both])
+        order = np.lexsort((other, -sim, node))
+        node, other, sim = node[order], other[order], sim[order]
+        keep = np.arange(len(node)) - np.searchsorted(node, node) < self.neighbours
+        pair_i, pair_j, sim = np.minimum(node, other)[keep], np.maximum(node, other)[keep], sim[keep]
         _, unique = np.unique(pair_i * m + pair_j, return_index=True)  # a pair kept from both ends: once
         pair_i, pair_j, sim = pair_i[unique], pair_j[unique], sim[unique]
         order = np.lexsort((pair_j, pair_i, -sim))
@@ -340,6 +373,72 @@ def _neighbours(node: int, m: int, indptr: np.ndarray, indices: np.ndarray, extr
     """A group's candidate partners: its graph neighbours (micro-clusters) and those found since merging."""
     found = indices[indptr[node]:indptr[node + 1]].tolist() if node < m else []
     return found + list(extra.get(node, ()))
+
+
+class _Bound:
+    """An upper bound on dot products that costs a quarter of them.
+
+    For an orthonormal basis R, a.b = (aR)_k . (bR)_k + (aR)_rest . (bR)_rest, and by Cauchy-Schwarz
+    the second term is at most |(aR)_rest| |(bR)_rest|. `project` gives each vector as its first k
+    coordinates followed by the norm of the rest, so one product of these short rows bounds every
+    pair at once. R is the principal directions of the first batch (uncentred, as cosines are):
+    there the first coordinates carry most of each vector, the rest is short, and the bound is
+    tight enough to rule out almost every pair (at 1M log rows, 64 of 256 dimensions leave about
+    0.01 % of the pairs at the leader threshold and 0.5 % at the linkage one). Any basis gives a
+    valid bound; this one only makes it useful.
+    """
+
+    def __init__(self, sample: np.ndarray, dims: int) -> None:
+        sample64 = sample.astype(np.float64)
+        _, vectors = np.linalg.eigh(sample64.T @ sample64)  # eigenvalues ascending
+        self.basis = np.ascontiguousarray(vectors[:, ::-1])
+        self.dims = dims
+        self.width = dims + 1
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        rotated = vectors.astype(np.float64) @ self.basis
+        projected = np.empty((len(vectors), self.width), dtype=np.float32)
+        projected[:, :self.dims] = rotated[:, :self.dims]
+        projected[:, self.dims] = np.linalg.norm(rotated[:, self.dims:], axis=1)
+        return projected
+
+
+def _pairs_reaching(a: np.ndarray, a_bounds: np.ndarray, b: np.ndarray, b_bounds: np.ndarray,
+                    floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (i, j) with a[i] . b[j] >= floor: rows, columns and the products in float64."""
+    upper = a_bounds @ b_bounds.T
+    candidates = np.flatnonzero(upper >= floor - _BOUND_SLACK)
+    del upper
+    if len(candidates) > _DENSE_SHARE * len(a) * len(b):  # low thresholds: the bound rules out little
+        exact = a.astype(np.float64) @ b.T.astype(np.float64)
+        rows, cols = np.nonzero(exact >= floor)
+        return rows, cols, exact[rows, cols]
+    rows, cols = np.divmod(candidates, len(b))
+    sims = np.empty(len(rows))
+    for start in range(0, len(rows), _DOT_CHUNK):
+        part = slice(start, start + _DOT_CHUNK)
+        sims[part] = np.einsum("ij,ij->i", a[rows[part]].astype(np.float64), b[cols[part]].astype(np.float64))
+    keep = sims >= floor
+    return rows[keep], cols[keep], sims[keep]
+
+
+def _best_reaching(block: np.ndarray, block_bounds: np.ndarray, leader_vectors: np.ndarray,
+                   leader_bounds: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per block row, the highest similarity to a leader and which leader (the first on ties), for
+    the rows that reach `floor`; the others get -inf and leader 0."""
+    best_sim = np.full(len(block), -np.inf)
+    best = np.zeros(len(block), dtype=np.int64)
+    for first in range(0, len(leader_vectors), _LEADER_SLICE):
+        rows, cols, sims = _pairs_reaching(block, block_bounds, leader_vectors[first:first + _LEADER_SLICE],
+                                           leader_bounds[first:first + _LEADER_SLICE], floor)
+        order = np.lexsort((cols, -sims, rows))  # per row, the most similar first (ties: the first leader)
+        rows, cols, sims = rows[order], cols[order], sims[order]
+        heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.empty(0, dtype=np.int64)
+        rows, cols, sims = rows[heads], cols[heads] + first, sims[heads]
+        better = sims > best_sim[rows]  # strictly: an earlier slice's leader keeps a tie
+        best_sim[rows[better]] = sims[better]
+        best[rows[better]] = cols[better]
+    return best_sim, best
 
 
 def _best_leaders(block: np.ndarray, leader_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
