@@ -105,10 +105,11 @@ class TopicClustering:
         self._leader_query: list[int] = []  # leader number -> query index
         self._leaders = 0
         self._keys: list[str] = []
-        self._weights: list[int] = []
-        self._severity: list[float] = []
-        self._impact: list[float] = []
-        self._group: list[int] = []  # query -> leader number, or -1 - query for a query alone
+        # Per query, in chunks of NumPy arrays (one per block): 32 bytes a query, not ~140 as Python lists
+        self._weights: list[np.ndarray] = []
+        self._severity: list[np.ndarray] = []
+        self._impact: list[np.ndarray] = []
+        self._group: list[np.ndarray] = []  # query -> leader number, or -1 - query for a query alone
         self._last: tuple[int, str] | None = None
 
     def add(self, vectors: np.ndarray, weights: Sequence[int] | np.ndarray, severity_sums: Sequence[float] | np.ndarray,
@@ -128,9 +129,9 @@ class TopicClustering:
         matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
         first = len(self._keys)
         self._keys.extend(keys)
-        self._weights.extend(weight.tolist())
-        self._severity.extend(np.asarray(severity_sums, dtype=np.float64).tolist())
-        self._impact.extend(np.asarray(impacts, dtype=np.float64).tolist())
+        self._weights.append(weight)
+        self._severity.append(np.array(severity_sums, dtype=np.float64))
+        self._impact.append(np.array(impacts, dtype=np.float64))
         if n and self._bound is None:
             self._bound = _Bound(matrix, min(_BOUND_DIMS, self.dim))
             self._leader_bounds = np.empty((0, self._bound.width), dtype=np.float32)
@@ -184,7 +185,7 @@ class TopicClustering:
         joined = ~own & ~lonely
         group = np.where(own, own_number, best)
         group[lonely] = -1 - (first + rows[lonely])
-        self._group.extend(group.tolist())
+        self._group.append(group)
         if joined.any():  # add each joining vector to its leader's sum (sorted + reduceat: np.add.at is slow)
             targets = best[joined]
             order = np.argsort(targets, kind="stable")
@@ -211,16 +212,18 @@ class TopicClustering:
         """The topics ranked by impact (then size, then id)."""
         topic_of = self._merge()
         groups: dict[int, list[int]] = {}
-        for query, group in enumerate(self._group):
+        for query, group in enumerate(np.concatenate([*self._group, np.empty(0, dtype=np.int64)]).tolist()):
             key = topic_of[group] if group >= 0 else group
             groups.setdefault(key, []).append(query)
         leaders_by_topic: dict[int, list[int]] = {}
         for number in range(self._leaders):
             leaders_by_topic.setdefault(topic_of[number], []).append(number)
+        weights, severity, impact = (np.concatenate([*parts, np.empty(0, dtype=parts[0].dtype if parts else float)])
+                                     for parts in (self._weights, self._severity, self._impact))
         clusters = []
         for key, members in groups.items():
             representative = members[0] if key < 0 else self._central(leaders_by_topic[key])
-            clusters.append(self._summarize(members, representative))
+            clusters.append(self._summarize(members, representative, weights, severity, impact))
         clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
         return _disambiguate(clusters)
 
@@ -319,9 +322,11 @@ class TopicClustering:
         indptr = np.searchsorted(ends[by_node], np.arange(m + 1))
         return pair_i, pair_j, sim, indptr, other[by_node].astype(np.int32)
 
-    def _summarize(self, members: list[int], representative: int) -> Cluster:
-        size = sum(self._weights[i] for i in members)
-        severity = sum(self._severity[i] for i in members)
+    def _summarize(self, members: list[int], representative: int, weights: np.ndarray, severities: np.ndarray,
+                   impacts: np.ndarray) -> Cluster:
+        # Python sums, left to right in member order: the same totals to the last bit on every run
+        size = sum(weights[members].tolist())
+        severity = sum(severities[members].tolist())
         return Cluster(
             id=cluster_id(self._keys[representative]),
             representative=self._keys[representative],
@@ -329,7 +334,7 @@ class TopicClustering:
             queries=tuple(self._keys[i] for i in members),
             size=size,
             mean_severity=severity / size if size else 0.0,
-            impact=sum(self._impact[i] for i in members),
+            impact=sum(impacts[members].tolist()),
         )
 
 
