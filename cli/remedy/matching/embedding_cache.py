@@ -28,7 +28,7 @@ from remedy.files.atomic import discard, replaced_atomically, write_atomically
 Encode = Callable[[Sequence[str]], np.ndarray]
 MAX_SHARDS = 32  # beyond this, shards are merged so a lookup stays a few binary searches
 BATCH = 4096
-_MERGE_ROWS = 65_536  # rows copied at a time when merging shards
+_MERGE_ROWS = 16_384  # rows copied at a time when merging shards (8 MB of float16 vectors at 256)
 _KEY = np.dtype("S16")
 # float16 storage rounds each component by up to 2^-11 relatively: a unit row stays within this of 1.
 _NORM_TOLERANCE = 1e-2
@@ -134,10 +134,15 @@ class EmbeddingCache:
             log.warning("cannot write the embedding cache in %s (%s)", self.folder, error.strerror)
 
     def _merge(self, shards: list[Path]) -> None:
-        """One sorted shard from many, copied in chunks so memory holds keys and positions, not vectors."""
+        """One sorted shard from many, copied in chunks so memory holds keys and positions, not vectors.
+
+        Neither side stays memory-mapped: the merged file is written with plain writes, and each source
+        is mapped for one chunk at a time, so the pages it touched leave with it (a mapped file's pages
+        count in the process's resident memory: a merge of 500 MB of vectors once added 1 GB to it)."""
         try:
             keys = [np.load(path, mmap_mode="r") for path in shards]
-            vectors = [np.load(_vectors_path(path), mmap_mode="r") for path in shards]
+            for path in shards:  # a source that fails to open is found before anything is written
+                np.load(_vectors_path(path), mmap_mode="r")
         except Exception as error:
             log.warning("cannot merge the embedding cache in %s (%s)", self.folder, error)
             return
@@ -146,17 +151,21 @@ class EmbeddingCache:
         shard_of = np.repeat(np.arange(len(keys)), [len(k) for k in keys])[first]
         offsets = np.concatenate([[0], np.cumsum([len(k) for k in keys])])
         row_of = first - offsets[shard_of]
+        del keys, all_keys
         name = f"part-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        with replaced_atomically(self.folder / f"{name}.vectors.npy") as temporary:
-            merged = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.float16,
-                                               shape=(len(unique), self.dim))
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)), "fortran_order": False,
+                  "shape": (len(unique), self.dim)}
+        with replaced_atomically(self.folder / f"{name}.vectors.npy") as temporary, temporary.open("wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
             for start in range(0, len(unique), _MERGE_ROWS):
                 stop = min(start + _MERGE_ROWS, len(unique))
+                chunk = np.empty((stop - start, self.dim), dtype=np.float16)
                 for shard in np.unique(shard_of[start:stop]):
                     inside = np.flatnonzero(shard_of[start:stop] == shard)
-                    merged[start + inside] = vectors[shard][row_of[start:stop][inside]]
-            merged.flush()
-            del merged, keys, vectors
+                    source = np.load(_vectors_path(shards[shard]), mmap_mode="r")
+                    chunk[inside] = source[row_of[start:stop][inside]]
+                    del source  # unmapped: its pages leave resident memory
+                handle.write(chunk.tobytes())
         _save(self.folder / f"{name}.keys.npy", unique)
         for path in shards:
             path.unlink(missing_ok=True)
