@@ -113,19 +113,25 @@ def naive_clusters(vectors: np.ndarray, weights, keys, threshold: float) -> dict
     return {keys[leader]: tuple(keys[i] for i in group) for leader, group in members.items()}
 
 
-@pytest.mark.parametrize("block", [1, 7, 64, 1024])
-def test_blocked_walk_equals_the_one_by_one_walk(monkeypatch, block):
+@pytest.mark.parametrize(("block", "dims", "topics", "n", "noise", "threshold"), [
+    (1, 16, 12, 300, 0.5, 0.75), (7, 16, 12, 300, 0.5, 0.75), (64, 16, 12, 300, 0.5, 0.75),
+    (1024, 16, 12, 300, 0.5, 0.75),
+    # 96 dimensions: the bound keeps 32 of them, so it really prunes (with 16 it is exact)
+    (64, 96, 40, 1200, 0.35, 0.8), (1024, 96, 40, 1200, 0.35, 0.8)])
+def test_blocked_walk_equals_the_one_by_one_walk(monkeypatch, block, dims, topics, n, noise, threshold):
     import remedy.logs.clustering as clustering
 
     monkeypatch.setattr(clustering, "_BLOCK", block)
-    rng = np.random.default_rng(block)
-    centres = rng.standard_normal((12, 16))
-    noisy = centres[rng.integers(0, 12, 300)] + 0.5 * rng.standard_normal((300, 16))
+    monkeypatch.setattr(clustering, "_LEADER_SLICE", 50)  # several slices: ties across slices
+    rng = np.random.default_rng(block + dims)
+    centres = rng.standard_normal((topics, dims))
+    noisy = centres[rng.integers(0, topics, n)] + noise * rng.standard_normal((n, dims))
     vectors = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
-    weights = rng.integers(1, 6, 300).tolist()
-    keys = [f"k{i:03d}" for i in range(300)]
-    got = cluster_failures(vectors, weights, np.ones(300), keys, threshold=0.75)
-    assert {c.representative: c.queries for c in got} == naive_clusters(vectors, weights, keys, 0.75)
+    weights = rng.integers(1, 6, n).tolist()
+    keys = [f"k{i:04d}" for i in range(n)]
+    got = cluster_failures(vectors, weights, np.ones(n), keys, threshold=threshold)
+    assert {c.representative: c.queries for c in got} == naive_clusters(vectors, weights, keys, threshold)
+    assert topics <= len(got) < n
 
 
 # ---- topics: average linkage over the micro-clusters ----------------------------------------------
@@ -229,24 +235,6 @@ def test_the_bound_is_an_upper_bound_on_every_pair():
     upper = bound.project(a) @ bound.project(b).T
     exact = a.astype(np.float64) @ b.astype(np.float64).T
     assert (upper >= exact - 1e-5).all()
-
-
-@pytest.mark.parametrize("block", [64, 1024])
-def test_pruned_walk_equals_the_one_by_one_walk_in_many_dimensions(monkeypatch, block):
-    # 96 dimensions: the bound keeps 32 of them, so it really prunes (in the tests above it is exact)
-    import remedy.logs.clustering as clustering
-
-    monkeypatch.setattr(clustering, "_BLOCK", block)
-    monkeypatch.setattr(clustering, "_LEADER_SLICE", 50)  # several slices: ties across slices
-    rng = np.random.default_rng(block + 1)
-    centres = rng.standard_normal((40, 96))
-    noisy = centres[rng.integers(0, 40, 1200)] + 0.35 * rng.standard_normal((1200, 96))
-    vectors = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
-    weights = rng.integers(1, 6, 1200).tolist()
-    keys = [f"k{i:04d}" for i in range(1200)]
-    got = cluster_failures(vectors, weights, np.ones(1200), keys, threshold=0.8)
-    assert {c.representative: c.queries for c in got} == naive_clusters(vectors, weights, keys, 0.8)
-    assert 40 <= len(got) < 1200
 
 
 def test_pruned_search_finds_the_same_best_leaders_as_the_full_one():
