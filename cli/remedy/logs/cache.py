@@ -208,10 +208,7 @@ def _digest(text: str) -> str:
 
 # With the cache, logs live on disk (Parquet entries): DuckDB may hold this much in memory (sorts,
 # aggregates) and spills the rest under the cache folder, so memory does not grow with the log.
-# 256 MB: the attribution's sort of 5M rows alone peaked at 744 MB of RSS with 512 MB, 486 MB with
-# 256 MB, in the same CPU time; 128 MB fails ("failed to pin block") with 2 threads. Each DuckDB
-# thread needs its own buffers, so machines with more cores get 64 MB per thread.
-CACHED_MEMORY_LIMIT = f"{max(256, 64 * (os.cpu_count() or 1))}MB"
+CACHED_MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
