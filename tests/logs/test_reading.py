@@ -504,3 +504,18 @@ def test_only_the_log_table_is_left_behind(write_jsonl):
     with pytest.raises(InputError):
         read_logs([str(path)], connection=connection, table="strict_logs", strict=True)
     assert [t for (t,) in connection.execute("SHOW TABLES").fetchall()] == ["logs"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet=st.characters(max_codepoint=127)), st.text()), min_size=1, max_size=20))
+def test_normalized_query_in_sql_equals_normalize_question(texts: list[str]) -> None:
+    """ASCII queries are normalized in SQL, the others by normalize_question: either way its exact text."""
+    import pyarrow as pa
+
+    from remedy.logs.derive import normalized_sql, register_normalizer
+
+    con = duckdb.connect()
+    register_normalizer(con)
+    con.register("texts", pa.table({"q": pa.array(texts, pa.string())}))
+    got = [row[0] for row in con.execute(f"SELECT {normalized_sql('q')} FROM texts").fetchall()]
+    assert got == [normalize_question(text) for text in texts]

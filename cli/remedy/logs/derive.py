@@ -8,6 +8,9 @@ Only the distinct query texts cross into Python, once, to compute `normalized_qu
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from remedy.logs.fields import FIELDS
@@ -89,7 +92,7 @@ def rows_sql(parsed: str, settings: LogSettings) -> str:
                        coalesce(is_bad, CASE WHEN list_min(map_values(scores)) IS NOT NULL THEN len(failing) > 0 END,
                                 guardrailed, false) END AS is_failure
             FROM (
-                SELECT *, {_UDF_NAME}(query) AS normalized_query, {_failing_scores_sql(settings)} AS failing
+                SELECT *, {normalized_sql('query')} AS normalized_query, {_failing_scores_sql(settings)} AS failing
                 FROM ({parsed})
             )
         )
@@ -128,6 +131,28 @@ def _issue_sql() -> str:
         for scores, issue in ISSUE_BY_SCORE
     )
     return f"(CASE {cases} ELSE 'other' END)"
+
+
+def normalized_sql(text: str) -> str:
+    """SQL: `normalize_question(text)`. An ASCII text (as many bytes as characters; most queries) is
+    normalized in SQL, which gives the same text (NFKC and case folding change no ASCII character but
+    upper case, and `_ASCII_SPACE` and `_ASCII_PUNCTUATION` are the ASCII characters that Python's
+    `\\s`, `str.isspace` and the Unicode categories P* name); any other goes to the Python function
+    (`register_normalizer`), which DuckDB calls with those rows only."""
+    # Only a text with a run of spaces or another white space character needs the (slower) collapse.
+    collapsed = (f"CASE WHEN regexp_matches({text}, '[{_ASCII_SPACE.replace(' ', '')}]| {{2}}') "
+                 f"THEN regexp_replace(lower({text}), '[{_ASCII_SPACE}]+', ' ', 'g') ELSE lower({text}) END")
+    ascii_sql = f"ltrim(regexp_replace({collapsed}, '[ {_ASCII_PUNCTUATION}]+$', ''), ' ')"
+    return f"(CASE WHEN strlen({text}) = length({text}) THEN {ascii_sql} ELSE {_UDF_NAME}({text}) END)"
+
+
+def _ascii_class(keep: Callable[[str], bool]) -> str:
+    """The ASCII characters for which `keep` holds, as the inside of an RE2 character class."""
+    return "".join(c if c == " " else f"\\x{{{ord(c):02x}}}" for c in map(chr, range(128)) if keep(c))
+
+
+_ASCII_SPACE = _ascii_class(lambda c: re.fullmatch(r"\s", c) is not None)
+_ASCII_PUNCTUATION = _ascii_class(lambda c: unicodedata.category(c).startswith("P"))
 
 
 def register_normalizer(con: duckdb.DuckDBPyConnection) -> None:
