@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -44,14 +44,35 @@ class DecisionDefaults:
 
 
 class Embedder:
-    """A loaded static embedding model: texts in, L2-normalized float32 rows out."""
+    """A static embedding model: texts in, L2-normalized float32 rows out.
+
+    Made from a loaded model2vec model, or (`Embedder.deferred`) from a function that loads it on the
+    first `encode`: a warm run whose texts are all in the embedding cache never reads the model.
+    """
 
     def __init__(self, model: Any, name: str, folder: Path) -> None:
-        self._model = model
+        self._loaded = model
+        self._load: Callable[[], Any] | None = None
         self.name = name
         self.folder = folder
-        self.dim = int(model.dim)
+        self.dim = int(model.dim) if model is not None else 0
         self.defaults = _read_defaults(folder)
+
+    @classmethod
+    def deferred(cls, load: Callable[[], Any], name: str, folder: Path, dim: int) -> Embedder:
+        embedder = cls(None, name, folder)
+        embedder._load = load
+        embedder.dim = dim
+        return embedder
+
+    @property
+    def _model(self) -> Any:
+        if self._loaded is None and self._load is not None:
+            self._loaded = self._load()
+            if int(self._loaded.dim) != self.dim:
+                raise UsageError(f"model {self.name!r} in {self.folder}: its vectors have {self._loaded.dim} "
+                                 f"dimensions, its file header says {self.dim}")
+        return self._loaded
 
     @property
     def tokenizer(self) -> Any:
@@ -93,20 +114,40 @@ def model_fingerprint(folder: Path) -> str:
 
 
 def load_embedder(spec: str, base_dir: Path | None = None) -> Embedder:
-    """Load "bundled", a local model2vec folder (relative to `base_dir`), or a locally cached model id."""
-    folder, name = resolve_model_folder(spec, base_dir)
-    # model2vec's import sets TOKENIZERS_PARALLELISM; keep the user's own setting if there is one.
-    previous = os.environ.get("TOKENIZERS_PARALLELISM")
-    from model2vec import StaticModel
+    """"bundled", a local model2vec folder (relative to `base_dir`), or a locally cached model id.
 
+    The model's vectors are read on the first `Embedder.encode` when the file's header gives their
+    dimension (model2vec's `embeddings` tensor), else now."""
+    folder, name = resolve_model_folder(spec, base_dir)
+    dim = _header_dim(folder / "model.safetensors")
+
+    def load() -> Any:
+        # model2vec's import sets TOKENIZERS_PARALLELISM; keep the user's own setting if there is one.
+        previous = os.environ.get("TOKENIZERS_PARALLELISM")
+        from model2vec import StaticModel
+
+        try:
+            return StaticModel.from_pretrained(folder, force_download=False)
+        except Exception as error:  # a corrupt or foreign folder: any loader error means "cannot use it"
+            raise UsageError(f"cannot load model {spec!r} from {folder}: {error}") from error
+        finally:
+            if previous is not None:
+                os.environ["TOKENIZERS_PARALLELISM"] = previous
+
+    return Embedder.deferred(load, name, folder, dim) if dim else Embedder(load(), name, folder)
+
+
+def _header_dim(path: Path) -> int | None:
+    """The width of the `embeddings` tensor from a safetensors header (8-byte length, then JSON), or None."""
     try:
-        model = StaticModel.from_pretrained(folder, force_download=False)
-    except Exception as error:  # a corrupt or foreign folder: any loader error means "cannot use it"
-        raise UsageError(f"cannot load model {spec!r} from {folder}: {error}") from error
-    finally:
-        if previous is not None:
-            os.environ["TOKENIZERS_PARALLELISM"] = previous
-    return Embedder(model, name, folder)
+        with path.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 0 < size <= 1 << 20:
+                return None
+            shape = json.loads(handle.read(size))["embeddings"]["shape"]
+        return int(shape[1]) if len(shape) == 2 and int(shape[1]) > 0 else None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
 
 
 def resolve_model_folder(spec: str, base_dir: Path | None = None) -> tuple[Path, str]:
