@@ -20,3 +20,9 @@ def test_normalization_is_idempotent(text: str) -> None:
 @given(st.text(), st.sampled_from(["?", "!", ".", " ", "？", "…", "?!"]))
 def test_trailing_punctuation_never_changes_identity(text: str, tail: str) -> None:
     assert normalize_question(text + tail) == normalize_question(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_shortcut_equals_the_unicode_path(text: str) -> None:
+    """ASCII text takes a shortcut; appending a non-ASCII space (stripped again) forces the full path."""
+    assert normalize_question(text) == normalize_question(text + "\u3000")

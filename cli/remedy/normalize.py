@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 _WHITESPACE = re.compile(r"\s+")
+# The ASCII characters `_strip_trailing_punctuation` drops from the end: punctuation (P*) and white space.
+_ASCII_TRAILING = "".join(c for c in map(chr, range(128)) if unicodedata.category(c).startswith("P") or c.isspace())
 
 
 def normalize_question(text: str) -> str:
@@ -13,6 +15,8 @@ def normalize_question(text: str) -> str:
 
     Idempotent: normalize_question(normalize_question(x)) == normalize_question(x).
     """
+    if text.isascii():  # NFKC and case folding change no ASCII character but upper case: the same result, faster
+        return _WHITESPACE.sub(" ", text.lower()).strip().rstrip(_ASCII_TRAILING)
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _WHITESPACE.sub(" ", text).strip()
     text = _strip_trailing_punctuation(text)
