@@ -39,7 +39,7 @@ import xxhash
 from remedy.errors import InputError, is_interrupt
 from remedy.files.atomic import discard, process_running, write_atomically
 from remedy.logs import staging
-from remedy.logs.derive import LOG_COLUMNS, STAGED_ROW_COLUMNS, date_filter, no_rows_sql, register_normalizer
+from remedy.logs.derive import STAGED_ROW_COLUMNS, canonical_columns, date_filter, no_rows_sql, register_normalizer
 from remedy.logs.sources import LogFile, SkippedLine, duckdb_path, sql_string
 from remedy.logs.staging import REPORTED_SKIPS, ParquetTarget, drop_relation
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 # Bump when the canonical rows of a file would change for the same input (parsing, checks, derived
 # columns, normalize_question): every older entry then misses.
-READER_VERSION = 3
+READER_VERSION = 4
 # A file whose mtime or ctime is this close to the moment its stamp was taken may change again within the
 # same timestamp tick (coarse clocks, e.g. 2 s on FAT): its stamp is not trusted and it is hashed again.
 RACY_NS = 2_000_000_000
@@ -241,9 +241,8 @@ def read_cached(con: duckdb.DuckDBPyConnection, files: list[LogFile], settings: 
     where = "WHERE " + " AND ".join(["reason IS NULL", *date_filter(since, until)])
 
     def part(log_file: LogFile, parquet: Path) -> str:
-        computed = {"source_file": f"{sql_string(log_file.path)}::VARCHAR AS source_file",
-                    "line_number": "file_row_number + 1 AS line_number"}
-        columns = ", ".join(computed.get(name, name) for name in LOG_COLUMNS)
+        columns = canonical_columns({"source_file": f"{sql_string(log_file.path)}::VARCHAR AS source_file",
+                                     "line_number": "file_row_number + 1 AS line_number"})
         return f"SELECT {columns} FROM read_parquet({duckdb_path(str(parquet))}, file_row_number = true) {where}"
 
     parts = [part(log_file, parquet) for (log_file, _), parquet in zip(entries, pinned, strict=True)]

@@ -51,7 +51,7 @@ def no_rows_sql() -> str:
 
 def _staged_types() -> dict[str, str]:
     types = {"file_index": "INTEGER", "reason": "VARCHAR", "normalized_query": "VARCHAR", "is_failure": "BOOLEAN",
-             **{field.column: field.sql_type for field in FIELDS}}
+             **{field.column: field.staged_type or field.sql_type for field in FIELDS}}
     return {name: types[name] for name in STAGED_ROW_COLUMNS}
 
 
@@ -78,7 +78,7 @@ def rows_sql(parsed: str, settings: LogSettings) -> str:
     """SELECT the staged rows (STAGED_ROW_COLUMNS) from `parsed` (`fields.parse_sql`): each line's fields,
     reason, normalized query and derived columns (NULL on a skipped line), in the order of `parsed`."""
     derived = {
-        "severity": "coalesce(severity, 1.0 - list_min(map_values(scores)), "
+        "severity": "coalesce(severity, 1.0 - list_min(scores.numbers), "
                     "CASE WHEN is_failure THEN 1.0 ELSE 0.0 END)",
         "primary_issue": f"coalesce(primary_issue, CASE WHEN is_failure THEN {_issue_sql()} END)",
     }
@@ -89,7 +89,7 @@ def rows_sql(parsed: str, settings: LogSettings) -> str:
         FROM (
             SELECT *,
                    CASE WHEN reason IS NULL THEN
-                       coalesce(is_bad, CASE WHEN list_min(map_values(scores)) IS NOT NULL THEN len(failing) > 0 END,
+                       coalesce(is_bad, CASE WHEN list_min(scores.numbers) IS NOT NULL THEN len(failing) > 0 END,
                                 guardrailed, false) END AS is_failure
             FROM (
                 SELECT *, {normalized_sql('query')} AS normalized_query, {_failing_scores_sql(settings)} AS failing
@@ -99,12 +99,22 @@ def rows_sql(parsed: str, settings: LogSettings) -> str:
         """
 
 
+def canonical_columns(computed: dict[str, str] | None = None, prefix: str = "") -> str:
+    """SQL: the log table's columns (LOG_COLUMNS) from staged rows (columns `{prefix}<name>`); a field
+    staged in another form (`LogField.canonical`) is turned back, `computed` gives a column's own SQL."""
+    computed = dict(computed or {})
+    for field in FIELDS:
+        if field.canonical:
+            computed.setdefault(field.column, f"{field.canonical.format(c=prefix + field.column)} AS {field.column}")
+    return ", ".join(computed.get(name, f"{prefix}{name}") for name in LOG_COLUMNS)
+
+
 def log_table_sql(table: str, staged: str, filters: list[str]) -> str:
     """SELECT the log table (LOG_COLUMNS) from the staged rows of `staged` and `{table}__files`: the
     good lines that pass `filters`, each with its file and line number."""
-    columns = ", ".join(f"s.{name}" if name in STAGED_ROW_COLUMNS else name for name in LOG_COLUMNS)
+    columns = canonical_columns({"source_file": "source_file", "line_number": "line_number"}, "s.")
     return f"""
-        SELECT {columns.replace("s.line_number", "line_number")}
+        SELECT {columns}
         FROM (SELECT s.*, f.source_file, s.rowid - f.first_rowid + f.first_line AS line_number
               FROM {staged} s JOIN {table}__files f USING (file_index)) s
         WHERE {" AND ".join(["s.reason IS NULL", *filters])}
@@ -117,10 +127,10 @@ def _failing_scores_sql(settings: LogSettings) -> str:
         cases = " ".join(
             f"WHEN {sql_string(name)} THEN {cutoff!r}" for name, cutoff in sorted(settings.failure_cutoffs.items())
         )
-        cutoff = f"(CASE e.key {cases} ELSE {settings.failure_cutoff!r} END)"
+        cutoff = f"(CASE name {cases} ELSE {settings.failure_cutoff!r} END)"
     else:
         cutoff = repr(settings.failure_cutoff)
-    return f"list_transform(list_filter(map_entries(scores), lambda e: e.value < {cutoff}), lambda e: e.key)"
+    return f"list_filter(scores.names, lambda name, i: scores.numbers[i] < {cutoff})"
 
 
 def _issue_sql() -> str:

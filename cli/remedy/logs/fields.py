@@ -53,6 +53,10 @@ class LogField:
     required: bool = False
     # In Parquet and CSV an object or a list often arrives as JSON text in a string column: its opener.
     embedded_json: str | None = None
+    # When the staged rows (and the log cache) keep the field in another form than the log table's
+    # column: that type, and the SQL of the column from it (`{c}`), computed only where a query reads it.
+    staged_type: str | None = None
+    canonical: str | None = None
 
 
 def _optional(*allowed: str) -> str:
@@ -67,6 +71,8 @@ def _boolean() -> str:
     return "CASE {tag} WHEN 't' THEN true WHEN 'f' THEN false END"
 
 
+# The staged form of `scores`: names and numbers in the object's order (a null item: a NULL number).
+SCORES_STAGED = "STRUCT(names VARCHAR[], numbers DOUBLE[])"
 _SCORE_VALUE = (
     f"CASE WHEN {is_number('e')} THEN e::DOUBLE "
     "WHEN left(e, 1) = '{{' AND json_type(e, '$.score') IN ('BIGINT', 'UBIGINT', 'DOUBLE') "
@@ -109,28 +115,27 @@ FIELDS: tuple[LogField, ...] = (
         embedded_json="[",
     ),
     LogField(
+        # Staged as the names and the numbers (building a MAP costs about as much as all the other
+        # checks together); the log table's MAP is made from them when a query reads the column.
         "scores", "scores", "MAP(VARCHAR, DOUBLE)",
-        "coalesce(score_map, map(score_names, score_values), MAP {{}})::MAP(VARCHAR, DOUBLE)",
+        "{{'names': coalesce(score_names, []), 'numbers': coalesce(score_values, [])}}::" + SCORES_STAGED,
         helpers=(
-            # Fast: an object whose values are all numbers or null (no `":` followed by anything else;
-            # a key holding such text only sends its line the slow way) cast in one go; NULL on a repeated name.
-            ("score_map", "CASE WHEN {tag} = '{{' AND NOT regexp_matches({f}, '\":[^-0-9n]') "
-                          "THEN try_cast({f} AS MAP(VARCHAR, DOUBLE)) END"),
-            # Slow, exact: each item read as a number or as {"score": number}.
-            ("score_names", "CASE WHEN {tag} = '{{' AND score_map IS NULL THEN json_keys({f}) END"),
-            ("score_items", "CASE WHEN {tag} = '{{' AND score_map IS NULL THEN json_extract({f}, '$.*') END"),
+            # Each item read as a number or as {"score": number}.
+            ("score_names", "CASE WHEN {tag} = '{{' THEN json_keys({f}) END"),
+            ("score_items", "CASE WHEN {tag} = '{{' THEN json_extract({f}, '$.*') END"),
             ("score_values", f"list_transform(score_items, lambda e: {_SCORE_VALUE})"),
         ),
         checks=(
             Check(_optional("{{"), "expected an object"),
             Check("len(list_distinct(score_names)) < len(score_names)", "repeats a name"),
             # every item that is not null must have given a value in [0, 1]
-            Check("coalesce(list_min(map_values(score_map)) < 0 OR list_max(map_values(score_map)) > 1, false) "
-                  "OR len(list_filter(score_items, lambda e: left(e, 1) <> 'n')) "
+            Check("len(list_filter(score_items, lambda e: left(e, 1) <> 'n')) "
                   "<> len(list_filter(score_values, lambda v: v BETWEEN 0 AND 1))",
                   "every score must be a number between 0 and 1"),
         ),
         embedded_json="{",
+        staged_type=SCORES_STAGED,
+        canonical="map({c}.names, {c}.numbers)",
     ),
     LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),)),
     LogField("guardrailed", "guardrailed", "BOOLEAN", _boolean(),
