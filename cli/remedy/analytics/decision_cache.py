@@ -67,6 +67,7 @@ class DecisionCache:
         if self._con is None:
             self._con = duckdb.connect(":memory:")
             self._con.execute("SET threads = 1")
+            self._con.execute("SET enable_progress_bar = false")
         files = "[" + ", ".join(sql_string(str(f)) for f in self._files) + "]"
         self._con.register("wanted", pa.table({"normalized_query": pa.array(list(queries), pa.string())}))
         try:

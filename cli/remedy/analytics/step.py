@@ -183,6 +183,7 @@ class AttributionStep:
         self.cache = cache
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET enable_progress_bar = false")  # stdout is the command's (remedy.logs.reading.quiet)
         self._con.execute("CREATE TABLE memo_known (normalized_query VARCHAR)")
         self._con.register("remedy_schema", DECISIONS_SCHEMA.empty_table())
         self._con.execute("CREATE TABLE memo_decided AS SELECT * FROM remedy_schema")

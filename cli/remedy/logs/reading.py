@@ -128,6 +128,7 @@ def read_logs(
     con = connection if connection is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")  # line numbers rely on it
+    quiet(con)
     if cache_dir is not None:
         from remedy.logs import cache
 
@@ -171,6 +172,12 @@ def read_logs(
         con.execute(f"DROP TABLE IF EXISTS {staged}")
         con.execute(f"DROP TABLE IF EXISTS {table}__files")
     return _log_table(con, table, files, skipped, first_skipped)
+
+
+def quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """No progress bar: DuckDB draws one on stdout for a query that runs over 2 s, even when stdout is
+    not a terminal, which broke `--format json` output on a loaded machine."""
+    con.execute("SET enable_progress_bar = false")
 
 
 def _refuse_unreadable_exports(con: duckdb.DuckDBPyConnection, counts: list[tuple[LogFile, int, int]],
@@ -290,6 +297,7 @@ def canonical_batch(
     """
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
+    quiet(con)
     extra = [name for name in raw.column_names if name not in ("text", "path", "first_line")]
     members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name in extra)
     if lines:
