@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from remedy.errors import UsageError
+from remedy.matching.word_pieces import WordPieceEncoder
 from remedy.normalize import normalize_question
 
 BUNDLED = "bundled"
@@ -53,6 +54,7 @@ class Embedder:
     def __init__(self, model: Any, name: str, folder: Path) -> None:
         self._loaded = model
         self._load: Callable[[], Any] | None = None
+        self._word_pieces: WordPieceEncoder | None | bool = False  # False: not looked at yet
         self.name = name
         self.folder = folder
         self.dim = int(model.dim) if model is not None else 0
@@ -88,17 +90,27 @@ class Embedder:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         prepared = [normalize_question(t) for t in texts]
-        vectors = self._model.encode(
+        if self._word_pieces is False:
+            self._word_pieces = WordPieceEncoder.of(self._model, MAX_TOKENS)
+        if isinstance(self._word_pieces, WordPieceEncoder):
+            pooled, rest = self._word_pieces.encode(prepared)
+            if rest.any():  # long texts model2vec truncates: its own path
+                pooled[rest] = self._model2vec([prepared[i] for i in np.flatnonzero(rest)])
+        else:
+            pooled = self._model2vec(prepared)
+        vectors = np.asarray(pooled, dtype=np.float32).reshape(len(prepared), self.dim)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+    def _model2vec(self, prepared: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(
             prepared,
             max_length=MAX_TOKENS,
             batch_size=BATCH_SIZE,
             use_multiprocessing=False,
             show_progress_bar=False,
             normalize=False,
-        )
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(prepared), self.dim)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms > 0, norms, 1.0)
+        ))
 
 
 def model_fingerprint(folder: Path) -> str:
