@@ -26,3 +26,8 @@ def test_trailing_punctuation_never_changes_identity(text: str, tail: str) -> No
 def test_ascii_shortcut_equals_the_unicode_path(text: str) -> None:
     """ASCII text takes a shortcut; appending a non-ASCII space (stripped again) forces the full path."""
     assert normalize_question(text) == normalize_question(text + "\u3000")
+
+
+def test_ascii_white_space_of_every_kind_collapses() -> None:
+    for space in ["  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", " \t "]:
+        assert normalize_question(f"Refund{space}Policy?") == "refund policy"

@@ -16,7 +16,11 @@ def normalize_question(text: str) -> str:
     Idempotent: normalize_question(normalize_question(x)) == normalize_question(x).
     """
     if text.isascii():  # NFKC and case folding change no ASCII character but upper case: the same result, faster
-        return _WHITESPACE.sub(" ", text.lower()).strip().rstrip(_ASCII_TRAILING)
+        text = text.lower()
+        # printable ASCII has no white space but " ": without a double space there is nothing to collapse
+        if not text.isprintable() or "  " in text:
+            text = _WHITESPACE.sub(" ", text)
+        return text.strip().rstrip(_ASCII_TRAILING)
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _WHITESPACE.sub(" ", text).strip()
     text = _strip_trailing_punctuation(text)
