@@ -106,3 +106,22 @@ def test_folder_without_model_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="not a model2vec model"):
         load_embedder("empty", base_dir=tmp_path)
+
+
+def test_the_model_is_read_as_model2vec_reads_it(tmp_path: Path) -> None:
+    """`_read_model` skips model2vec's persistence imports; the model it builds must be the same."""
+    from model2vec import StaticModel
+
+    from remedy.matching.embedding import _read_model
+
+    for folder in (BUNDLED_DIR, write_tiny_model(tmp_path / "tiny")):
+        ours, theirs = _read_model(StaticModel, folder), StaticModel.from_pretrained(folder)
+        assert np.array_equal(ours.embedding, theirs.embedding) and ours.embedding.dtype == theirs.embedding.dtype
+        assert ours.tokenizer.to_str() == theirs.tokenizer.to_str()
+        assert (ours.config, ours.normalize, ours.max_length, ours.unk_token_id, ours.median_token_length) == \
+            (theirs.config, theirs.normalize, theirs.max_length, theirs.unk_token_id, theirs.median_token_length)
+        assert ours.weights is None and theirs.weights is None
+        texts = ["Can I get a refund?", "refund cancelled flight dog"]
+        assert np.array_equal(ours.encode(texts), theirs.encode(texts))
+    (tmp_path / "other").mkdir()  # another layout: left to from_pretrained
+    assert _read_model(StaticModel, tmp_path / "other") is None

@@ -139,7 +139,7 @@ def load_embedder(spec: str, base_dir: Path | None = None) -> Embedder:
         from model2vec import StaticModel
 
         try:
-            return StaticModel.from_pretrained(folder, force_download=False)
+            return _read_model(StaticModel, folder) or StaticModel.from_pretrained(folder, force_download=False)
         except Exception as error:  # a corrupt or foreign folder: any loader error means "cannot use it"
             raise UsageError(f"cannot load model {spec!r} from {folder}: {error}") from error
         finally:
@@ -147,6 +147,32 @@ def load_embedder(spec: str, base_dir: Path | None = None) -> Embedder:
                 os.environ["TOKENIZERS_PARALLELISM"] = previous
 
     return Embedder.deferred(load, name, folder, dim) if dim else Embedder(load(), name, folder)
+
+
+def _read_model(static_model: Any, folder: Path) -> Any:
+    """A model2vec folder in its own layout (model.safetensors with `embeddings`, tokenizer.json,
+    config.json) read as `StaticModel.from_pretrained` reads it, or None for any other layout.
+
+    `from_pretrained` imports model2vec's persistence module, which imports Hugging Face's hub client
+    (0.8 s of a 1.2 s load here) to read model cards that never change a vector."""
+    import safetensors
+    from tokenizers import Tokenizer
+
+    files = {name: folder / name for name in _MODEL_FILES}
+    if not all(path.is_file() for path in files.values()):
+        return None
+    with safetensors.safe_open(str(files["model.safetensors"]), framework="numpy") as tensors:
+        names = set(tensors.keys())
+        if "embeddings" not in names:
+            return None
+        embeddings = tensors.get_tensor("embeddings")
+        weights = tensors.get_tensor("weights") if "weights" in names else None
+        mapping = tensors.get_tensor("mapping") if "mapping" in names else None
+    config = json.loads(files["config.json"].read_text(encoding="utf-8"))
+    # the same defaults as from_pretrained: the model's own when the config does not say
+    options = {key: config[key] for key in ("normalize", "max_length") if key in config}
+    return static_model(vectors=embeddings, tokenizer=Tokenizer.from_file(str(files["tokenizer.json"])),
+                        weights=weights, token_mapping=mapping, config=config, **options)
 
 
 def _header_dim(path: Path) -> int | None:
