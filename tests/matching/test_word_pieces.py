@@ -102,3 +102,14 @@ def test_weighted_or_quantized_models_are_left_to_model2vec(bundled) -> None:  #
     weighted = StaticModel(vectors=np.asarray(bundled.embedding), tokenizer=bundled.tokenizer,
                            weights=np.ones(len(bundled.embedding), dtype=np.float32), normalize=False)
     assert WordPieceEncoder.of(weighted, MAX_TOKENS) is None
+
+
+def test_threads_sharing_one_encoder_get_the_same_vectors(bundled) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS)
+    batches = [[f"word{i}{j} refund bag {j}" for j in range(300)] for i in range(8)]  # every batch adds new words
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda texts: encoder.encode(texts)[0], batches))  # type: ignore[union-attr]
+    for texts, vectors in zip(batches, together, strict=True):
+        assert np.array_equal(vectors, _model2vec(bundled, texts))

@@ -18,6 +18,7 @@ model2vec would truncate (longer than its character cut or `max_tokens` tokens).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,7 @@ class WordPieceEncoder:
         self._word_ids: list[np.ndarray] = []
         self._word_raw: list[int] = []  # tokens before unknowns are dropped: what truncation counts
         self._arrays: _WordArrays | None = None  # the three lists as arrays, rebuilt when words are added
+        self._lock = threading.Lock()  # `remedy serve` may encode from two threads: the memo grows under it
 
     @classmethod
     def of(cls, model: Any, max_tokens: int) -> WordPieceEncoder | None:
@@ -69,7 +71,8 @@ class WordPieceEncoder:
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unnormalized mean vectors of `texts` (already normalized questions), and a mask of the texts
         this path leaves to model2vec (their rows are zero here)."""
-        flat, lengths, raw = self._token_ids(texts)
+        with self._lock:
+            flat, lengths, raw = self._token_ids(texts)
         exact = raw <= self._max_tokens
         exact &= np.fromiter((len(text) <= self._max_chars for text in texts), dtype=bool, count=len(texts))
         out = np.zeros((len(texts), self._table.shape[1]), dtype=self._table.dtype)
