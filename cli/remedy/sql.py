@@ -1,7 +1,15 @@
 """Writing values into SQL text, for the few places DuckDB takes no parameter (COPY ... TO, ATTACH, SET,
-struct keys, metadata). Everywhere else, pass parameters (`$name`) instead of building SQL."""
+struct keys, metadata). Everywhere else, pass parameters (`$name`) instead of building SQL. And one
+setting changed for a block of work (`memory_limit`)."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def sql_string(text: str) -> str:
@@ -12,3 +20,15 @@ def sql_string(text: str) -> str:
 def sql_identifier(name: str) -> str:
     """A quoted SQL identifier holding exactly `name` ("a ""b"" c")."""
     return '"' + name.replace('"', '""') + '"'
+
+
+@contextlib.contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's `memory_limit` on `con` is `limit` (e.g. "1GB") while the block runs, then what it was."""
+    found = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = {sql_string(limit)}")
+    try:
+        yield
+    finally:
+        if found is not None:
+            con.execute(f"SET memory_limit = {sql_string(str(found[0]))}")

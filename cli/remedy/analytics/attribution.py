@@ -29,6 +29,7 @@ from remedy.analytics.step import (
 from remedy.analytics.tables import one_row
 from remedy.logs.reading import LogTable
 from remedy.matching.matcher import Matcher
+from remedy.sql import memory_limit
 
 if TYPE_CHECKING:
     import duckdb
@@ -120,9 +121,5 @@ def _sort_memory(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[None]:
                    {"name": table})[0]:
         yield
         return
-    before = one_row(con, "SELECT current_setting('memory_limit')")[0]
-    con.execute(f"SET memory_limit = '{SORT_MEMORY_LIMIT}'")
-    try:
+    with memory_limit(con, SORT_MEMORY_LIMIT):
         yield
-    finally:
-        con.execute(f"SET memory_limit = '{before}'")
