@@ -27,7 +27,8 @@ from remedy.files.atomic import discard, replaced_atomically, write_atomically
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 MAX_SHARDS = 32  # beyond this, shards are merged so a lookup stays a few binary searches
-BATCH = 4096
+# Texts embedded per call: the word path's fixed cost per call is paid less often (125k texts: 3.9 -> 3.5 s).
+BATCH = 16_384
 _MERGE_ROWS = 16_384  # rows copied at a time when merging shards (8 MB of float16 vectors at 256)
 _KEY = np.dtype("S16")
 # float16 storage rounds each component by up to 2^-11 relatively: a unit row stays within this of 1.
