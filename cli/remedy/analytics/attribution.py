@@ -5,8 +5,8 @@ query, so each distinct query is embedded and decided in one batch (two at a bat
 memo stays small; a million-row log never becomes a million Python objects. The step's outputs
 land in DuckDB tables on the same connection: `{table}` holds one row per accepted decision
 (normalized_query, remediation_id, kind, role, similarity, margin), `{table}__by_day`,
-`__by_remediation`, `__by_served`, `__failure_queries` the partial aggregates that `merge_sql` sums,
-and `{table}__rows` one row per attributed log when asked for.
+`__by_remediation`, `__by_served` the partial aggregates that `merge_sql` sums, and `{table}__rows`
+one row per attributed log when asked for.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 `AttributionStep` is a function from an Arrow record batch of canonical log rows (the columns in
 `STEP_COLUMNS`) to Arrow tables (`StepOutput`): the batch's accepted decisions per distinct query,
 optionally one row per attributed log, and partial aggregates (per day, per remediation, per served
-answer, per failure query) that sum across batches. It holds no state beyond the loaded folder and
+answer) that sum across batches. The partials have a row per day, remediation or served answer, none
+per query, so they stay small on the driver whatever the rows. It holds no state beyond the loaded folder and
 model (plus a bounded memo of decisions and the on-disk decision cache, both only shortcuts): the
 local engine (`remedy.analytics.attribution`) and the Ray engine (`remedy.analytics.ray_engine`)
 call it on their batches, and `merge_sql` turns the partials of any number of batches into the totals
@@ -75,11 +76,6 @@ PARTIAL_SQL: dict[str, str] = {
     "by_served": """
         SELECT served_remediation, count(*) AS preventions, max(ts) AS last_prevention
         FROM batch WHERE served_remediation IS NOT NULL GROUP BY ALL""",
-    "failure_queries": f"""
-        WITH q AS (SELECT DISTINCT normalized_query FROM decided WHERE {_ADDRESSED})
-        SELECT b.normalized_query, b.primary_issue, q.normalized_query IS NOT NULL AS addressed,
-               count(*) AS failures, sum(b.severity) AS severity_sum
-        FROM batch b LEFT JOIN q USING (normalized_query) WHERE b.is_failure GROUP BY ALL""",
 }
 # One row per (log, attributed remediation): `--attributions`.
 ROWS_SQL = f"""
