@@ -37,6 +37,9 @@ stops the benchmark with the child's stderr rather than timing a failure.
   written from it once (kept and reused when DIR exists). The Ray workers' own split in CPU seconds
   (parsing into canonical rows, embedding, deciding, aggregating; summed over workers) comes back
   with their outputs.
+- merging (both engines): the driver's time appending the step's outputs to its DuckDB tables and
+  deduplicating the decisions; `counts` has how many outputs (batches or blocks) and rows of each
+  output reached the driver (`driver_rows_<output>`).
 - coverage warm: the same command again
 - report warm: `remedy report --out report.html` right after (the same caches); the page's size is recorded
 - issues cold: `.remedy/` removed first
@@ -358,6 +361,12 @@ def _table(results: dict[str, Any]) -> str:
         if run.get("worker_split"):
             lines.append(f"\n{name}: Ray workers' split, CPU s summed over workers: " + ", ".join(
                 f"{stage} {seconds:.1f}" for stage, seconds in run["worker_split"].items()))
+    for name, run in runs.items():
+        merged = {key.removeprefix("driver_rows_"): value for key, value in run.get("counts", {}).items()
+                  if key.startswith("driver_rows_")}
+        if merged:
+            lines.append(f"\n{name}: {run['counts']['step_outputs']:,} step outputs merged on the driver, rows: "
+                         + ", ".join(f"{output} {rows:,}" for output, rows in merged.items()))
     if "same_coverage" in results:
         lines.append(f"\nlocal and ray coverage identical: {results['same_coverage']}")
     return "\n".join(lines)
@@ -375,7 +384,7 @@ def _child(argv: list[str]) -> int:
     workers: dict[str, float] = {}
     _install_timers(totals, counts)
     if "--engine" in argv and argv[argv.index("--engine") + 1:][:1] == ["ray"]:
-        _install_ray_timers(totals, workers)
+        _install_ray_timers(totals, workers, counts)
     from remedy.commands.app import app
 
     try:
@@ -403,14 +412,25 @@ def _timed(totals: dict[str, float], stage: str, function: Any, counts: dict[str
     return wrapper
 
 
-def _install_ray_timers(totals: dict[str, float], workers: dict[str, float]) -> None:
+def _counted_outputs(append: Any, counts: dict[str, int]) -> Any:
+    """`append_outputs` that also counts the rows each output brings to the driver (`driver_rows_<name>`)
+    and the step outputs merged (`step_outputs`, one per batch or block)."""
+    def wrapper(con: Any, prefix: str, output: Any) -> Any:
+        counts["step_outputs"] = counts.get("step_outputs", 0) + 1
+        for name, table in output.tables.items():
+            counts[f"driver_rows_{name}"] = counts.get(f"driver_rows_{name}", 0) + table.num_rows
+        return append(con, prefix, output)
+    return wrapper
+
+
+def _install_ray_timers(totals: dict[str, float], workers: dict[str, float], counts: dict[str, int]) -> None:
     """Ray runs only (the local engine must not import Ray): start-up, the driver's merge, the workers' split."""
     import ray
 
     import remedy.analytics.ray_engine as ray_engine
 
     ray.init = _timed(totals, "ray_start", ray.init)
-    ray_engine.append_outputs = _timed(totals, "merging", ray_engine.append_outputs)
+    ray_engine.append_outputs = _timed(totals, "merging", _counted_outputs(ray_engine.append_outputs, counts))
     ray_engine.finish_outputs = _timed(totals, "merging", ray_engine.finish_outputs)
     original = ray_engine.report_worker_seconds
 
@@ -484,7 +504,7 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
     step.AttributionStep.__call__ = call  # type: ignore[method-assign]
     attribution = importlib.import_module("remedy.analytics.attribution")
     if hasattr(attribution, "append_outputs"):  # merging: the step's outputs into the driver's tables
-        attribution.append_outputs = _timed(totals, "merging", attribution.append_outputs)
+        attribution.append_outputs = _timed(totals, "merging", _counted_outputs(attribution.append_outputs, counts))
         attribution.finish_outputs = _timed(totals, "merging", attribution.finish_outputs)
 
 
