@@ -137,3 +137,27 @@ def test_the_local_engine_never_imports_ray(demo: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=demo, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["logs"]["total"] > 2000
+
+
+def test_a_worker_sends_each_decision_once() -> None:
+    # blocks are not ordered by query: a worker sends a query's decisions with the first block that holds
+    # it, and after forgetting (its bound) sends them again, a duplicate the driver drops
+    import pyarrow as pa
+
+    import remedy.analytics.ray_engine as ray_engine
+    from remedy.analytics.step import DECISIONS_SCHEMA
+
+    def block(*rows: tuple[str, str, str]) -> pa.Table:
+        return pa.Table.from_pylist([{"normalized_query": q, "remediation_id": r, "kind": "answer", "role": role,
+                                      "similarity": 0.9, "margin": 0.1} for q, r, role in rows],
+                                    schema=DECISIONS_SCHEMA)
+
+    sent = ray_engine._SentDecisions(duckdb.connect())
+    first = sent.unsent(block(("refund", "a", "active"), ("refund", "a", "ever_active"), ("bags", "b", "draft")))
+    assert first.schema == DECISIONS_SCHEMA and first.num_rows == 3
+    second = sent.unsent(block(("refund", "a", "active"), ("refund", "a", "ever_active"), ("seat", "c", "active")))
+    assert second.to_pylist() == block(("seat", "c", "active")).to_pylist()
+    assert sent.unsent(block()).num_rows == 0
+    sent.size = ray_engine._SENT_LIMIT + 1  # past the bound: forgotten, sent again
+    assert sent.unsent(block(("refund", "a", "active"))).num_rows == 1
+    assert sent.unsent(block(("refund", "a", "active"))).num_rows == 0

@@ -54,6 +54,8 @@ from remedy.logs.settings import LogSettings
 INSTALL_HINT = "--engine ray needs Ray Data: pip install 'remedy-sme[ray]' (or pip install 'ray[data]')"
 # Rows per block handed to a worker's step.
 BATCH_ROWS = 131_072
+# A worker forgets which decisions it has sent past this many rows (bounded memory; see _SentDecisions).
+_SENT_LIMIT = 200_000
 _LINES_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _SKIPPED = "skipped"
@@ -257,6 +259,7 @@ class _RayStep(_RayParser):
         self.step = AttributionStep(matcher, rows=ship["rows"], failures=ship["failures"], threads=1,
                                     partials=ship["partials"])
         self.step.decider.decide = self._timed("deciding", self.step.decider.decide)  # type: ignore[method-assign]
+        self.sent = _SentDecisions(self.con)
 
     def __call__(self, raw: pa.Table) -> pa.Table:
         before = dict(self.seconds)
@@ -268,6 +271,7 @@ class _RayStep(_RayParser):
         self.seconds["aggregating"] += time.process_time() - parsed - (self.seconds["deciding"] - before["deciding"])
         self.seconds["deciding"] -= self.seconds["embedding"] - before["embedding"]  # embedding runs inside decide
         tables = dict(output.tables)
+        tables["decisions"] = self.sent.unsent(tables["decisions"])
         tables[_SKIPPED] = pa.Table.from_pylist(skipped, schema=_SKIPPED_SCHEMA)
         tables[_TIMINGS] = pa.table({"stage": list(WORKER_STAGES),
                                      "seconds": [self.seconds[s] - before[s] for s in WORKER_STAGES]})
@@ -281,6 +285,35 @@ class _RayStep(_RayParser):
             finally:
                 self.seconds[stage] += time.process_time() - start
         return timed
+
+
+class _SentDecisions:
+    """The queries whose decisions one worker has sent to the driver, so that each crosses once per
+    worker rather than once per block that holds it: the driver keeps one copy anyway (`finish_outputs`).
+    Blocks are not ordered by query, so a popular query is in most of them (at 10M rows, 85 blocks
+    brought 449,997 decision rows for about 23,000 distinct). Past _SENT_LIMIT rows the worker
+    forgets them (bounded memory): a query sent again is only a duplicate the driver drops."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.con.execute("CREATE TABLE remedy_sent (normalized_query VARCHAR)")
+        self.size = 0
+
+    def unsent(self, decisions: pa.Table) -> pa.Table:
+        """The rows of `decisions` whose query this worker has not sent yet; they count as sent now."""
+        if self.size > _SENT_LIMIT:
+            self.con.execute("DELETE FROM remedy_sent")
+            self.size = 0
+        self.con.register("remedy_block_decisions", decisions)
+        try:
+            fresh = self.con.sql("SELECT * FROM remedy_block_decisions ANTI JOIN remedy_sent USING (normalized_query)"
+                                 ).to_arrow_table().cast(decisions.schema)
+            self.con.execute("INSERT INTO remedy_sent SELECT DISTINCT normalized_query FROM remedy_block_decisions "
+                             "ANTI JOIN remedy_sent USING (normalized_query)")
+        finally:
+            self.con.unregister("remedy_block_decisions")
+        self.size += fresh.num_rows  # rows: at least the queries, so memory stays bounded
+        return fresh
 
 
 class _RaySelect(_RayParser):
