@@ -18,7 +18,8 @@ in earlier runs; `tree_cpu_seconds` counts the whole process tree, so the Ray in
 too. A sampler in this process reads `/proc/PID/stat` of the child and every descendant every 0.2 s
 (Linux only) and keeps each process's last own user + system time (not its children's, so nothing
 is counted twice): a process loses at most its last 0.2 s, one living less than 0.2 s is missed
-(none of Ray's workers do). `tree_peak_rss_mb` is the largest sum of the tree's resident sets in
+(none of Ray's workers do); `tree_cpu_by_name` splits it by process name (Ray names its daemons and
+workers). `tree_peak_rss_mb` is the largest sum of the tree's resident sets in
 one sample (Ray's shared object store is counted in every process that maps it: an upper bound).
 Per-core throughput is given two ways:
 rows per second of wall time per core (`rows_per_core_second`: the cores the run could use, the
@@ -270,6 +271,7 @@ def _run(command: list[str], cwd: Path, timings: Path | None) -> dict[str, Any]:
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024),
             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
             "tree_cpu_seconds": round(tree.cpu_seconds(), 1), "tree_processes": len(tree.last),
+            "tree_cpu_by_name": tree.cpu_by_name(),
             "tree_peak_rss_mb": round(tree.peak_rss / 1e6), "load_average_before": load,
             "load_average_after": os.getloadavg(), "exit_code": code, "summary": _summary(output)}
 
@@ -284,6 +286,7 @@ class _TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.root = root
         self.last: dict[tuple[int, int], float] = {}  # (pid, start) -> own user + system seconds
+        self.names: dict[tuple[int, int], str] = {}  # (pid, start) -> the process's name (/proc/PID/stat)
         self.peak_rss = 0
         self._known: set[int] = {root}
         self._done = threading.Event()
@@ -302,6 +305,14 @@ class _TreeSampler(threading.Thread):
     def cpu_seconds(self) -> float:
         return sum(self.last.values())
 
+    def cpu_by_name(self) -> dict[str, float]:
+        """CPU seconds per process name (Ray names its processes: raylet, gcs_server, ray::_RayStep...),
+        largest first; the measured command itself is `python`."""
+        totals: dict[str, float] = {}
+        for key, seconds in self.last.items():
+            totals[self.names[key]] = totals.get(self.names[key], 0.0) + seconds
+        return {name: round(seconds, 1) for name, seconds in sorted(totals.items(), key=lambda item: -item[1])}
+
     def _sample(self) -> None:
         stats = {}
         for entry in os.listdir("/proc"):
@@ -312,18 +323,19 @@ class _TreeSampler(threading.Thread):
                 except OSError:  # exited meanwhile
                     continue
                 fields = text[text.rindex(")") + 2:].split()  # after "pid (name) "
-                stats[int(entry)] = (int(fields[1]), fields)  # ppid
+                stats[int(entry)] = (int(fields[1]), fields, text[text.index("(") + 1:text.rindex(")")])  # ppid
         grew = True
         while grew:  # descendants of known processes, to any depth
             grew = False
-            for pid, (ppid, _) in stats.items():
+            for pid, (ppid, _, _) in stats.items():
                 if pid not in self._known and ppid in self._known:
                     self._known.add(pid)
                     grew = True
         rss = 0
         for pid in self._known & stats.keys():
-            fields = stats[pid][1]
+            _, fields, name = stats[pid]
             self.last[(pid, int(fields[19]))] = (int(fields[11]) + int(fields[12])) / self._tick
+            self.names[(pid, int(fields[19]))] = name
             rss += int(fields[21]) * self._page
         self.peak_rss = max(self.peak_rss, rss)
 
@@ -361,6 +373,10 @@ def _table(results: dict[str, Any]) -> str:
         if run.get("worker_split"):
             lines.append(f"\n{name}: Ray workers' split, CPU s summed over workers: " + ", ".join(
                 f"{stage} {seconds:.1f}" for stage, seconds in run["worker_split"].items()))
+    for name, run in runs.items():
+        if run.get("tree_processes", 1) > 1:
+            lines.append(f"\n{name}: CPU s of the tree per process name: " + ", ".join(
+                f"{process} {seconds}" for process, seconds in run["tree_cpu_by_name"].items()))
     for name, run in runs.items():
         merged = {key.removeprefix("driver_rows_"): value for key, value in run.get("counts", {}).items()
                   if key.startswith("driver_rows_")}
