@@ -32,7 +32,7 @@ def _model2vec(model, texts: list[str]) -> np.ndarray:  # type: ignore[no-untype
 
 
 def test_bundled_model_takes_the_word_path_and_matches_model2vec_bit_for_bit(bundled) -> None:  # type: ignore[no-untyped-def]
-    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS)
+    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS, lambda texts: _model2vec(bundled, texts))
     assert encoder is not None
     texts = [normalize_question(q) for q in QUERIES]
     vectors, rest = encoder.encode(texts)
@@ -51,7 +51,7 @@ def test_embedder_encode_is_unchanged_by_the_word_path() -> None:
     fast, slow = load_embedder("bundled"), load_embedder("bundled")
     slow._word_pieces = None  # model2vec for every text
     assert np.array_equal(fast.encode(QUERIES[:2]), slow.encode(QUERIES[:2]))
-    assert fast._word_pieces is False  # a few texts at a time (run-time queries) stay on model2vec's path
+    assert "_word_pieces" not in vars(fast)  # a few texts at a time (run-time queries) stay on model2vec's path
     texts = [f"{query} {i}" for i in range(5) for query in QUERIES]
     assert len(texts) >= WORD_PATH_MIN_TEXTS
     assert np.array_equal(fast.encode(texts), slow.encode(texts))
@@ -66,7 +66,7 @@ _TEXT = st.lists(st.sampled_from(list("abcdefgh ijk  ?!.,'-#éü退款 ") + ["re
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_TEXT, min_size=1, max_size=12))
 def test_any_normalized_texts_match_model2vec(bundled, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS)
+    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS, lambda texts: _model2vec(bundled, texts))
     prepared = [normalize_question(t) for t in texts]
     vectors, rest = encoder.encode(prepared)  # type: ignore[union-attr]
     assert not rest.any()
@@ -77,7 +77,7 @@ def test_a_tiny_wordpiece_model_qualifies(tmp_path: Path) -> None:
     from model2vec import StaticModel
 
     model = StaticModel.from_pretrained(write_tiny_model(tmp_path / "tiny"))
-    encoder = WordPieceEncoder.of(model, MAX_TOKENS)
+    encoder = WordPieceEncoder.of(model, MAX_TOKENS, lambda texts: _model2vec(model, texts))
     assert encoder is not None
     texts = ["refund cancelled flight", "dog plane? bag", "unknown refund"]
     vectors, _ = encoder.encode(texts)
@@ -94,7 +94,8 @@ def test_tokenizers_that_keep_spaces_in_tokens_are_left_to_model2vec(tmp_path: P
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     vectors = np.random.default_rng(0).standard_normal((len(vocab), 8)).astype(np.float32)
     StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(tmp_path / "bpe"))
-    assert WordPieceEncoder.of(StaticModel.from_pretrained(tmp_path / "bpe"), MAX_TOKENS) is None
+    bpe = StaticModel.from_pretrained(tmp_path / "bpe")
+    assert WordPieceEncoder.of(bpe, MAX_TOKENS, lambda texts: _model2vec(bpe, texts)) is None
     embedder = load_embedder(str(tmp_path / "bpe"))
     assert embedder.encode(["refund bag"] * WORD_PATH_MIN_TEXTS).shape == (WORD_PATH_MIN_TEXTS, 8)  # model2vec's
     assert embedder._word_pieces is None
@@ -105,13 +106,13 @@ def test_weighted_or_quantized_models_are_left_to_model2vec(bundled) -> None:  #
 
     weighted = StaticModel(vectors=np.asarray(bundled.embedding), tokenizer=bundled.tokenizer,
                            weights=np.ones(len(bundled.embedding), dtype=np.float32), normalize=False)
-    assert WordPieceEncoder.of(weighted, MAX_TOKENS) is None
+    assert WordPieceEncoder.of(weighted, MAX_TOKENS, lambda texts: _model2vec(weighted, texts)) is None
 
 
 def test_threads_sharing_one_encoder_get_the_same_vectors(bundled) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor
 
-    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS)
+    encoder = WordPieceEncoder.of(bundled, MAX_TOKENS, lambda texts: _model2vec(bundled, texts))
     batches = [[f"word{i}{j} refund bag {j}" for j in range(300)] for i in range(8)]  # every batch adds new words
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda texts: encoder.encode(texts)[0], batches))  # type: ignore[union-attr]

@@ -57,7 +57,6 @@ class Embedder:
     def __init__(self, model: Any, name: str, folder: Path) -> None:
         self._loaded = model
         self._load: Callable[[], Any] | None = None
-        self._word_pieces: WordPieceEncoder | None | bool = False  # False: not looked at yet
         self.name = name
         self.folder = folder
         self.dim = int(model.dim) if model is not None else 0
@@ -93,10 +92,9 @@ class Embedder:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         prepared = [normalize_question(t) for t in texts]
-        if self._word_pieces is False and len(prepared) >= WORD_PATH_MIN_TEXTS:
-            self._word_pieces = WordPieceEncoder.of(self._model, MAX_TOKENS)
-        if isinstance(self._word_pieces, WordPieceEncoder) and len(prepared) >= WORD_PATH_MIN_TEXTS:
-            pooled, rest = self._word_pieces.encode(prepared)
+        word_path = self._word_pieces if len(prepared) >= WORD_PATH_MIN_TEXTS else None
+        if word_path is not None:
+            pooled, rest = word_path.encode(prepared)
             if rest.any():  # long texts model2vec truncates: its own path
                 pooled[rest] = self._model2vec([prepared[i] for i in np.flatnonzero(rest)])
         else:
@@ -104,6 +102,11 @@ class Embedder:
         vectors = np.asarray(pooled, dtype=np.float32).reshape(len(prepared), self.dim)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
+
+    @cached_property
+    def _word_pieces(self) -> WordPieceEncoder | None:
+        """The word path for this model, built on first use; None when it cannot give model2vec's bits."""
+        return WordPieceEncoder.of(self._model, MAX_TOKENS, self._model2vec)
 
     def _model2vec(self, prepared: list[str]) -> np.ndarray:
         return np.asarray(self._model.encode(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,13 +60,18 @@ class WordPieceEncoder:
         self._lock = threading.Lock()  # `remedy serve` may encode from two threads: the memo grows under it
 
     @classmethod
-    def of(cls, model: Any, max_tokens: int) -> WordPieceEncoder | None:
+    def of(cls, model: Any, max_tokens: int, reference: Callable[[list[str]], np.ndarray]) -> WordPieceEncoder | None:
+        """The encoder for `model`, checked against `reference` (model2vec's own encode with the same
+        settings) on `_SELF_CHECK`; None when it cannot give the same bits."""
         table = np.asarray(model.embedding)
         if (model.token_mapping is not None or model.weights is not None or table.ndim != 2
                 or table.dtype not in (np.float16, np.float32) or not _word_separable(model.tokenizer)):
             return None
         encoder = cls(model, max_tokens)
-        return encoder if encoder._agrees_with_model(model, _SELF_CHECK) else None
+        vectors, fallback = encoder.encode(_SELF_CHECK)
+        expected = reference(list(_SELF_CHECK))
+        same = not fallback.any() and vectors.dtype == expected.dtype and np.array_equal(vectors, expected)
+        return encoder if same else None
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unnormalized mean vectors of `texts` (already normalized questions), and a mask of the texts
@@ -114,12 +119,6 @@ class WordPieceEncoder:
         per_text = np.fromiter((text.count(" ") + 1 for text in texts), dtype=np.int64, count=len(texts))
         first = np.cumsum(per_text) - per_text
         return flat, np.add.reduceat(lengths, first), np.add.reduceat(word_raw[codes], first)
-
-    def _agrees_with_model(self, model: Any, texts: Sequence[str]) -> bool:
-        vectors, fallback = self.encode(texts)
-        expected = np.asarray(model.encode(list(texts), max_length=self._max_tokens, use_multiprocessing=False,
-                                           show_progress_bar=False, normalize=False))
-        return not fallback.any() and vectors.dtype == expected.dtype and np.array_equal(vectors, expected)
 
 
 @dataclass(frozen=True)
