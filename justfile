@@ -7,7 +7,7 @@ bin := venv + "/bin"
 
 # List the tasks.
 default:
-    @just --list
+    @{{just_executable()}} --list
 
 # Create .venv and install remedy with the dev tools (idempotent).
 install:
@@ -22,7 +22,7 @@ demo: install
     {{bin}}/remedy coverage --logs fixtures/logs.jsonl --status active
     {{bin}}/remedy issues --logs fixtures/logs.jsonl --top 8
     {{bin}}/remedy issue 1 --logs fixtures/logs.jsonl --limit 3
-    @just report
+    @{{just_executable()}} report
 
 # Write the demo's analytics page (the last 51 days against the 51 before) to build/report.html.
 report: install
