@@ -44,6 +44,9 @@ class Config:
     owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
     triage: str | None = None  # the triage folder, relative to the root; None: `triage/` beside the remediations
     issues: dict[str, Any] = field(default_factory=dict)  # [issues]: half_life
+    # Decide with the verifier when it is installed (the `precise` extra); false: the static model alone.
+    # Unset (None): the verifier, unless threshold/margin here were made for the static model (docs/matching.md).
+    verifier: bool | None = None
 
     @property
     def cache_dir(self) -> Path:
@@ -74,6 +77,7 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "owners": (dict, 'a table of glob = list of owners, e.g. "refunds/**" = ["@refunds-team"]'),
     "triage": (str, "a folder path (the triage files, default `triage` beside the remediations)"),
     "issues": (dict, 'a table with half_life = "14d" (or "inf")'),
+    "verifier": (bool, "true or false (decide with the verifier when it is installed)"),
 }
 _ISSUES_KEYS = ("half_life",)
 
@@ -161,7 +165,7 @@ def _checked(table: dict, file: Path | None) -> dict[str, Any]:
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise UsageError(f"{where}: unknown key '{key}'{suggestion}")
         expected, description = _KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             raise UsageError(f"{where}: '{key}' must be {description}, not {value!r}")
         values[key] = value
     for key in ("threshold", "margin", "failure_cutoff"):

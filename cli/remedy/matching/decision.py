@@ -239,6 +239,15 @@ class MatchIndex:
         order = candidates[np.argsort(-row[candidates], kind="stable")][:top]
         return [(view.ids[c], float(row[c])) for c in order]
 
+    def closest_text(self, entry_id: str, query_vector: np.ndarray) -> str | None:
+        """The entry's text (question or one of its also_matches) closest to the query: what its score is of."""
+        rows = [i for i, e in enumerate(self.entries) if e.id == entry_id]
+        if not rows:
+            return None
+        texts = _unique_texts(self.entries[rows[0]])
+        vectors = self._vectors[self._owners == rows[0]]
+        return texts[int(np.argmax(vectors @ unit_rows(query_vector.reshape(1, -1))[0]))] if texts else None
+
     # -- internals -----------------------------------------------------------------------------
 
     def _view(self, kind: str | None, statuses: Collection[str] | None) -> _View:

@@ -1,7 +1,10 @@
-"""A remediations folder made ready to match: configured model, embedding cache, decision settings.
+"""A remediations folder made ready to match: configured model, verifier, embedding cache, decision settings.
 
-`remedy match`, `remedy test`, the semantic validate rules, the run-time API and log coverage all
-build their matcher here, so they all decide the same way.
+`remedy match`, `remedy test`, the semantic validate rules, the run-time API, `serve` and log coverage
+all build their matcher here, so they all decide the same way. With the verifier installed (the
+`precise` extra) and not turned off (`verifier = false` in the config), the decision score is the
+fused score of the static screen and the verifier (`remedy.matching.fused`); otherwise the static
+model's cosine, as before.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from remedy.config import Config
 from remedy.files.folder import Folder
 from remedy.files.remediation import Remediation
+from remedy.matching.verifier import FUSED_PREFIX
 
 if TYPE_CHECKING:  # both import the model's libraries: loaded only when a matcher is built
     from remedy.matching.decision import MatchIndex
@@ -31,18 +35,56 @@ class Matcher:
     """The decision index over a set of remediations, with the model, encoder and settings it decides with."""
 
     index: MatchIndex
-    embedder: Embedder
-    encode: Callable[[Sequence[str]], np.ndarray]  # cached, float16-rounded
+    embedder: Embedder  # or a FusedEmbedder (static + verifier): its fingerprint pins calibrations
+    encode: Callable[[Sequence[str]], np.ndarray]  # decision vectors, cached, float16-rounded
     threshold: float
     margin: float
     by_id: dict[str, Remediation]  # the remediations it decides among, by id
+    # The same vectors as `encode` without the disk cache: run-time queries are new text every call.
+    query_encode: Callable[[Sequence[str]], np.ndarray] | None = None
+    # The static model's vectors alone (cached): clustering and grouping of log texts, which never
+    # decide what is served and must stay cheap over millions of rows.
+    static_encode: Callable[[Sequence[str]], np.ndarray] | None = None
+    verifier_note: str | None = None  # why the verifier is not in force, when it is not installed
+    # Two texts compared with each other (a response and a reviewed one): every model, no screen, rounded.
+    pair_encode: Callable[[Sequence[str]], np.ndarray] | None = None
+
+    @property
+    def verified(self) -> bool:
+        """True when the verifier is in force (the decision score is the fused one)."""
+        return hasattr(self.embedder, "verifier")
+
+    def index_encoder(self, entry_texts: Sequence[str]) -> Callable[[Sequence[str]], np.ndarray]:
+        """The decision encoder for another index over `entry_texts` (triage files): its own screen."""
+        with_screen = getattr(self.encode, "with_screen", None)
+        return self.encode if with_screen is None else with_screen(entry_texts)  # type: ignore[no-any-return]
+
+    @property
+    def cluster_encode(self) -> Callable[[Sequence[str]], np.ndarray]:
+        """Vectors for grouping log texts into topics: the static model's (cheap at any number of rows)."""
+        return self.static_encode or self.encode
+
+    @property
+    def cluster_threshold(self) -> float:
+        """`cluster_encode`'s similarity scale: the static model's threshold when the score is fused."""
+        if not self.verified:
+            return self.threshold
+        defaults = getattr(getattr(self.embedder, "static", None), "defaults", None)
+        return float(getattr(defaults, "threshold", FALLBACK_THRESHOLD))
 
 
 def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
-    """Threshold and margin: the config's, else the model's calibrated defaults, else fallbacks."""
+    """Threshold and margin: the config's, else the model's calibrated defaults, else fallbacks.
+
+    Settings certified for the verifier's fused score are not used on the static model's cosine (the
+    verifier is not installed here): its defaults are, and `validate` (C003) says why.
+    """
     defaults = getattr(embedder, "defaults", None)
-    threshold = config.threshold if config.threshold is not None else getattr(defaults, "threshold", FALLBACK_THRESHOLD)
-    margin = config.margin if config.margin is not None else getattr(defaults, "margin", FALLBACK_MARGIN)
+    pinned = str(config.calibration.get("fingerprint") or "")
+    own = not (pinned.startswith(FUSED_PREFIX) and not hasattr(embedder, "verifier"))
+    threshold = config.threshold if own and config.threshold is not None else getattr(defaults, "threshold",
+                                                                                      FALLBACK_THRESHOLD)
+    margin = config.margin if own and config.margin is not None else getattr(defaults, "margin", FALLBACK_MARGIN)
     return float(threshold), float(margin)
 
 
@@ -107,18 +149,62 @@ def match_entries(remediations: Sequence[Remediation]) -> list[Any]:
                        also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
 
 
+
+
+def verifier_for(config: Config) -> tuple[Any, str | None]:
+    """(the verifier, None) when it decides; else (None, why not), or (None, None) when turned off.
+
+    Settings in the config are for the score they were made for: calibrated for the static model (a pin
+    that is not the fused score's) or set by hand before the verifier (no pin), they keep deciding with
+    the static model until `remedy calibrate --write` certifies verifier settings or `verifier = true`
+    says the numbers are meant for the fused score.
+    """
+    if config.verifier is False:
+        return None, None
+    from remedy.matching.verifier import available_verifier
+
+    verifier, why = available_verifier()
+    if verifier is None:
+        return None, why
+    pinned = str(config.calibration.get("fingerprint") or "")
+    own_settings = config.threshold is not None or config.margin is not None
+    if config.verifier is None and own_settings and not pinned.startswith(FUSED_PREFIX):
+        how = "calibrated for the static model" if pinned else "set by hand"
+        return None, (f"the verifier is installed but not in force: threshold and margin in the config were {how}; "
+                       "run `remedy calibrate --labels … --write` to certify settings for it (or set verifier = true)")
+    return verifier, None
+
+
 def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedder: Any = None,
                   threshold: float | None = None, margin: float | None = None) -> Matcher:
     from remedy.matching.decision import MatchIndex
 
-    embedder = embedder or load_configured_embedder(config)
-    encode = cached_encoder(config, embedder)
-    default_threshold, default_margin = decision_settings(config, embedder)
+    static = embedder or load_configured_embedder(config)
+    static_encode = cached_encoder(config, static)
+    entries = match_entries(remediations)
+    verifier, note = verifier_for(config)
+    scorer: Any = static
+    encode: Callable[[Sequence[str]], np.ndarray] = static_encode
+    query_encode = rounded_encoder(static)
+    if verifier is not None:
+        from remedy.matching.embedding_cache import EmbeddingCache
+        from remedy.matching.fused import FusedEmbedder, ScreenedEncoder
+
+        scorer = FusedEmbedder(static, verifier)
+        verifier_cache = EmbeddingCache(config.cache_dir, verifier.fingerprint, verifier.dim)
+        encode = ScreenedEncoder(scorer, static_encode,
+                                 lambda texts: verifier_cache.encode(list(texts), verifier.encode))
+        query_encode = ScreenedEncoder(scorer, query_encode, rounded_encoder(verifier))
+        texts = [text for entry in entries for text in dict.fromkeys((entry.question, *entry.also_matches))]
+        encode.set_screen(texts)
+        query_encode.set_screen(texts)
+    default_threshold, default_margin = decision_settings(config, scorer)
     threshold = default_threshold if threshold is None else threshold
     margin = default_margin if margin is None else margin
-    index = MatchIndex(match_entries(remediations), encode, threshold, margin)
-    return Matcher(index=index, embedder=embedder, encode=encode, threshold=threshold, margin=margin,
-                   by_id={r.id: r for r in remediations})
+    index = MatchIndex(entries, encode, threshold, margin)
+    return Matcher(index=index, embedder=scorer, encode=encode, threshold=threshold, margin=margin,
+                   by_id={r.id: r for r in remediations}, query_encode=query_encode,
+                   static_encode=static_encode, verifier_note=note, pair_encode=rounded_encoder(scorer))
 
 
 def lazy_matcher(folder: Folder, config: Config) -> Callable[[], Matcher]:

