@@ -42,7 +42,9 @@ class AnswerHit:
 class Remediations:
     def __init__(self, matcher: Matcher):
         self._matcher = matcher
-        self._encode = matcher.embedder.encode  # queries are new text: no disk cache at run time
+        # Queries are new text: no disk cache at run time, the same (rounded, screened) vectors as `match`.
+        self._encode = matcher.query_encode or matcher.embedder.encode
+        self._pair_encode = matcher.pair_encode or matcher.embedder.encode  # response vs reviewed: no screen
         for kind in ("answer", "guidance", "review"):
             self._matcher.index.decide([""], kind=kind, statuses=SERVED)  # builds each view once, up front
 
@@ -81,7 +83,7 @@ class Remediations:
         if review.verdict not in ("good", "bad"):
             return None  # `skip` only marks the case addressed
         with _BLAS.limit(limits=1, user_api="blas"):
-            vectors = self._encode([response, review.text])
+            vectors = self._pair_encode([response, review.text])
         similarity = float(np.dot(vectors[0], vectors[1]))
         threshold = review.threshold if review.threshold is not None else self._matcher.threshold
         return review.verdict if similarity >= threshold else None

@@ -54,8 +54,11 @@ def _filled(text: str) -> str:
         return text
     from remedy import DISTRIBUTION, installed_version
     from remedy.matching.embedding import bundled_defaults
+    from remedy.matching.verifier import available_verifier
 
-    defaults = bundled_defaults()
+    # With the verifier installed its settings apply (the fused score's), else the static model's.
+    verifier, _ = available_verifier()
+    defaults = verifier.settings if verifier is not None else bundled_defaults()
     return (text.replace("@THRESHOLD@", f"{defaults.threshold:g}" if defaults else "0.73")
             .replace("@MARGIN@", f"{defaults.margin:g}" if defaults else "0.2")
             .replace("@REQUIREMENT@", f"{DISTRIBUTION}=={installed_version()}"))

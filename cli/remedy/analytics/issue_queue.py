@@ -254,10 +254,11 @@ def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | N
         return
     entries = [MatchEntry(id=t.id, kind="triage", status="active", question=t.queries[0],
                           also_matches=tuple(t.queries[1:])) for t in triages.values()]
-    index = MatchIndex(entries, analysis.matcher.encode, analysis.matcher.threshold, 0.0)
+    encode = analysis.matcher.index_encoder([text for t in triages.values() for text in t.queries])
+    index = MatchIndex(entries, encode, analysis.matcher.threshold, 0.0)
     for batch in iter_distinct_queries(analysis.logs, failures_only=True, where=where):
         texts = batch.normalized_queries
-        decisions = index.decide_vectors(analysis.matcher.encode(texts), texts, kind="triage", statuses=("active",))
+        decisions = index.decide_vectors(encode(texts), texts, kind="triage", statuses=("active",))
         found = [(text, d.entry_id) for text, d in zip(texts, decisions, strict=True) if d.entry_id]
         insert_columns(con, TRIAGE_MATCHES, {"normalized_query": [t for t, _ in found],
                                              "issue": [i for _, i in found]})
@@ -274,7 +275,9 @@ def _per_query_sql(logs: str, decay: str, condition: str) -> str:
 
 def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[Cluster]:
     """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors)."""
-    leader, merge = topic_thresholds(analysis.matcher.threshold)
+    # Topics group on the static model's vectors and scale: cheap over every failure, and one geometry
+    # for all of them (the verifier's screen would give queries near an answer other vectors).
+    leader, merge = topic_thresholds(analysis.matcher.cluster_threshold)
     topics: TopicClustering | None = None
     cursor = analysis.con.cursor()
     cursor.execute(_per_query_sql(analysis.logs.table, decay, condition) + f"""
@@ -282,7 +285,7 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[C
         GROUP BY normalized_query ORDER BY failures DESC, normalized_query""")
     while rows := cursor.fetchmany(_BATCH):
         texts = [row[0] for row in rows]
-        vectors = analysis.matcher.encode(texts)
+        vectors = analysis.matcher.cluster_encode(texts)
         if topics is None:
             topics = TopicClustering(vectors.shape[1], leader_threshold=leader, merge_threshold=merge)
         topics.add(vectors, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], texts)

@@ -22,6 +22,9 @@ class Hit:
     similarity: float
     margin: float
     exact: bool
+    # With the verifier: what each model said of the query and this entry's closest text.
+    static_similarity: float | None = field(default=None, kw_only=True, metadata={OMIT_NONE: True})
+    verifier_similarity: float | None = field(default=None, kw_only=True, metadata={OMIT_NONE: True})
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class MatchReport:
     drafts: Mapping[str, Hit | None]  # kind -> the draft that would match once active
     threshold: float
     margin: float
+    # Which stage decided: "static" (no verifier installed or it is off), "screen" (the verifier is on,
+    # but the query is far from every entry: refused without running it), "verifier" (it scored the query).
+    # An exact match is accepted by the rule itself whatever the stage (`exact` on the hit).
+    stage: str = "static"
+    scorer: str = ""  # the model(s) behind the score
 
 
 def explain_query(matcher: Matcher, query: str, response: str | None = None, *, top: int = 5,
@@ -75,10 +83,25 @@ def explain_query(matcher: Matcher, query: str, response: str | None = None, *, 
     def decide(kind: str, status: str) -> Decision:
         return index.decide_vectors(vector, [normalized], kind=kind, statuses=(status,), every_entry=every_entry)[0]
 
+    fused = getattr(matcher.embedder, "parts", None) if matcher.verified else None
+    if fused is None:
+        stage = "static"
+    else:
+        cut = int(matcher.embedder.static.dim)  # type: ignore[attr-defined]
+        stage = "verifier" if np.any(vector[0, cut:]) else "screen"
+
     def hit(decision: Decision) -> Hit | None:
         if decision.entry_id is None:
             return None
-        return Hit(decision.entry_id, round(decision.similarity, 4), round(decision.margin, 4), decision.exact)
+        static = verifier = None
+        if fused is not None and not decision.exact:
+            text = index.closest_text(decision.entry_id, vector[0])
+            if text is not None:
+                parts = fused(query, text)
+                static = round(parts.static, 4)
+                verifier = round(parts.verifier, 4) if stage == "verifier" else None
+        return Hit(decision.entry_id, round(decision.similarity, 4), round(decision.margin, 4), decision.exact,
+                   static_similarity=static, verifier_similarity=verifier)
 
     def with_text(found: Hit | None) -> TextHit | None:
         return None if found is None else TextHit(**vars(found), text=remediations[found.id].text)
@@ -91,7 +114,7 @@ def explain_query(matcher: Matcher, query: str, response: str | None = None, *, 
         entry = remediations[found.id]
         applies, response_similarity = entry.verdict in ("good", "bad"), None
         if response is not None:
-            vectors = encode([response, entry.text])
+            vectors = (matcher.pair_encode or encode)([response, entry.text])
             similarity = float(np.dot(vectors[0], vectors[1]))
             threshold = entry.threshold if entry.threshold is not None else matcher.threshold
             applies, response_similarity = applies and similarity >= threshold, round(similarity, 4)
@@ -103,4 +126,5 @@ def explain_query(matcher: Matcher, query: str, response: str | None = None, *, 
                                                                      every_entry=every_entry))
     drafts = {kind: hit(decide(kind, "draft")) for kind in ("answer", "guidance", "review")}
     return MatchReport(query=query, answer=answer, guidance=guidance, review=review, nearest=nearest,
-                       drafts=drafts, threshold=matcher.threshold, margin=matcher.margin)
+                       drafts=drafts, threshold=matcher.threshold, margin=matcher.margin, stage=stage,
+                       scorer=str(getattr(matcher.embedder, "name", "")))

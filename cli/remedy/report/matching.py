@@ -7,14 +7,24 @@ from remedy.matching.explain import MatchReport
 from remedy.matching.self_test import SelfTestReport
 from remedy.report.tables import View, plain, render_rows
 
+STAGES = {
+    "static": "the static model (no verifier: install the `precise` extra)",
+    "screen": "the static screen (far from every entry: the verifier was not needed)",
+    "verifier": "the verifier (the similarity is the fused score of both models)",
+}
+
 
 def match_text(report: MatchReport, fmt: str = "table") -> str:
     bullet = "- " if fmt == "markdown" else "  "
     lines = [f"query: {report.query}",
-             f"settings: threshold {report.threshold:g}, margin {report.margin:g}", ""]
+             f"settings: threshold {report.threshold:g}, margin {report.margin:g}",
+             f"decided by: {STAGES.get(report.stage, report.stage)}", ""]
     answer = report.answer
     if answer:
         how = "exact" if answer.exact else f"similarity {answer.similarity:.3f}, margin {answer.margin:.3f}"
+        if answer.static_similarity is not None:
+            verifier = "not run" if answer.verifier_similarity is None else f"{answer.verifier_similarity:.3f}"
+            how += f"; static {answer.static_similarity:.3f}, verifier {verifier}"
         lines += [f"answer: {answer.id} ({how})", *(f"{bullet}{line}" for line in answer.text.splitlines())]
     else:
         lines.append("answer: none (the assistant answers on its own)")

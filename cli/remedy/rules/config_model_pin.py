@@ -38,6 +38,13 @@ def check(context: RuleContext) -> Iterator[Problem]:
     except UsageError:
         return  # an unloadable model is reported when something needs it
     current = model_fingerprint(folder)
+    from remedy.matching.matcher import verifier_for
+
+    verifier, _ = verifier_for(context.config)
+    if verifier is not None:
+        from remedy.matching.fused import fused_fingerprint
+
+        current = fused_fingerprint(current, verifier)
     if current != pinned:
         yield Problem(display_path(context.config.file), 1, 1, CODE, as_severity(SEVERITY),
                       f"threshold and margin were calibrated for model {context.config.calibration.get('model')!r} "

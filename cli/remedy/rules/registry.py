@@ -8,6 +8,7 @@ from remedy.problems import Problem
 from remedy.rules import (
     config_model_pin,
     config_uncalibrated,
+    config_verifier,
     file_anchors,
     file_duplicate_key,
     file_not_a_mapping,
@@ -51,7 +52,7 @@ RULES: tuple[ModuleType, ...] = (
     lint_personal_data, lint_volatile_content, lint_placeholder, lint_too_long,
     match_active_conflict, match_also_matches_lost, match_must_not_match,
     owners_bad_handle, owners_codeowners_stale,
-    config_model_pin, config_uncalibrated,
+    config_model_pin, config_uncalibrated, config_verifier,
     triage_unreadable, triage_schema,
 )
 

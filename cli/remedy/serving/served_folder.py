@@ -38,7 +38,8 @@ class ServedFolder:
         statuses = Counter(r.status for r in remediations)
         active_kinds = Counter(r.kind for r in remediations if r.status == "active")
         return {
-            "model": {"name": self.config.model, "fingerprint": self.model_fingerprint},
+            "model": {"name": self.config.model, "fingerprint": self.model_fingerprint,
+                      "verifier": self.matcher.verified},
             "settings": {"threshold": self.matcher.threshold, "margin": self.matcher.margin,
                          "source": self._settings_source(), "calibrated_for": self._pin()},
             "entries": len(self.matcher.by_id),
@@ -83,7 +84,7 @@ def load_served_folder(config_file: str | None, remediations_dir: str | None,
 
     config, folder = read_servable_folder(config_file, remediations_dir, documents)
     matcher = build_matcher(folder.remediations, config)
-    encode = rounded_encoder(matcher.embedder)
+    encode = matcher.query_encode or rounded_encoder(matcher.embedder)
     # Build every view a decision uses now, in the loading thread, so the first request after a swap
     # does no set-up work (and the index is never modified while requests read it).
     explain_query(matcher, "", encode=encode)
