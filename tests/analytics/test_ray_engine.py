@@ -74,7 +74,9 @@ def test_ray_report_equals_local_report(demo: Path, run, ray_instance: None, win
     assert distributed.stdout.strip(), distributed.stderr
     assert json.loads(distributed.stdout) == json.loads(local.stdout)
     data = json.loads(local.stdout)
-    assert data["queue"] and data["over_time"] and data["root_causes"] and data["matching"]["near_misses"]
+    assert data["queue"] and data["over_time"] and data["root_causes"]
+    # near misses (just under the threshold) on the whole export; the window's failures have none
+    assert data["matching"]["near_misses"] or window
     assert data["headline"][0]["value"] > 500 and sum(r["preventions"] for r in data["remediations"]) > 0
     assert (data["previous"] is not None) == bool(window)
     assert data["skipped_lines"] == 1

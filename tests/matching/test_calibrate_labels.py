@@ -66,6 +66,9 @@ def fill(path: Path, out: Path) -> int:
 
 
 def test_labels_round_trip_from_sample_to_match(project: Path, run) -> None:
+    # The static path's round trip: the verifier's screen keeps the unrelated queries out of the sample, and
+    # the 22 left are too few to certify (its own round trip: tests/matching/test_verifier.py).
+    (project / "remedy.toml").write_text("verifier = false\n", encoding="utf-8")
     notice = run("match", "refund for my cancelled flight")
     assert notice.exit_code == 0 and "uncalibrated" in notice.stderr
     assert "C002" in run("validate", "--no-semantic").stdout
@@ -76,7 +79,7 @@ def test_labels_round_trip_from_sample_to_match(project: Path, run) -> None:
     sampled = run("calibrate", "--sample", "30", "--logs", "logs.jsonl", "--out", "labels.yaml")
     assert sampled.exit_code == 0, sampled.stderr
     text = (project / "labels.yaml").read_text(encoding="utf-8")
-    assert text.startswith("# remedy calibration labels; model bundled@") and "Fill in label: yes | no" in text
+    assert text.startswith("# remedy calibration labels; model bundled") and "Fill in label: yes | no" in text
     rows = parse_labels(text, "labels.yaml")
     assert 0 < len(rows) <= 30 and all(r.label is None and r.candidate in TOPICS for r in rows)
     assert all(r.weight >= 1 for r in rows) and (project / "logs.jsonl").read_bytes() == logs_before

@@ -372,8 +372,12 @@ def test_check_outside_a_repository_without_a_folder_says_the_folder_is_missing(
 
 
 def test_init_shows_the_model_defaults_that_apply(repo: Path, run) -> None:
+    from remedy.matching.verifier import available_verifier
+
     run("init", ".")
     text = (repo / "remedy.toml").read_text(encoding="utf-8")
+    verifier, _ = available_verifier()  # with the verifier installed, its settings are the ones in force
+    DEFAULTS = vars(verifier.settings) if verifier else globals()["DEFAULTS"]  # noqa: N806
     assert f"# threshold = {DEFAULTS['threshold']:g}\n" in text and f"# margin = {DEFAULTS['margin']:g}\n" in text
     match = json.loads(run("match", "hello", "--format", "json").stdout)
     assert (match["threshold"], match["margin"]) == (DEFAULTS["threshold"], DEFAULTS["margin"])
