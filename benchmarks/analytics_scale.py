@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--remediations", type=int, default=1000)
     parser.add_argument("--workdir", type=Path, help="keep the generated log here (default: a temp folder)")
     parser.add_argument("--skip-warm", action="store_true")
+    parser.add_argument("--no-verifier", action="store_true", help="`verifier = false`: the static model alone")
     parser.add_argument("--skip-issues", action="store_true")
     parser.add_argument("--only-issues", action="store_true", help="no coverage runs; `issues` cold, then warm")
     parser.add_argument("--skip-report", action="store_true")
@@ -102,7 +103,7 @@ def main() -> int:
         work = Path(temporary)
         log = args.logs.resolve() if args.logs else _generate(args.rows, args.seed, args.workdir or work)
         project = work / "project"
-        remediations = _make_project(project, args.remediations)
+        remediations = _make_project(project, args.remediations, verifier=not args.no_verifier)
         results: dict[str, Any] = {
             "file": str(log), "file_mb": round(log.stat().st_size / 1e6, 1), "remediations": remediations,
             "cpu_count": os.cpu_count(), "load_average_start": os.getloadavg(),
@@ -204,7 +205,7 @@ def _partition(log: Path, folder: Path) -> dict[str, Any]:
             "mb": round(sum(f.stat().st_size for f in files) / 1e6, 1)}
 
 
-def _make_project(project: Path, count: int) -> int:
+def _make_project(project: Path, count: int, *, verifier: bool = True) -> int:
     """The demo folder plus generated distinct answers, `count` remediations in all."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from cli_speed import make_folder
@@ -213,7 +214,8 @@ def _make_project(project: Path, count: int) -> int:
     shutil.copytree(ROOT / "remediations", folder)
     demo = len(list(folder.rglob("*.yaml")))
     make_folder(folder / "generated", max(0, count - demo))
-    (project / "remedy.toml").write_text('remediations = "remediations"\n', encoding="utf-8")
+    config = 'remediations = "remediations"\n' + ("" if verifier else "verifier = false\n")
+    (project / "remedy.toml").write_text(config, encoding="utf-8")
     return len(list(folder.rglob("*.yaml")))
 
 

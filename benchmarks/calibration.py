@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from clinc150 import MARGINS, _teacher_or_none, adapt, disk_memoized, folder_entries, read_clinc
+from clinc150 import MARGINS, _teacher_or_none, _verified_models, adapt, disk_memoized, folder_entries, read_clinc
 
 from remedy.matching.calibrate_folder import SEARCH_CONFIDENCE, certificate_floor
 from remedy.matching.calibration import recall_at_precision
 from remedy.matching.calibration_labels import NOTHING, LabelRow
 from remedy.matching.calibration_sample import draw_sample, label_strata, pooled_weights
 from remedy.matching.decision import Decision, MatchEntry, MatchIndex
-from remedy.matching.embedding import load_embedder
+from remedy.matching.embedding import DecisionDefaults, load_embedder
 from remedy.matching.operating_point import Evidence, choose
 from remedy.normalize import normalize_question
 
@@ -74,6 +74,11 @@ def main() -> int:
 
     bundled = load_embedder("bundled")
     models: dict[str, dict[str, Any]] = {"bundled": {f: (bundled.encode, bundled.defaults) for f in folders}}
+    shipped = _verified_models(bundled, folders).get("bundled + verifier (shipped)")
+    if shipped:  # the decision with the verifier (the `precise` extra), at its own defaults
+        models["bundled + verifier"] = {f: (encode, DecisionDefaults(*pair)) for f, (encode, pair) in shipped.items()}
+    else:
+        print("the verifier is not installed (the `precise` extra): its rows skipped", file=sys.stderr)
     teacher = None if args.no_teacher else _teacher_or_none()
     if teacher is not None:
         cached = disk_memoized(teacher, args.out.parent / "teacher_minilm.npz")

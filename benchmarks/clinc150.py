@@ -70,6 +70,11 @@ def main() -> int:
     models: dict[str, dict[str, tuple[Encode, tuple[float, float] | None]]] = {
         "bundled": {f: bundled_model for f in folders}
     }
+    verified = _verified_models(bundled, folders)
+    if verified:
+        models.update(verified)
+    else:
+        print("the verifier is not installed (the `precise` extra): its rows skipped", file=sys.stderr)
     teacher = None if args.no_teacher else _teacher_or_none()
     extra: dict[str, Any] = {"adapt": {}}
     if teacher is not None:
@@ -108,18 +113,26 @@ def main() -> int:
         speeds = []
         measured: dict[int, tuple[float, np.ndarray]] = {}  # one embedding run per distinct model
         for f, (encode, defaults) in per_folder.items():
-            if id(encode) not in measured:
+            if id(encode) not in measured and "verifier" in name:
+                measured[id(encode)] = (0.0, np.asarray(encode(queries), dtype=np.float32))
+            elif id(encode) not in measured:
                 measured[id(encode)] = _speed(encode, queries, rounds=1 if name == "MiniLM-L6-v2" else 5)
             speed, vectors = measured[id(encode)]
             speeds.append(speed)
             gold = [r["intent"] if f != "partial" or r["intent"] in partial_intents else "oos" for r in test]
             results[name][f] = evaluate(folders[f], test, gold, vectors, encode, defaults)
-        results[name]["sentences_per_second"] = round(max(speeds))
+            if hasattr(encode, "verified"):  # the share of the test queries the screen let through
+                reached = np.any(vectors[:, bundled.dim:] != 0, axis=1)
+                results[name][f]["reached_verifier"] = round(float(reached.mean()), 4)
+        # The verifier rows' encoders are memoized (one embedding of each text for every folder): their speed is
+        # benchmarks/api_latency.py's and analytics_scale.py's to measure, not this loop's.
+        results[name]["sentences_per_second"] = None if "verifier" in name else round(max(speeds))
         print(f"{name}: done", file=sys.stderr)
     if "MiniLM-L6-v2" in results:
         base = results["MiniLM-L6-v2"]["sentences_per_second"]
         for name in results:
-            results[name]["speedup_vs_minilm"] = round(results[name]["sentences_per_second"] / base, 1)
+            if results[name]["sentences_per_second"]:
+                results[name]["speedup_vs_minilm"] = round(results[name]["sentences_per_second"] / base, 1)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -253,7 +266,7 @@ def markdown_table(results: dict[str, dict[str, Any]], folders: Sequence[str]) -
                 f"| {name} | {k} | {r['top1']:.3f} | {r['recall_at_p95']:.3f} "
                 f"| {r['recall_at_p95_threshold_only']:.3f} "
                 f"| {_fmt(d.get('precision'))} | {_fmt(d.get('recall'))} | {_fmt(d.get('oos_false_match'))} "
-                f"| {result['sentences_per_second']:,} |"
+                f"| {format(result['sentences_per_second'], ',') if result['sentences_per_second'] else 'n/a'} |"
             )
     return "\n".join(lines)
 
@@ -268,6 +281,28 @@ def _speed(encode: Encode, texts: Sequence[str], *, sample: int = 2000, rounds: 
         encode(chunk)
         best = min(best, time.perf_counter() - start)
     return len(chunk) / best, vectors
+
+
+def _verified_models(bundled: Any, folders: dict[str, list[MatchEntry]]) -> dict[str, Any]:
+    """The shipped decision (static screen + verifier, at remedy_verifier.json) per folder, and the verifier
+    alone with no screen (its own ceiling). Vectors are rounded to float16 like the embedding caches'."""
+    from remedy.matching.fused import FusedEmbedder, ScreenedEncoder
+    from remedy.matching.verifier import available_verifier
+
+    verifier, _ = available_verifier()
+    if verifier is None:
+        return {}
+    fused = FusedEmbedder(bundled, verifier)
+    static = memoized(lambda texts: np.asarray(bundled.encode(texts)).astype(np.float16).astype(np.float32))
+    judge = memoized(lambda texts: verifier.encode(texts).astype(np.float16).astype(np.float32))
+    screened: dict[str, tuple[Encode, tuple[float, float] | None]] = {}
+    for name, entries in folders.items():
+        encoder = ScreenedEncoder(fused, static, judge)
+        encoder.set_screen([t for e in entries for t in (e.question, *e.also_matches)])
+        screened[name] = (encoder, _pair(fused.defaults))
+    return {"bundled + verifier (shipped)": screened,
+            "verifier alone (no screen)": {f: (lambda texts: fused.join(static(texts), judge(texts)), None)
+                                           for f in folders}}
 
 
 def _teacher_or_none() -> Encode | None:

@@ -14,7 +14,15 @@ once, on queries the model never saw (validation in-scope + out-of-scope train/v
 
 Recall is the mean of the two. The test split is never read here: benchmarks/clinc150.py reports on it.
 
-Usage: python scripts/choose_defaults.py [--model DIR] [--data DIR] [--write]
+With `--verifier`, the same validation queries choose the verifier's settings instead
+(remedy/matching/verifier_model/remedy_verifier.json): for each weight of the verifier's cosine in the
+fused score, the most recall with the bound reaching 0.95 in the closed world and in the pooled open
+world, and every one of the five open-world rotations reaching 0.95 with its point estimate (rotations
+differ a lot: a setting safe on their pool can be unsafe on one choice of 30 intents); the weight with
+the most recall wins. The screen is then the highest static cosine (in steps of 0.05) below which no
+query accepted on validation falls: queries under it never pay for the verifier.
+
+Usage: python scripts/choose_defaults.py [--model DIR] [--data DIR] [--verifier] [--write]
 """
 
 from __future__ import annotations
@@ -45,19 +53,117 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=BUNDLED_DIR)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "clinc150")
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULTS_FILE} into the model folder")
+    parser.add_argument("--verifier", action="store_true", help="choose the verifier's settings instead")
     args = parser.parse_args()
     if not (args.data / "queries.jsonl").is_file():
         print(f"CLINC150 not found at {args.data} (pass --data)", file=sys.stderr)
         return 2
-    defaults = choose_defaults(args.model, args.data)
+    if args.verifier:
+        from remedy.matching.verifier import MODEL_DIR, SETTINGS_FILE
+
+        defaults, target = choose_verifier_settings(args.model, args.data), MODEL_DIR / SETTINGS_FILE
+    else:
+        defaults, target = choose_defaults(args.model, args.data), args.model / DEFAULTS_FILE
     print(json.dumps(defaults, indent=2))
     if args.write:
-        write_atomically(args.model / DEFAULTS_FILE, json.dumps(defaults, indent=2) + "\n")
-        print(f"wrote {args.model / DEFAULTS_FILE}", file=sys.stderr)
+        write_atomically(target, json.dumps(defaults, indent=2) + "\n")
+        print(f"wrote {target}", file=sys.stderr)
     return 0
 
 
-def validation_evidence(encode: Any, data: Path) -> tuple[Evidence, Evidence, float]:
+WEIGHTS = (0.5, 0.7, 0.85, 1.0)
+SCREENS = tuple(round(0.05 * i, 2) for i in range(19, 5, -1))  # 0.95 .. 0.30, highest first
+
+
+def choose_verifier_settings(model: Path, data: Path) -> dict[str, object]:
+    import numpy as np
+
+    from remedy.matching.fused import FusedEmbedder
+    from remedy.matching.verifier import VerifierSettings, available_verifier
+
+    verifier, why = available_verifier()
+    if verifier is None:
+        raise SystemExit(why)
+    static = load_embedder(str(model))
+    vectors: dict[str, tuple[Any, Any]] = {}
+
+    def parts(texts: list[str]) -> tuple[Any, Any]:
+        missing = [t for t in dict.fromkeys(texts) if t not in vectors]
+        if missing:  # rounded to float16 as the embedding caches store them
+            s_rows = np.asarray(static.encode(missing), np.float32).astype(np.float16).astype(np.float32)
+            v_rows = verifier.encode(missing).astype(np.float16).astype(np.float32)
+            vectors.update({t: (a, b) for t, a, b in zip(missing, s_rows, v_rows, strict=True)})
+        return (np.stack([vectors[t][0] for t in texts]), np.stack([vectors[t][1] for t in texts]))
+
+    best: dict[str, Any] | None = None
+    for weight in WEIGHTS:
+        fused = FusedEmbedder(static, dataclasses_replace(verifier, VerifierSettings(weight, 0.0, 0.0, 0.0)))
+
+        def encode(texts: Any, fused: FusedEmbedder = fused) -> Any:
+            return fused.join(*parts(list(texts)))
+
+        rotations: list[Evidence] = []
+        closed, open_world, _ = validation_evidence(encode, data, rotations)
+        choice = choose([closed, open_world], target_precision=TARGET_PRECISION, estimated=rotations)
+        open_point = _curve_at(open_world, choice.point.threshold, choice.point.margin)[0]
+        recall = (choice.point.recall + open_point.recall) / 2
+        print(f"weight {weight}: {choice.point.threshold:g} / {choice.point.margin:g}, met {choice.met_target}, "
+              f"recall closed {choice.point.recall:.3f} open {open_point.recall:.3f}", file=sys.stderr)
+        if choice.met_target and (best is None or recall > best["recall"]):
+            best = {"weight": weight, "choice": choice, "open": open_point, "recall": recall, "encode": encode}
+    if best is None:
+        raise SystemExit("no weight certifies the target precision on validation")
+    point = best["choice"].point
+    screen = _screen(best["encode"], parts, data, point.threshold, point.margin)
+    return {
+        "weight": best["weight"],
+        "screen": screen,
+        "threshold": point.threshold,
+        "margin": point.margin,
+        "rule": f"per weight of the verifier's cosine {list(WEIGHTS)}: most recall with the one-sided "
+                f"{CONFIDENCE:.0%} Clopper-Pearson lower bound on precision >= {TARGET_PRECISION} in the closed "
+                f"world and in the pooled open world, and precision >= {TARGET_PRECISION} in each of the "
+                f"{ROTATIONS} open-world rotations; the weight with the most recall; screen: the highest static "
+                "cosine below which no accepted validation query falls (scripts/choose_defaults.py --verifier)",
+        "chosen_on": "CLINC150 validation in-scope + out-of-scope train/val queries; answers from 1+4 train "
+                     "queries per intent; open world = every 5th intent, 5 rotations pooled",
+        "target_precision": TARGET_PRECISION,
+        "confidence": CONFIDENCE,
+        "closed": {"precision": round(point.precision, 4), "precision_lower": round(point.precision_lower, 4),
+                   "recall": round(point.recall, 4), "accepted": point.accepted},
+        "open": {"precision": round(best["open"].precision, 4),
+                 "precision_lower": round(best["open"].precision_lower, 4),
+                 "recall": round(best["open"].recall, 4), "accepted": best["open"].accepted},
+    }
+
+
+def dataclasses_replace(verifier: Any, settings: Any) -> Any:
+    """The same model files with other settings (a Verifier is cheap: its session loads on first use)."""
+    from remedy.matching.verifier import Verifier
+
+    other = Verifier(verifier.model_path, verifier.tokenizer_path, settings)
+    other.__dict__.update({k: v for k, v in verifier.__dict__.items() if k in ("_session", "_tokenizer")})
+    return other
+
+
+def _screen(encode: Any, parts: Any, data: Path, threshold: float, margin: float) -> float:
+    """The highest screen that keeps every query the chosen settings accept in the closed world on validation."""
+    import numpy as np
+
+    rows = read_jsonl(data / "queries.jsonl")
+    oos = read_jsonl(data / "oos.jsonl")
+    entries = folder_entries(rows, 4)
+    texts = [r["text"] for r in rows if r["split"] == "val"]
+    texts += [r["text"] for r in oos if r["split"] in ("train", "val")]
+    decisions = MatchIndex(entries, encode, threshold, margin).decide(texts, kind="answer")
+    accepted = [t for t, d in zip(texts, decisions, strict=True) if d.accepted and not d.exact]
+    entry_texts = [t for e in entries for t in (e.question, *e.also_matches)]
+    static_best = (parts(accepted)[0] @ parts(entry_texts)[0].T).max(axis=1) if accepted else np.ones(1)
+    return next(s for s in SCREENS if (static_best >= s).all())
+
+
+def validation_evidence(encode: Any, data: Path,
+                        rotations: list[Evidence] | None = None) -> tuple[Evidence, Evidence, float]:
     """(closed-world evidence, pooled open-world evidence, share of out-of-scope queries) on validation."""
     rows = read_jsonl(data / "queries.jsonl")
     oos = read_jsonl(data / "oos.jsonl")
@@ -79,6 +185,8 @@ def validation_evidence(encode: Any, data: Path) -> tuple[Evidence, Evidence, fl
         decisions = index.decide_vectors(vectors, normalized, kind="answer")
         part = Evidence.from_decisions(decisions, [{gold} if gold in covered else set() for _, gold in queries])
         open_world = part if open_world is None else open_world.concat(part)
+        if rotations is not None:
+            rotations.append(part)
     assert open_world is not None
     return closed, open_world, sum(gold is None for _, gold in queries) / len(queries)
 
