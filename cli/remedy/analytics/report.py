@@ -42,8 +42,8 @@ from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
 from remedy.files.scaffold import draft_file, taken_ids
 from remedy.git import git_output, repository_root
+from remedy.json_fields import OMIT_NONE
 from remedy.logs.project import read_project_logs
-from remedy.report.tables import OMIT_NONE
 
 # How many rows the page shows before an "N more" line.
 MAX_REMEDIATIONS = 100

@@ -6,8 +6,8 @@ from typing import Any
 
 from remedy.files.folder import display_path
 from remedy.gate.changes import Change
-from remedy.gate.check import CheckResult
 from remedy.problems import count_errors
+from remedy.pull_request_check import CheckResult
 from remedy.report.problems import problems_github, problems_text
 from remedy.report.tables import json_document
 

@@ -24,12 +24,9 @@ from pathlib import PurePath
 from typing import Any
 
 from remedy.control_characters import visible
+from remedy.json_fields import JSON_NAME, OMIT_NONE  # the field metadata keys the encoder reads
 
 FORMATS = ("table", "json", "csv", "markdown")
-# dataclasses.field(metadata=...) keys the encoder reads: the JSON name of a field whose Python name
-# cannot be it (`from`), and a field left out of JSON when it is None (a key that is there only sometimes).
-JSON_NAME = "json_name"
-OMIT_NONE = "omit_none"
 
 
 def plain(value: Any) -> Any:
