@@ -29,6 +29,7 @@ from remedy.file_codes import TRIAGE_SCHEMA, TRIAGE_UNREADABLE
 from remedy.files.atomic import write_atomically
 from remedy.files.scaffold import scalar_text
 from remedy.files.yaml_source import Document, Position, SourceError, read_document
+from remedy.owner_handles import owner_problem
 
 STATES = ("open", "assigned", "addressed", "no_action_needed", "wont_fix")
 OPEN_STATES = ("open", "assigned")  # what `remedy issues` shows by default
@@ -96,7 +97,7 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
         where = (document.value_positions if value else document.key_positions).get(key, Position(1, 1))
         return TriageProblem(path, where, TRIAGE_SCHEMA, message)
 
-    if not ISSUE_ID.match(path.stem):
+    if not ISSUE_ID.fullmatch(path.stem):
         yield TriageProblem(path, Position(1, 1), TRIAGE_SCHEMA,
                             f"file name '{path.name}' is not an issue id (a-z, 0-9 and '-'): name it <issue-id>.yaml")
     for key in values:
@@ -114,6 +115,9 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
     for key in ("assignee", "note", "representative"):
         if key in values and values[key] is not None and (not isinstance(values[key], str) or not values[key].strip()):
             yield at(key, f"'{key}' must be non-empty text, not {values[key]!r}")
+    assignee = values.get("assignee")
+    if isinstance(assignee, str) and assignee.strip() and owner_problem(assignee):  # a handle, as owners are
+        yield at("assignee", f"assignee {owner_problem(assignee)}")
     if state == "assigned" and not values.get("assignee"):
         yield at("state", "state 'assigned' needs an 'assignee'")
     queries = values.get("queries")
@@ -132,7 +136,7 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
 
 
 def triage_path(root: Path, issue_id: str) -> Path:
-    if not ISSUE_ID.match(issue_id):
+    if not ISSUE_ID.fullmatch(issue_id):
         raise UsageError(f"'{issue_id}' is not an issue id")
     return root / f"{issue_id}.yaml"
 
