@@ -240,7 +240,8 @@ def test_the_folders_examples_may_tighten_expert_labels_never_loosen_them(projec
 @pytest.mark.parametrize(("rows", "why"), [
     # the same query, candidate right in one row and wrong in the other (case and punctuation differ)
     (["- query: refund for a cancelled flight\n  candidate: refund\n  label: yes\n",
-      "- query: Refund for a cancelled flight?\n  candidate: refund\n  label: no\n"], "'refund' is right, here it is not"),
+      "- query: Refund for a cancelled flight?\n  candidate: refund\n  label: no\n"],
+     "'refund' is right, here it is not"),
     (["- query: bring my dog\n  candidate: refund\n  label: no\n  correct: pets\n",
       "- query: bring my dog\n  candidate: pets\n  label: no\n"], "'pets' is right, here it is not"),
     (["- query: bring my dog\n  candidate: refund\n  label: no\n  correct: none\n",
