@@ -121,6 +121,9 @@ def test_calibrate_refuses_what_it_cannot_certify(project: Path, run) -> None:
 @pytest.mark.parametrize(("text", "where"), [
     ("- query: hello\n  label: maybe\n", ("filled.yaml:2", "'label'")),
     ("- query: hello\n  candidate: refund\n  label: yes\n  weight: -1\n", ("filled.yaml:4", "'weight'")),
+    # a hand-edited weight that overflowed the pooled sums into nonsense figures instead of an error
+    ("- query: hello\n  candidate: refund\n  label: yes\n  weight: 1.0e+308\n", ("filled.yaml:4", "between")),
+    ("- query: hello\n  candidate: refund\n  label: yes\n  weight: 1.0e-300\n", ("filled.yaml:4", "between")),
     ("- query: hello\n  candidate: refund\n  colour: red\n", ("filled.yaml:3", "'colour'")),
     ("- query: hello\n  candidate: nosuch\n  label: yes\n", ("filled.yaml:1", "'candidate'")),
     ("- query: hello\n  candidate: refund\n  label: yes\n  correct: none\n", ("filled.yaml:4", "'correct'")),

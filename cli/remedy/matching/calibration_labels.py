@@ -34,6 +34,9 @@ from remedy.normalize import normalize_question
 NOTHING = "none"  # `correct: none`: no entry is a right answer for the query
 FIELDS = ("query", "candidate", "similarity", "margin", "label", "correct", "weight")
 MAX_FILE_BYTES = 20_000_000
+# A weight is a count of log queries: beyond these bounds the pooled sums over- or underflow (a hand-edited
+# 1.0e+308 gave "labels needed: 431,999,999,997" and recall 0 instead of an error).
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e12
 _YES = {"yes", "y", "true"}
 _NO = {"no", "n", "false"}
 
@@ -134,6 +137,9 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> LabelRow:
     weight = 1.0 if numbers["weight"] is None else numbers["weight"]
     if weight <= 0:
         raise fail("weight", "must be positive")
+    if not MIN_WEIGHT <= weight <= MAX_WEIGHT:  # 1e308 overflowed the pooled sums: nonsense, not an error
+        raise fail("weight", f"must be between {MIN_WEIGHT:g} and {MAX_WEIGHT:g} (how many log queries the row "
+                             f"stands for), not {weight:g}")
     label = _yes_no(values.get("label", (None, line))[0])
     if label == "bad":
         raise fail("label", f"must be yes or no (or empty while unanswered), not {values['label'][0]!r}")
