@@ -32,10 +32,11 @@ report: install
 test: install
     {{bin}}/python -m pytest
 
-# Lint and type-check; check that docs/rules.md is current.
+# Lint and type-check; imports run one way (no cycle); check that docs/rules.md is current.
 lint: install
     {{bin}}/ruff check cli tests benchmarks scripts fixtures
     {{bin}}/mypy cli/remedy
+    {{bin}}/python -m pytest -q -p no:cacheprovider tests/test_import_layers.py
     {{bin}}/python -m remedy.rules.docs | diff -u docs/rules.md - && echo "docs/rules.md is current"
 
 # Speed and matching-quality benchmarks (figures, not pass/fail; CLINC150 needs ../shared/data).

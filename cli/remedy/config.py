@@ -184,7 +184,7 @@ def _checked(table: dict, file: Path | None) -> dict[str, Any]:
         if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 <= cutoff <= 1:
             raise UsageError(f"{where}: failure_cutoffs.{name} must be a number between 0 and 1")
     if "owners" in values:
-        from remedy.owners.handles import checked_owner_table
+        from remedy.owner_handles import checked_owner_table
 
         values["owners"] = checked_owner_table(values["owners"], where)
     return values

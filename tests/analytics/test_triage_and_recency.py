@@ -171,3 +171,41 @@ def test_new_answer_from_a_topic_offers_its_queries_as_also_matches(project: Pat
     text = (project / created.stdout.split()[1]).read_text(encoding="utf-8")
     other = paraphrase["query"] if topic["representative_query"] == VISA else VISA
     assert f"  # - {other}" in text or f'  # - "{other}"' in text
+
+
+@pytest.mark.parametrize("handle", ["../../etc/passwd", "@alice\n", "@alice # * @evil", "@alice @bob",
+                                    "alice\nstate: x"])
+def test_assign_takes_only_a_handle(project: Path, run, handle: str) -> None:
+    """An assignee is a handle like an owner: a path, a newline or CODEOWNERS syntax is refused (exit 2)."""
+    result = run("triage", "1", "--logs", "logs.jsonl", "--assign", handle)
+    assert result.exit_code == 2 and result.stderr.startswith(f"remedy: --assign: {handle!r}"[:22])
+    assert any(why in result.stderr for why in ("is not an owner", "write one per item", "spaces around it"))
+    assert not (project / "triage").exists()
+
+
+def test_a_note_with_newlines_and_yaml_stays_a_note(project: Path, run) -> None:
+    note = "checked | with legal\nstate: wont_fix\n---\n- queries: [x]\n# CODEOWNERS * @evil"
+    assert run("triage", "1", "--logs", "logs.jsonl", "--note", note).exit_code == 0
+    (path,) = (project / "triage").glob("*.yaml")
+    saved = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert saved["note"] == note and saved["state"] == "open"
+    assert run("validate").exit_code == 0
+
+
+def test_triage_refuses_to_replace_a_file_that_does_not_parse(project: Path, run) -> None:
+    visa = issues(run)[0]
+    broken = project / "triage" / f"{visa['id']}.yaml"
+    broken.parent.mkdir()
+    text = "state: assigned\nassignee: bob smith\nnote: keep me\nqueries: [do i need a transit visa]\n"
+    broken.write_text(text, encoding="utf-8")
+    result = run("triage", "1", "--logs", "logs.jsonl", "--assign", "@alice")
+    assert result.exit_code == 2
+    assert f"triage/{visa['id']}.yaml:2:11: T002 assignee 'bob smith' is not an owner" in result.stderr
+    assert broken.read_text(encoding="utf-8") == text
+
+
+def test_an_issue_id_with_a_trailing_newline_is_no_id(project: Path, run) -> None:
+    visa = issues(run)[0]
+    assert run("triage", visa["id"], "--logs", "logs.jsonl", "--wont-fix").exit_code == 0
+    result = run("triage", visa["id"] + "\n", "--note", "x")
+    assert result.exit_code == 2 and sorted(p.name for p in (project / "triage").iterdir()) == [f"{visa['id']}.yaml"]

@@ -13,13 +13,15 @@ from hypothesis import strategies as st
 from remedy.durations import parse_duration
 from remedy.files.triage import STATES, Triage, load_triage, write_triage
 
+HANDLE = st.from_regex(r"@[a-z0-9][a-z0-9-]{0,20}(/[a-z0-9][a-z0-9_.-]{0,9})?", fullmatch=True)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1,
                max_size=40).filter(lambda t: t.strip() != "")
 
 
 @settings(max_examples=60, deadline=None)
 @given(state=st.sampled_from(STATES), queries=st.lists(TEXT, min_size=1, max_size=5),
-       assignee=st.one_of(st.none(), TEXT), note=st.one_of(st.none(), TEXT))
+       assignee=st.one_of(st.none(), HANDLE),
+       note=st.one_of(st.none(), TEXT))
 def test_triage_files_round_trip(state: str, queries: list[str], assignee: str | None, note: str | None) -> None:
     if state == "assigned" and assignee is None:
         assignee = "@someone"

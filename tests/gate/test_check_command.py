@@ -114,3 +114,29 @@ def test_pre_commit_hooks_file_runs_validate() -> None:
     by_id = {hook["id"]: hook for hook in hooks}
     assert by_id["remedy-validate"]["entry"] == "remedy validate"
     assert by_id["remedy-validate"]["pass_filenames"] is False and by_id["remedy-validate"]["language"] == "python"
+
+
+def test_markdown_keeps_pipes_newlines_and_backticks_inside_their_cell(branches: Path, run) -> None:
+    """A git author, an owner and a quoted query with `|`, newlines and backticks cannot add table cells,
+    rows, headings or list items to the PR comment (issue 23's adversarial round)."""
+    import re
+
+    query = "is there wifi | on board <img src=x>\n\n### ✅ passed\n| a | b |"
+    write_answer(branches, "wifi", "Is there wifi on board?", status="draft",
+                 extra=f"threshold: 0.3\nowners: ['@a`b|c']\nmust_not_match:\n  - {json.dumps(query)}\n"
+                       "  - is there wifi on the plane\n")
+    git(branches, "add", ".")
+    git(branches, "commit", "-qm", "wifi", env={**os.environ, "GIT_AUTHOR_NAME": "Ada | SME"})
+    (branches / "remediations/answers/broken.yaml").write_text("kind: answer\nid: broken\nquestion: [unclosed\n")
+    result = run("check", "--base", "main", "--format", "markdown")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("#")] == [lines[0]]
+    rows = [line for line in lines if line.startswith("|")]
+    assert len({len(re.split(r"(?<!\\)\|", row)) for row in rows}) == 1, rows  # every row has the header's cells
+    wifi = next(row for row in rows if "wifi" in row)
+    assert "Ada \\| SME" in wifi and "``@a`b\\|c``" in wifi
+    problems = [line for line in lines if line.startswith("- ")]
+    assert len(problems) == len(json.loads(run("check", "--base", "main", "--format", "json").stdout)["problems"])
+    assert all(line.startswith(("|", "- ", "#", "against", "owners", "**Problems**")) or not line for line in lines)
+    assert "<img" not in result.stdout and "&lt;img src=x>" in result.stdout

@@ -124,6 +124,9 @@ def test_calibrate_refuses_what_it_cannot_certify(project: Path, run) -> None:
 @pytest.mark.parametrize(("text", "where"), [
     ("- query: hello\n  label: maybe\n", ("filled.yaml:2", "'label'")),
     ("- query: hello\n  candidate: refund\n  label: yes\n  weight: -1\n", ("filled.yaml:4", "'weight'")),
+    # a hand-edited weight that overflowed the pooled sums into nonsense figures instead of an error
+    ("- query: hello\n  candidate: refund\n  label: yes\n  weight: 1.0e+308\n", ("filled.yaml:4", "between")),
+    ("- query: hello\n  candidate: refund\n  label: yes\n  weight: 1.0e-300\n", ("filled.yaml:4", "between")),
     ("- query: hello\n  candidate: refund\n  colour: red\n", ("filled.yaml:3", "'colour'")),
     ("- query: hello\n  candidate: nosuch\n  label: yes\n", ("filled.yaml:1", "'candidate'")),
     ("- query: hello\n  candidate: refund\n  label: yes\n  correct: none\n", ("filled.yaml:4", "'correct'")),
@@ -238,3 +241,36 @@ def test_the_folders_examples_may_tighten_expert_labels_never_loosen_them(projec
     document = json.loads(refused.stdout)
     assert not document["met_target"] and "only tighten" in document["source"]
     assert document["positives"] <= 10  # the labels' positives, not the paraphrases'
+
+
+@pytest.mark.parametrize(("rows", "why"), [
+    # the same query, candidate right in one row and wrong in the other (case and punctuation differ)
+    (["- query: refund for a cancelled flight\n  candidate: refund\n  label: yes\n",
+      "- query: Refund for a cancelled flight?\n  candidate: refund\n  label: no\n"],
+     "'refund' is right, here it is not"),
+    (["- query: bring my dog\n  candidate: refund\n  label: no\n  correct: pets\n",
+      "- query: bring my dog\n  candidate: pets\n  label: no\n"], "'pets' is right, here it is not"),
+    (["- query: bring my dog\n  candidate: refund\n  label: no\n  correct: none\n",
+      "- query: bring my dog\n  candidate: refund\n  label: no\n  correct: pets\n"], "no entry is right"),
+])
+def test_contradictory_labels_are_refused_with_both_places(project: Path, run, rows: list[str], why: str) -> None:
+    """Two rows about one query that disagree (even in two files) would count it as right and as wrong."""
+    (project / "a.yaml").write_text(rows[0], encoding="utf-8")
+    (project / "b.yaml").write_text(rows[1], encoding="utf-8")
+    result = run("calibrate", "--labels", "a.yaml", "--labels", "b.yaml")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("remedy: b.yaml:1: query ") and "contradicts a.yaml:1" in result.stderr
+    assert why in result.stderr
+    (project / "b.yaml").write_text(rows[0], encoding="utf-8")  # the same verdict twice is no contradiction
+    assert run("calibrate", "--labels", "a.yaml", "--labels", "b.yaml").exit_code in (0, 1)
+
+
+def test_labels_sampled_by_another_model_count_with_a_warning(project: Path, run) -> None:
+    assert run("calibrate", "--sample", "30", "--logs", "logs.jsonl", "--out", "labels.yaml").exit_code == 0
+    fill(project / "labels.yaml", project / "filled.yaml")  # fill() writes the header of model bundled@x
+    result = run("calibrate", "--labels", "filled.yaml", "--target-precision", "0.5", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "labels sampled with another model than today's bundled@" in result.stderr
+    assert "filled.yaml (bundled@x)" in result.stderr
+    own = run("calibrate", "--labels", "labels.yaml")  # unanswered but written by today's model: no such warning
+    assert "another model" not in own.stderr

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remedy.files.schema import json_schema
+from remedy.owner_handles import glob_problem, normalize_owner, owner_problem
 from remedy.owners.codeowners import BEGIN, END, BlockError, find_block, render_block, splice, split_lines
-from remedy.owners.handles import glob_problem, normalize_owner, owner_problem
 
 # Any bytes a team may have in its file, invalid UTF-8 included (read with surrogateescape).
 content = st.binary(max_size=300).map(lambda data: data.decode("utf-8", "surrogateescape"))

@@ -213,3 +213,16 @@ def test_check_names_the_owners_to_ask(owned: Path, run) -> None:
     assert "| `bags` | modified | owners | Ada SME | `@ada`, `@bob`, `@carol` |" in markdown
     assert "| `wifi` | modified | status | Ada SME | `@skyway/support` |" in markdown
     assert "owners: @skyway/support" in run("check", "--base", "main").stdout
+
+
+@pytest.mark.parametrize("owner", ["@alice\n", "@alice\n* @evil", "../../etc/passwd", "@alice # x", "* @evil"])
+def test_an_owner_with_a_newline_or_codeowners_syntax_never_reaches_codeowners(repo: Path, run, owner: str) -> None:
+    """`$` in the handle pattern once let '@alice\\n' through: a line break in the written CODEOWNERS block."""
+    write_answer(repo, "bags", "What is the baggage allowance?", extra=f"owners: [{json.dumps(owner)}]\n")
+    checked = run("validate", "--format", "json")
+    assert checked.exit_code == 1
+    assert [p["code"] for p in json.loads(checked.stdout)["problems"] if p["severity"] == "error"] == ["O001"]
+    written = run("owners", "--write")
+    assert written.exit_code == 2 and "cannot write CODEOWNERS" in written.stderr
+    assert repr(owner) in written.stderr and "\n" not in written.stderr.rstrip("\n")
+    assert not (repo / ".github" / "CODEOWNERS").exists()

@@ -10,7 +10,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remedy.report.tables import JSON_NAME, OMIT_NONE, View, json_document, plain, render
+from remedy.json_fields import JSON_NAME, OMIT_NONE
+from remedy.report.tables import View, json_document, plain, render
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from remedy.analytics.report import normalize_repo_url
+from remedy.analytics.github_links import normalize_repo_url
 from tests.conftest import git, write_answer
 
 SINCE, UNTIL = "2026-10-01", "2026-10-11"  # 10 days: day buckets; previous period 2026-09-21 to 10-01
@@ -153,6 +153,37 @@ def test_html_page_is_self_contained_escaped_and_deterministic(project: Path, ru
     for section in ("headline", "over-time", "root-causes", "remediations", "contributions", "queue", "matching"):
         assert f'id="{section}"' in page
     assert page.count("<svg") >= 3 and page.count("<title>") >= page.count("<svg")
+
+
+def test_headline_colours_follow_meaning(project: Path, run) -> None:
+    """Green is good news: more failures or more bad responses served is red, more preventions green."""
+    assert run("report", "--logs", "logs.jsonl", "--since", SINCE, "--until", UNTIL, "--out", "r.html").exit_code == 0
+    page = (project / "r.html").read_text(encoding="utf-8")
+    classes = dict(re.findall(r'data-metric="([a-z_]+)".*?<span class="change ([a-z ]+)"', page))
+    assert classes == {"queries": "up neutral", "failures": "up bad", "prevented": "up good",
+                       "bad_responses_served": "up bad", "addressed_share_active": "up good",
+                       "addressed_share": "up good"}
+    better = {m["key"]: m["better"] for m in report_json(run)["headline"]}
+    assert better == {"queries": None, "failures": "down", "prevented": "up", "bad_responses_served": "down",
+                      "addressed_share_active": "up", "addressed_share": "up"}
+
+
+def test_headline_fall_in_failures_is_green() -> None:
+    from remedy.analytics.report import Metric
+    from remedy.report.html_page import _headline
+
+    class Period:  # the two fields the headline reads
+        since, until = __import__("datetime").datetime(2026, 9, 1), __import__("datetime").datetime(2026, 10, 1)
+
+    class Page:
+        previous = Period()
+        headline = (Metric("failures", "Failures detected", 3, 9, better="down"),
+                    Metric("prevented", "Failures prevented", 3, 9, better="up"),
+                    Metric("queries", "Queries", 3, 3))
+
+    html = _headline(Page())  # type: ignore[arg-type]
+    assert 'class="change down good"' in html and 'class="change down bad"' in html
+    assert 'class="change flat neutral"' in html
 
 
 def test_refusals(project: Path, run) -> None:

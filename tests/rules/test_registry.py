@@ -1,8 +1,10 @@
 """Every code remedy can report is a rule module in the registry, documented in docs/rules.md.
 
-Codes are written once, as a rule module's CODE; everything else (the file reader, the triage reader,
-the gate, messages) refers to that constant. A code written as a string literal outside rules/, or a
-code named in the source or the docs that no rule declares, fails here.
+Codes are written once, as a rule module's CODE; everything else (the gate, messages) refers to that
+constant. The codes the file and triage readers report while parsing are written in `remedy/file_codes.py`
+instead, below both files/ and rules/ (the rules import the readers, so the readers cannot import the
+rules), and their rule modules take CODE from there. A code written as a string literal anywhere else, or
+a code named in the source or the docs that no rule declares, fails here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from remedy.rules.registry import ALL_RULES
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "cli" / "remedy"
 RULES_DIR = SOURCE / "rules"
+FILE_CODES = SOURCE / "file_codes.py"
 CODE_SHAPE = re.compile(r"^[A-Z][0-9]{3}$")
 CODE_MENTION = re.compile(r"\b[A-Z][0-9]{3}\b")
 REGISTERED = {rule.CODE for rule in ALL_RULES}
@@ -40,16 +43,30 @@ def test_the_source_holds_the_registry_shape() -> None:
 
 
 def test_no_code_literal_outside_the_rule_modules() -> None:
-    found = [f"{path.relative_to(ROOT)}:{line}: {text!r}" for path in _modules() if RULES_DIR not in path.parents
+    found = [f"{path.relative_to(ROOT)}:{line}: {text!r}" for path in _modules()
+             if RULES_DIR not in path.parents and path != FILE_CODES
              for line, text in _strings(path) if CODE_SHAPE.match(text)]
     assert not found, "use the rule module's CODE instead:\n" + "\n".join(found)
+
+
+def test_file_codes_are_the_codes_of_registered_rules() -> None:
+    from remedy import file_codes
+
+    codes = [text for _, text in _strings(FILE_CODES) if CODE_SHAPE.match(text)]
+    assert codes and set(codes) <= REGISTERED and len(codes) == len(set(codes))
+    by_code = {rule.CODE: rule for rule in ALL_RULES}
+    for name in dir(file_codes):
+        if name.isupper():  # the rule that documents the code takes it from here, not from a literal of its own
+            source = Path(by_code[getattr(file_codes, name)].__file__).read_text(encoding="utf-8")
+            assert f"CODE = file_codes.{name}" in source, name
 
 
 def test_each_rule_module_declares_only_its_own_code() -> None:
     for rule in ALL_RULES:
         path = Path(rule.__file__)
         codes = [text for _, text in _strings(path) if CODE_SHAPE.match(text)]
-        assert codes == [rule.CODE], f"{path.name}: {codes}"
+        from_file_codes = "CODE = file_codes." in path.read_text(encoding="utf-8")
+        assert codes == ([] if from_file_codes else [rule.CODE]), f"{path.name}: {codes}"
     helpers = [path for path in RULES_DIR.glob("*.py") if path.stem not in {Path(r.__file__).stem for r in ALL_RULES}]
     for path in helpers:
         assert not [text for _, text in _strings(path) if CODE_SHAPE.match(text)], path.name

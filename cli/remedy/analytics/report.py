@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 from remedy.analytics.analysis import Analysis, analyse, attribute
 from remedy.analytics.coverage import CoverageReport, coverage_report
 from remedy.analytics.drafts import draft_for_issue
+from remedy.analytics.github_links import check_repo_url, github_new_file_url, web_repo_url
 from remedy.analytics.issue_queue import Trend, issue_queue, spellings
 from remedy.analytics.report_slices import (
     log_span,
@@ -42,8 +42,8 @@ from remedy.files.folder import load_folder
 from remedy.files.git_history import folder_history
 from remedy.files.scaffold import draft_file, taken_ids
 from remedy.git import git_output, repository_root
+from remedy.json_fields import OMIT_NONE
 from remedy.logs.project import read_project_logs
-from remedy.report.tables import OMIT_NONE
 
 # How many rows the page shows before an "N more" line.
 MAX_REMEDIATIONS = 100
@@ -73,6 +73,9 @@ class Metric:
     value: float | int | None
     previous: float | int | None  # the previous period of the same length; None when there is none
     is_share: bool = False
+    # Which way is good news: "up" (preventions, addressed share), "down" (failures, bad responses served),
+    # or None (queries: more traffic is neither). The page colours a change by this, not by its sign.
+    better: str | None = None
     change: float | None = field(init=False)  # value - previous; derived, kept as data for the JSON
 
     def __post_init__(self) -> None:
@@ -258,7 +261,7 @@ def _build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetim
     rows = _remediation_rows(current, coverage, history, bucket, starts, config)
     queue = issue_queue(current, top=top)  # counts every open issue; describes only the queue's
     issues = queue.issues
-    repo = normalize_repo_url(repo_url) if repo_url else _origin_url(config.remediations_dir)
+    repo = check_repo_url(repo_url) if repo_url else _origin_url(config.remediations_dir)
     branch = _default_branch(config.remediations_dir)
     ranked = sorted(rows, key=lambda r: (-r.preventions, -r.covered_failures, -r.covered_logs, r.kind, r.id))
     never = sorted(r.id for r in rows if r.covered_logs == 0 and r.preventions == 0)
@@ -368,8 +371,10 @@ def _headline(analysis: Analysis, coverage: CoverageReport, previous: Analysis |
               "bad_responses_served": "Bad responses served (no remediation caught them)",
               "addressed_share_active": "Addressed share (active)",
               "addressed_share": "Addressed share (active + draft)"}
-    return tuple(Metric(key, label, now[key], before[key] if before else None, key.startswith("addressed_share"))
-                 for key, label in labels.items())
+    better = {"queries": None, "failures": "down", "prevented": "up", "bad_responses_served": "down",
+              "addressed_share_active": "up", "addressed_share": "up"}
+    return tuple(Metric(key, label, now[key], before[key] if before else None, key.startswith("addressed_share"),
+                        better[key]) for key, label in labels.items())
 
 
 def _prevented_failures(analysis: Analysis, served: bool) -> int:
@@ -591,31 +596,10 @@ def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
 
 # -- git and GitHub --------------------------------------------------------------------------------
 
-def normalize_repo_url(url: str) -> str:
-    """https://host/owner/repo from an ssh or https remote URL, without credentials or `.git`."""
-    url = url.strip()
-    scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(.+)", url)  # git@github.com:owner/repo.git
-    if scp:
-        host, path = scp.groups()
-    else:
-        match = re.fullmatch(r"(?:ssh|git|https?)://(?:[^@/]+@)?([^/:]+)(?::\d+)?/(.+)", url)
-        if not match:
-            return url.rstrip("/")
-        host, path = match.groups()
-    path = path.strip("/")
-    return f"https://{host}/{path[:-4] if path.endswith('.git') else path}"
-
-
-def github_new_file_url(repo: str, branch: str, path: str, text: str) -> str:
-    """GitHub's 'create new file' page prefilled with `path` and `text`, from which a pull request is one click."""
-    from urllib.parse import quote
-
-    return f"{repo}/new/{quote(branch, safe='')}?filename={quote(path, safe='/')}&value={quote(text, safe='')}"
-
-
 def _origin_url(folder: Path) -> str | None:
+    """The origin remote's web address; None without one, or when it is no http(s) address (a local path)."""
     url = git_output(folder if folder.is_dir() else folder.parent, "remote", "get-url", "origin")
-    return normalize_repo_url(url) if url else None
+    return web_repo_url(url) if url else None
 
 
 def _default_branch(folder: Path) -> str:

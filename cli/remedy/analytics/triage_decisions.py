@@ -20,9 +20,11 @@ from typing import Any
 from remedy.analytics.analysis import analyse
 from remedy.analytics.issue_queue import Issue, find_issue
 from remedy.config import Config
-from remedy.errors import UsageError
+from remedy.errors import InputError, UsageError
+from remedy.files.folder import display_path
 from remedy.files.scaffold import Draft, write_draft
 from remedy.files.triage import ISSUE_ID, Triage, load_triage, write_triage
+from remedy.owner_handles import owner_problem
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,10 @@ class Written:
 def triage_issue(config: Config, key: str, decision: Decision, log_paths: Sequence[str] = (),
                  **filters: Any) -> Written:
     """Create or update the triage file of issue `key` (rank or id)."""
+    if decision.assignee is not None and owner_problem(decision.assignee):  # before reading any log
+        raise UsageError(f"--assign: {owner_problem(decision.assignee)}")
     existing = load_triage(config.triage_dir).triages
-    current = existing.get(key) if ISSUE_ID.match(key) and not key.isdigit() else None
+    current = existing.get(key) if ISSUE_ID.fullmatch(key) and not key.isdigit() else None
     issue = None
     if log_paths:
         issue = _find(config, key, log_paths, filters, triaged=current is not None)
@@ -98,6 +102,12 @@ def _find(config: Config, key: str, log_paths: Sequence[str], filters: dict[str,
 def _apply(config: Config, current: Triage | None, issue: Issue | None, decision: Decision) -> Written:
     if current is None and issue is None:  # pragma: no cover - triage_issue checks
         raise UsageError("nothing to triage")
+    target = current.id if current else issue.cluster.id  # type: ignore[union-attr]
+    broken = [p for p in load_triage(config.triage_dir).problems if p.path.stem == target]
+    if current is None and broken:  # a file that does not parse is the expert's: never replace it unread
+        first = broken[0]
+        raise InputError(f"{display_path(first.path)}:{first.position.line}:{first.position.column}: {first.code} "
+                         f"{first.message}; fix the file (remedy validate shows every problem), then triage again")
     queries = list(current.queries) if current else []
     if issue is not None:
         queries += [q for q in issue.cluster.queries if q not in set(queries)]

@@ -217,6 +217,7 @@ def report(
 
     Example: remedy report --logs 'exports/*.jsonl.gz' --since 2026-10-01 --out report.html
     """
+    from remedy.analytics.github_links import check_repo_url
     from remedy.analytics.report import build_report
     from remedy.files.atomic import write_atomically
     from remedy.files.outputs import refuse_output_over_inputs
@@ -227,6 +228,8 @@ def report(
     check_engine(engine, ray_address)
     if top < 1:
         raise UsageError(f"--top must be at least 1, not {top}")
+    if repo_url is not None:  # before reading any log: the address goes into every link of the page
+        check_repo_url(repo_url)
     if fmt == "html" and out is None:
         raise UsageError("--out FILE.html is required (or --format json to print the data)")
     if out is not None:  # URIs (s3://…, on --engine ray) cannot be the local --out file

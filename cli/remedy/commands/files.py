@@ -72,7 +72,7 @@ def pause(ctx: typer.Context, ids: list[str] = typer.Argument(..., help="Ids to 
 
 
 def _set_status(ctx: typer.Context, ids: list[str], status: str) -> None:
-    from remedy.files.lifecycle import change_status
+    from remedy.lifecycle import change_status
 
     for change in change_status(config_from(ctx), ids, status):
         verb = f"{change.old_status} -> {change.new_status}" if change.changed else f"already {change.new_status}"
@@ -88,7 +88,7 @@ def list_command(
     fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown."),
 ) -> None:
     """List remediations with status, created, last edited and by whom (from git history), and owners."""
-    from remedy.files.listing import COLUMNS, list_remediations
+    from remedy.listing import COLUMNS, list_remediations
     from remedy.report.tables import View, render
 
     choose(fmt, FORMATS, "--format")

@@ -26,7 +26,7 @@ def check(
     Reads the base straight from git (no checkout). Exit 1 when the change must not be merged.
     Example: remedy check --base origin/main --logs 'exports/*.jsonl.gz' --format markdown
     """
-    from remedy.gate.check import check_change
+    from remedy.pull_request_check import check_change
     from remedy.report.gate import check_github, check_json, check_markdown, check_text
 
     choose(fmt, CHECK_FORMATS, "--format")

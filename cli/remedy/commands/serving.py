@@ -24,6 +24,9 @@ def serve(
     insecure: bool = typer.Option(False, "--insecure", help="Allow a non-loopback --host without a token."),
     poll: float = typer.Option(0.5, "--poll", help="Seconds between checks of the folder for changes "
                                "(0: only POST /v1/reload reloads)."),
+    request_timeout: float = typer.Option(10.0, "--request-timeout", help="Seconds a client has to send a "
+                                          "request's headers, and again its body (else 408 and the connection "
+                                          "is closed)."),
 ) -> None:
     """Serve the run-time decisions over HTTP: POST /v1/match, GET /v1/health, GET /v1/remediations.
 
@@ -41,6 +44,7 @@ def serve(
 
     options = ServeOptions(host=host, port=port, workers=workers, token_file=absolute(token_file),
                            log_dir=absolute(log_dir), insecure=insecure, poll_seconds=poll,
+                           request_timeout=request_timeout,
                            config_file=absolute(root.get("config")),
                            remediations_dir=absolute(root.get("remediations")))
 

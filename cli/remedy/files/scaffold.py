@@ -14,12 +14,12 @@ import yaml
 
 from remedy.control_characters import CONTROL, describe
 from remedy.errors import RefusedError, UsageError
+from remedy.file_codes import SCHEMA_CONTROL_CHARACTER
 from remedy.files.atomic import write_atomically
 from remedy.files.folder import display_path, find_files, load_folder
 from remedy.files.folder_lock import folder_lock
 from remedy.files.schema import MAX_ID_LENGTH, TEXT_FIELD_BY_KIND, VERDICTS, is_slug
 from remedy.normalize import normalize_question
-from remedy.rules import schema_control_character
 
 if TYPE_CHECKING:
     from remedy.files.remediation import Remediation
@@ -154,7 +154,7 @@ def _check(draft: Draft) -> None:
         control = CONTROL.search(text)
         if control:
             raise UsageError(f"{text!r} holds the control character {describe(control.group())}; `validate` "
-                             f"would refuse it ({schema_control_character.CODE})")
+                             f"would refuse it ({SCHEMA_CONTROL_CHARACTER})")
 
 
 # Characters YAML will not take raw in a file (C1 controls, DEL) or reads as line breaks (NEL, LS, PS),

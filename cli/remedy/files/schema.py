@@ -10,7 +10,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from remedy.owners.handles import OWNER_PATTERN
+from remedy.owner_handles import OWNER_PATTERN
 
 KINDS = ("answer", "guidance", "review")
 STATUSES = ("draft", "active", "paused")

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from remedy.errors import UsageError
+from remedy.file_codes import TRIAGE_SCHEMA, TRIAGE_UNREADABLE
 from remedy.files.atomic import write_atomically
 from remedy.files.scaffold import scalar_text
 from remedy.files.yaml_source import Document, Position, SourceError, read_document
-from remedy.rules import triage_schema, triage_unreadable
+from remedy.owner_handles import owner_problem
 
 STATES = ("open", "assigned", "addressed", "no_action_needed", "wont_fix")
 OPEN_STATES = ("open", "assigned")  # what `remedy issues` shows by default
@@ -53,7 +54,7 @@ class Triage:
 class TriageProblem:
     path: Path
     position: Position
-    code: str  # the CODE of rules/triage_unreadable.py (the file) or rules/triage_schema.py (its fields)
+    code: str  # TRIAGE_UNREADABLE (the file) or TRIAGE_SCHEMA (its fields), rules T001/T002
     message: str
 
 
@@ -77,7 +78,7 @@ def load_triage(root: Path) -> TriageFolder:
         try:
             document = read_document(path)
         except SourceError as error:
-            folder.problems.append(TriageProblem(path, error.position, triage_unreadable.CODE, error.message))
+            folder.problems.append(TriageProblem(path, error.position, TRIAGE_UNREADABLE, error.message))
             continue
         problems = list(_schema_problems(document))
         folder.problems.extend(problems)
@@ -94,10 +95,10 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
 
     def at(key: str, message: str, *, value: bool = True) -> TriageProblem:
         where = (document.value_positions if value else document.key_positions).get(key, Position(1, 1))
-        return TriageProblem(path, where, triage_schema.CODE, message)
+        return TriageProblem(path, where, TRIAGE_SCHEMA, message)
 
-    if not ISSUE_ID.match(path.stem):
-        yield TriageProblem(path, Position(1, 1), triage_schema.CODE,
+    if not ISSUE_ID.fullmatch(path.stem):
+        yield TriageProblem(path, Position(1, 1), TRIAGE_SCHEMA,
                             f"file name '{path.name}' is not an issue id (a-z, 0-9 and '-'): name it <issue-id>.yaml")
     for key in values:
         if key not in KEYS:
@@ -105,20 +106,23 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
             yield at(key, f"unknown key '{key}' in a triage file" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
                      value=False)
     for key, position in document.duplicate_keys:
-        yield TriageProblem(path, position, triage_schema.CODE, f"key '{key}' appears twice")
+        yield TriageProblem(path, position, TRIAGE_SCHEMA, f"key '{key}' appears twice")
     state = values.get("state")
     if "state" not in values:
-        yield TriageProblem(path, Position(1, 1), triage_schema.CODE, f"missing 'state' (one of {', '.join(STATES)})")
+        yield TriageProblem(path, Position(1, 1), TRIAGE_SCHEMA, f"missing 'state' (one of {', '.join(STATES)})")
     elif state not in STATES:
         yield at("state", f"state must be one of {', '.join(STATES)}, not {state!r}")
     for key in ("assignee", "note", "representative"):
         if key in values and values[key] is not None and (not isinstance(values[key], str) or not values[key].strip()):
             yield at(key, f"'{key}' must be non-empty text, not {values[key]!r}")
+    assignee = values.get("assignee")
+    if isinstance(assignee, str) and assignee.strip() and owner_problem(assignee):  # a handle, as owners are
+        yield at("assignee", f"assignee {owner_problem(assignee)}")
     if state == "assigned" and not values.get("assignee"):
         yield at("state", "state 'assigned' needs an 'assignee'")
     queries = values.get("queries")
     if "queries" not in values:
-        yield TriageProblem(path, Position(1, 1), triage_schema.CODE,
+        yield TriageProblem(path, Position(1, 1), TRIAGE_SCHEMA,
                             "missing 'queries' (the member queries the decision applies to)")
     elif not isinstance(queries, list) or not queries:
         yield at("queries", "'queries' must be a non-empty list of query texts")
@@ -127,12 +131,12 @@ def _schema_problems(document: Document) -> Iterator[TriageProblem]:
         for number, query in enumerate(queries):
             if not isinstance(query, str) or not query.strip():
                 where = items[number] if number < len(items) else document.value_positions["queries"]
-                yield TriageProblem(path, where, triage_schema.CODE,
+                yield TriageProblem(path, where, TRIAGE_SCHEMA,
                                     f"queries[{number}] must be non-empty text, not {query!r}")
 
 
 def triage_path(root: Path, issue_id: str) -> Path:
-    if not ISSUE_ID.match(issue_id):
+    if not ISSUE_ID.fullmatch(issue_id):
         raise UsageError(f"'{issue_id}' is not an issue id")
     return root / f"{issue_id}.yaml"
 

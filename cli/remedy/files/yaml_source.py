@@ -17,16 +17,17 @@ from typing import Any
 
 import yaml
 
-from remedy.rules import file_anchors, file_not_a_mapping, file_symlink, file_unreadable, file_yaml_syntax
+from remedy import file_codes
 
 try:  # libyaml is ~10x faster; PyYAML's wheels ship it, a source build may not.
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
-# The F rules' codes, as their rule modules declare them (the modules document them, the reader raises them).
+# The F rules' codes (the rule modules document them, the reader raises them; both read them from file_codes).
 UNREADABLE, YAML_SYNTAX, NOT_A_MAPPING, ANCHORS, SYMLINK = (
-    file_unreadable.CODE, file_yaml_syntax.CODE, file_not_a_mapping.CODE, file_anchors.CODE, file_symlink.CODE)
+    file_codes.FILE_UNREADABLE, file_codes.FILE_YAML_SYNTAX, file_codes.FILE_NOT_A_MAPPING, file_codes.FILE_ANCHORS,
+    file_codes.FILE_SYMLINK)
 MAX_FILE_BYTES = 1_000_000  # a remediation is a few hundred bytes; anything this big is a mistake
 # What YAML (and so libyaml's line and column marks) counts as a line break.
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")

@@ -37,7 +37,14 @@ from remedy.files.atomic import write_atomically
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
 from remedy.matching.calibration import LabelledPair
-from remedy.matching.calibration_labels import LabelRow, labels_hash, read_labels, render_labels
+from remedy.matching.calibration_labels import (
+    LabelRow,
+    check_consistent,
+    labels_hash,
+    labels_pin,
+    read_labels,
+    render_labels,
+)
 from remedy.matching.calibration_sample import Sample, draw_sample, label_strata, pooled_weights
 from remedy.matching.matcher import Matcher, build_matcher
 from remedy.matching.operating_point import CONFIDENCE, Choice, Evidence, OperatingPoint, choose, labels_to_certify
@@ -144,6 +151,12 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
                 rows.append(row)
             else:
                 unanswered += 1
+    check_consistent(rows)
+    pin = f"{built.embedder.name}@{built.embedder.fingerprint}"
+    # Labels say which entry is right for a query, whatever model asked: they are scored again with today's
+    # model, and the sampling weights stay a valid design. But a sample drawn by another model spent its
+    # labels on that model's boundary, and its candidates may not be today's: say so, do not hide it.
+    foreign = [f"{path} ({other})" for path in labels_files if (other := labels_pin(path)) not in (None, pin)]
     if labels_files:
         expert = len(rows)
         if rows:
@@ -188,6 +201,10 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
         warnings.append(f"only {positives} labelled positive(s) (queries with a right answer); with fewer than "
                         f"{FEW_POSITIVES} the bound is loose and recall a rough guess: label more "
                         "(remedy calibrate --sample N --logs … --labels THESE --out NEW)")
+    if foreign:
+        warnings.append(f"labels sampled with another model than today's {pin}: {', '.join(foreign)}; they still "
+                        "count (every query is scored again), but that sample was drawn around the other model's "
+                        "boundary: label a fresh sample (remedy calibrate --sample N --logs … --out NEW)")
     if stale:
         warnings.append(f"{stale} label(s) said 'no' to a candidate the query no longer goes to; counted as wrong. "
                         "Fill in `correct:` or label a fresh sample")

@@ -29,10 +29,14 @@ from typing import Any
 import yaml
 
 from remedy.errors import InputError
+from remedy.normalize import normalize_question
 
 NOTHING = "none"  # `correct: none`: no entry is a right answer for the query
 FIELDS = ("query", "candidate", "similarity", "margin", "label", "correct", "weight")
 MAX_FILE_BYTES = 20_000_000
+# A weight is a count of log queries: beyond these bounds the pooled sums over- or underflow (a hand-edited
+# 1.0e+308 gave "labels needed: 431,999,999,997" and recall 0 instead of an error).
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e12
 _YES = {"yes", "y", "true"}
 _NO = {"no", "n", "false"}
 
@@ -133,6 +137,9 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> LabelRow:
     weight = 1.0 if numbers["weight"] is None else numbers["weight"]
     if weight <= 0:
         raise fail("weight", "must be positive")
+    if not MIN_WEIGHT <= weight <= MAX_WEIGHT:  # 1e308 overflowed the pooled sums: nonsense, not an error
+        raise fail("weight", f"must be between {MIN_WEIGHT:g} and {MAX_WEIGHT:g} (how many log queries the row "
+                             f"stands for), not {weight:g}")
     label = _yes_no(values.get("label", (None, line))[0])
     if label == "bad":
         raise fail("label", f"must be yes or no (or empty while unanswered), not {values['label'][0]!r}")
@@ -150,6 +157,63 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> LabelRow:
     return LabelRow(query=query, candidate=candidate, similarity=numbers["similarity"], margin=numbers["margin"],
                     label=label if isinstance(label, bool) else None, correct=correct, weight=weight,
                     file=name, line=line)
+
+
+def check_consistent(rows: Sequence[LabelRow]) -> None:
+    """Refuse two answered rows about one query (after normalization, across files) that contradict each
+    other: an entry right in one and wrong in the other, or `correct: none` against a right entry.
+
+    Each row is separate evidence, so a contradiction would count the same query as both a right and a
+    wrong match, and the bound would rest on whichever label the weights favour. The expert settles it.
+    """
+    seen: dict[str, list[LabelRow]] = {}
+    for row in rows:
+        key = normalize_question(row.query)
+        for other in seen.get(key, ()):
+            why = _contradiction(other, row)
+            if why:
+                raise InputError(f"{row.file}:{row.line}: query {row.query!r} contradicts {other.file}:{other.line}: "
+                                 f"{why}; settle it in one row (or make both say the same)")
+        seen.setdefault(key, []).append(row)
+
+
+def _verdicts(row: LabelRow) -> tuple[set[str], set[str], bool]:
+    """(entries said right, entries said wrong, `correct: none`) of an answered row."""
+    right = {row.candidate} if row.label is True and row.candidate else set()
+    wrong = {row.candidate} if row.label is False and row.candidate else set()
+    if row.correct is not None and row.correct != NOTHING:
+        right.add(row.correct)
+    return right, wrong, row.correct == NOTHING
+
+
+def _contradiction(first: LabelRow, second: LabelRow) -> str | None:
+    right_1, wrong_1, none_1 = _verdicts(first)
+    right_2, wrong_2, none_2 = _verdicts(second)
+    if right_1 & wrong_2:
+        return f"there {min(right_1 & wrong_2)!r} is right, here it is not"
+    if right_2 & wrong_1:
+        return f"there {min(right_2 & wrong_1)!r} is not right, here it is"
+    if none_1 and right_2:
+        return f"there no entry is right (correct: none), here {sorted(right_2)[0]!r} is"
+    if none_2 and right_1:
+        return f"there {sorted(right_1)[0]!r} is right, here no entry is (correct: none)"
+    return None
+
+
+_HEADER = "# remedy calibration labels; model "
+
+
+def labels_pin(path: Path) -> str | None:
+    """`model@fingerprint` from the header `calibrate --sample` wrote, or None (no header: written by hand)."""
+    try:
+        with path.open(encoding="utf-8") as stream:
+            first = stream.readline(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not first.startswith(_HEADER):
+        return None
+    pin = first[len(_HEADER):].split(". Fill in", 1)[0].strip()
+    return pin or None
 
 
 def _yes_no(value: Any) -> bool | None | str:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from remedy.json_fields import OMIT_NONE
 from remedy.matching.decision import Decision
 from remedy.matching.matcher import Matcher
 from remedy.normalize import normalize_question
-from remedy.report.tables import OMIT_NONE
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from remedy.files.atomic import write_atomically
 from remedy.files.folder import display_path
 from remedy.files.remediation import Remediation
 from remedy.git import repository_root
-from remedy.owners.handles import owner_problem
+from remedy.owner_handles import owner_problem
 from remedy.owners.resolve import unique_owners
 
 BEGIN = "# BEGIN remedy owners"

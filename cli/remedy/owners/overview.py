@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from remedy.config import Config
 from remedy.files.folder import display_path, load_folder
+from remedy.json_fields import JSON_NAME
 from remedy.owners.codeowners import WriteResult, codeowners_status, write_codeowners
 from remedy.owners.resolve import owners_by_id
-from remedy.report.tables import JSON_NAME
 
 COLUMNS = ("id", "kind", "status", "owners", "from", "file")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from remedy.config import Config
 from remedy.files.remediation import Remediation
-from remedy.owners.handles import normalize_owner
+from remedy.owner_handles import normalize_owner
 
 FROM_FILE = "file"
 FROM_CONFIG = "config"

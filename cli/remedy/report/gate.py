@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from remedy.control_characters import visible
 from remedy.files.folder import display_path
 from remedy.gate.changes import Change
-from remedy.gate.check import CheckResult
 from remedy.problems import count_errors
+from remedy.pull_request_check import CheckResult
 from remedy.report.problems import problems_github, problems_text
 from remedy.report.tables import json_document
 
@@ -67,15 +69,17 @@ def check_markdown(result: CheckResult) -> str:
             " failures newly covered | no longer covered |" if impact else "")
         lines += ["", header, "|---|---|---|---|---|" + ("---|---|" if impact else "")]
         for change in document["changes"]:
-            row = (f"| `{change['id']}` | {change['change']} | {', '.join(change['fields']) or '—'} | "
-                   f"{change.get('updated_by') or 'uncommitted'} | {_handles(owners_to_ask(change)) or '—'} |")
+            row = (f"| {_code(change['id'], cell=True)} | {change['change']} | {', '.join(change['fields']) or '—'} | "
+                   f"{_text(change.get('updated_by') or 'uncommitted', cell=True)} | "
+                   f"{_handles(owners_to_ask(change), cell=True) or '—'} |")
             if impact:
                 entry = by_id.get(change["id"])
                 row += f" {entry.newly_covered if entry else 0} | {entry.no_longer_covered if entry else 0} |"
             lines.append(row)
     if result.problems:
         lines += ["", "**Problems**", ""]
-        lines += [f"- `{p.file}:{p.line}` **{p.code}** {p.severity}: {p.message}" for p in result.problems]
+        lines += [f"- {_code(f'{p.file}:{p.line}')} **{p.code}** {p.severity}: {_text(p.message)}"
+                  for p in result.problems]
     return "\n".join(lines) + "\n"
 
 
@@ -84,10 +88,26 @@ def owners_to_ask(change: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([*(change.get("base_owners") or []), *(change.get("owners") or [])]))
 
 
-def _handles(owners: list[str]) -> str:
+def _handles(owners: list[str], *, cell: bool = False) -> str:
     # In code spans: a comment re-posted on every push must not notify the teams each time
     # (CODEOWNERS requests their review once).
-    return ", ".join(f"`{owner}`" for owner in owners)
+    return ", ".join(_code(owner, cell=cell) for owner in owners)
+
+
+# Text from the pull request (a git author, a file name, a query quoted in a message) must stay inside its
+# table cell or list item: one line (newlines shown as \u000a), `|` escaped in a table, no raw HTML.
+def _text(text: str, *, cell: bool = False) -> str:
+    text = visible(text, one_line=True).replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace("|", "\\|") if cell else text
+
+
+def _code(text: str, *, cell: bool = False) -> str:
+    """A code span that holds any text: a fence longer than its longest run of backticks (CommonMark)."""
+    text = visible(text, one_line=True)
+    fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    span = f"{fence}{pad}{text}{pad}{fence}"
+    return span.replace("|", "\\|") if cell else span  # GFM splits cells on | even inside code spans
 
 
 def check_github(result: CheckResult) -> str:

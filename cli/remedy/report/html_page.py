@@ -4,8 +4,8 @@ Built with the standard library's `html.escape` in small functions, one per sect
 no loops or conditions complex enough to want a template language, and every value passes through
 `_e` (or is a number we format), so nothing from the logs can inject markup. The page loads nothing:
 styles and a little script are inline, charts are SVG from `remedy.report.svg`, and a Content
-Security Policy forbids every fetch. The script only adds sorting, filtering and copy buttons;
-with JavaScript off every number and every draft is still there.
+Security Policy forbids every fetch and allows only that script and style, by hash. The script only
+adds sorting, filtering and copy buttons; with JavaScript off every number and every draft is still there.
 """
 
 from __future__ import annotations
@@ -96,9 +96,12 @@ def _headline(report: Report) -> str:
             sign = "+" if change > 0 else ""
             text = f"{sign}{100 * change:.1f} pts" if metric.is_share else f"{sign}{change:,}"
             direction = "up" if change > 0 else "down" if change < 0 else "flat"
+            # green for good news, red for bad: a fall in failures is good news
+            meaning = ("neutral" if metric.better is None or direction == "flat" else
+                       "good" if direction == metric.better else "bad")
             before = _share(metric.previous) if metric.is_share else _count(metric.previous)
-            change_html = (f'<span class="change {direction}" data-change="{_e(change)}">{_e(text)} vs previous '
-                           f'{days:.0f} days ({_e(before)})</span>')
+            change_html = (f'<span class="change {direction} {meaning}" data-change="{_e(change)}">{_e(text)} '
+                           f'vs previous {days:.0f} days ({_e(before)})</span>')
         cards.append(f'<div class="card" data-metric="{_e(metric.key)}" data-value="{_e(metric.value)}">'
                      f'<div class="label">{_e(metric.label)}</div><div class="value">{_e(value)}</div>'
                      f"{change_html}</div>")
@@ -267,8 +270,8 @@ border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:16px;margin:
 .sub{color:var(--muted)}nav a{margin-right:14px;color:var(--accent)}code{font:13px ui-monospace,monospace}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px}
 .card{background:var(--soft);border-radius:8px;padding:12px}.card .label{color:var(--muted);font-size:13px}
-.card .value{font-size:26px;font-weight:600}.change{font-size:12px;color:var(--muted)}.change.up{color:#2b7a45}
-.change.down{color:#a43c2b}figure{margin:10px 0}figcaption{font-weight:600;margin-bottom:4px}
+.card .value{font-size:26px;font-weight:600}.change{font-size:12px;color:var(--muted)}.change.good{color:#2b7a45}
+.change.bad{color:#a43c2b}figure{margin:10px 0}figcaption{font-weight:600;margin-bottom:4px}
 svg.chart{width:100%;max-width:760px;height:auto;font-size:11px;fill:var(--muted)}svg .grid{stroke:var(--line)}
 table{border-collapse:collapse;width:100%;margin:8px 0;font-size:13px}th,td{border-bottom:1px solid var(--line);
 padding:4px 6px;text-align:left;vertical-align:top}th.num,td.num{text-align:right}td.date,td.num{white-space:nowrap}
@@ -318,7 +321,20 @@ else{fallback();}});});
 })();
 """
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+
+def _sha256(text: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+# The browser runs only the page's own script and applies only its own style sheet (each allowed by its
+# hash, no 'unsafe-inline'): markup that slipped past escaping, an inline handler or a javascript: link
+# would not run. default-src 'none' forbids every fetch.
+_CSP = (f"default-src 'none'; style-src {_sha256(_STYLE)}; script-src {_sha256(_SCRIPT)}; img-src data:; "
+        f"base-uri 'none'; form-action 'none'")
 
 
 def render_page(report: Report) -> str:

@@ -4,7 +4,8 @@ Every reporting command hands its core function's result to `render` with a `Vie
 field holds the rows, which columns a table shows and what the headline totals are. JSON is the whole
 result, written by `json_document` and nowhere else, so every command writes timestamps the same way
 (ISO 8601 UTC with `Z`), keeps nested data nested and never writes NaN. Tables, CSV and Markdown show
-the rows; tables and Markdown end with the headline totals (CSV stays one table a spreadsheet reads).
+the rows; tables and Markdown end with the headline totals (CSV stays one table a spreadsheet reads, and
+no cell of it runs as a formula: `csv_cell`).
 """
 
 from __future__ import annotations
@@ -16,18 +17,16 @@ import functools
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from remedy.control_characters import visible
+from remedy.json_fields import JSON_NAME, OMIT_NONE  # the field metadata keys the encoder reads
 
 FORMATS = ("table", "json", "csv", "markdown")
-# dataclasses.field(metadata=...) keys the encoder reads: the JSON name of a field whose Python name
-# cannot be it (`from`), and a field left out of JSON when it is None (a key that is there only sometimes).
-JSON_NAME = "json_name"
-OMIT_NONE = "omit_none"
 
 
 def plain(value: Any) -> Any:
@@ -135,7 +134,7 @@ def render_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows({column: _cell(row.get(column)) for column in columns} for row in rows)
+        writer.writerows({column: csv_cell(row.get(column)) for column in columns} for row in rows)
         return buffer.getvalue()
     # One cell, one line: a newline or tab inside a query would break the table's layout.
     cells = [[visible(_cell(row.get(column)), one_line=True) for column in columns] for row in rows]
@@ -147,6 +146,21 @@ def render_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
     lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines) + "\n"
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(…)` from a log's
+# query is one click away from a request or worse): such a cell gets a leading ', which spreadsheets show
+# as text and drop. A value that is a number (a negative count, -0.5) is a number, not a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> str:
+    """`value` as one CSV cell that no spreadsheet runs as a formula."""
+    text = _cell(value)
+    if text.startswith(FORMULA_STARTS) and not (isinstance(value, (int, float)) or _NUMBER.fullmatch(text)):
+        return "'" + text
+    return text
 
 
 def _cell(value: Any) -> str:

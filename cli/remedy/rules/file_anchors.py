@@ -19,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from remedy import file_codes
 from remedy.problems import Problem
 
-# The file reader (files/yaml_source.py, files/triage.py) imports this module for CODE: no runtime
-# import of the reading code here, or the two would import each other.
 if TYPE_CHECKING:
     from remedy.rules.context import RuleContext
 
-CODE = "F004"
+CODE = file_codes.FILE_ANCHORS  # F004 (files/ reports it too)
 NAME = "file.anchors"
 SEVERITY = "error"
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from remedy import file_codes
 from remedy.problems import Problem
 
-# The file reader (files/yaml_source.py, files/triage.py) imports this module for CODE: no runtime
-# import of the reading code here, or the two would import each other.
 if TYPE_CHECKING:
     from remedy.rules.context import RuleContext
 
-CODE = "F003"
+CODE = file_codes.FILE_NOT_A_MAPPING  # F003 (files/ reports it too)
 NAME = "file.not-a-mapping"
 SEVERITY = "error"
 

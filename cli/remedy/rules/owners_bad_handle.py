@@ -16,7 +16,7 @@ Good:
 
 from collections.abc import Iterator
 
-from remedy.owners.handles import owner_problem
+from remedy.owner_handles import owner_problem
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext
 

@@ -16,11 +16,12 @@ Good:
 
 from collections.abc import Iterator
 
+from remedy import file_codes
 from remedy.control_characters import CONTROL, describe
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext
 
-CODE = "S009"
+CODE = file_codes.SCHEMA_CONTROL_CHARACTER  # S009 (files/ reports it too)
 NAME = "schema.control-character"
 SEVERITY = "error"
 

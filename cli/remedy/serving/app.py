@@ -13,6 +13,7 @@ wrong types get 400 with a message; errors are `{"error": message}` and never ca
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -26,7 +27,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from threadpoolctl import ThreadpoolController
@@ -34,10 +35,12 @@ from threadpoolctl import ThreadpoolController
 from remedy.files.folder import DocumentCache
 from remedy.matching.explain import explain_query
 from remedy.report.tables import json_document, plain
+from remedy.serving import slow_clients
 from remedy.serving.options import ServeOptions, read_token
 from remedy.serving.reloader import FolderReloader, watched_fingerprint
 from remedy.serving.served_folder import load_served_folder
 from remedy.serving.serving_log import ServingLog
+from remedy.serving.slow_clients import within_limit
 
 MAX_BODY_BYTES = 16 * 1024
 GIL_SWITCH_SECONDS = 0.0005
@@ -60,17 +63,31 @@ def without_lone_surrogates(text: str) -> str:
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, refused (413) as soon as it passes `limit`: a missing or false Content-Length changes nothing."""
+    """The body, refused (413) as soon as it passes `limit`: a missing or false Content-Length changes nothing.
+
+    A body not complete within --request-timeout is refused (408: a half-sent body would hold the
+    connection for good); a client that hangs up before the end gets nothing, quietly (no traceback).
+    """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"request body over {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"request body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    async def collect() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"request body over {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        return await within_limit(collect())
+    except asyncio.TimeoutError:  # TimeoutError itself from Python 3.11 on
+        raise HTTPException(408, f"the body was not sent within {slow_clients.limit_seconds:g} s",
+                            headers={"Connection": "close"}) from None
+    except ClientDisconnect:
+        raise HTTPException(400, "the client hung up before the end of the body") from None
 
 
 def parse_match_request(body: bytes) -> tuple[str, str | None]:
@@ -195,4 +212,6 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
 def app_from_environment() -> Starlette:
     """uvicorn's factory in each worker process: the options come from the parent's environment."""
     logging.basicConfig(stream=sys.stderr, format="remedy: %(message)s", level=logging.WARNING)  # as the CLI does
-    return create_app(ServeOptions.from_environment())
+    options = ServeOptions.from_environment()
+    slow_clients.limit_seconds = options.request_timeout  # this worker's protocol reads it
+    return create_app(options)

@@ -28,6 +28,7 @@ class ServeOptions:
     log_dir: str | None = None
     insecure: bool = False
     poll_seconds: float = 0.5
+    request_timeout: float = 10.0  # seconds a client has for a request's headers, and again for its body
     config_file: str | None = None  # the global --config, absolute
     remediations_dir: str | None = None  # the global --remediations, absolute
 
@@ -63,6 +64,8 @@ def check_options(options: ServeOptions) -> None:
         raise UsageError(f"--workers must be at least 1, not {options.workers}")
     if options.poll_seconds < 0:
         raise UsageError(f"--poll must be 0 (no polling) or a number of seconds, not {options.poll_seconds}")
+    if not options.request_timeout > 0:
+        raise UsageError(f"--request-timeout must be a positive number of seconds, not {options.request_timeout}")
     if options.token_file is not None:
         read_token(options.token_file)
     if options.log_dir is not None:

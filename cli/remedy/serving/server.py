@@ -35,6 +35,7 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
     import uvicorn
 
     from remedy.git import head_commit
+    from remedy.serving import slow_clients
     from remedy.serving.app import build_reloader, create_app
     from remedy.serving.served_folder import read_servable_folder
 
@@ -49,8 +50,10 @@ def serve_until_stopped(options: ServeOptions, announce: Callable[[Started], Non
         entries, revision = len(folder.remediations), head_commit(config.remediations_dir)
     host = f"[{options.host}]" if ":" in options.host else options.host
     announce(Started(f"http://{host}:{options.port}", entries, revision))
+    slow_clients.limit_seconds = options.request_timeout
     settings = {"host": options.host, "port": options.port, "log_level": "warning", "access_log": False,
-                "ws": "none", "lifespan": "on", "server_header": False, "timeout_graceful_shutdown": 5}
+                "ws": "none", "lifespan": "on", "server_header": False, "timeout_graceful_shutdown": 5,
+                "http": slow_clients.HeaderTimeoutProtocol}
     if reloader is not None:
         uvicorn.run(create_app(options, reloader), **settings)  # type: ignore[arg-type]
         return

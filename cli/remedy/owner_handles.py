@@ -17,7 +17,8 @@ from remedy.errors import UsageError
 _USER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
 _TEAM = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-OWNER_PATTERN = rf"^(?:@{_USER}(?:/{_TEAM})?|{_EMAIL})$"
+OWNER_PATTERN = rf"^(?:@{_USER}(?:/{_TEAM})?|{_EMAIL})$"  # for the JSON Schema; Python uses fullmatch, as `$`
+# would also match before a trailing newline ("@alice\n" would pass and end a CODEOWNERS line early)
 _OWNER = re.compile(OWNER_PATTERN)
 _BARE = re.compile(rf"^{_USER}(?:/{_TEAM})?$")
 
@@ -25,23 +26,23 @@ RULE = "a GitHub user '@name', a team '@org/team', or an e-mail address"
 
 
 def is_owner(value: object) -> bool:
-    return isinstance(value, str) and _OWNER.match(value) is not None
+    return isinstance(value, str) and _OWNER.fullmatch(value) is not None
 
 
 def owner_problem(value: str) -> str | None:
     """Why `value` is not an owner (with the likely fix), or None when it is one."""
-    if _OWNER.match(value):
+    if _OWNER.fullmatch(value):
         return None
     text = value.strip()
     parts = [part for part in re.split(r"[\s,;]+", text) if part]
-    if len(parts) > 1 and all(_OWNER.match(part) for part in parts):
+    if len(parts) > 1 and all(_OWNER.fullmatch(part) for part in parts):
         listed = ", ".join(repr(part) for part in parts)
-        return f"'{value}' holds {len(parts)} owners in one item: write one per item, [{listed}]"
-    if _OWNER.match(text):
-        return f"'{value}' has spaces around it: write '{text}'"
-    if _BARE.match(text) or _BARE.match(text.lstrip("@")):
-        return f"'{value}' is not an owner: write {RULE} (did you mean '@{text.lstrip('@')}'?)"
-    return f"'{value}' is not an owner: write {RULE}"
+        return f"{value!r} holds {len(parts)} owners in one item: write one per item, [{listed}]"
+    if _OWNER.fullmatch(text):
+        return f"{value!r} has spaces around it: write {text!r}"
+    if _BARE.fullmatch(text) or _BARE.fullmatch(text.lstrip("@")):
+        return f"{value!r} is not an owner: write {RULE} (did you mean '@{text.lstrip('@')}'?)"
+    return f"{value!r} is not an owner: write {RULE}"
 
 
 def normalize_owner(value: str) -> str:

@@ -3,7 +3,8 @@
 Fails (problems with severity error) on anything `validate` fails on, and on what the gate rules
 (the G codes in rules/gate_*.py) find: deleted or rewritten answers that are protected, and
 `also_matches` that matched their entry at the base and no longer do. With logs, it also measures the
-change's impact (gate/impact.py).
+change's impact (gate/impact.py). It lives above `gate/`, `rules/` and `validation.py` because it runs
+them all, while the rules read the base revision and the changes from `gate/`: one direction.
 """
 
 from __future__ import annotations

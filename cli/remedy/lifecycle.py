@@ -1,7 +1,8 @@
 """`remedy activate` / `remedy pause`: change a remediation's status without breaking a rule.
 
 The change is tried on an in-memory copy of the folder first; if it would add an error that was not
-there before, it is refused and nothing is written.
+there before, it is refused and nothing is written. It lives beside `validation.py`, above `files/`
+and `rules/`, because it runs the rules: the file layer itself never imports a rule.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from remedy.files.folder_lock import folder_lock
 from remedy.files.remediation import Remediation
 from remedy.files.yaml_source import Document, parse_document
 from remedy.problems import Problem
+from remedy.rules import lint_placeholder
+from remedy.validation import check_folder
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,6 @@ def change_status(config: Config, ids: list[str], status: str, *, now: datetime.
 
 def _change_status(config: Config, ids: list[str], status: str, *, now: datetime.datetime | None,
                    semantic: bool) -> list[StatusChange]:
-    from remedy.rules import lint_placeholder
-    from remedy.validation import check_folder
-
     folder = load_folder(config.remediations_dir)
     targets = [_find(folder, remediation_id) for remediation_id in dict.fromkeys(ids)]
     stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
