@@ -27,10 +27,13 @@ from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
-from remedy.logs.clustering import Cluster, TopicClustering, cluster_id, topic_thresholds
+from remedy.logs.clustering import ID_LENGTH, Cluster, TopicClustering, cluster_id, topic_thresholds
+from remedy.owners.handles import normalize_owner
 from remedy.sql import sql_string
 
 STATUSES = ("unaddressed", "addressed", "all")
+# DESIGN 1 and 2.3's primary issues; an export may add its own (check_primary_issue accepts those it holds).
+PRIMARY_ISSUES = ("hallucination", "search_failure", "unhelpful", "difficult_query", "other")
 STATE_CHOICES = (*STATES, "all")
 TRIAGE_MATCHES = "triage_matches"
 TREND_DAYS = 7
@@ -149,9 +152,24 @@ def failure_filter(attributions: str, status: str, primary_issue: str | None) ->
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not '{status}'")
     attributed = f"normalized_query IN (SELECT normalized_query FROM {attributions} WHERE role IN ('active', 'draft'))"
     conditions = {"unaddressed": [f"NOT ({attributed})"], "addressed": [attributed], "all": []}[status]
-    if primary_issue:
-        conditions.append(f"primary_issue = {sql_string(primary_issue)}")
+    if primary_issue:  # a failure without one shows as `other` (_describe): the filter reads it the same way
+        conditions.append(f"coalesce(primary_issue, 'other') = {sql_string(primary_issue)}")
     return " AND ".join(conditions) or None
+
+
+def check_primary_issue(analysis: Analysis, primary_issue: str) -> None:
+    """An unknown --primary-issue is a usage error naming the known ones (DESIGN's and those in these logs),
+    not an empty queue that looks like good news."""
+    import difflib
+
+    seen = [row[0] for row in analysis.con.execute(
+        f"SELECT DISTINCT coalesce(primary_issue, 'other') FROM {analysis.logs.table} WHERE is_failure").fetchall()]
+    known = sorted({*PRIMARY_ISSUES, *seen})
+    if primary_issue in known:
+        return
+    close = difflib.get_close_matches(primary_issue.casefold(), known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UsageError(f"--primary-issue must be one of {', '.join(known)}, not '{primary_issue}'{hint}")
 
 
 def parse_states(value: str | None) -> tuple[str, ...]:
@@ -177,6 +195,8 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     config = analysis.config
     if half_life is None:
         half_life = config.half_life if config else parse_duration(DEFAULT_HALF_LIFE)
+    if primary_issue is not None:
+        check_primary_issue(analysis, primary_issue)
     where = failure_filter(analysis.attributions, status, primary_issue)
     con = analysis.con
     # the newest log of the input, from the step's partials: a Ray driver holds the failure logs only
@@ -189,10 +209,12 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     clusters = _cluster_untriaged(analysis, decay, condition) + _triaged_clusters(analysis, triages, decay, condition)
     clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
     chosen, hidden = [], 0
+    wanted = normalize_owner(assignee) if assignee else None  # `alice`, `@Alice`: as `list --owner` compares
     for cluster in clusters:
         triage = triages.get(cluster.id)
         state = triage.state if triage else "open"
-        if state not in states or (assignee and (triage is None or triage.assignee != assignee)):
+        if state not in states or (wanted and (triage is None or not triage.assignee
+                                               or normalize_owner(triage.assignee) != wanted)):
             hidden += state not in states
             continue
         chosen.append((cluster, triage))
@@ -203,14 +225,20 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     return Queue(issues, newest, half_life, hidden, total)
 
 
-def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
-    """The issue ranked N (a number) or with the given id, among the issues these filters show."""
+def find_issue(analysis: Analysis, key: str, *, command: str = "remedy issue", **filters: Any) -> Issue:
+    """The issue with id `key` among those these filters show; a number is the rank `remedy issues` printed
+    last, resolved against that printed queue (`remedy.analytics.printed_queue`), never against ranks the
+    person has not seen. `command` names the command in messages (how to give the id instead)."""
+    from remedy.analytics.printed_queue import issue_at_printed_rank
+
+    if key.isdigit() and len(key) < ID_LENGTH:  # an id is ID_LENGTH hex digits, which may all be decimal
+        return issue_at_printed_rank(analysis, int(key), command)
     issues = rank_issues(analysis, **filters)
     for issue in issues:
-        if key == str(issue.rank) or key == issue.cluster.id:
+        if key == issue.cluster.id:
             return issue
     raise UsageError(f"no issue {key!r}: there are {len(issues)} issues with these filters "
-                     "(numbers are ranks from `remedy issues` with the same options; ids work too)")
+                     "(ids as `remedy issues` shows them; a number is a rank of the queue it printed last)")
 
 
 def issue_logs(analysis: Analysis, issue: Issue, *, limit: int | None = None) -> tuple[IssueLog, ...]:

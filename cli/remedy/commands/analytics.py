@@ -132,16 +132,18 @@ def issues(
     Example: remedy issues --logs 'exports/*.jsonl.gz' --state open --assignee @alice
     """
     from remedy.analytics.issue_queue import STATUSES, issue_queue, parse_states
+    from remedy.analytics.printed_queue import QueueOptions, save_printed_queue
     from remedy.report.analytics import ISSUES, issues_footnote
 
     choose(fmt, FORMATS, "--format")
     choose(status, STATUSES, "--status")
     analysis = _analyse(ctx, logs, since, until, strict, fmt, failure_logs=True, engine=engine,
                         ray_address=ray_address)
-    queue = issue_queue(analysis, status=status, primary_issue=primary_issue, top=top or None,
-                        states=parse_states(state), assignee=assignee, half_life=parse_half_life(half_life))
-    report = queue.report()
+    options = QueueOptions(status=status, primary_issue=primary_issue, states=parse_states(state), assignee=assignee,
+                           half_life=parse_half_life(half_life))
+    report = issue_queue(analysis, top=top or None, **options.filters()).report()
     write(render(report, fmt, ISSUES))
+    save_printed_queue(config_from(ctx), report.issues, logs, options)  # a rank typed later means what was shown
     if fmt == "csv":
         typer.echo(issues_footnote(report), err=True)
 
@@ -158,7 +160,8 @@ def parse_half_life(value: str | None) -> float | None:
 
 
 def issue(
-    ctx: typer.Context, key: str = typer.Argument(..., help="The rank from `remedy issues`, or the issue id."),
+    ctx: typer.Context, key: str = typer.Argument(..., help="The issue id, or its rank in the queue `remedy issues` "
+                                                 "printed last (refused if the queue has changed since)."),
     logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
     state: str | None = STATE,
     status: str = typer.Option("unaddressed", "--status", help="As given to `remedy issues`."),

@@ -183,7 +183,8 @@ MUST_NOT = typer.Option(None, "--must-not-match", help="A near query that must n
 TAG = typer.Option(None, "--tag", help="A tag (repeatable).")
 ID = typer.Option(None, "--id", help="The id (default: a slug of the question).")
 FROM_LOG = typer.Option(None, "--from-log", help="Prefill from this log id (with --logs).")
-FROM_ISSUE = typer.Option(None, "--from-issue", help="Prefill from issue N or its id, as `remedy issues` shows.")
+FROM_ISSUE = typer.Option(None, "--from-issue", help="Prefill from this issue id, or its rank in the queue "
+                          "`remedy issues` printed last (refused if the queue has changed since).")
 LOGS = typer.Option(None, "--logs", help="Log export(s) for --from-log / --from-issue (repeatable).")
 SINCE = typer.Option(None, "--since", help="With --from-issue: the issues of logs at or after this time, as "
                      "`remedy issues --since`.")
@@ -200,7 +201,7 @@ def new_answer(ctx: typer.Context, question: str | None = QUESTION,
     """A draft Expert Answer.
 
     Example: remedy new answer --question "..." --answer "..."; or from the issue queue:
-    remedy new answer --from-issue 1 --logs exports/logs.jsonl (the answer is left for you to write).
+    remedy new answer --from-issue 6ad3f8a27f30 --logs exports/logs.jsonl (the answer is left for you to write).
     """
     _scaffold(ctx, "answer", question, answer, also_match=also_match, must_not_match=must_not_match, tag=tag,
               remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs, since=since,

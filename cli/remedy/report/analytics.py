@@ -97,7 +97,9 @@ def issues_footnote(queue: IssueList) -> str:
     if queue.hidden_by_state:
         lines.append(f"{queue.hidden_by_state} triaged issue(s) hidden by state (`--state all` shows them)")
     if queue.issues:
-        lines.append("`remedy issue N --logs …` shows one in full; `remedy triage N --logs …` records a decision")
+        first = queue.issues[0].id  # ids never move; a rank would mean this printed queue only
+        lines.append(f"`remedy issue {first} --logs …` shows one in full; `remedy triage {first} --logs …` records a "
+                     "decision (by id, which never changes; a rank means the queue as printed here)")
     return "\n".join(lines)
 
 
