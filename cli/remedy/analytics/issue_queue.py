@@ -8,7 +8,9 @@ cover (`remedy.logs.clustering`).
 Triage (`remedy.files.triage`): a failure that the decision rule matches to a triage file's queries
 belongs to that file's issue, whatever the clustering says, so a decision keeps applying to new
 failures; the rest are clustered. Failures covered by an active or draft remediation of any kind
-(answers, guidance, reviews) are addressed and never reach the queue.
+(answers, guidance, reviews) are addressed and never reach the queue, except a draft that is still a
+scaffold (its text holds a placeholder, like the TODO `new answer --from-issue` writes): its issue stays
+listed, marked "draft in progress", so an abandoned draft cannot empty the top of the queue unseen.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class IssueSummary:
     trend: Trend
     distinct_queries: int
     log_ids: tuple[str, ...]
+    drafts_in_progress: tuple[str, ...]  # scaffold drafts (still TODO) that match the issue's failures
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Issue:
     last_seen: datetime.datetime | None = None
     last_7_days: int = 0
     previous_7_days: int = 0
+    drafts_in_progress: tuple[str, ...] = ()
 
     def summary(self) -> IssueSummary:
         return IssueSummary(rank=self.rank, id=self.cluster.id, size=self.cluster.size,
@@ -89,7 +93,8 @@ class Issue:
                             representative_query=self.representative_query, state=self.state,
                             assignee=self.assignee, note=self.note, first_seen=self.first_seen,
                             last_seen=self.last_seen, trend=Trend(self.last_7_days, self.previous_7_days),
-                            distinct_queries=len(self.cluster.members), log_ids=tuple(self.log_ids))
+                            distinct_queries=len(self.cluster.members), log_ids=tuple(self.log_ids),
+                            drafts_in_progress=self.drafts_in_progress)
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,22 @@ class IssueDetail(IssueSummary):
     remediate: str
 
 
-def failure_filter(attributions: str, status: str, primary_issue: str | None) -> str | None:
+def scaffold_drafts(analysis: Analysis) -> tuple[str, ...]:
+    """The drafts that are no more than a scaffold: their text still holds a placeholder (rule W003's)."""
+    from remedy.rules.lint_placeholder import has_placeholder
+
+    return tuple(sorted(r.id for r in analysis.matcher.by_id.values()  # a review's text is a logged response
+                        if r.status == "draft" and r.kind != "review" and has_placeholder(r.text)))
+
+
+def failure_filter(attributions: str, status: str, primary_issue: str | None,
+                   scaffolds: Sequence[str] = ()) -> str | None:
+    """SQL on the log table for the failures of the queue; a `scaffolds` draft covers nothing (scaffold_drafts)."""
     if status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not '{status}'")
-    attributed = f"normalized_query IN (SELECT normalized_query FROM {attributions} WHERE role IN ('active', 'draft'))"
+    written = f" AND remediation_id NOT IN ({', '.join(sql_string(i) for i in scaffolds)})" if scaffolds else ""
+    attributed = (f"normalized_query IN (SELECT normalized_query FROM {attributions} "
+                  f"WHERE role IN ('active', 'draft'){written})")
     conditions = {"unaddressed": [f"NOT ({attributed})"], "addressed": [attributed], "all": []}[status]
     if primary_issue:  # a failure without one shows as `other` (_describe): the filter reads it the same way
         conditions.append(f"coalesce(primary_issue, 'other') = {sql_string(primary_issue)}")
@@ -197,7 +214,8 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
         half_life = config.half_life if config else parse_duration(DEFAULT_HALF_LIFE)
     if primary_issue is not None:
         check_primary_issue(analysis, primary_issue)
-    where = failure_filter(analysis.attributions, status, primary_issue)
+    scaffolds = scaffold_drafts(analysis)
+    where = failure_filter(analysis.attributions, status, primary_issue, scaffolds)
     con = analysis.con
     # the newest log of the input, from the step's partials: a Ray driver holds the failure logs only
     newest = one_row(con, f"SELECT max(newest) FROM {analysis.attributions}__by_day")[0]
@@ -221,7 +239,7 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     total = len(chosen)
     if top:
         chosen = chosen[:top]
-    issues = _describe(analysis, chosen, where, newest)
+    issues = _describe(analysis, chosen, where, newest, scaffolds)
     return Queue(issues, newest, half_life, hidden, total)
 
 
@@ -351,7 +369,7 @@ def spellings(con: Any, logs: str, queries: Sequence[str]) -> dict[str, str]:
 
 
 def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], where: str | None,
-              newest: datetime.datetime | None) -> list[Issue]:
+              newest: datetime.datetime | None, scaffolds: Sequence[str] = ()) -> list[Issue]:
     con, logs = analysis.con, analysis.logs.table
     clusters = [cluster for cluster, _ in chosen]
     create_table(con, "cluster_members", {"normalized_query": "VARCHAR", "cluster": "VARCHAR"},
@@ -373,6 +391,13 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
         GROUP BY cluster""")
     by_cluster = {row[0]: row[1:] for row in facts.fetchall()}
     spelling = spellings(con, logs, [c.representative for c in clusters])
+    in_progress: dict[str, tuple[str, ...]] = {}
+    if scaffolds:  # which scaffold drafts match each listed issue's queries: the issue says a draft is under way
+        in_progress = {row[0]: tuple(row[1]) for row in con.execute(f"""
+            SELECT m.cluster, list(DISTINCT a.remediation_id ORDER BY a.remediation_id)
+            FROM cluster_members m JOIN {analysis.attributions} a USING (normalized_query)
+            WHERE a.role = 'draft' AND a.remediation_id IN (SELECT unnest($ids)) GROUP BY m.cluster""",
+                                                                     {"ids": list(scaffolds)}).fetchall()}
     issues = []
     for rank, (cluster, triage) in enumerate(chosen, start=1):
         log_ids, primary, first, last, recent, before = by_cluster.get(cluster.id, ([], "other", None, None, 0, 0))
@@ -380,7 +405,8 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
         issues.append(Issue(rank, cluster, primary, raw or cluster.representative, [str(i) for i in log_ids],
                             state=triage.state if triage else "open", assignee=triage.assignee if triage else None,
                             note=triage.note if triage else None, first_seen=first, last_seen=last,
-                            last_7_days=recent, previous_7_days=before))
+                            last_7_days=recent, previous_7_days=before,
+                            drafts_in_progress=in_progress.get(cluster.id, ())))
     return issues
 
 

@@ -46,7 +46,9 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
              f"state {issue.state}" + (f", assignee {issue.assignee}" if issue.assignee else "")
              + f"; first seen {_iso(issue.first_seen)}, last seen {_iso(issue.last_seen)}; last 7 days "
              f"{issue.trend.last_7_days} vs {issue.trend.previous_7_days} the 7 before"
-             + (f"\nnote: {issue.note}" if issue.note else ""), "",
+             + (f"\nnote: {issue.note}" if issue.note else "")
+             + "".join(f"\ndraft in progress: {draft} (still a scaffold: write its text; until then the issue "
+                       "stays listed)" for draft in issue.drafts_in_progress), "",
              f"{heading}queries ({len(issue.queries)} distinct):"]
     lines += [f"  - {query}" for query in issue.queries[:30]]
     lines += ["", f"{heading}logs (most severe first):"]
@@ -76,7 +78,8 @@ def _iso(moment: Any) -> str:
 
 def issue_cells(issue: IssueSummary) -> dict[str, Any]:
     """Tables show the trend as `last 7 days vs the 7 before` and the days first and last seen."""
-    return {"rank": issue.rank, "id": issue.id, "state": issue.state, "assignee": issue.assignee,
+    state = f"{issue.state}, draft in progress" if issue.drafts_in_progress else issue.state
+    return {"rank": issue.rank, "id": issue.id, "state": state, "assignee": issue.assignee,
             "size": issue.size, "impact": issue.impact, "mean_severity": issue.mean_severity,
             "first_seen": issue.first_seen.date().isoformat() if issue.first_seen else None,
             "last_seen": issue.last_seen.date().isoformat() if issue.last_seen else None,
@@ -93,7 +96,12 @@ def issues_footnote(queue: IssueList) -> str:
     lines = [f"{shown}; impact = sum of severity x 2^(-age / half-life), half-life {half_life}, "
              f"age from the newest log ({newest}); size is the raw failure count; trend: last 7 days vs the 7 before",
              "failures covered by an active or DRAFT remediation are not listed (a draft covers its issue: "
-             "`remedy coverage --status draft`)"]
+             "`remedy coverage --status draft`), unless the draft is still a scaffold (TODO): then its issue "
+             "stays, marked \"draft in progress\""]
+    in_progress = sum(1 for issue in queue.issues if issue.drafts_in_progress)
+    if in_progress:
+        lines.append(f"{in_progress} listed issue(s) have a draft in progress that is still a scaffold "
+                     "(`remedy issue ID` names it; `remedy validate` flags it W003)")
     if queue.hidden_by_state:
         lines.append(f"{queue.hidden_by_state} triaged issue(s) hidden by state (`--state all` shows them)")
     if queue.issues:
