@@ -22,15 +22,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(new_app, name="new")
 
 
-def init(directory: Path = typer.Argument(Path("."), help="Where to create the project (default: here).")) -> None:
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to create the project (default: here)."),
+    install_from: str | None = typer.Option(
+        None, "--install-from", help="Where CI and pre-commit install remedy from: git+https://HOST/ORG/REPO@TAG, "
+        "a remedy_sme-….whl path (relative to DIR) or URL, or a checkout's folder (default: remedy-sme==THIS "
+        "VERSION from the package index). docs/install.md."),
+) -> None:
     """Start a project: remedy.toml, remediations/ with one example of each kind, a CI workflow.
 
-    Example: remedy init my-assistant
+    Prints the pre-commit lines for the same install source.
+    Example: remedy init my-assistant --install-from git+https://github.com/acme/remedy@v0.1.0
     """
     from remedy.project_init import init_project
 
-    for result in init_project(directory):
+    done = init_project(directory, install_from)
+    for result in done.files:
         write(f"{'created' if result.created else 'kept   '} {result.path}\n")
+    workflow = next(result for result in done.files if result.path.name == "remedy.yml")
+    verb = "installs" if workflow.created else "was kept as it was; for this source it would install"
+    write(f"\nthe workflow {verb} {done.source.describe()}: pip install {done.source.pip_argument()}\n")
+    if done.source.kind == "index":
+        write("(until that release is on the package index, choose your own source with --install-from: "
+              "docs/install.md)\n")
+    write("\nfor pre-commit, add to .pre-commit-config.yaml:\n" + done.precommit)
 
 
 def validate(
