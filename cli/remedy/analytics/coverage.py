@@ -1,4 +1,11 @@
-"""`remedy coverage`: per remediation its covered failures, covered logs and preventions; overall totals."""
+"""`remedy coverage`: per remediation its covered failures, covered logs and preventions; overall totals.
+
+Each number is named for what it counts. `answers_served` (DESIGN's `preventions`, kept under that name
+in JSON) counts the logs where the answer was served: 200 identical requests are 200 serves, not 200
+failures prevented. `failures_prevented` counts only the serves where a failure was there to prevent:
+the log itself says the response would have failed (it is a failure log: a platform that replaced a bad
+response records that response's scores), or the same query failed before, answered by the assistant.
+"""
 
 from __future__ import annotations
 
@@ -75,8 +82,23 @@ class CoverageRow:
     status: str
     covered_failures: int
     covered_logs: int
-    preventions: int
-    last_prevention: datetime.datetime | None
+    preventions: int  # DESIGN 3.1's name for answers_served
+    last_prevention: datetime.datetime | None  # the last serve
+    answers_served: int = 0
+    failures_prevented: int | None = None  # None: not computable here (--engine ray keeps no served logs)
+
+
+@dataclass(frozen=True)
+class Triaged:
+    """Failures no remediation covers that a triage decision took out of the queue, by decision."""
+
+    addressed: int
+    no_action_needed: int
+    wont_fix: int
+
+    @property
+    def total(self) -> int:
+        return self.addressed + self.no_action_needed + self.wont_fix
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,7 @@ class CoverageReport:
     preventions_source: str
     unknown_served_ids: tuple[str, ...]
     remediations: tuple[CoverageRow, ...]
+    triaged: Triaged | None = None  # beside the addressed share; None: not computable (--engine ray)
 
 
 def uses_served_field(analysis: Analysis) -> bool:
@@ -122,6 +145,23 @@ def coverage_rows_sql(analysis: Analysis, served: bool, *, status: str | None = 
         ORDER BY r.kind, r.id"""
 
 
+def coverage_counts_sql(analysis: Analysis, served: bool, *, status: str | None = None,
+                        kind: str | None = None) -> str:
+    """`coverage_rows_sql` with each number named for what it counts (CoverageRow's columns): the serves again
+    as `answers_served`, and `failures_prevented` (NULL where not computable: `failures_prevented`)."""
+    prevented = failures_prevented(analysis, served)
+    create_table(analysis.con, "coverage_prevented", {"remediation_id": "VARCHAR", "n": "BIGINT"},
+                 {"remediation_id": list(prevented or {}), "n": list((prevented or {}).values())})
+    unknown = "true" if prevented is None else "false"
+    return f"""
+        SELECT c.*, c.preventions AS answers_served,
+               CASE WHEN {unknown} THEN NULL WHEN c.kind = 'answer' THEN CAST(coalesce(p.n, 0) AS BIGINT) ELSE 0 END
+                   AS failures_prevented
+        FROM ({coverage_rows_sql(analysis, served, status=status, kind=kind)}) c
+        LEFT JOIN coverage_prevented p ON p.remediation_id = c.id
+        ORDER BY c.kind, c.id"""
+
+
 def _filters(status: str | None, kind: str | None) -> dict[str, str]:
     return {name: value for name, value in (("status", status), ("kind", kind)) if value}
 
@@ -136,7 +176,7 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
     register_remediations(analysis)  # the report joins against it too
     total, failures, addressed, addressed_active = one_row(con, merge_sql("totals", prefix))
     served = uses_served_field(analysis)
-    rows = [CoverageRow(*row) for row in con.execute(coverage_rows_sql(analysis, served, status=status, kind=kind),
+    rows = [CoverageRow(*row) for row in con.execute(coverage_counts_sql(analysis, served, status=status, kind=kind),
                                                       _filters(status, kind)).fetchall()]
     unknown_served = [row[0] for row in con.execute(f"""
         SELECT served_remediation FROM ({merge_sql("served", prefix)}) AS s(served_remediation, n, last)
@@ -151,7 +191,48 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
         preventions_source=PREVENTIONS_SERVED if served else PREVENTIONS_INFERRED,
         unknown_served_ids=tuple(unknown_served),
         remediations=tuple(rows),
+        triaged=triaged_failures(analysis),
     )
+
+
+def _holds_every_log(analysis: Analysis) -> bool:
+    """The log table holds every log read (the local engine), not only the failures (a Ray driver)."""
+    return one_row(analysis.con, f"SELECT count(*) FROM {analysis.logs.table}")[0] == analysis.logs.rows
+
+
+def failures_prevented(analysis: Analysis, served: bool) -> dict[str, int] | None:
+    """Per answer, the serves where a failure was there to prevent: the served log is a failure log (the
+    response it replaced would have failed), or the same normalized query failed earlier on a log no
+    answer was served on. None when the log table lacks the served logs (--engine ray)."""
+    if not _holds_every_log(analysis):
+        return None
+    logs = analysis.logs.table
+    if served:
+        serves = f"""SELECT served_remediation AS remediation_id, ts, is_failure, normalized_query
+                     FROM {logs} WHERE served_remediation IS NOT NULL"""
+    else:
+        serves = f"""SELECT a.remediation_id, l.ts, l.is_failure, l.normalized_query
+                     FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
+                     JOIN remediations r ON r.id = a.remediation_id
+                     WHERE a.role = 'ever_active' AND r.activated IS NOT NULL AND l.ts >= r.activated"""
+    return dict(analysis.con.execute(f"""
+        WITH serves AS ({serves}),
+             failed AS (SELECT normalized_query, min(ts) AS first_failure FROM {logs}
+                        WHERE is_failure AND served_remediation IS NULL GROUP BY normalized_query)
+        SELECT s.remediation_id, count(*) FILTER (WHERE s.is_failure OR f.first_failure < s.ts)
+        FROM serves s LEFT JOIN failed f USING (normalized_query) GROUP BY s.remediation_id""").fetchall())
+
+
+def triaged_failures(analysis: Analysis) -> Triaged | None:
+    """The failures no active or draft remediation covers that triage files take (as `remedy issues` assigns
+    them), by the file's state: shown beside the addressed share, so decisions count somewhere."""
+    from remedy.analytics.issue_queue import triaged_failure_counts
+
+    if analysis.config is None or not _holds_every_log(analysis):
+        return None
+    counts = triaged_failure_counts(analysis)
+    return Triaged(addressed=counts.get("addressed", 0), no_action_needed=counts.get("no_action_needed", 0),
+                   wont_fix=counts.get("wont_fix", 0))
 
 
 def check_attributions_path(path: Path, log_paths: Sequence[str]) -> None:

@@ -243,6 +243,25 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     return Queue(issues, newest, half_life, hidden, total)
 
 
+def triaged_failure_counts(analysis: Analysis) -> dict[str, int]:
+    """Failure logs no active or draft remediation covers that a triage file takes, per the file's state
+    (the queue's own assignment: `_match_triage`); a scaffold draft covers nothing, as in the queue."""
+    config = analysis.config
+    triages = load_triage(config.triage_dir).triages if config else {}
+    if not triages:
+        return {}
+    where = failure_filter(analysis.attributions, "unaddressed", None, scaffold_drafts(analysis))
+    _match_triage(analysis, triages, where)
+    rows = analysis.con.execute(f"""
+        SELECT t.issue, count(*) FROM {analysis.logs.table} l JOIN {TRIAGE_MATCHES} t USING (normalized_query)
+        WHERE l.is_failure AND {where} GROUP BY t.issue""").fetchall()
+    counts: dict[str, int] = {}
+    for issue, n in rows:
+        state = triages[issue].state
+        counts[state] = counts.get(state, 0) + int(n)
+    return counts
+
+
 def find_issue(analysis: Analysis, key: str, *, command: str = "remedy issue", **filters: Any) -> Issue:
     """The issue with id `key` among those these filters show; a number is the rank `remedy issues` printed
     last, resolved against that printed queue (`remedy.analytics.printed_queue`), never against ranks the
