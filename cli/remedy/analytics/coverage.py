@@ -4,7 +4,8 @@ Each number is named for what it counts. `answers_served` (DESIGN's `preventions
 in JSON) counts the logs where the answer was served: 200 identical requests are 200 serves, not 200
 failures prevented. `failures_prevented` counts only the serves where a failure was there to prevent:
 the log itself says the response would have failed (it is a failure log: a platform that replaced a bad
-response records that response's scores), or the same query failed before, answered by the assistant.
+response records that response's scores), or the same query failed on a log where no answer was served
+(the assistant fails it). Both engines count it from the same partial sums (`coverage_partials`).
 """
 
 from __future__ import annotations
@@ -195,32 +196,48 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
     )
 
 
-def _holds_every_log(analysis: Analysis) -> bool:
-    """The log table holds every log read (the local engine), not only the failures (a Ray driver)."""
-    return one_row(analysis.con, f"SELECT count(*) FROM {analysis.logs.table}")[0] == analysis.logs.rows
+SERVES_PARTIAL = "coverage_serves"
+
+
+def coverage_partials() -> dict[str, str]:
+    """The attribution step's extra partial for `failures_prevented` (AttributionStep's `partials`), so both
+    engines count it from the same sums: serves per (answer, normalized query), and how many of them the
+    log itself marks a failure; `source` says whether the export named the answer or it is inferred."""
+    return {SERVES_PARTIAL: """
+        SELECT served_remediation AS remediation_id, normalized_query, 'served' AS source, count(*) AS serves,
+               count(*) FILTER (WHERE is_failure) AS failing
+        FROM batch WHERE served_remediation IS NOT NULL GROUP BY ALL
+        UNION ALL
+        SELECT d.remediation_id, b.normalized_query, 'inferred' AS source, count(*) AS serves,
+               count(*) FILTER (WHERE b.is_failure) AS failing
+        FROM batch b JOIN decided d USING (normalized_query) JOIN remediations r ON r.id = d.remediation_id
+        WHERE d.role = 'ever_active' AND r.activated IS NOT NULL AND b.ts >= r.activated GROUP BY ALL"""}
+
+
+def _holds_failure_logs(analysis: Analysis) -> bool:
+    """The log table holds every failure log (locally; on Ray when the driver was sent them)."""
+    held = one_row(analysis.con, f"SELECT count(*) FROM {analysis.logs.table} WHERE is_failure")[0]
+    return held == one_row(analysis.con, merge_sql("totals", analysis.attributions))[1]
+
+
+def _has_table(analysis: Analysis, name: str) -> bool:
+    return one_row(analysis.con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name})[0] > 0
 
 
 def failures_prevented(analysis: Analysis, served: bool) -> dict[str, int] | None:
-    """Per answer, the serves where a failure was there to prevent: the served log is a failure log (the
-    response it replaced would have failed), or the same normalized query failed earlier on a log no
-    answer was served on. None when the log table lacks the served logs (--engine ray)."""
-    if not _holds_every_log(analysis):
+    """Per answer, the serves where a failure was there to prevent: the served log is itself a failure (the
+    response it replaced would have failed), or the same normalized query failed on a log no answer was
+    served on (the assistant fails it). None without the step's `coverage_partials` or the failure logs."""
+    partial = f"{analysis.attributions}__{SERVES_PARTIAL}"
+    if not _has_table(analysis, partial) or not _holds_failure_logs(analysis):
         return None
-    logs = analysis.logs.table
-    if served:
-        serves = f"""SELECT served_remediation AS remediation_id, ts, is_failure, normalized_query
-                     FROM {logs} WHERE served_remediation IS NOT NULL"""
-    else:
-        serves = f"""SELECT a.remediation_id, l.ts, l.is_failure, l.normalized_query
-                     FROM {logs} l JOIN {analysis.attributions} a USING (normalized_query)
-                     JOIN remediations r ON r.id = a.remediation_id
-                     WHERE a.role = 'ever_active' AND r.activated IS NOT NULL AND l.ts >= r.activated"""
-    return dict(analysis.con.execute(f"""
-        WITH serves AS ({serves}),
-             failed AS (SELECT normalized_query, min(ts) AS first_failure FROM {logs}
-                        WHERE is_failure AND served_remediation IS NULL GROUP BY normalized_query)
-        SELECT s.remediation_id, count(*) FILTER (WHERE s.is_failure OR f.first_failure < s.ts)
-        FROM serves s LEFT JOIN failed f USING (normalized_query) GROUP BY s.remediation_id""").fetchall())
+    return {str(k): int(v) for k, v in analysis.con.execute(f"""
+        SELECT p.remediation_id, sum(CASE WHEN f.normalized_query IS NOT NULL THEN p.serves ELSE p.failing END)
+        FROM (SELECT remediation_id, normalized_query, sum(serves) AS serves, sum(failing) AS failing
+              FROM {partial} WHERE source = $source GROUP BY ALL) p
+        LEFT JOIN (SELECT DISTINCT normalized_query FROM {analysis.logs.table}
+                   WHERE is_failure AND served_remediation IS NULL) f USING (normalized_query)
+        GROUP BY p.remediation_id""", {"source": "served" if served else "inferred"}).fetchall()}
 
 
 def triaged_failures(analysis: Analysis) -> Triaged | None:
@@ -228,7 +245,7 @@ def triaged_failures(analysis: Analysis) -> Triaged | None:
     them), by the file's state: shown beside the addressed share, so decisions count somewhere."""
     from remedy.analytics.issue_queue import triaged_failure_counts
 
-    if analysis.config is None or not _holds_every_log(analysis):
+    if analysis.config is None or not _holds_failure_logs(analysis):
         return None
     counts = triaged_failure_counts(analysis)
     return Triaged(addressed=counts.get("addressed", 0), no_action_needed=counts.get("no_action_needed", 0),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remedy.analytics.analysis import Analysis, analyse
-from remedy.analytics.coverage import coverage_counts_sql, register_remediations, uses_served_field
+from remedy.analytics.coverage import coverage_counts_sql, coverage_partials, register_remediations, uses_served_field
 from remedy.analytics.tables import create_table
 from remedy.config import load_config
 from remedy.durations import parse_moment
@@ -45,7 +45,7 @@ def load(logs: str | Path | Sequence[str | Path], *, config: str | Path | None =
     project = load_config(Path(config) if config is not None else None,
                           Path(remediations) if remediations is not None else None)
     since, until = (parse_moment(value) if isinstance(value, str) else value for value in (since, until))
-    return analyse(project, paths, since=since, until=until, strict=strict, rows=True)
+    return analyse(project, paths, since=since, until=until, strict=strict, rows=True, partials=coverage_partials())
 
 
 def coverage_frame(source: LogSource, *, status: str | None = None, kind: str | None = None) -> polars.DataFrame:

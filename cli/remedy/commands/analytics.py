@@ -72,13 +72,13 @@ def check_engine(engine: str, ray_address: str | None) -> None:
 
 def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str | None, strict: bool,
              fmt: str, *, rows: bool = False, failure_logs: bool = False, engine: str = "local",
-             ray_address: str | None = None) -> Any:
+             ray_address: str | None = None, partials: dict[str, str] | None = None) -> Any:
     from remedy.analytics.analysis import analyse
 
     check_engine(engine, ray_address)
     analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                        strict=strict, progress=progress_for(fmt), rows=rows, failure_logs=failure_logs, engine=engine,
-                       ray_address=ray_address)
+                       ray_address=ray_address, partials=partials)
     report_skipped(analysis.logs.skipped_lines, analysis.logs.first_skipped)
     return analysis
 
@@ -95,7 +95,12 @@ def coverage(
 
     Example: remedy coverage --logs 'exports/*.jsonl.gz' --since 2026-10-01
     """
-    from remedy.analytics.coverage import check_attributions_path, coverage_report, write_attributions
+    from remedy.analytics.coverage import (
+        check_attributions_path,
+        coverage_partials,
+        coverage_report,
+        write_attributions,
+    )
     from remedy.report.analytics import COVERAGE, coverage_summary
 
     choose(fmt, FORMATS, "--format")
@@ -105,8 +110,9 @@ def coverage(
         choose(kind, ("answer", "guidance", "review"), "--kind")
     if attributions is not None:
         check_attributions_path(attributions, logs)
+    # failure logs on the driver and the serves partial: failures prevented and triaged away on either engine
     analysis = _analyse(ctx, logs, since, until, strict, fmt, rows=attributions is not None, engine=engine,
-                        ray_address=ray_address)
+                        ray_address=ray_address, partials=coverage_partials(), failure_logs=True)
     report = coverage_report(analysis, status=status, kind=kind)
     write(render(report, fmt, COVERAGE))
     if fmt == "csv":  # a CSV file is one table: its totals go beside it

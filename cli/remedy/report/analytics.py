@@ -20,7 +20,7 @@ def coverage_summary(report: CoverageReport) -> str:
             f"({share_text}; {active:,} by active entries), {logs.unaddressed_failures:,} not"
             + (f" ({triaged_text(report)})" if report.triaged is not None else "")
             + f"; answers served from {report.preventions_source}; failures prevented: the serves where the log "
-            "is a failure or the same query had failed before"
+            "is a failure or the same query failed where no answer was served"
             + (f"; {logs.skipped_lines:,} malformed lines skipped" if logs.skipped_lines else ""))
 
 
