@@ -126,9 +126,11 @@ def issues(
     ctx: typer.Context, logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
     state: str | None = typer.Option(None, "--state", help="open, assigned, addressed, no_action_needed, wont_fix "
                                      "or all; comma-separated (default: open,assigned)."),
-    assignee: str | None = typer.Option(None, "--assignee", help="Only issues assigned to this handle."),
+    assignee: str | None = typer.Option(None, "--assignee", help="Only issues assigned to this handle (alice, @alice "
+                                        "and @Alice alike, as `list --owner`)."),
     status: str = typer.Option("unaddressed", "--status", help="unaddressed, addressed (by remediations) or all."),
-    primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure."),
+    primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure; "
+                                             "an unknown one exits 2 with the known ones."),
     half_life: str | None = HALF_LIFE,
     top: int = typer.Option(20, "--top", help="How many issues (0: all)."),
     strict: bool = STRICT, fmt: str = FORMAT, engine: str = ENGINE, ray_address: str | None = RAY_ADDRESS,
