@@ -17,7 +17,7 @@ things no remediation covers; this keeps adaptation honest about that open world
 
 Models: the bundled model; the bundled model adapted on CLINC150 train+val texts as unlabelled logs,
 plain (`--no-guide`) and guided by the folder being evaluated (the default of `remedy model adapt`);
-all-MiniLM-L6-v2 itself. All but the first need `remedy[adapt]` and are skipped without it.
+all-MiniLM-L6-v2 itself. All but the first need `remedy-sme[adapt]` and are skipped without it.
 
 Usage: python benchmarks/clinc150.py [--data DIR] [--k 0 4] [--out benchmarks/out/clinc150.json]
 """

@@ -54,6 +54,7 @@ def test_every_command_is_in_the_table_and_calls_its_core_function() -> None:
             for command in commands:
                 source = importlib.import_module(declared[command]).__file__
                 assert source is not None
-                imports = re.findall(rf"from {re.escape(homes[0])} import ([^\n]+)", Path(source).read_text())
+                imports = re.findall(rf"from {re.escape(homes[0])} import (\([^)]*\)|[^\n]+)",  # one line or (…)
+                                     Path(source).read_text())
                 assert any(re.search(rf"\b{function}\b", names) for names in imports), \
                     f"`remedy {command}` does not import {function} from {homes[0]}"

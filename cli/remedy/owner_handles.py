@@ -53,6 +53,20 @@ def normalize_owner(value: str) -> str:
     return text.casefold()  # GitHub names and e-mail addresses compare without case
 
 
+def handle_from_option(value: str, option: str) -> str:
+    """A handle typed on the command line (`alice`, `@Alice`, `@org/team`, an e-mail) as files keep it: with its
+    `@`, checked like an owner, so `--assign alice` and `--assign @alice` record the same person."""
+    text = value.strip()
+    if not text:
+        raise UsageError(f"{option} needs a handle, e.g. @alice")
+    if "@" not in text:
+        text = "@" + text
+    problem = owner_problem(text)
+    if problem:
+        raise UsageError(f"{option}: {problem}")
+    return text
+
+
 def glob_problem(pattern: str) -> str | None:
     """Why an `[owners]` glob cannot be used (CODEOWNERS does not support it), or None."""
     if not pattern.strip():

@@ -10,6 +10,7 @@ from pathlib import Path
 from remedy.errors import UsageError
 from remedy.files.atomic import write_atomically
 from remedy.files.schema import json_schema
+from remedy.install_source import InstallSource, index_source, parse_install_source, precommit_snippet
 
 # (template, destination relative to the project root)
 FILES = (
@@ -28,10 +29,26 @@ class InitResult:
     created: bool  # False: the file existed and was kept as it was
 
 
-def init_project(directory: Path) -> list[InitResult]:
-    """Write the starter files into `directory`; an existing file is never overwritten."""
+@dataclass(frozen=True)
+class InitReport:
+    """What `remedy init` did: the files, where the workflow installs remedy from, and the pre-commit lines."""
+
+    files: list[InitResult]
+    source: InstallSource
+    precommit: str  # `.pre-commit-config.yaml` lines for the same source
+
+
+def init_project(directory: Path, install_from: str | None = None) -> InitReport:
+    """Write the starter files into `directory`; an existing file is never overwritten.
+
+    `install_from`: where the workflow installs remedy from (a git URL at a tag, a wheel, a checkout;
+    remedy.install_source); default the package index, pinned to the version running now."""
+    from remedy import DISTRIBUTION, installed_version
+
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory}: not a folder")
+    source = (parse_install_source(install_from, directory, DISTRIBUTION) if install_from is not None
+              else index_source(DISTRIBUTION, installed_version()))
     results = []
     templates = resources.files("remedy") / "templates"
     contents = [(target, (templates / name).read_text(encoding="utf-8")) for name, target in FILES]
@@ -39,20 +56,19 @@ def init_project(directory: Path) -> list[InitResult]:
     for target, text in contents:
         path = directory / target
         try:
-            write_atomically(path, _filled(text), exclusive=True)  # never replaces, even a file made just now
+            write_atomically(path, _filled(text, source), exclusive=True)  # never replaces, even a file made just now
         except FileExistsError:
             results.append(InitResult(path, created=False))
             continue
         results.append(InitResult(path, created=True))
-    return results
+    return InitReport(results, source, precommit_snippet(source))
 
 
-def _filled(text: str) -> str:
+def _filled(text: str, source: InstallSource) -> str:
     """A template with the values of this installation: the bundled model's own decision defaults (what
-    applies while the config sets none) and the distribution pinned to the version writing the workflow."""
+    applies while the config sets none) and where the workflow installs remedy from."""
     if "@" not in text:
         return text
-    from remedy import DISTRIBUTION, installed_version
     from remedy.matching.embedding import bundled_defaults
     from remedy.matching.verifier import available_verifier
 
@@ -61,4 +77,5 @@ def _filled(text: str) -> str:
     defaults = verifier.settings if verifier is not None else bundled_defaults()
     return (text.replace("@THRESHOLD@", f"{defaults.threshold:g}" if defaults else "0.73")
             .replace("@MARGIN@", f"{defaults.margin:g}" if defaults else "0.2")
-            .replace("@REQUIREMENT@", f"{DISTRIBUTION}=={installed_version()}"))
+            .replace("@SOURCE@", source.describe())
+            .replace("@REQUIREMENT@", source.pip_argument()))

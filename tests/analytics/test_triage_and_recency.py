@@ -142,6 +142,7 @@ def review_issue_id(run) -> str:
 
 
 def test_review_in_one_step_addresses_the_issue(project: Path, run) -> None:
+    assert issues(run)[0]["representative_query"] == VISA  # the queue the rank below refers to
     result = run("review", "1", "--logs", "logs.jsonl", "--bad", "--explanation", "visa rules vary", "--guidance")
     assert result.exit_code == 0, result.stderr
     written = [project / line.split()[1] for line in result.stdout.splitlines() if line.startswith("created")]

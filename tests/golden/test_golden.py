@@ -44,7 +44,7 @@ CASES = [
     ("calibrate", ("calibrate",), ALL, 0),
     ("coverage", ("coverage", *LOGS), ALL, 0),
     ("issues", ("issues", *LOGS, "--top", "5"), ALL, 0),
-    ("issue", ("issue", "1", *LOGS, "--limit", "3"), ALL, 0),
+    ("issue", ("issue", "4c3e6017bdab", *LOGS, "--limit", "3"), ALL, 0),  # by id: ranks need a printed queue
     ("preview", ("preview", "book-for-someone-else", *LOGS), ALL, 0),
     ("report", ("report", *LOGS, "--since", "2026-10-01"), ("json",), 0),
     ("check", ("check", "--base", "HEAD", *LOGS), ("text", "json", "markdown", "github"), 0),

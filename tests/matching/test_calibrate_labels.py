@@ -121,6 +121,30 @@ def test_calibrate_refuses_what_it_cannot_certify(project: Path, run) -> None:
     assert "label" in refused.stderr and not (project / "remedy.toml").exists()
 
 
+def test_several_rounds_after_one_labels_flag_and_every_hint_names_all_rounds(project: Path, run) -> None:
+    first = run("calibrate", "--sample", "8", "--logs", "logs.jsonl", "--out", "round-1.yaml")
+    assert first.exit_code == 0 and "remedy calibrate --labels round-1.yaml --write" in first.stderr
+    second = run("calibrate", "--sample", "8", "--logs", "logs.jsonl", "--labels", "round-1.yaml",
+                 "--out", "round-2.yaml")
+    assert second.exit_code == 0, second.stderr
+    # the hint and the file's own header keep round 1's labels
+    assert "next: experts fill in" in second.stderr
+    assert "remedy calibrate --labels round-1.yaml round-2.yaml --write" in second.stderr
+    assert "# Then: remedy calibrate --labels round-1.yaml round-2.yaml [--write]" in \
+        (project / "round-2.yaml").read_text(encoding="utf-8")
+    fill(project / "round-1.yaml", project / "round-1.yaml")
+    fill(project / "round-2.yaml", project / "round-2.yaml")
+    both = run("calibrate", "--labels", "round-1.yaml", "round-2.yaml", "--format", "json")
+    repeated = run("calibrate", "--labels", "round-1.yaml", "--labels", "round-2.yaml", "--format", "json")
+    alone = run("calibrate", "--labels", "round-1.yaml", "--format", "json")
+    assert both.exit_code == 0 and repeated.exit_code == 0, both.stderr + repeated.stderr
+    counted = [json.loads(result.stdout) for result in (both, repeated, alone)]
+    assert counted[0]["labels"] == counted[1]["labels"] > counted[2]["labels"]
+    assert counted[0]["labels_hash"] == counted[1]["labels_hash"]
+    stray = run("calibrate", "round-1.yaml")
+    assert stray.exit_code == 2 and "labels files go after --labels" in stray.stderr
+
+
 @pytest.mark.parametrize(("text", "where"), [
     ("- query: hello\n  label: maybe\n", ("filled.yaml:2", "'label'")),
     ("- query: hello\n  candidate: refund\n  label: yes\n  weight: -1\n", ("filled.yaml:4", "'weight'")),

@@ -78,7 +78,7 @@ def test_remapping_log_fields_in_the_pull_request_keeps_answers_protected(repo: 
     bags.write_text(bags.read_text().replace("One bag of 23 kg.", "Two bags of 32 kg."))
     result = run("check", "--base", "main", "--logs", "logs.jsonl")
     assert result.exit_code == 1, result.stdout
-    assert "G002" in result.stdout and "prevented 3 failures in the logs" in result.stdout
+    assert "G002" in result.stdout and "was served 3 times in the logs" in result.stdout
     assert "G004" in result.stdout and "'logs' changed" in result.stdout
 
 

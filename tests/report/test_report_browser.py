@@ -118,7 +118,7 @@ def test_remediations_table_equals_coverage(browser, demo: dict) -> None:
     assert set(rows) == set(expected)
     for remediation_id, row in expected.items():
         shown = rows[remediation_id]
-        assert (int(shown["covered failures"]), int(shown["covered logs"]), int(shown["preventions"])) == \
+        assert (int(shown["covered failures"]), int(shown["covered logs"]), int(shown["answers served"])) == \
             (row["covered_failures"], row["covered_logs"], row["preventions"]), remediation_id
 
 

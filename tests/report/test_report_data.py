@@ -75,6 +75,7 @@ def test_headline_against_the_previous_period(project: Path, run) -> None:
         "bad_responses_served": (4, 1, 3),  # c2 was a failure although the answer applied: not counted
         "addressed_share_active": (0.2, 0.0, 0.2),  # c2
         "addressed_share": (0.4, 0.0, 0.4),  # c2 and c3 (the draft)
+        "triaged_away": (0, 0, 0),  # no triage files
     }
     assert report["preventions_source"].startswith("inferred")
 

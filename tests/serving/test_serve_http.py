@@ -210,7 +210,7 @@ def test_refusals_before_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 2 and "at least 16 characters" in result.stderr
     monkeypatch.setitem(__import__("sys").modules, "uvicorn", None)  # as if the serve extra were missing
     result = runner.invoke(app, ["serve"])
-    assert result.exit_code == 2 and "pip install 'remedy[serve]'" in result.stderr
+    assert result.exit_code == 2 and "pip install 'remedy-sme[serve]'" in result.stderr
 
 
 def test_a_non_loopback_bind_without_token_exits_2_from_the_shell(tmp_path: Path) -> None:

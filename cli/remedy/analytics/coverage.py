@@ -1,4 +1,12 @@
-"""`remedy coverage`: per remediation its covered failures, covered logs and preventions; overall totals."""
+"""`remedy coverage`: per remediation its covered failures, covered logs and preventions; overall totals.
+
+Each number is named for what it counts. `answers_served` (DESIGN's `preventions`, kept under that name
+in JSON) counts the logs where the answer was served: 200 identical requests are 200 serves, not 200
+failures prevented. `failures_prevented` counts only the serves where a failure was there to prevent:
+the log itself says the response would have failed (it is a failure log: a platform that replaced a bad
+response records that response's scores), or the same query failed on a log where no answer was served
+(the assistant fails it). Both engines count it from the same partial sums (`coverage_partials`).
+"""
 
 from __future__ import annotations
 
@@ -75,8 +83,23 @@ class CoverageRow:
     status: str
     covered_failures: int
     covered_logs: int
-    preventions: int
-    last_prevention: datetime.datetime | None
+    preventions: int  # DESIGN 3.1's name for answers_served
+    last_prevention: datetime.datetime | None  # the last serve
+    answers_served: int = 0
+    failures_prevented: int | None = None  # None: not computable here (--engine ray keeps no served logs)
+
+
+@dataclass(frozen=True)
+class Triaged:
+    """Failures no remediation covers that a triage decision took out of the queue, by decision."""
+
+    addressed: int
+    no_action_needed: int
+    wont_fix: int
+
+    @property
+    def total(self) -> int:
+        return self.addressed + self.no_action_needed + self.wont_fix
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,7 @@ class CoverageReport:
     preventions_source: str
     unknown_served_ids: tuple[str, ...]
     remediations: tuple[CoverageRow, ...]
+    triaged: Triaged | None = None  # beside the addressed share; None: not computable (--engine ray)
 
 
 def uses_served_field(analysis: Analysis) -> bool:
@@ -122,6 +146,23 @@ def coverage_rows_sql(analysis: Analysis, served: bool, *, status: str | None = 
         ORDER BY r.kind, r.id"""
 
 
+def coverage_counts_sql(analysis: Analysis, served: bool, *, status: str | None = None,
+                        kind: str | None = None) -> str:
+    """`coverage_rows_sql` with each number named for what it counts (CoverageRow's columns): the serves again
+    as `answers_served`, and `failures_prevented` (NULL where not computable: `failures_prevented`)."""
+    prevented = failures_prevented(analysis, served)
+    create_table(analysis.con, "coverage_prevented", {"remediation_id": "VARCHAR", "n": "BIGINT"},
+                 {"remediation_id": list(prevented or {}), "n": list((prevented or {}).values())})
+    unknown = "true" if prevented is None else "false"
+    return f"""
+        SELECT c.*, c.preventions AS answers_served,
+               CASE WHEN {unknown} THEN NULL WHEN c.kind = 'answer' THEN CAST(coalesce(p.n, 0) AS BIGINT) ELSE 0 END
+                   AS failures_prevented
+        FROM ({coverage_rows_sql(analysis, served, status=status, kind=kind)}) c
+        LEFT JOIN coverage_prevented p ON p.remediation_id = c.id
+        ORDER BY c.kind, c.id"""
+
+
 def _filters(status: str | None, kind: str | None) -> dict[str, str]:
     return {name: value for name, value in (("status", status), ("kind", kind)) if value}
 
@@ -136,7 +177,7 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
     register_remediations(analysis)  # the report joins against it too
     total, failures, addressed, addressed_active = one_row(con, merge_sql("totals", prefix))
     served = uses_served_field(analysis)
-    rows = [CoverageRow(*row) for row in con.execute(coverage_rows_sql(analysis, served, status=status, kind=kind),
+    rows = [CoverageRow(*row) for row in con.execute(coverage_counts_sql(analysis, served, status=status, kind=kind),
                                                       _filters(status, kind)).fetchall()]
     unknown_served = [row[0] for row in con.execute(f"""
         SELECT served_remediation FROM ({merge_sql("served", prefix)}) AS s(served_remediation, n, last)
@@ -151,7 +192,64 @@ def coverage_report(analysis: Analysis, *, status: str | None = None, kind: str 
         preventions_source=PREVENTIONS_SERVED if served else PREVENTIONS_INFERRED,
         unknown_served_ids=tuple(unknown_served),
         remediations=tuple(rows),
+        triaged=triaged_failures(analysis),
     )
+
+
+SERVES_PARTIAL = "coverage_serves"
+
+
+def coverage_partials() -> dict[str, str]:
+    """The attribution step's extra partial for `failures_prevented` (AttributionStep's `partials`), so both
+    engines count it from the same sums: serves per (answer, normalized query), and how many of them the
+    log itself marks a failure; `source` says whether the export named the answer or it is inferred."""
+    return {SERVES_PARTIAL: """
+        SELECT served_remediation AS remediation_id, normalized_query, 'served' AS source, count(*) AS serves,
+               count(*) FILTER (WHERE is_failure) AS failing
+        FROM batch WHERE served_remediation IS NOT NULL GROUP BY ALL
+        UNION ALL
+        SELECT d.remediation_id, b.normalized_query, 'inferred' AS source, count(*) AS serves,
+               count(*) FILTER (WHERE b.is_failure) AS failing
+        FROM batch b JOIN decided d USING (normalized_query) JOIN remediations r ON r.id = d.remediation_id
+        WHERE d.role = 'ever_active' AND r.activated IS NOT NULL AND b.ts >= r.activated GROUP BY ALL"""}
+
+
+def _holds_failure_logs(analysis: Analysis) -> bool:
+    """The log table holds every failure log (locally; on Ray when the driver was sent them)."""
+    held = one_row(analysis.con, f"SELECT count(*) FROM {analysis.logs.table} WHERE is_failure")[0]
+    return held == one_row(analysis.con, merge_sql("totals", analysis.attributions))[1]
+
+
+def _has_table(analysis: Analysis, name: str) -> bool:
+    return one_row(analysis.con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name})[0] > 0
+
+
+def failures_prevented(analysis: Analysis, served: bool) -> dict[str, int] | None:
+    """Per answer, the serves where a failure was there to prevent: the served log is itself a failure (the
+    response it replaced would have failed), or the same normalized query failed on a log no answer was
+    served on (the assistant fails it). None without the step's `coverage_partials` or the failure logs."""
+    partial = f"{analysis.attributions}__{SERVES_PARTIAL}"
+    if not _has_table(analysis, partial) or not _holds_failure_logs(analysis):
+        return None
+    return {str(k): int(v) for k, v in analysis.con.execute(f"""
+        SELECT p.remediation_id, sum(CASE WHEN f.normalized_query IS NOT NULL THEN p.serves ELSE p.failing END)
+        FROM (SELECT remediation_id, normalized_query, sum(serves) AS serves, sum(failing) AS failing
+              FROM {partial} WHERE source = $source GROUP BY ALL) p
+        LEFT JOIN (SELECT DISTINCT normalized_query FROM {analysis.logs.table}
+                   WHERE is_failure AND served_remediation IS NULL) f USING (normalized_query)
+        GROUP BY p.remediation_id""", {"source": "served" if served else "inferred"}).fetchall()}
+
+
+def triaged_failures(analysis: Analysis) -> Triaged | None:
+    """The failures no active or draft remediation covers that triage files take (as `remedy issues` assigns
+    them), by the file's state: shown beside the addressed share, so decisions count somewhere."""
+    from remedy.analytics.issue_queue import triaged_failure_counts
+
+    if analysis.config is None or not _holds_failure_logs(analysis):
+        return None
+    counts = triaged_failure_counts(analysis)
+    return Triaged(addressed=counts.get("addressed", 0), no_action_needed=counts.get("no_action_needed", 0),
+                   wont_fix=counts.get("wont_fix", 0))
 
 
 def check_attributions_path(path: Path, log_paths: Sequence[str]) -> None:

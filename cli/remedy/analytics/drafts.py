@@ -39,7 +39,7 @@ def draft_from_issue(config: Config, kind: str, key: str, log_paths: Sequence[st
                      verdict: str | None = None, note: str | None = None, since: datetime.datetime | None = None,
                      until: datetime.datetime | None = None, **filters: Any) -> Draft:
     analysis = analyse(config, log_paths, since=since, until=until)
-    issue = find_issue(analysis, key, **filters)
+    issue = find_issue(analysis, key, command=f"remedy new {kind} --from-issue", **filters)
     return draft_for_issue(analysis, issue, kind, text=text, verdict=verdict, note=note)
 
 

@@ -2,7 +2,7 @@
 
 Each frame is one DuckDB query read as Arrow and handed to polars (`polars.from_arrow`), so a
 million-row export never becomes Python objects row by row. The numbers are the CLI's: the same
-analysis (`remedy.analytics.analysis.analyse`), the same SQL (`coverage_rows_sql`), the same issue
+analysis (`remedy.analytics.analysis.analyse`), the same SQL (`coverage_counts_sql`), the same issue
 queue. Read the logs once with `load` and pass the result to every frame, or pass log paths and let
 each function read them:
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remedy.analytics.analysis import Analysis, analyse
-from remedy.analytics.coverage import coverage_rows_sql, register_remediations, uses_served_field
+from remedy.analytics.coverage import coverage_counts_sql, coverage_partials, register_remediations, uses_served_field
 from remedy.analytics.tables import create_table
 from remedy.config import load_config
 from remedy.durations import parse_moment
@@ -45,15 +45,15 @@ def load(logs: str | Path | Sequence[str | Path], *, config: str | Path | None =
     project = load_config(Path(config) if config is not None else None,
                           Path(remediations) if remediations is not None else None)
     since, until = (parse_moment(value) if isinstance(value, str) else value for value in (since, until))
-    return analyse(project, paths, since=since, until=until, strict=strict, rows=True)
+    return analyse(project, paths, since=since, until=until, strict=strict, rows=True, partials=coverage_partials())
 
 
 def coverage_frame(source: LogSource, *, status: str | None = None, kind: str | None = None) -> polars.DataFrame:
     """One row per remediation, as `remedy coverage`: id, kind, status, covered_failures, covered_logs,
-    preventions, last_prevention (timestamps in every frame are UTC)."""
+    preventions, last_prevention, answers_served, failures_prevented (timestamps in every frame are UTC)."""
     analysis = _analysis(source)
     register_remediations(analysis)
-    sql = coverage_rows_sql(analysis, uses_served_field(analysis), status=status, kind=kind)
+    sql = coverage_counts_sql(analysis, uses_served_field(analysis), status=status, kind=kind)
     parameters = {name: value for name, value in (("status", status), ("kind", kind)) if value}
     return _frame(analysis, sql, parameters)
 

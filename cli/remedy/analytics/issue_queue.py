@@ -8,7 +8,9 @@ cover (`remedy.logs.clustering`).
 Triage (`remedy.files.triage`): a failure that the decision rule matches to a triage file's queries
 belongs to that file's issue, whatever the clustering says, so a decision keeps applying to new
 failures; the rest are clustered. Failures covered by an active or draft remediation of any kind
-(answers, guidance, reviews) are addressed and never reach the queue.
+(answers, guidance, reviews) are addressed and never reach the queue, except a draft that is still a
+scaffold (its text holds a placeholder, like the TODO `new answer --from-issue` writes): its issue stays
+listed, marked "draft in progress", so an abandoned draft cannot empty the top of the queue unseen.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
-from remedy.logs.clustering import Cluster, TopicClustering, cluster_id, topic_thresholds
+from remedy.logs.clustering import ID_LENGTH, Cluster, TopicClustering, cluster_id, topic_thresholds
+from remedy.owners.handles import normalize_owner
 from remedy.sql import sql_string
 
 STATUSES = ("unaddressed", "addressed", "all")
+# DESIGN 1 and 2.3's primary issues; an export may add its own (check_primary_issue accepts those it holds).
+PRIMARY_ISSUES = ("hallucination", "search_failure", "unhelpful", "difficult_query", "other")
 STATE_CHOICES = (*STATES, "all")
 TRIAGE_MATCHES = "triage_matches"
 TREND_DAYS = 7
@@ -62,6 +67,7 @@ class IssueSummary:
     trend: Trend
     distinct_queries: int
     log_ids: tuple[str, ...]
+    drafts_in_progress: tuple[str, ...]  # scaffold drafts (still TODO) that match the issue's failures
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Issue:
     last_seen: datetime.datetime | None = None
     last_7_days: int = 0
     previous_7_days: int = 0
+    drafts_in_progress: tuple[str, ...] = ()
 
     def summary(self) -> IssueSummary:
         return IssueSummary(rank=self.rank, id=self.cluster.id, size=self.cluster.size,
@@ -86,7 +93,8 @@ class Issue:
                             representative_query=self.representative_query, state=self.state,
                             assignee=self.assignee, note=self.note, first_seen=self.first_seen,
                             last_seen=self.last_seen, trend=Trend(self.last_7_days, self.previous_7_days),
-                            distinct_queries=len(self.cluster.members), log_ids=tuple(self.log_ids))
+                            distinct_queries=len(self.cluster.members), log_ids=tuple(self.log_ids),
+                            drafts_in_progress=self.drafts_in_progress)
 
 
 @dataclass(frozen=True)
@@ -144,14 +152,41 @@ class IssueDetail(IssueSummary):
     remediate: str
 
 
-def failure_filter(attributions: str, status: str, primary_issue: str | None) -> str | None:
+def scaffold_drafts(analysis: Analysis) -> tuple[str, ...]:
+    """The drafts that are no more than a scaffold: their text still holds a placeholder (rule W003's)."""
+    from remedy.rules.lint_placeholder import has_placeholder
+
+    return tuple(sorted(r.id for r in analysis.matcher.by_id.values()  # a review's text is a logged response
+                        if r.status == "draft" and r.kind != "review" and has_placeholder(r.text)))
+
+
+def failure_filter(attributions: str, status: str, primary_issue: str | None,
+                   scaffolds: Sequence[str] = ()) -> str | None:
+    """SQL on the log table for the failures of the queue; a `scaffolds` draft covers nothing (scaffold_drafts)."""
     if status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not '{status}'")
-    attributed = f"normalized_query IN (SELECT normalized_query FROM {attributions} WHERE role IN ('active', 'draft'))"
+    written = f" AND remediation_id NOT IN ({', '.join(sql_string(i) for i in scaffolds)})" if scaffolds else ""
+    attributed = (f"normalized_query IN (SELECT normalized_query FROM {attributions} "
+                  f"WHERE role IN ('active', 'draft'){written})")
     conditions = {"unaddressed": [f"NOT ({attributed})"], "addressed": [attributed], "all": []}[status]
-    if primary_issue:
-        conditions.append(f"primary_issue = {sql_string(primary_issue)}")
+    if primary_issue:  # a failure without one shows as `other` (_describe): the filter reads it the same way
+        conditions.append(f"coalesce(primary_issue, 'other') = {sql_string(primary_issue)}")
     return " AND ".join(conditions) or None
+
+
+def check_primary_issue(analysis: Analysis, primary_issue: str) -> None:
+    """An unknown --primary-issue is a usage error naming the known ones (DESIGN's and those in these logs),
+    not an empty queue that looks like good news."""
+    import difflib
+
+    seen = [row[0] for row in analysis.con.execute(
+        f"SELECT DISTINCT coalesce(primary_issue, 'other') FROM {analysis.logs.table} WHERE is_failure").fetchall()]
+    known = sorted({*PRIMARY_ISSUES, *seen})
+    if primary_issue in known:
+        return
+    close = difflib.get_close_matches(primary_issue.casefold(), known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UsageError(f"--primary-issue must be one of {', '.join(known)}, not '{primary_issue}'{hint}")
 
 
 def parse_states(value: str | None) -> tuple[str, ...]:
@@ -177,7 +212,10 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     config = analysis.config
     if half_life is None:
         half_life = config.half_life if config else parse_duration(DEFAULT_HALF_LIFE)
-    where = failure_filter(analysis.attributions, status, primary_issue)
+    if primary_issue is not None:
+        check_primary_issue(analysis, primary_issue)
+    scaffolds = scaffold_drafts(analysis)
+    where = failure_filter(analysis.attributions, status, primary_issue, scaffolds)
     con = analysis.con
     # the newest log of the input, from the step's partials: a Ray driver holds the failure logs only
     newest = one_row(con, f"SELECT max(newest) FROM {analysis.attributions}__by_day")[0]
@@ -189,28 +227,55 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     clusters = _cluster_untriaged(analysis, decay, condition) + _triaged_clusters(analysis, triages, decay, condition)
     clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
     chosen, hidden = [], 0
+    wanted = normalize_owner(assignee) if assignee else None  # `alice`, `@Alice`: as `list --owner` compares
     for cluster in clusters:
         triage = triages.get(cluster.id)
         state = triage.state if triage else "open"
-        if state not in states or (assignee and (triage is None or triage.assignee != assignee)):
+        if state not in states or (wanted and (triage is None or not triage.assignee
+                                               or normalize_owner(triage.assignee) != wanted)):
             hidden += state not in states
             continue
         chosen.append((cluster, triage))
     total = len(chosen)
     if top:
         chosen = chosen[:top]
-    issues = _describe(analysis, chosen, where, newest)
+    issues = _describe(analysis, chosen, where, newest, scaffolds)
     return Queue(issues, newest, half_life, hidden, total)
 
 
-def find_issue(analysis: Analysis, key: str, **filters: Any) -> Issue:
-    """The issue ranked N (a number) or with the given id, among the issues these filters show."""
+def triaged_failure_counts(analysis: Analysis) -> dict[str, int]:
+    """Failure logs no active or draft remediation covers that a triage file takes, per the file's state
+    (the queue's own assignment: `_match_triage`); a scaffold draft covers nothing, as in the queue."""
+    config = analysis.config
+    triages = load_triage(config.triage_dir).triages if config else {}
+    if not triages:
+        return {}
+    where = failure_filter(analysis.attributions, "unaddressed", None, scaffold_drafts(analysis))
+    _match_triage(analysis, triages, where)
+    rows = analysis.con.execute(f"""
+        SELECT t.issue, count(*) FROM {analysis.logs.table} l JOIN {TRIAGE_MATCHES} t USING (normalized_query)
+        WHERE l.is_failure AND {where} GROUP BY t.issue""").fetchall()
+    counts: dict[str, int] = {}
+    for issue, n in rows:
+        state = triages[issue].state
+        counts[state] = counts.get(state, 0) + int(n)
+    return counts
+
+
+def find_issue(analysis: Analysis, key: str, *, command: str = "remedy issue", **filters: Any) -> Issue:
+    """The issue with id `key` among those these filters show; a number is the rank `remedy issues` printed
+    last, resolved against that printed queue (`remedy.analytics.printed_queue`), never against ranks the
+    person has not seen. `command` names the command in messages (how to give the id instead)."""
+    from remedy.analytics.printed_queue import issue_at_printed_rank
+
+    if key.isdigit() and len(key) < ID_LENGTH:  # an id is ID_LENGTH hex digits, which may all be decimal
+        return issue_at_printed_rank(analysis, int(key), command)
     issues = rank_issues(analysis, **filters)
     for issue in issues:
-        if key == str(issue.rank) or key == issue.cluster.id:
+        if key == issue.cluster.id:
             return issue
     raise UsageError(f"no issue {key!r}: there are {len(issues)} issues with these filters "
-                     "(numbers are ranks from `remedy issues` with the same options; ids work too)")
+                     "(ids as `remedy issues` shows them; a number is a rank of the queue it printed last)")
 
 
 def issue_logs(analysis: Analysis, issue: Issue, *, limit: int | None = None) -> tuple[IssueLog, ...]:
@@ -326,7 +391,7 @@ def spellings(con: Any, logs: str, queries: Sequence[str]) -> dict[str, str]:
 
 
 def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], where: str | None,
-              newest: datetime.datetime | None) -> list[Issue]:
+              newest: datetime.datetime | None, scaffolds: Sequence[str] = ()) -> list[Issue]:
     con, logs = analysis.con, analysis.logs.table
     clusters = [cluster for cluster, _ in chosen]
     create_table(con, "cluster_members", {"normalized_query": "VARCHAR", "cluster": "VARCHAR"},
@@ -348,6 +413,13 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
         GROUP BY cluster""")
     by_cluster = {row[0]: row[1:] for row in facts.fetchall()}
     spelling = spellings(con, logs, [c.representative for c in clusters])
+    in_progress: dict[str, tuple[str, ...]] = {}
+    if scaffolds:  # which scaffold drafts match each listed issue's queries: the issue says a draft is under way
+        in_progress = {row[0]: tuple(row[1]) for row in con.execute(f"""
+            SELECT m.cluster, list(DISTINCT a.remediation_id ORDER BY a.remediation_id)
+            FROM cluster_members m JOIN {analysis.attributions} a USING (normalized_query)
+            WHERE a.role = 'draft' AND a.remediation_id IN (SELECT unnest($ids)) GROUP BY m.cluster""",
+                                                                     {"ids": list(scaffolds)}).fetchall()}
     issues = []
     for rank, (cluster, triage) in enumerate(chosen, start=1):
         log_ids, primary, first, last, recent, before = by_cluster.get(cluster.id, ([], "other", None, None, 0, 0))
@@ -355,7 +427,8 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
         issues.append(Issue(rank, cluster, primary, raw or cluster.representative, [str(i) for i in log_ids],
                             state=triage.state if triage else "open", assignee=triage.assignee if triage else None,
                             note=triage.note if triage else None, first_seen=first, last_seen=last,
-                            last_7_days=recent, previous_7_days=before))
+                            last_7_days=recent, previous_7_days=before,
+                            drafts_in_progress=in_progress.get(cluster.id, ())))
     return issues
 
 

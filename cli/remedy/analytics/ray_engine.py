@@ -51,7 +51,8 @@ from remedy.logs.line_files import NOT_UTF8
 from remedy.logs.reading import LOG_COLUMNS, REPORTED_SKIPS, LogTable, SkippedLine, canonical_batch
 from remedy.logs.settings import LogSettings
 
-INSTALL_HINT = "--engine ray needs Ray Data: pip install 'remedy-sme[ray]' (or pip install 'ray[data]')"
+INSTALL_HINT = ("--engine ray needs Ray Data: pip install 'remedy-sme[ray]', or your source with [ray] "
+                "(docs/install.md), or pip install 'ray[data]'")
 # Rows per block handed to a worker's step.
 BATCH_ROWS = 131_072
 # A worker forgets which decisions it has sent past this many rows (bounded memory; see _SentDecisions).

@@ -363,16 +363,19 @@ def _headline(analysis: Analysis, coverage: CoverageReport, previous: Analysis |
                 "prevented": prevented,
                 "bad_responses_served": report.logs.failures - _prevented_failures(window, served),
                 "addressed_share_active": report.by_status.active.share,
-                "addressed_share": report.addressed_share}
+                "addressed_share": report.addressed_share,
+                # beside the addressed share: failures no remediation covers that a triage decision took away
+                "triaged_away": report.triaged.total if report.triaged is not None else None}
 
     now = numbers(coverage, analysis)
     before = numbers(earlier, previous) if earlier is not None and previous is not None else None
-    labels = {"queries": "Queries", "failures": "Failures detected", "prevented": "Failures prevented (answers served)",
+    labels = {"queries": "Queries", "failures": "Failures detected", "prevented": "Answers served",
               "bad_responses_served": "Bad responses served (no remediation caught them)",
               "addressed_share_active": "Addressed share (active)",
-              "addressed_share": "Addressed share (active + draft)"}
+              "addressed_share": "Addressed share (active + draft)",
+              "triaged_away": "Failures triaged away (addressed, no action, won't fix; no remediation)"}
     better = {"queries": None, "failures": "down", "prevented": "up", "bad_responses_served": "down",
-              "addressed_share_active": "up", "addressed_share": "up"}
+              "addressed_share_active": "up", "addressed_share": "up", "triaged_away": None}
     return tuple(Metric(key, label, now[key], before[key] if before else None, key.startswith("addressed_share"),
                         better[key]) for key, label in labels.items())
 
@@ -429,7 +432,7 @@ def _remediation_rows(analysis: Analysis, coverage: CoverageReport, history: dic
             created=known.created if known else remediation.created,
             updated=known.updated if known else remediation.updated,
             updated_by=known.updated_by if known else remediation.updated_by,
-            created_by=known.created_by if known else None,
+            created_by=known.author if known else None,  # who wrote its content: not init's example, not a TODO
             edited_by=known.editors if known else (),
             preventions_by_bucket=_series(series.get(row.id, []), starts),
         ))

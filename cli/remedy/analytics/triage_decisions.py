@@ -69,7 +69,7 @@ def review_issue(config: Config, key: str, verdict: str, log_paths: Sequence[str
     if guidance and not (explanation and explanation.strip()):
         raise UsageError("--guidance writes the explanation as guidance: give --explanation TEXT")
     analysis = analyse(config, log_paths)
-    issue = find_issue(analysis, key, **filters)
+    issue = find_issue(analysis, key, command="remedy review", **filters)
     row = analysis.con.execute(f"""
         SELECT log_id, query, response FROM {analysis.logs.table}
         WHERE is_failure AND normalized_query = $q AND response IS NOT NULL AND trim(response) <> ''
@@ -96,7 +96,7 @@ def _find(config: Config, key: str, log_paths: Sequence[str], filters: dict[str,
     analysis = analyse(config, log_paths)
     if triaged:  # an id with a file: find it whatever its state
         filters = {**filters, "states": STATES}
-    return find_issue(analysis, key, **filters)
+    return find_issue(analysis, key, command="remedy triage", **filters)
 
 
 def _apply(config: Config, current: Triage | None, issue: Issue | None, decision: Decision) -> Written:

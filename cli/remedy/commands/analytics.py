@@ -72,13 +72,13 @@ def check_engine(engine: str, ray_address: str | None) -> None:
 
 def _analyse(ctx: typer.Context, logs: list[str], since: str | None, until: str | None, strict: bool,
              fmt: str, *, rows: bool = False, failure_logs: bool = False, engine: str = "local",
-             ray_address: str | None = None) -> Any:
+             ray_address: str | None = None, partials: dict[str, str] | None = None) -> Any:
     from remedy.analytics.analysis import analyse
 
     check_engine(engine, ray_address)
     analysis = analyse(config_from(ctx), logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                        strict=strict, progress=progress_for(fmt), rows=rows, failure_logs=failure_logs, engine=engine,
-                       ray_address=ray_address)
+                       ray_address=ray_address, partials=partials)
     report_skipped(analysis.logs.skipped_lines, analysis.logs.first_skipped)
     return analysis
 
@@ -95,7 +95,12 @@ def coverage(
 
     Example: remedy coverage --logs 'exports/*.jsonl.gz' --since 2026-10-01
     """
-    from remedy.analytics.coverage import check_attributions_path, coverage_report, write_attributions
+    from remedy.analytics.coverage import (
+        check_attributions_path,
+        coverage_partials,
+        coverage_report,
+        write_attributions,
+    )
     from remedy.report.analytics import COVERAGE, coverage_summary
 
     choose(fmt, FORMATS, "--format")
@@ -105,8 +110,9 @@ def coverage(
         choose(kind, ("answer", "guidance", "review"), "--kind")
     if attributions is not None:
         check_attributions_path(attributions, logs)
+    # failure logs on the driver and the serves partial: failures prevented and triaged away on either engine
     analysis = _analyse(ctx, logs, since, until, strict, fmt, rows=attributions is not None, engine=engine,
-                        ray_address=ray_address)
+                        ray_address=ray_address, partials=coverage_partials(), failure_logs=True)
     report = coverage_report(analysis, status=status, kind=kind)
     write(render(report, fmt, COVERAGE))
     if fmt == "csv":  # a CSV file is one table: its totals go beside it
@@ -120,9 +126,11 @@ def issues(
     ctx: typer.Context, logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
     state: str | None = typer.Option(None, "--state", help="open, assigned, addressed, no_action_needed, wont_fix "
                                      "or all; comma-separated (default: open,assigned)."),
-    assignee: str | None = typer.Option(None, "--assignee", help="Only issues assigned to this handle."),
+    assignee: str | None = typer.Option(None, "--assignee", help="Only issues assigned to this handle (alice, @alice "
+                                        "and @Alice alike, as `list --owner`)."),
     status: str = typer.Option("unaddressed", "--status", help="unaddressed, addressed (by remediations) or all."),
-    primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure."),
+    primary_issue: str | None = typer.Option(None, "--primary-issue", help="e.g. hallucination, search_failure; "
+                                             "an unknown one exits 2 with the known ones."),
     half_life: str | None = HALF_LIFE,
     top: int = typer.Option(20, "--top", help="How many issues (0: all)."),
     strict: bool = STRICT, fmt: str = FORMAT, engine: str = ENGINE, ray_address: str | None = RAY_ADDRESS,
@@ -132,16 +140,18 @@ def issues(
     Example: remedy issues --logs 'exports/*.jsonl.gz' --state open --assignee @alice
     """
     from remedy.analytics.issue_queue import STATUSES, issue_queue, parse_states
+    from remedy.analytics.printed_queue import QueueOptions, save_printed_queue
     from remedy.report.analytics import ISSUES, issues_footnote
 
     choose(fmt, FORMATS, "--format")
     choose(status, STATUSES, "--status")
     analysis = _analyse(ctx, logs, since, until, strict, fmt, failure_logs=True, engine=engine,
                         ray_address=ray_address)
-    queue = issue_queue(analysis, status=status, primary_issue=primary_issue, top=top or None,
-                        states=parse_states(state), assignee=assignee, half_life=parse_half_life(half_life))
-    report = queue.report()
+    options = QueueOptions(status=status, primary_issue=primary_issue, states=parse_states(state), assignee=assignee,
+                           half_life=parse_half_life(half_life))
+    report = issue_queue(analysis, top=top or None, **options.filters()).report()
     write(render(report, fmt, ISSUES))
+    save_printed_queue(config_from(ctx), report.issues, logs, options)  # a rank typed later means what was shown
     if fmt == "csv":
         typer.echo(issues_footnote(report), err=True)
 
@@ -158,7 +168,8 @@ def parse_half_life(value: str | None) -> float | None:
 
 
 def issue(
-    ctx: typer.Context, key: str = typer.Argument(..., help="The rank from `remedy issues`, or the issue id."),
+    ctx: typer.Context, key: str = typer.Argument(..., help="The issue id, or its rank in the queue `remedy issues` "
+                                                 "printed last (refused if the queue has changed since)."),
     logs: list[str] = LOGS, since: str | None = SINCE, until: str | None = UNTIL,
     state: str | None = STATE,
     status: str = typer.Option("unaddressed", "--status", help="As given to `remedy issues`."),

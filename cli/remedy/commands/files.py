@@ -22,15 +22,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(new_app, name="new")
 
 
-def init(directory: Path = typer.Argument(Path("."), help="Where to create the project (default: here).")) -> None:
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to create the project (default: here)."),
+    install_from: str | None = typer.Option(
+        None, "--install-from", help="Where CI and pre-commit install remedy from: git+https://HOST/ORG/REPO@TAG, "
+        "a remedy_sme-….whl path (relative to DIR) or URL, or a checkout's folder (default: remedy-sme==THIS "
+        "VERSION from the package index). docs/install.md."),
+) -> None:
     """Start a project: remedy.toml, remediations/ with one example of each kind, a CI workflow.
 
-    Example: remedy init my-assistant
+    Prints the pre-commit lines for the same install source.
+    Example: remedy init my-assistant --install-from git+https://github.com/acme/remedy@v0.1.0
     """
     from remedy.project_init import init_project
 
-    for result in init_project(directory):
+    done = init_project(directory, install_from)
+    for result in done.files:
         write(f"{'created' if result.created else 'kept   '} {result.path}\n")
+    workflow = next(result for result in done.files if result.path.name == "remedy.yml")
+    verb = "installs" if workflow.created else "was kept as it was; for this source it would install"
+    write(f"\nthe workflow {verb} {done.source.describe()}: pip install {done.source.pip_argument()}\n")
+    if done.source.kind == "index":
+        write("(until that release is on the package index, choose your own source with --install-from: "
+              "docs/install.md)\n")
+    write("\nfor pre-commit, add to .pre-commit-config.yaml:\n" + done.precommit)
 
 
 def validate(
@@ -183,7 +198,8 @@ MUST_NOT = typer.Option(None, "--must-not-match", help="A near query that must n
 TAG = typer.Option(None, "--tag", help="A tag (repeatable).")
 ID = typer.Option(None, "--id", help="The id (default: a slug of the question).")
 FROM_LOG = typer.Option(None, "--from-log", help="Prefill from this log id (with --logs).")
-FROM_ISSUE = typer.Option(None, "--from-issue", help="Prefill from issue N or its id, as `remedy issues` shows.")
+FROM_ISSUE = typer.Option(None, "--from-issue", help="Prefill from this issue id, or its rank in the queue "
+                          "`remedy issues` printed last (refused if the queue has changed since).")
 LOGS = typer.Option(None, "--logs", help="Log export(s) for --from-log / --from-issue (repeatable).")
 SINCE = typer.Option(None, "--since", help="With --from-issue: the issues of logs at or after this time, as "
                      "`remedy issues --since`.")
@@ -200,7 +216,7 @@ def new_answer(ctx: typer.Context, question: str | None = QUESTION,
     """A draft Expert Answer.
 
     Example: remedy new answer --question "..." --answer "..."; or from the issue queue:
-    remedy new answer --from-issue 1 --logs exports/logs.jsonl (the answer is left for you to write).
+    remedy new answer --from-issue 6ad3f8a27f30 --logs exports/logs.jsonl (the answer is left for you to write).
     """
     _scaffold(ctx, "answer", question, answer, also_match=also_match, must_not_match=must_not_match, tag=tag,
               remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs, since=since,

@@ -83,7 +83,10 @@ def calibrate(
     logs: list[str] = typer.Option([], "--logs", help="Log export(s) to draw the sample from."),
     out: Path | None = typer.Option(None, "--out", help="The labelling file to write (must not exist yet)."),
     labels: list[Path] = typer.Option([], "--labels", help="Filled-in labels file(s): choose settings from "
-                                      "them; with --sample, their queries are not asked again."),
+                                      "them; with --sample, their queries are not asked again. Several files "
+                                      "after one flag or the flag repeated: --labels r1.yaml r2.yaml"),
+    more_labels: list[Path] = typer.Argument(None, metavar="[LABELS]...", show_default=False,
+                                             help="More labels files after --labels FILE."),
     pairs: Path | None = typer.Option(None, "--pairs", help='JSONL of {"query": ..., "expected": id or null}.'),
     target: float = typer.Option(0.95, "--target-precision", help="The precision to certify, in (0, 1]."),
     kind: str = typer.Option("answer", "--kind", help="answer, guidance or review."),
@@ -101,6 +104,9 @@ def calibrate(
 
     Step 3: remedy calibrate --labels labels.yaml --write
 
+    A second round: --sample N --logs … --labels labels.yaml --out round-2.yaml, then
+    remedy calibrate --labels labels.yaml round-2.yaml --write (every round's file).
+
     Without --labels/--pairs the folder's also_matches (held out) and must_not_match are the labels.
     """
     from remedy.errors import UsageError
@@ -109,6 +115,10 @@ def calibrate(
     choose(kind, ("answer", "guidance", "review"), "--kind")
     if not 0.0 < target <= 1.0:
         raise UsageError(f"--target-precision must be in (0, 1], not {target}")
+    if more_labels and not labels:
+        raise UsageError(f"unexpected file {str(more_labels[0])!r}: labels files go after --labels "
+                         "(--labels r1.yaml r2.yaml)")
+    labels = [*labels, *(more_labels or [])]  # `--labels a b` gives a to the flag and b here: one list
     config = config_from(ctx)
     if sample is not None:
         _calibrate_sample(config, sample, logs, out, labels, kind, seed, strict)
@@ -123,6 +133,7 @@ def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels:
     from remedy.commands.analytics import report_skipped
     from remedy.errors import UsageError
     from remedy.matching.calibrate_folder import sample_project
+    from remedy.matching.calibration_labels import labels_command
 
     if not logs or out is None:
         raise UsageError("--sample N needs --logs PATH… and --out FILE")
@@ -132,7 +143,7 @@ def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels:
     typer.echo(f"wrote {len(drawn.rows)} questions to {summary.out} ({drawn.considered:,} distinct log queries; "
                f"{drawn.exact:,} exact matches and {drawn.already_labelled:,} already labelled left out).\n"
                f"next: experts fill in `label: yes | no` (docs/matching.md, 'Labelling'), then "
-               f"remedy calibrate --labels {summary.out} --write", err=True)
+               f"{labels_command(summary.rounds)} --write", err=True)
 
 
 def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: float, kind: str,  # noqa: ANN001

@@ -31,7 +31,8 @@ def serve(
     """Serve the run-time decisions over HTTP: POST /v1/match, GET /v1/health, GET /v1/remediations.
 
     The folder is reloaded when its files change; a change that fails validation is not loaded and the
-    last good folder keeps serving. Needs: pip install 'remedy[serve]'. Docs: docs/serving.md.
+    last good folder keeps serving. Needs the serve extra: pip install 'remedy-sme[serve]' (docs/install.md).
+    Docs: docs/serving.md.
     Example: remedy serve --log-dir serving-logs
     """
     from remedy.serving.options import ServeOptions

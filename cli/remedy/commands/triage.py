@@ -7,9 +7,11 @@ import typer
 from remedy.commands.common import config_from, write
 from remedy.errors import UsageError
 
-ISSUE = typer.Argument(..., help="The issue: its rank in `remedy issues` (with the same options) or its id.")
+ISSUE = typer.Argument(..., help="The issue id, or its rank in the queue `remedy issues` printed last (refused "
+                       "if the queue has changed since).")
 LOGS = typer.Option(None, "--logs", help="Log export(s) to find the issue in (repeatable; globs allowed).")
-STATE = typer.Option(None, "--state", help="Find ranks among issues in these states, as `remedy issues --state`.")
+STATE = typer.Option(None, "--state", help="Find the id among issues in these states, as `remedy issues --state` "
+                     "(a rank uses the options the queue was printed with).")
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +38,7 @@ def triage(
     from remedy.analytics.issue_queue import parse_states
     from remedy.analytics.triage_decisions import Decision, triage_issue
     from remedy.files.folder import display_path
+    from remedy.owners.handles import handle_from_option
 
     chosen = [name for name, on in (("--addressed", addressed), ("--no-action", no_action), ("--wont-fix", wont_fix),
                                     ("--assign", assign is not None), ("--reopen", reopen)) if on]
@@ -44,8 +47,8 @@ def triage(
     if not chosen and note is None:
         raise UsageError("say what to record: --addressed, --no-action, --wont-fix, --assign HANDLE, --note TEXT "
                          "or --reopen")
-    if assign is not None and not assign.strip():
-        raise UsageError("--assign needs a handle, e.g. @alice")
+    if assign is not None:
+        assign = handle_from_option(assign, "--assign")
     decision = Decision(state="addressed" if addressed else "no_action_needed" if no_action else
                         "wont_fix" if wont_fix else None, assignee=assign, note=note, reopen=reopen)
     written = triage_issue(config_from(ctx), key, decision, logs or [], states=parse_states(state))

@@ -28,5 +28,5 @@ def ever_active(remediation: Remediation) -> bool:
 def why_protected(old: Remediation, preventions: dict[str, int] | None) -> str:
     if preventions is not None:
         count = preventions.get(old.id, 0)
-        return f"it prevented {count} failure{'s' if count != 1 else ''} in the logs"
+        return f"it was served {count} time{'s' if count != 1 else ''} in the logs (users were given it)"
     return "it has been active (without --logs, remedy assumes it prevented failures)"

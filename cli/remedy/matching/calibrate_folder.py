@@ -131,6 +131,7 @@ class SampleSummary:
     log_rows: int
     skipped_lines: int
     first_skipped: tuple[Any, ...]
+    rounds: tuple[Path, ...]  # every round's labels file, this one last: what `--labels` needs next
 
 
 def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_files: Sequence[Path] = (),
@@ -200,7 +201,8 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
     if positives < FEW_POSITIVES:
         warnings.append(f"only {positives} labelled positive(s) (queries with a right answer); with fewer than "
                         f"{FEW_POSITIVES} the bound is loose and recall a rough guess: label more "
-                        "(remedy calibrate --sample N --logs … --labels THESE --out NEW)")
+                        f"(remedy calibrate --sample N --logs … --labels {' '.join(map(str, labels_files)) or 'THESE'} "
+                        "--out NEW)")
     if foreign:
         warnings.append(f"labels sampled with another model than today's {pin}: {', '.join(foreign)}; they still "
                         "count (every query is scored again), but that sample was drawn around the other model's "
@@ -256,14 +258,15 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
     if not sample.rows:
         raise InputError("no log query left to ask about (all labelled already, exact matches, or no "
                          f"{kind} in the folder)")
+    rounds = (*labels_files, out)
     summary = [f"{len(sample.rows)} of {len(queries):,} distinct log queries ({sum(counts):,} rows), "
                f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches and "
                f"{sample.already_labelled:,} already-labelled queries left out"]
     text = render_labels(sample.rows, model=built.embedder.name, fingerprint=built.embedder.fingerprint,
-                         questions={r.id: r.question for r in candidates}, summary=summary)
+                         questions={r.id: r.question for r in candidates}, summary=summary, rounds=rounds)
     write_atomically(out, text)
     return SampleSummary(out, sample, built.embedder.name, built.embedder.fingerprint, sum(counts),
-                         logs.skipped_lines, tuple(logs.first_skipped))
+                         logs.skipped_lines, tuple(logs.first_skipped), rounds)
 
 
 def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:

@@ -230,15 +230,26 @@ def _yes_no(value: Any) -> bool | None | str:
     return "bad"
 
 
+def labels_command(files: Sequence[str | Path]) -> str:
+    """`remedy calibrate --labels A B …`: every round's file after one flag, quoted for a shell."""
+    import shlex
+
+    return "remedy calibrate --labels " + " ".join(shlex.quote(str(path)) for path in files)
+
+
 def render_labels(rows: Sequence[LabelRow], *, model: str, fingerprint: str, questions: dict[str, str],
-                  summary: Iterable[str] = ()) -> str:
-    """The labelling file: a header that tells the expert what to do, then one item per row."""
+                  summary: Iterable[str] = (), rounds: Sequence[str | Path] = ()) -> str:
+    """The labelling file: a header that tells the expert what to do, then one item per row.
+
+    `rounds`: every labels file of the calibration, this one included, so the command in the header
+    keeps the earlier rounds' labels (naming only this file would drop them)."""
+    then = labels_command(rounds) if rounds else "remedy calibrate --labels THIS_FILE"
     lines = [
         f"# remedy calibration labels; model {model}@{fingerprint}. Fill in label: yes | no",
         "# label:   yes if the candidate's answer is a right answer to serve for this query, no if it is not.",
         "# correct: optional; the id of the entry that is right instead, or none when no entry answers it.",
         "# similarity, margin: what the model said; weight: how many log queries the row stands for. Leave them.",
-        "# Then: remedy calibrate --labels THIS_FILE [--write]   (docs/matching.md, 'Labelling')",
+        f"# Then: {then} [--write]   (docs/matching.md, 'Labelling')",
         *(f"# {line}" for line in summary),
     ]
     for row in rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from remedy.analytics.coverage import CoverageReport
+from remedy.analytics.coverage import CoverageReport, CoverageRow
 from remedy.analytics.issue_queue import IssueDetail, IssueList, IssueSummary
 from remedy.analytics.preview import Preview
 from remedy.report.tables import View, iso_z
@@ -16,14 +16,37 @@ def coverage_summary(report: CoverageReport) -> str:
     share = report.addressed_share
     share_text = f"{100 * share:.1f}%" if share is not None else "n/a"
     active = report.by_status.active.addressed_failures
-    return (f"{logs.total:,} logs, {logs.failures:,} failures: {logs.addressed_failures:,} addressed "
-            f"({share_text}; {active:,} by active entries), {logs.unaddressed_failures:,} unaddressed; "
-            f"preventions from {report.preventions_source}"
+    return (f"{logs.total:,} logs, {logs.failures:,} failures: {logs.addressed_failures:,} addressed by remediations "
+            f"({share_text}; {active:,} by active entries), {logs.unaddressed_failures:,} not"
+            + (f" ({triaged_text(report)})" if report.triaged is not None else "")
+            + f"; answers served from {report.preventions_source}; failures prevented: the serves where the log "
+            "is a failure or the same query failed where no answer was served"
             + (f"; {logs.skipped_lines:,} malformed lines skipped" if logs.skipped_lines else ""))
 
 
+def triaged_text(report: CoverageReport) -> str:
+    """The triaged-away failures beside the addressed share: decisions count, but not as remediations."""
+    triaged = report.triaged
+    assert triaged is not None
+    if not triaged.total:
+        return "none triaged away"
+    share = f", {100 * triaged.total / report.logs.failures:.1f}%" if report.logs.failures else ""
+    left = report.logs.unaddressed_failures - triaged.total
+    return (f"{triaged.total:,} of them triaged away{share}: {triaged.addressed:,} addressed, "
+            f"{triaged.no_action_needed:,} no action needed, {triaged.wont_fix:,} won't fix; {left:,} left for the "
+            "queue")
+
+
+def coverage_cells(row: CoverageRow) -> dict[str, Any]:
+    """Tables name each number for what it counts: serves, and the failures among them prevented."""
+    return {"id": row.id, "kind": row.kind, "status": row.status, "covered_failures": row.covered_failures,
+            "covered_logs": row.covered_logs, "answers_served": row.answers_served,
+            "failures_prevented": row.failures_prevented, "last_served": row.last_prevention}
+
+
 COVERAGE = View(rows="remediations", columns=("id", "kind", "status", "covered_failures", "covered_logs",
-                                              "preventions", "last_prevention"), headline=coverage_summary)
+                                              "answers_served", "failures_prevented", "last_served"),
+                headline=coverage_summary, cells=coverage_cells)
 
 
 def preview_summary(report: Preview) -> str:
@@ -46,15 +69,17 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
              f"state {issue.state}" + (f", assignee {issue.assignee}" if issue.assignee else "")
              + f"; first seen {_iso(issue.first_seen)}, last seen {_iso(issue.last_seen)}; last 7 days "
              f"{issue.trend.last_7_days} vs {issue.trend.previous_7_days} the 7 before"
-             + (f"\nnote: {issue.note}" if issue.note else ""), "",
+             + (f"\nnote: {issue.note}" if issue.note else "")
+             + "".join(f"\ndraft in progress: {draft} (still a scaffold: write its text; until then the issue "
+                       "stays listed)" for draft in issue.drafts_in_progress), "",
              f"{heading}queries ({len(issue.queries)} distinct):"]
     lines += [f"  - {query}" for query in issue.queries[:30]]
     lines += ["", f"{heading}logs (most severe first):"]
     for row in issue.logs:
         lines += [f"  {row.log_id}  {iso_z(row.timestamp)}  severity {row.severity or 0.0:.2f}  {row.primary_issue}",
-                  f"    query:    {row.query}", f"    response: {row.response or ''}"]
+                  _labelled("query", row.query), _labelled("response", row.response or "")]
         if row.context:
-            lines.append(f"    context:  {row.context}")
+            lines.append(_labelled("context", row.context))
         if row.scores:
             lines.append(f"    scores:   {json.dumps(row.scores, default=str)}")
         if row.metadata:
@@ -63,6 +88,14 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
               f"or decide: remedy triage {issue.id} --logs … --addressed | --no-action | --wont-fix | "
               "--assign HANDLE; or judge the response: remedy review " + issue.id + " --logs … --good | --bad"]
     return "\n".join(lines) + "\n"
+
+
+def _labelled(label: str, text: str) -> str:
+    """`    label:    text`, its later lines indented under the first: a multi-line response or a context of
+    several passages (joined by a blank line) stays readable as one block of this log."""
+    indent = " " * 14
+    first, *rest = text.split("\n")
+    return f"    {label + ':':<10}{first}" + "".join(f"\n{indent}{line}" if line.strip() else "\n" for line in rest)
 
 
 # CSV: the issue's logs, one a row (the text formats show them with the issue's summary).
@@ -76,7 +109,8 @@ def _iso(moment: Any) -> str:
 
 def issue_cells(issue: IssueSummary) -> dict[str, Any]:
     """Tables show the trend as `last 7 days vs the 7 before` and the days first and last seen."""
-    return {"rank": issue.rank, "id": issue.id, "state": issue.state, "assignee": issue.assignee,
+    state = f"{issue.state}, draft in progress" if issue.drafts_in_progress else issue.state
+    return {"rank": issue.rank, "id": issue.id, "state": state, "assignee": issue.assignee,
             "size": issue.size, "impact": issue.impact, "mean_severity": issue.mean_severity,
             "first_seen": issue.first_seen.date().isoformat() if issue.first_seen else None,
             "last_seen": issue.last_seen.date().isoformat() if issue.last_seen else None,
@@ -93,11 +127,18 @@ def issues_footnote(queue: IssueList) -> str:
     lines = [f"{shown}; impact = sum of severity x 2^(-age / half-life), half-life {half_life}, "
              f"age from the newest log ({newest}); size is the raw failure count; trend: last 7 days vs the 7 before",
              "failures covered by an active or DRAFT remediation are not listed (a draft covers its issue: "
-             "`remedy coverage --status draft`)"]
+             "`remedy coverage --status draft`), unless the draft is still a scaffold (TODO): then its issue "
+             "stays, marked \"draft in progress\""]
+    in_progress = sum(1 for issue in queue.issues if issue.drafts_in_progress)
+    if in_progress:
+        lines.append(f"{in_progress} listed issue(s) have a draft in progress that is still a scaffold "
+                     "(`remedy issue ID` names it; `remedy validate` flags it W003)")
     if queue.hidden_by_state:
         lines.append(f"{queue.hidden_by_state} triaged issue(s) hidden by state (`--state all` shows them)")
     if queue.issues:
-        lines.append("`remedy issue N --logs …` shows one in full; `remedy triage N --logs …` records a decision")
+        first = queue.issues[0].id  # ids never move; a rank would mean this printed queue only
+        lines.append(f"`remedy issue {first} --logs …` shows one in full; `remedy triage {first} --logs …` records a "
+                     "decision (by id, which never changes; a rank means the queue as printed here)")
     return "\n".join(lines)
 
 

@@ -116,19 +116,19 @@ def _over_time(report: Report) -> str:
     buckets: Sequence[Bucket] = report.over_time
     labels = [_bucket_label(b.start, report.bucket) for b in buckets]
     per = {"day": "per day", "week": "per week (from Monday)", "month": "per month"}[report.bucket]
-    counts = line_chart(f"Queries, failures and preventions {per}", labels,
+    counts = line_chart(f"Queries, failures and answers served {per}", labels,
                         [("queries", [b.queries for b in buckets]), ("failures", [b.failures for b in buckets]),
-                         ("prevented", [b.prevented for b in buckets])])
+                         ("answers served", [b.prevented for b in buckets])])
     shares = line_chart(f"Addressed share of failures {per} (active + draft)", labels,
                         [("addressed share", [b.addressed_share for b in buckets])], percent=True)
-    columns = [(report.bucket, ""), ("queries", "num"), ("failures", "num"), ("prevented", "num"),
+    columns = [(report.bucket, ""), ("queries", "num"), ("failures", "num"), ("answers served", "num"),
                ("addressed", "num"), ("addressed share", "num")]
     rows = [[(_e(label), label), (_count(b.queries), b.queries), (_count(b.failures), b.failures),
              (_count(b.prevented), b.prevented), (_count(b.addressed_failures), b.addressed_failures),
              (_share(b.addressed_share), "" if b.addressed_share is None else b.addressed_share)]
             for label, b in zip(labels, buckets, strict=True)]
     return (f'<section id="over-time"><h2>Over time</h2>'
-            f'<figure><figcaption>Queries, failures and preventions {per}</figcaption>{counts}</figure>'
+            f'<figure><figcaption>Queries, failures and answers served {per}</figcaption>{counts}</figure>'
             f'<figure><figcaption>Addressed share {per}</figcaption>{shares}</figure>'
             f'{_numbers("Over time", _table(columns, rows, table_id="over-time-table"))}</section>')
 
@@ -149,7 +149,7 @@ def _root_causes(report: Report) -> str:
 
 def _remediation_cells(row: RemediationRow, report: Report) -> list[tuple[str, Any]]:
     per = report.bucket
-    spark = sparkline(f"{row.id}: preventions per {per}: " + ", ".join(str(v) for v in row.preventions_by_bucket),
+    spark = sparkline(f"{row.id}: answers served per {per}: " + ", ".join(str(v) for v in row.preventions_by_bucket),
                       row.preventions_by_bucket) if row.kind == "answer" else ""
     return [(f'<code>{_e(row.id)}</code>', row.id), (_e(row.kind), row.kind),
             (f'<span class="status {_e(row.status)}">{_e(row.status)}</span>', row.status),
@@ -163,8 +163,8 @@ def _remediation_cells(row: RemediationRow, report: Report) -> list[tuple[str, A
 
 def _remediations(report: Report) -> str:
     columns = [("id", ""), ("kind", ""), ("status", ""), ("owners", ""), ("covered failures", "num"),
-               ("covered logs", "num"), ("preventions", "num"), ("last prevention", "date"), ("created", "date"),
-               ("last edited", "date"), ("by", ""), (f"preventions per {report.bucket}", "num")]
+               ("covered logs", "num"), ("answers served", "num"), ("last served", "date"), ("created", "date"),
+               ("last edited", "date"), ("by", ""), (f"answers served per {report.bucket}", "num")]
     table = _table(columns, (_remediation_cells(r, report) for r in report.remediations), table_id="remediations-table")
     by_id = {r.id: r for r in report.remediations}
     top_p = "".join(f"<li><code>{_e(i)}</code> {_count(by_id[i].preventions) if i in by_id else ''}</li>"
@@ -178,8 +178,9 @@ def _remediations(report: Report) -> str:
         ([(f"<code>{_e(r.id)}</code>", r.id), *[(str(v), v) for v in r.preventions_by_bucket]]
          for r in report.remediations if r.kind == "answer"), sortable=False))
     return (f'<section id="remediations"><h2>Remediations</h2>'
-            f'<p>{report.remediations_total:,} remediations; preventions from {_e(report.preventions_source)}.</p>'
-            f'<div class="lists"><div><h3>Top by preventions</h3><ol id="top-preventions">{top_p}</ol></div>'
+            f'<p>{report.remediations_total:,} remediations; answers served counted from '
+            f'{_e(report.preventions_source)}.</p>'
+            f'<div class="lists"><div><h3>Top by answers served</h3><ol id="top-preventions">{top_p}</ol></div>'
             f'<div><h3>Top by covered failures</h3><ol id="top-coverage">{top_c}</ol></div>'
             f'<div><h3>Never matched anything ({report.never_matched_total:,})</h3><ul id="never-matched">{never}</ul>'
             f'{_more(report.never_matched_total - MAX_NEVER_MATCHED, "entries", command)}</div></div>'
@@ -192,11 +193,12 @@ def _contributions(report: Report) -> str:
     if not report.in_git:
         return ('<section id="contributions"><h2>Contributions</h2><p>The remediations folder is not in git '
                 '(or has no commits): authors are unknown.</p></section>')
-    columns = [("author", ""), ("created", "num"), ("edited", "num"), ("preventions credited", "num")]
+    columns = [("author", ""), ("created", "num"), ("edited", "num"), ("answers served credited", "num")]
     rows = [[(_e(c.author), c.author), (_count(c.created), c.created), (_count(c.edited), c.edited),
              (_count(c.preventions), c.preventions)] for c in report.contributions]
     return ('<section id="contributions"><h2>Contributions</h2><p>From git: who created each remediation, who '
-            'edited it afterwards, and the preventions of the answers each author created.</p>'
+            'edited it afterwards, and the answers served of the answers each author created; authored content '
+            'only: not init&#x27;s examples, TODO scaffolds or status flips.</p>'
             f'{_table(columns, rows, table_id="contributions-table")}</section>')
 
 

@@ -1,9 +1,10 @@
-"""An answer that has prevented failures was deleted (`remedy check`).
+"""An answer that users were served (DESIGN: that has prevented failures) was deleted (`remedy check`).
 
 Users were served that exact answer; the record of what was served must stay readable in the
-repository. Whether an answer "has prevented failures" is known from the logs when `remedy check`
-gets `--logs` (at least one prevention); without logs, remedy assumes it has once it was ever
-active (its base version is active or paused, or carries `activated`). A rename is not a deletion.
+repository. Whether it was served is known from the logs when `remedy check` gets `--logs` (at least
+one serve; the message says how many, as "served N times", which counts serves, not failures
+prevented); without logs, remedy assumes it was once it was ever active (its base version is active
+or paused, or carries `activated`). A rename is not a deletion.
 
 Bad: `git rm remediations/answers/wifi-on-board.yaml` for an answer that was active.
 

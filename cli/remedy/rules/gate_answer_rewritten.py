@@ -1,4 +1,4 @@
-"""The question or answer of an answer that has prevented failures was rewritten (`remedy check`).
+"""The question or answer of an answer that users were served was rewritten (`remedy check`).
 
 Users asked that question and were served that text; changing either in place would make the
 record say something was served that never was. The same protection as G001 applies (from

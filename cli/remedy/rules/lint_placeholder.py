@@ -26,6 +26,11 @@ PLACEHOLDER = re.compile(r"\[(?:url|link|insert[^\]]*|name|date|phone|email|todo
                          r"|\b(?:TODO|TBD|FIXME|XXX)\b|lorem ipsum|<insert[^>]*>|\{\{[^}]*\}\}", re.I)
 
 
+def has_placeholder(text: str) -> bool:
+    """True when `text` still holds a placeholder: a scaffold nobody has written yet (`new --from-issue`'s TODO)."""
+    return PLACEHOLDER.search(text) is not None
+
+
 def check(context: RuleContext) -> Iterator[Problem]:
     for remediation in context.folder.remediations:
         key = TEXT_FIELD_BY_KIND[remediation.kind]

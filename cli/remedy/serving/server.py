@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from remedy.errors import UsageError
 from remedy.serving.options import ENVIRONMENT_VARIABLE, ServeOptions, check_options
 
-INSTALL_HINT = "`remedy serve` needs the serve extra: pip install 'remedy[serve]' (uvicorn and Starlette)"
+INSTALL_HINT = ("`remedy serve` needs the serve extra (uvicorn and Starlette): pip install 'remedy-sme[serve]', or "
+                "your source with [serve] (docs/install.md)")
 
 
 @dataclass(frozen=True)
