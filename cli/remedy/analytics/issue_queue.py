@@ -30,7 +30,7 @@ from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
 from remedy.logs.clustering import ID_LENGTH, Cluster, TopicClustering, cluster_id, topic_thresholds
-from remedy.owners.handles import normalize_owner
+from remedy.owner_handles import normalize_owner
 from remedy.sql import sql_string
 
 STATUSES = ("unaddressed", "addressed", "all")
@@ -154,7 +154,7 @@ class IssueDetail(IssueSummary):
 
 def scaffold_drafts(analysis: Analysis) -> tuple[str, ...]:
     """The drafts that are no more than a scaffold: their text still holds a placeholder (rule W003's)."""
-    from remedy.rules.lint_placeholder import has_placeholder
+    from remedy.placeholders import has_placeholder
 
     return tuple(sorted(r.id for r in analysis.matcher.by_id.values()  # a review's text is a logged response
                         if r.status == "draft" and r.kind != "review" and has_placeholder(r.text)))
@@ -269,7 +269,8 @@ def find_issue(analysis: Analysis, key: str, *, command: str = "remedy issue", *
     from remedy.analytics.printed_queue import issue_at_printed_rank
 
     if key.isdigit() and len(key) < ID_LENGTH:  # an id is ID_LENGTH hex digits, which may all be decimal
-        return issue_at_printed_rank(analysis, int(key), command)
+        return issue_at_printed_rank(analysis, int(key), command,
+                                     lambda **options: issue_queue(analysis, **options).issues)
     issues = rank_issues(analysis, **filters)
     for issue in issues:
         if key == issue.cluster.id:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,13 +96,12 @@ def load_printed_queue(config: Config) -> PrintedQueue | None:
         return None
 
 
-def issue_at_printed_rank(analysis: Analysis, rank: int, command: str) -> Any:
+def issue_at_printed_rank(analysis: Analysis, rank: int, command: str, ranked: Callable[..., Sequence[Any]]) -> Any:
     """The issue printed at `rank` by the last `remedy issues`, if the queue still ranks it there.
 
     `command`: how the person would name the issue by id instead (e.g. "remedy triage"), for the message.
+    `ranked(**filters)`: the queue's issues now, from the issue queue (which calls this, so not imported here).
     """
-    from remedy.analytics.issue_queue import issue_queue
-
     if analysis.config is None:  # pragma: no cover - every command analyses a project
         raise UsageError("a rank needs a project; give the issue id")
     printed = load_printed_queue(analysis.config)
@@ -114,7 +113,7 @@ def issue_at_printed_rank(analysis: Analysis, rank: int, command: str) -> Any:
         shown = f"ranks 1 to {len(printed.ranks)}" if printed.ranks else "no issues"
         raise UsageError(f"rank {rank} was not in the queue `remedy issues` printed last ({shown}, at "
                          f"{printed.printed_at}): give the issue id, or print more with --top")
-    now = issue_queue(analysis, **printed.options.filters()).issues
+    now = ranked(**printed.options.filters())
     current = now[rank - 1] if rank <= len(now) else None
     if current is not None and current.cluster.id == seen.id:
         return current

@@ -38,7 +38,7 @@ def triage(
     from remedy.analytics.issue_queue import parse_states
     from remedy.analytics.triage_decisions import Decision, triage_issue
     from remedy.files.folder import display_path
-    from remedy.owners.handles import handle_from_option
+    from remedy.owner_handles import handle_from_option
 
     chosen = [name for name, on in (("--addressed", addressed), ("--no-action", no_action), ("--wont-fix", wont_fix),
                                     ("--assign", assign is not None), ("--reopen", reopen)) if on]

@@ -95,7 +95,7 @@ def _authors_content(lines: list[str], created: bool) -> bool:
 
 def _is_scaffold(added: list[str]) -> bool:
     """A created file nobody wrote: one of `remedy init`'s examples, or a draft still holding a placeholder."""
-    from remedy.rules.lint_placeholder import has_placeholder
+    from remedy.placeholders import has_placeholder
 
     text = "\n".join(added)
     return has_placeholder(text) or any(_same_lines(added, example) for example in _init_examples())

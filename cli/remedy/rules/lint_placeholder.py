@@ -11,25 +11,16 @@ Good:
     answer: See our refund page at https://example.com/refunds
 """
 
-import re
 from collections.abc import Iterator
 
 from remedy.files.schema import TEXT_FIELD_BY_KIND
+from remedy.placeholders import PLACEHOLDER
 from remedy.problems import Problem
 from remedy.rules.context import RuleContext, locate
 
 CODE = "W003"
 NAME = "lint.placeholder"
 SEVERITY = "warning"
-
-PLACEHOLDER = re.compile(r"\[(?:url|link|insert[^\]]*|name|date|phone|email|todo|tbd|placeholder)\]"
-                         r"|\b(?:TODO|TBD|FIXME|XXX)\b|lorem ipsum|<insert[^>]*>|\{\{[^}]*\}\}", re.I)
-
-
-def has_placeholder(text: str) -> bool:
-    """True when `text` still holds a placeholder: a scaffold nobody has written yet (`new --from-issue`'s TODO)."""
-    return PLACEHOLDER.search(text) is not None
-
 
 def check(context: RuleContext) -> Iterator[Problem]:
     for remediation in context.folder.remediations:
