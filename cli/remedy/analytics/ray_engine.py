@@ -439,7 +439,7 @@ def find_sources(paths: Sequence[str]) -> list[Source]:
             raise InputError(f"{path}: no such file or folder")
         if info.type == pafs.FileType.Directory:
             found = [i.path for i in filesystem.get_file_info(pafs.FileSelector(location, recursive=True))
-                     if i.type == pafs.FileType.File and not os.path.basename(i.path).startswith((".", "_"))]
+                     if i.type == pafs.FileType.File and not _hidden(os.path.relpath(i.path, location))]
             base = location
             names = {f: path.rstrip("/") + "/" + os.path.relpath(f, location).replace(os.sep, "/") for f in found}
         else:
@@ -454,6 +454,11 @@ def find_sources(paths: Sequence[str]) -> list[Source]:
         sources.extend(Source(kind, tuple(files), tuple(names[f] for f in files), filesystem, base)
                        for kind, files in ((True, lines), (False, parquet)) if files)
     return sources
+
+
+def _hidden(relative: str) -> bool:
+    """A file or folder named `.…` or `_…` (Spark's `_SUCCESS`, `_temporary/`), as the local engine skips them."""
+    return any(part.startswith((".", "_")) for part in relative.replace(os.sep, "/").split("/"))
 
 
 def _suffix(path: str) -> str:

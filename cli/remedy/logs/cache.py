@@ -72,7 +72,8 @@ def cache_folder(cache_dir: Path) -> Path:
     return Path(cache_dir) / FOLDER
 
 
-def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, gzip: bool) -> Path:
+def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, gzip: bool,
+               partitions: tuple[tuple[str, str], ...] = ()) -> Path:
     """Where the entry of `path` read with `settings` lives; the name changes whenever the file's bytes do."""
     resolved = os.path.realpath(path)
     shape = {
@@ -84,6 +85,8 @@ def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, g
         "failure_cutoff": settings.failure_cutoff,
         "failure_cutoffs": dict(sorted(settings.failure_cutoffs.items())),
     }
+    if partitions:  # they fill mapped fields: the same file read under another folder gives other rows
+        shape["partitions"] = [list(pair) for pair in partitions]
     path_hash = _digest(resolved)
     content_hash = _digest(json.dumps(shape, sort_keys=True) + "\0" + resolved)
     return folder / f"{path_hash}-{content_hash}.parquet"
@@ -237,7 +240,8 @@ def read_cached(con: duckdb.DuckDBPyConnection, files: list[LogFile], settings: 
     con.execute(f"SET memory_limit = '{CACHED_MEMORY_LIMIT}'")
     entries: list[tuple[LogFile, CacheEntry]] = []
     for log_file in files:
-        parquet = entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip)
+        parquet = entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip,
+                             partitions=log_file.partitions)
         entry = load_entry(con, parquet) or _build_entry(con, log_file, settings, parquet)
         entries.append((log_file, entry))
     pinned = _pin(con, [entry.parquet for _, entry in entries])

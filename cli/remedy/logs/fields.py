@@ -14,6 +14,7 @@ field is absent or null).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -187,6 +188,16 @@ def objects_source(fields_sql: str, names: Mapping[str, str]) -> str:
     (`sources.json_fields_sql`): nothing is blank, invalid or not an object."""
     values = ", ".join(f"{quote_ident(names[f.name])} AS f_{f.name}" for f in FIELDS)
     return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {values} FROM ({fields_sql})"
+
+
+def with_partitions(fields: str, names: Mapping[str, str], partitions: Sequence[tuple[str, str]]) -> str:
+    """`fields` (`lines_source` or `objects_source`) with a hive partition value (`date=2026-11-30/`) as
+    the value of the mapped field of that name where the row lacks it, as Ray Data adds partitions
+    under a row's own fields. Partitions that name no mapped field change nothing."""
+    values = dict(partitions)
+    replaced = [f"coalesce(f_{field.name}, {sql_string(json.dumps(values[names[field.name]]))}::JSON) "
+                f"AS f_{field.name}" for field in FIELDS if names[field.name] in values]
+    return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({fields})" if replaced else fields
 
 
 def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False) -> str:

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING
 
 from remedy.errors import InputError, is_interrupt
 from remedy.logs.derive import rows_sql, staged_table_sql
-from remedy.logs.fields import FIELDS, lines_source, objects_source, parse_sql
+from remedy.logs.fields import FIELDS, lines_source, objects_source, parse_sql, with_partitions
 from remedy.logs.line_files import csv_as_lines, utf8_lines
 from remedy.logs.sources import (
     LogFile,
@@ -144,13 +144,16 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
     if os.path.getsize(log_file.path) == 0:
         return  # an empty file is an empty export
     names = settings.fields
+    partitions = log_file.partitions
     if log_file.format == "csv":  # split into records in Python: exact line numbers, strict rows
         with _line_file(lambda out: csv_as_lines(log_file.path, log_file.gzip, settings, out)) as lines:
-            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=True)
+            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=True,
+                          partitions=partitions)
         return
     if log_file.format == "jsonl" and _stage_objects(con, target, index, log_file, settings):
         return
-    lines = lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl")
+    lines = with_partitions(lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl"),
+                            names, partitions)
     error = _write(con, target, parse_sql(lines, index, names), settings, keep=True)
     if error is None:
         return
@@ -158,7 +161,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
         raise InputError(unreadable(log_file.path, error)) from error
     # A line that is not UTF-8 stops DuckDB: only then, mark such lines and read the rest.
     with _line_file(lambda out: utf8_lines(log_file.path, log_file.gzip, out)) as decoded:
-        _insert_lines(con, target, index, decoded, settings, shown=log_file.path, tabular=False)
+        _insert_lines(con, target, index, decoded, settings, shown=log_file.path, tabular=False,
+                      partitions=partitions)
 
 
 def _write(con: duckdb.DuckDBPyConnection, target: Target, parsed: str, settings: LogSettings, *,
@@ -185,7 +189,8 @@ def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, l
     if starts_with_bom(log_file):
         return False
     names = settings.fields
-    fields = objects_source(json_fields_sql(log_file, [names[f.name] for f in FIELDS]), names)
+    fields = with_partitions(objects_source(json_fields_sql(log_file, [names[f.name] for f in FIELDS]), names),
+                             names, log_file.partitions)
     if _write(con, target, parse_sql(fields, index, names), settings, keep=False) is not None:
         return False
     rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
@@ -202,12 +207,13 @@ def _label(names: Mapping[str, str], canonical: str) -> str:
 
 
 def _insert_lines(con: duckdb.DuckDBPyConnection, target: Target, index: int, lines: str, settings: LogSettings,
-                  *, shown: str, tabular: bool) -> None:
+                  *, shown: str, tabular: bool, partitions: tuple[tuple[str, str], ...]) -> None:
     """Stage a line file of `line_files` (one document or MARK + reason per line of the file `shown`)."""
 
     names = settings.fields
-    parsed = parse_sql(lines_source(source_sql(con, LogFile(lines, "jsonl")), names, tabular=tabular), index, names,
-                       marked=True)
+    fields = with_partitions(lines_source(source_sql(con, LogFile(lines, "jsonl")), names, tabular=tabular),
+                             names, partitions)
+    parsed = parse_sql(fields, index, names, marked=True)
     error = _write(con, target, parsed, settings, keep=True)
     if error is not None:
         raise InputError(unreadable(shown, error)) from error
