@@ -43,6 +43,26 @@ class Check:
     detail: str | None = None  # SQL appended to the message (e.g. the offending value)
 
 
+# What DuckDB's JSON type detection calls a column whose every value is a string (it names strings that
+# all read as dates or times by those types), an integer, or a number; NULL: no value but null.
+STRING_TYPES = frozenset({"VARCHAR", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "UUID", "NULL"})
+NUMBER_TYPES = frozenset({"DOUBLE", "BIGINT", "UBIGINT", "NULL"})
+
+
+@dataclass(frozen=True)
+class TypedRead:
+    """How a field is read when DuckDB's type detection over the whole file found only values of the kinds
+    in `accepts` (see `remedy.logs.typed`): DuckDB's JSON reader converts each value to `read_as` itself,
+    and `value` and `checks` (in `{f}`, the typed value; one per `LogField.checks`, in order, `false`
+    for a type check such a file cannot fail) give the same staged value and reason as the JSON checks."""
+
+    read_as: str
+    accepts: frozenset[str]
+    value: str
+    checks: tuple[str, ...] = ()
+    helpers: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class LogField:
     name: str  # canonical name: the key in `[logs]` and DESIGN 1
@@ -58,6 +78,7 @@ class LogField:
     # column: that type, and the SQL of the column from it (`{c}`), computed only where a query reads it.
     staged_type: str | None = None
     canonical: str | None = None
+    typed: TypedRead | None = None  # the typed fast path for this field (None: always read as JSON)
 
 
 def _optional(*allowed: str) -> str:
@@ -70,6 +91,14 @@ def _text() -> str:
 
 def _boolean() -> str:
     return "CASE {tag} WHEN 't' THEN true WHEN 'f' THEN false END"
+
+
+def _typed_text() -> TypedRead:
+    return TypedRead("VARCHAR", STRING_TYPES, "nullif({f}, '')", ("false",))
+
+
+def _typed_boolean() -> TypedRead:
+    return TypedRead("BOOLEAN", frozenset({"BOOLEAN", "NULL"}), "{f}", ("false",))
 
 
 # The staged form of `scores`: names and numbers in the object's order (a null item: a NULL number).
@@ -91,6 +120,8 @@ FIELDS: tuple[LogField, ...] = (
             Check("{tag} = '\"' AND {f}->>'$' = ''", "empty"),
         ),
         required=True,
+        # an integer read as VARCHAR is its JSON text, as `{f}::VARCHAR` gives it
+        typed=TypedRead("VARCHAR", STRING_TYPES | {"BIGINT", "UBIGINT"}, "{f}", ("false", "{f} = ''")),
     ),
     LogField(
         "timestamp", "ts", "TIMESTAMP", "ts_value",
@@ -100,20 +131,25 @@ FIELDS: tuple[LogField, ...] = (
             Check("ts_value IS NULL", "not an ISO 8601 timestamp: ", "left({f}->>'$', 40)"),
         ),
         required=True,
+        typed=TypedRead("VARCHAR", STRING_TYPES, "ts_value", ("false", "ts_value IS NULL"),
+                        (("ts_value", "try_cast({f} AS TIMESTAMPTZ)::TIMESTAMP"),)),
     ),
     LogField(
         "query", "query", "VARCHAR", "query_text",
         helpers=(("query_text", "CASE WHEN {tag} = '\"' THEN {f}->>'$' END"),),
         checks=(Check("{tag} <> '\"'", "expected a string"), Check("query_text = ''", "empty")),
         required=True,
+        typed=TypedRead("VARCHAR", STRING_TYPES, "{f}", ("false", "{f} = ''")),
     ),
-    LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),)),
+    LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),),
+             typed=_typed_text()),
     LogField(
         "context", "context", "VARCHAR",
         "CASE {tag} WHEN '\"' THEN nullif({f}->>'$', '') WHEN '[' THEN nullif(array_to_string("
         f"from_json({{f}}, '[\"VARCHAR\"]'), {sql_string(CONTEXT_SEPARATOR)}), '') END",
         checks=(Check(_optional('"', "["), "expected a string or a list of strings"),),
         embedded_json="[",
+        typed=_typed_text(),  # all strings; a list or a mix stays JSON
     ),
     LogField(
         # Staged as the names and the numbers (building a MAP costs about as much as all the other
@@ -137,12 +173,21 @@ FIELDS: tuple[LogField, ...] = (
         embedded_json="{",
         staged_type=SCORES_STAGED,
         canonical="map({c}.names, {c}.numbers)",
+        # objects of numbers (or nulls) only: the names and numbers without a check per item (a MAP read
+        # would cost four times as much: it tests names for uniqueness on every row)
+        typed=TypedRead(
+            "JSON", frozenset({"NUMBER_OBJECT"}),
+            "{{'names': coalesce(score_names, []), 'numbers': coalesce(score_values, [])}}::" + SCORES_STAGED,
+            ("false", "len(list_distinct(score_names)) < len(score_names)",
+             "list_min(score_values) < 0 OR list_max(score_values) > 1"),
+            (("score_names", "json_keys({f})"), ("score_values", "json_extract({f}, '$.*')::DOUBLE[]"))),
     ),
-    LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),)),
+    LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),),
+             typed=_typed_boolean()),
     LogField("guardrailed", "guardrailed", "BOOLEAN", _boolean(),
-             checks=(Check(_optional("t", "f"), "expected true or false"),)),
+             checks=(Check(_optional("t", "f"), "expected true or false"),), typed=_typed_boolean()),
     LogField("primary_issue", "primary_issue", "VARCHAR", _text(),
-             checks=(Check(_optional('"'), "expected a string"),)),
+             checks=(Check(_optional('"'), "expected a string"),), typed=_typed_text()),
     LogField(
         "severity", "severity", "DOUBLE", f"CASE WHEN {is_number('{f}')} THEN {{f}}::DOUBLE END",
         checks=(
@@ -150,9 +195,11 @@ FIELDS: tuple[LogField, ...] = (
             Check(f"{is_number('{f}')} AND NOT coalesce({{f}}::DOUBLE BETWEEN 0 AND 1, false)",
                   "must be between 0 and 1"),
         ),
+        typed=TypedRead("DOUBLE", NUMBER_TYPES, "{f}",
+                        ("false", "{f} IS NOT NULL AND NOT coalesce({f} BETWEEN 0 AND 1, false)")),
     ),
     LogField("served_remediation", "served_remediation", "VARCHAR", _text(),
-             checks=(Check(_optional('"'), "expected a string or null"),)),
+             checks=(Check(_optional('"'), "expected a string or null"),), typed=_typed_text()),
     LogField("metadata", "metadata", "JSON", "CASE WHEN {tag} = '{{' THEN {f} END",
              checks=(Check(_optional("{{"), "expected an object"),), embedded_json="{"),
 )
@@ -200,34 +247,57 @@ def with_partitions(fields: str, names: Mapping[str, str], partitions: Sequence[
     return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({fields})" if replaced else fields
 
 
-def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False) -> str:
+_JSON_TEXT = "{f}->>'$'"  # a JSON string's text: on a typed field, the value itself
+
+
+def _value(field: LogField, typed_read: TypedRead | None) -> str:
+    return typed_read.value if typed_read else field.value
+
+
+def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False,
+              typed: frozenset[str] = frozenset()) -> str:
     """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source` or
-    `objects_source`): the typed fields of a good line, or the reason it is skipped."""
+    `objects_source`): the typed fields of a good line, or the reason it is skipped. The fields named in
+    `typed` hold DuckDB's typed values (`TypedRead`), the others JSON values; either way a line gets the
+    same reason from the same checks, in the same order."""
 
     def label(field: LogField) -> str:
         name = names[field.name]
         return sql_string(f"'{name}'" if name == field.name else f"'{name}' ({field.name})")
+
+    def read(field: LogField) -> TypedRead | None:
+        return field.typed if field.name in typed else None
+
+    def missing(field: LogField) -> str:
+        return _sql(field, "{f} IS NULL" if read(field) else "{tag} = 'n'")
 
     checks: list[tuple[str, str]] = [
         (_BLANK, "'blank'"),
         *([(f"left(doc, 1) = {sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
         ("NOT valid", "'not valid JSON'"),
         ("j IS NULL", "'not a JSON object'"),
-        *((_sql(f, "{tag} = 'n'"), f"'missing required field ' || {label(f)}") for f in FIELDS if f.required),
+        *((missing(f), f"'missing required field ' || {label(f)}") for f in FIELDS if f.required),
     ]
     for field in FIELDS:
-        for check in field.checks:
+        typed_read = read(field)
+        for number, check in enumerate(field.checks):
+            condition = typed_read.checks[number] if typed_read else check.condition
+            if condition == "false":
+                continue  # a type check that a file of that type passes
             reason = f"'field ' || {label(field)} || {sql_string(': ' + check.message)}"
-            if check.detail:
-                reason += f" || {_sql(field, check.detail)}"
-            checks.append((_sql(field, check.condition), reason))
+            if check.detail:  # on typed text, the value itself (`{f}->>'$'` of its JSON string)
+                detail = check.detail.replace(_JSON_TEXT, "{f}") if typed_read else check.detail
+                reason += f" || {_sql(field, detail)}"
+            checks.append((_sql(field, condition), reason))
     reason = "CASE " + " ".join(f"WHEN {condition} THEN {text}" for condition, text in checks) + " END"
-    tags = ", ".join(f"coalesce(left(f_{f.name}, 1), 'n') AS tag_{f.name}" for f in FIELDS)
-    layered = f"SELECT *, {tags} FROM ({fields})"
+    tags = ", ".join(f"coalesce(left(f_{f.name}, 1), 'n') AS tag_{f.name}" for f in FIELDS if not read(f))
+    layered = f"SELECT *{', ' + tags if tags else ''} FROM ({fields})"
     for field in FIELDS:  # one layer per helper: a helper used by a later one is computed once
-        for name, sql in field.helpers:
+        typed_read = read(field)
+        for name, sql in (typed_read.helpers if typed_read else field.helpers):
             layered = f"SELECT *, {_sql(field, sql)} AS {name} FROM ({layered})"
-    values = ",\n".join(f"CASE WHEN reason IS NULL THEN {_sql(f, f.value)} END AS {f.column}" for f in FIELDS)
+    values = ",\n".join(f"CASE WHEN reason IS NULL THEN {_sql(f, _value(f, read(f)))} END AS {f.column}"
+                        for f in FIELDS)
     return f"""
     SELECT {index} AS file_index, reason,
            {values}

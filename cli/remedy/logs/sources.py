@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -178,18 +178,19 @@ def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
     return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {reader}"
 
 
-def json_fields_sql(log_file: LogFile, names: Sequence[str]) -> str:
-    """The fast path for JSON lines: DuckDB's own JSON reader, each field in `names` as a JSON value.
+def json_fields_sql(log_file: LogFile, columns: Mapping[str, str]) -> str:
+    """The fast path for JSON lines: DuckDB's own JSON reader, each field named in `columns` converted to
+    its type there (`JSON`: the value's JSON text, for the per-field checks; see `remedy.logs.typed`).
 
     It parses each line once, in parallel, but it skips blank lines and reads a `null` line as a row
     of nulls, so its rows are the file's lines only when `fast_rows_are_lines` says so; any line it
-    cannot read (not JSON, not an object, not UTF-8, too long) makes it raise, and the caller reads
-    the file line by line instead.
+    cannot read (not JSON, not an object, not UTF-8, too long, a value it cannot convert) makes it raise,
+    and the caller reads the file another way.
     """
-    columns = ", ".join(f"{sql_string(name)}: 'JSON'" for name in names)
+    listed = ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns.items())
     compression = "gzip" if log_file.gzip else "none"
     return (f"SELECT * FROM read_json({duckdb_path(log_file.path)}, format = 'newline_delimited', "
-            f"records = true, columns = {{{columns}}}, compression = '{compression}', "
+            f"records = true, columns = {{{listed}}}, compression = '{compression}', "
             f"maximum_object_size = {FAST_JSON_OBJECT_BYTES})")
 
 

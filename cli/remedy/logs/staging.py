@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING
 
 from remedy.errors import InputError, is_interrupt
 from remedy.logs.derive import rows_sql, staged_table_sql
-from remedy.logs.fields import FIELDS, lines_source, objects_source, parse_sql, with_partitions
+from remedy.logs.fields import lines_source, objects_source, parse_sql, with_partitions
 from remedy.logs.line_files import csv_as_lines, utf8_lines
 from remedy.logs.sources import (
     LogFile,
@@ -38,6 +38,7 @@ from remedy.logs.sources import (
     starts_with_bom,
     unreadable,
 )
+from remedy.logs.typed import detected_types, reader_columns, typed_fields
 
 if TYPE_CHECKING:
     import duckdb
@@ -184,14 +185,24 @@ def _write(con: duckdb.DuckDBPyConnection, target: Target, parsed: str, settings
 
 def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
                    settings: LogSettings) -> bool:
-    """The fast path (module doc): True when the file's rows are staged, False to read it line by line."""
+    """The fast paths (module doc): True when the file's rows are staged, False to read it line by line.
+
+    First DuckDB's typed reader for the fields whose detected types allow it (`typed`), then, if that
+    read fails (a repeated score name, a value it cannot convert), every field as JSON."""
 
     if starts_with_bom(log_file):
         return False
+    types = detected_types(con, log_file)
+    if types is None:  # not a file of JSON objects: the JSON reader would stop as well
+        return False
     names = settings.fields
-    fields = with_partitions(objects_source(json_fields_sql(log_file, [names[f.name] for f in FIELDS]), names),
-                             names, log_file.partitions)
-    if _write(con, target, parse_sql(fields, index, names), settings, keep=False) is not None:
+    typed = typed_fields(types, names, log_file.partitions)
+    for attempt in dict.fromkeys([typed, frozenset()]):
+        reader = json_fields_sql(log_file, reader_columns(names, attempt))
+        fields = with_partitions(objects_source(reader, names), names, log_file.partitions)
+        if _write(con, target, parse_sql(fields, index, names, typed=attempt), settings, keep=False) is None:
+            break
+    else:
         return False
     rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
     if unknown or rows != line_count(con, log_file):
