@@ -27,12 +27,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from remedy.analytics.analysis import Analysis
+from remedy.analytics.analysis_result import Analysis
 from remedy.analytics.attribution import ATTRIBUTIONS, AttributionStats
 from remedy.analytics.step import (
     STEP_COLUMNS,
@@ -50,6 +50,9 @@ from remedy.logs.fields import MARK
 from remedy.logs.line_files import NOT_UTF8
 from remedy.logs.reading import LOG_COLUMNS, REPORTED_SKIPS, LogTable, SkippedLine, canonical_batch
 from remedy.logs.settings import LogSettings
+
+if TYPE_CHECKING:
+    from remedy.analytics.engines import AnalysisRequest
 
 INSTALL_HINT = "--engine ray needs Ray Data: pip install 'remedy-sme[ray]' (or pip install 'ray[data]')"
 # Rows per block handed to a worker's step.
@@ -84,6 +87,13 @@ def import_ray() -> Any:
     except ImportError:
         raise UsageError(INSTALL_HINT) from None
     return ray
+
+
+def analyse_request(request: AnalysisRequest) -> Analysis:
+    """The engine interface (`remedy.analytics.engines`): `analyse_on_ray` with the request's options."""
+    return analyse_on_ray(request.config, request.log_paths, request.remediations, settings=request.settings,
+                          address=request.address, since=request.since, until=request.until, strict=request.strict,
+                          rows=request.rows, failures=request.failure_logs, partials=request.partials)
 
 
 def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
