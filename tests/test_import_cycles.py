@@ -84,5 +84,15 @@ def test_the_engines_do_not_import_the_analysis_nor_each_other() -> None:
     assert not graph["remedy.analytics.engines"] & {"remedy.analytics.ray_engine", "remedy.analytics.local_engine"}
 
 
+def test_reading_logs_is_a_pipeline_in_one_direction() -> None:
+    # sources -> cache -> typed read -> fallbacks -> canonical table: no step imports one before it
+    graph = {name.removeprefix("remedy.logs."): {other.removeprefix("remedy.logs.") for other in imported}
+             for name, imported in import_graph().items() if name.startswith("remedy.logs.")}
+    order = ["reading", "cache", "staging", "typed", "line_files", "readers", "derive", "settings", "fields",
+             "sources"]
+    for position, step in enumerate(order):
+        assert not graph[step] & set(order[:position + 1]), (step, graph[step] & set(order[:position + 1]))
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]

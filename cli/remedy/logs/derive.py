@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from remedy.logs.fields import FIELDS
-from remedy.logs.sources import sql_string
 from remedy.normalize import normalize_question
+from remedy.sql import sql_string
 
 if TYPE_CHECKING:
     import duckdb

@@ -18,7 +18,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from remedy.logs.sources import quote_ident, sql_string
+from remedy.sql import sql_identifier as quote_ident
+from remedy.sql import sql_string
 
 CONTEXT_SEPARATOR = "\n\n"
 MARK = "\x01"  # starts a line that could not be read; the rest of the line is the reason (line_files)

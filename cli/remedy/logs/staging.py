@@ -26,27 +26,23 @@ from remedy.errors import InputError, is_interrupt
 from remedy.logs.derive import rows_sql, staged_table_sql
 from remedy.logs.fields import lines_source, objects_source, parse_sql, with_partitions
 from remedy.logs.line_files import csv_as_lines, utf8_lines
-from remedy.logs.sources import (
-    LogFile,
-    SkippedLine,
+from remedy.logs.readers import (
     duckdb_path,
     json_fields_sql,
     line_count,
     not_utf8,
     source_sql,
-    sql_string,
     starts_with_bom,
     unreadable,
 )
+from remedy.logs.sources import REPORTED_SKIPS, LogFile, SkippedLine
 from remedy.logs.typed import detected_types, reader_columns, typed_fields
+from remedy.sql import sql_string
 
 if TYPE_CHECKING:
     import duckdb
 
     from remedy.logs.settings import LogSettings
-
-# How many skipped lines are kept for the CLI to name on stderr.
-REPORTED_SKIPS = 5
 
 
 class Target:
@@ -261,16 +257,3 @@ def skipped_lines(con: duckdb.DuckDBPyConnection, table: str, staged: str) -> tu
 def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     result = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(result[0]) if result else 0
-
-
-def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop `name` whether it is a table or a view (DROP TABLE refuses a view and the reverse)."""
-    found = con.execute(
-        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal "
-        "AND database_name = current_database() "
-        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n "
-        "AND database_name = current_database()",
-        {"n": name},
-    ).fetchall()
-    for (kind,) in found:
-        con.execute(f"DROP {kind} IF EXISTS {name}")

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from remedy.errors import is_interrupt
 from remedy.logs.fields import FIELDS, NUMBER_TYPES, TypedRead
-from remedy.logs.sources import FAST_JSON_OBJECT_BYTES, LogFile, duckdb_path
+from remedy.logs.readers import FAST_JSON_OBJECT_BYTES, duckdb_path
+from remedy.logs.sources import LogFile
 
 if TYPE_CHECKING:
     import duckdb
