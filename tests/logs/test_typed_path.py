@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from remedy.logs import staging, typed
 from remedy.logs.reading import read_logs
 from remedy.logs.settings import LogSettings
-from remedy.logs.sources import describe_file
 
 ROOT = Path(__file__).resolve().parents[2]
 ABSENT = object()
@@ -89,27 +88,43 @@ def test_the_typed_path_reads_what_the_json_checks_read(lines: list[str], tmp_pa
     assert fast == read_all(path, "lines", monkeypatch)
 
 
-def test_a_clean_export_is_read_typed(tmp_path: Path) -> None:
-    # the fixture's fields hold one kind each but context (strings and lists): all but context read typed
-    import duckdb
+def attempts(path: Path, monkeypatch: pytest.MonkeyPatch, settings: LogSettings | None = None) -> list[set[str]]:
+    """The typed fields of each read `staging` tried for the file, in order (the last one kept)."""
+    tried: list[set[str]] = []
+    original = staging.parse_sql
 
-    log_file = describe_file(str(ROOT / "fixtures" / "logs.jsonl"))
-    types = typed.detected_types(duckdb.connect(), log_file)
-    assert types is not None
-    assert typed.typed_fields(types, LogSettings().fields) == {
-        "id", "timestamp", "query", "response", "scores", "is_bad", "guardrailed", "primary_issue", "severity",
-        "served_remediation"}
-    # a field in two cases (DuckDB matches names without case) or filled by a partition stays JSON
-    assert "query" not in typed.typed_fields({**types, "Query": "VARCHAR", "query_1": "VARCHAR"},
-                                             LogSettings().fields)
-    assert "query" not in typed.typed_fields(types, LogSettings().fields, (("query", "x"),))
-    assert "scores" not in typed.typed_fields({**types, "scores": "STRUCT(a STRUCT(score DOUBLE))"},
-                                              LogSettings().fields)
-    nulls = tmp_path / "nulls.jsonl"  # DuckDB names the type of nulls "NULL", quoted
-    nulls.write_text('{"id": "a", "scores": {"a": null, "b, \\"c\\"": 1, "NULL": 0.5}, "severity": null}\n')
-    detected = typed.detected_types(duckdb.connect(), describe_file(str(nulls)))
-    assert detected is not None and detected["severity"] == "NULL"
-    assert {"scores", "severity"} <= typed.typed_fields(detected, LogSettings().fields)
+    def spy(*args: Any, typed: frozenset[str] = frozenset(), **kwargs: Any) -> str:
+        tried.append(set(typed))
+        return original(*args, typed=typed, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(staging, "parse_sql", spy)
+        read_logs([str(path)], settings or LogSettings())
+    return tried
+
+
+def test_a_clean_export_is_read_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fixture: strings and scores converted by DuckDB's reader, in one read
+    assert attempts(ROOT / "fixtures" / "logs.jsonl", monkeypatch) == [
+        {"id", "timestamp", "query", "response", "scores", "primary_issue", "served_remediation"}]
+    # a value the conversion may have changed stops the typed read: the file is read with the JSON checks
+    for line in ['{"id": "a", "timestamp": "2026-10-01T10:00:00Z", "query": 7}',
+                 '{"id": "a", "timestamp": "2026-10-01T10:00:00Z", "query": "q", "response": {"a": 1}}',
+                 '{"id": 1.5, "timestamp": "2026-10-01T10:00:00Z", "query": "q"}',
+                 '{"id": "a", "timestamp": "2026-10-01T10:00:00Z", "query": "q", "scores": {"a": "0.5"}}',
+                 '{"id": "a", "timestamp": "2026-10-01T10:00:00Z", "query": "q", "scores": [0.5]}']:
+        path = tmp_path / "one.jsonl"
+        path.write_text(line + "\n", encoding="utf-8")
+        tried = attempts(path, monkeypatch)
+        assert tried[0] and tried[-1] == set(), line
+    # integer ids, names holding a colon and a repeated name (a check of its own) keep the typed read
+    path.write_text('{"id": 12, "timestamp": "2026-10-01T10:00:00Z", "query": "q", "scores": {"a:b": 1}}\n'
+                    '{"id": "b", "timestamp": "2026-10-01T10:00:00Z", "query": "q", "scores": {"a": 0.1, "a": 0.2}}\n')
+    assert len(attempts(path, monkeypatch)) == 1
+    assert [str(skip) for skip in read_logs([str(path)]).first_skipped] == [
+        f"{path}:2: field 'scores': repeats a name"]
+    # a field filled by a partition stays JSON
+    assert "query" not in typed.typed_fields(LogSettings().fields, (("query", "x"),))
 
 
 @pytest.mark.parametrize("command", [

@@ -44,24 +44,26 @@ class Check:
     detail: str | None = None  # SQL appended to the message (e.g. the offending value)
 
 
-# What DuckDB's JSON type detection calls a column whose every value is a string (it names strings that
-# all read as dates or times by those types), an integer, or a number; NULL: no value but null.
-STRING_TYPES = frozenset({"VARCHAR", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "UUID", "NULL"})
-NUMBER_TYPES = frozenset({"DOUBLE", "BIGINT", "UBIGINT", "NULL"})
+# A string read as VARCHAR by DuckDB's JSON reader that may not have been a string: the reader writes
+# a number, true/false, an object or a list as its JSON text, which is valid JSON not starting with `"`
+# (a string that reads so too, such as "7" or "null", only sends the file to the JSON checks).
+_NOT_A_STRING = "(json_valid({f}) AND left({f}, 1) <> '\"')"
 
 
 @dataclass(frozen=True)
 class TypedRead:
-    """How a field is read when DuckDB's type detection over the whole file found only values of the kinds
-    in `accepts` (see `remedy.logs.typed`): DuckDB's JSON reader converts each value to `read_as` itself,
-    and `value` and `checks` (in `{f}`, the typed value; one per `LogField.checks`, in order, `false`
-    for a type check such a file cannot fail) give the same staged value and reason as the JSON checks."""
+    """How a field is read on the typed fast path (`remedy.logs.typed`): DuckDB's JSON reader converts
+    each value to `read_as` itself, and `value` and `checks` (in `{f}`, the typed value; one per
+    `LogField.checks`, in order, `false` for a type check that a typed value cannot fail) give the
+    same staged value and reason as the JSON checks. DuckDB converts loosely (a number read as
+    VARCHAR is its text), so `suspect` holds for any value the conversion may have changed: a file
+    with one such value is read with the JSON checks instead."""
 
     read_as: str
-    accepts: frozenset[str]
     value: str
     checks: tuple[str, ...] = ()
     helpers: tuple[tuple[str, str], ...] = ()
+    suspect: str = _NOT_A_STRING
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,7 @@ def _boolean() -> str:
 
 
 def _typed_text() -> TypedRead:
-    return TypedRead("VARCHAR", STRING_TYPES, "nullif({f}, '')", ("false",))
-
-
-def _typed_boolean() -> TypedRead:
-    return TypedRead("BOOLEAN", frozenset({"BOOLEAN", "NULL"}), "{f}", ("false",))
+    return TypedRead("VARCHAR", "nullif({f}, '')", ("false",))
 
 
 # The staged form of `scores`: names and numbers in the object's order (a null item: a NULL number).
@@ -122,7 +120,8 @@ FIELDS: tuple[LogField, ...] = (
         ),
         required=True,
         # an integer read as VARCHAR is its JSON text, as `{f}::VARCHAR` gives it
-        typed=TypedRead("VARCHAR", STRING_TYPES | {"BIGINT", "UBIGINT"}, "{f}", ("false", "{f} = ''")),
+        typed=TypedRead("VARCHAR", "{f}", ("false", "{f} = ''"),
+                        suspect=f"({_NOT_A_STRING} AND NOT regexp_full_match({{f}}, '-?[0-9]+'))"),
     ),
     LogField(
         "timestamp", "ts", "TIMESTAMP", "ts_value",
@@ -132,7 +131,7 @@ FIELDS: tuple[LogField, ...] = (
             Check("ts_value IS NULL", "not an ISO 8601 timestamp: ", "left({f}->>'$', 40)"),
         ),
         required=True,
-        typed=TypedRead("VARCHAR", STRING_TYPES, "ts_value", ("false", "ts_value IS NULL"),
+        typed=TypedRead("VARCHAR", "ts_value", ("false", "ts_value IS NULL"),
                         (("ts_value", "try_cast({f} AS TIMESTAMPTZ)::TIMESTAMP"),)),
     ),
     LogField(
@@ -140,7 +139,7 @@ FIELDS: tuple[LogField, ...] = (
         helpers=(("query_text", "CASE WHEN {tag} = '\"' THEN {f}->>'$' END"),),
         checks=(Check("{tag} <> '\"'", "expected a string"), Check("query_text = ''", "empty")),
         required=True,
-        typed=TypedRead("VARCHAR", STRING_TYPES, "{f}", ("false", "{f} = ''")),
+        typed=TypedRead("VARCHAR", "{f}", ("false", "{f} = ''")),
     ),
     LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),),
              typed=_typed_text()),
@@ -150,7 +149,6 @@ FIELDS: tuple[LogField, ...] = (
         f"from_json({{f}}, '[\"VARCHAR\"]'), {sql_string(CONTEXT_SEPARATOR)}), '') END",
         checks=(Check(_optional('"', "["), "expected a string or a list of strings"),),
         embedded_json="[",
-        typed=_typed_text(),  # all strings; a list or a mix stays JSON
     ),
     LogField(
         # Staged as the names and the numbers (building a MAP costs about as much as all the other
@@ -174,19 +172,20 @@ FIELDS: tuple[LogField, ...] = (
         embedded_json="{",
         staged_type=SCORES_STAGED,
         canonical="map({c}.names, {c}.numbers)",
-        # objects of numbers (or nulls) only: the names and numbers without a check per item (a MAP read
-        # would cost four times as much: it tests names for uniqueness on every row)
+        # read as the object's JSON text: the names and numbers without a check per item; `suspect`: not
+        # an object, or an item that is not a number or null (its value starts with `"`, t, f, `[` or `{`)
         typed=TypedRead(
-            "JSON", frozenset({"NUMBER_OBJECT"}),
+            "JSON",
             "{{'names': coalesce(score_names, []), 'numbers': coalesce(score_values, [])}}::" + SCORES_STAGED,
             ("false", "len(list_distinct(score_names)) < len(score_names)",
              "list_min(score_values) < 0 OR list_max(score_values) > 1"),
-            (("score_names", "json_keys({f})"), ("score_values", "json_extract({f}, '$.*')::DOUBLE[]"))),
+            (("score_names", "json_keys({f})"), ("score_values", "json_extract({f}, '$.*')::DOUBLE[]")),
+            suspect="(left({f}, 1) <> '{{' OR regexp_matches({f}, ':[\"tf\\[{{]'))"),
     ),
-    LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),),
-             typed=_typed_boolean()),
+    # booleans and numbers stay JSON: DuckDB reads "true" as true and "0.5" as 0.5, which no typed value shows
+    LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),)),
     LogField("guardrailed", "guardrailed", "BOOLEAN", _boolean(),
-             checks=(Check(_optional("t", "f"), "expected true or false"),), typed=_typed_boolean()),
+             checks=(Check(_optional("t", "f"), "expected true or false"),)),
     LogField("primary_issue", "primary_issue", "VARCHAR", _text(),
              checks=(Check(_optional('"'), "expected a string"),), typed=_typed_text()),
     LogField(
@@ -196,8 +195,6 @@ FIELDS: tuple[LogField, ...] = (
             Check(f"{is_number('{f}')} AND NOT coalesce({{f}}::DOUBLE BETWEEN 0 AND 1, false)",
                   "must be between 0 and 1"),
         ),
-        typed=TypedRead("DOUBLE", NUMBER_TYPES, "{f}",
-                        ("false", "{f} IS NOT NULL AND NOT coalesce({f} BETWEEN 0 AND 1, false)")),
     ),
     LogField("served_remediation", "served_remediation", "VARCHAR", _text(),
              checks=(Check(_optional('"'), "expected a string or null"),), typed=_typed_text()),
@@ -249,6 +246,7 @@ def with_partitions(fields: str, names: Mapping[str, str], partitions: Sequence[
 
 
 _JSON_TEXT = "{f}->>'$'"  # a JSON string's text: on a typed field, the value itself
+TYPED_REFUSED = "remedy: the typed read cannot vouch for field "
 
 
 def _value(field: LogField, typed_read: TypedRead | None) -> str:
@@ -272,7 +270,12 @@ def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool
     def missing(field: LogField) -> str:
         return _sql(field, "{f} IS NULL" if read(field) else "{tag} = 'n'")
 
+    # A value the typed read may have changed stops the read (DuckDB's error()): the caller reads the file
+    # with every field as JSON then. Evaluated only where it holds, so a clean file never raises.
+    suspects = [(_sql(f, typed_read.suspect), f"error({sql_string(TYPED_REFUSED + names[f.name] + ': ')} || "
+                 f"left(f_{f.name}::VARCHAR, 40))") for f in FIELDS if (typed_read := read(f))]
     checks: list[tuple[str, str]] = [
+        *suspects,
         (_BLANK, "'blank'"),
         *([(f"left(doc, 1) = {sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
         ("NOT valid", "'not valid JSON'"),

@@ -36,7 +36,7 @@ from remedy.logs.readers import (
     unreadable,
 )
 from remedy.logs.sources import REPORTED_SKIPS, LogFile, SkippedLine
-from remedy.logs.typed import detected_types, reader_columns, typed_fields
+from remedy.logs.typed import reader_columns, typed_fields
 from remedy.sql import sql_string
 
 if TYPE_CHECKING:
@@ -183,16 +183,13 @@ def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, l
                    settings: LogSettings) -> bool:
     """The fast paths (module doc): True when the file's rows are staged, False to read it line by line.
 
-    First DuckDB's typed reader for the fields whose detected types allow it (`typed`), then, if that
-    read fails (a repeated score name, a value it cannot convert), every field as JSON."""
+    First DuckDB's typed reader for the fields it can convert (`typed`), then, if that read stops (a
+    value it may have converted, a line it cannot read), every field as JSON."""
 
     if starts_with_bom(log_file):
         return False
-    types = detected_types(con, log_file)
-    if types is None:  # not a file of JSON objects: the JSON reader would stop as well
-        return False
     names = settings.fields
-    typed = typed_fields(types, names, log_file.partitions)
+    typed = typed_fields(names, log_file.partitions)
     for attempt in dict.fromkeys([typed, frozenset()]):
         reader = json_fields_sql(log_file, reader_columns(names, attempt))
         fields = with_partitions(objects_source(reader, names), names, log_file.partitions)
