@@ -32,3 +32,16 @@ def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
     finally:
         if found is not None:
             con.execute(f"SET memory_limit = {sql_string(str(found[0]))}")
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop `name` whether it is a table or a view (DROP TABLE refuses a view and the reverse)."""
+    found = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal "
+        "AND database_name = current_database() "
+        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n "
+        "AND database_name = current_database()",
+        {"n": name},
+    ).fetchall()
+    for (kind,) in found:
+        con.execute(f"DROP {kind} IF EXISTS {name}")

@@ -123,6 +123,41 @@ def test_ray_reads_hive_partitions_and_strict_refuses(demo: Path, run, ray_insta
     assert "first.jsonl:901: not valid JSON (--strict)" in strict.stderr  # the line, as the local engine says
 
 
+def test_a_hive_partitioned_folder_gives_the_same_results_on_both_engines(demo: Path, run,
+                                                                         ray_instance: None) -> None:
+    # exports/date=…/ nested folders of JSON lines and Parquet, with Spark's `_SUCCESS` and `_temporary/`;
+    # a partition (`served=…/`) fills a mapped field the rows lack, on both engines
+    hive = demo / "hive"
+    (hive / "date=2026-11-29").mkdir(parents=True)
+    served = hive / "date=2026-11-30" / "served=cabin-bag-size"
+    served.mkdir(parents=True)
+    shutil.copy(demo / "exports" / "first.jsonl", hive / "date=2026-11-29" / "part-0.jsonl")
+    shutil.copy(demo / "exports" / "rest.parquet", served / "part-0.parquet")
+    (hive / "_SUCCESS").write_text("")
+    (hive / "_temporary" / "0").mkdir(parents=True)
+    shutil.copy(demo / "exports" / "first.jsonl", hive / "_temporary" / "0" / "part-0.jsonl")
+    (demo / "remedy.toml").write_text('[logs]\nserved_remediation = "served"\n', encoding="utf-8")
+
+    local = run("coverage", "--logs", "hive", "--format", "json", "--attributions", "local.jsonl")
+    distributed = run("coverage", "--logs", "hive", "--format", "json", "--engine", "ray",
+                      "--attributions", "ray.jsonl")
+    assert local.exit_code == distributed.exit_code == 0, (local.stderr, distributed.stderr)
+    assert json.loads(distributed.stdout) == json.loads(local.stdout)
+    report = json.loads(local.stdout)
+    assert report["logs"]["total"] == 2600 and report["logs"]["skipped_lines"] == 1  # not _temporary/'s copy
+    bag = next(row for row in report["remediations"] if row["id"] == "cabin-bag-size")
+    assert bag["preventions"] > 0  # from the partition: the JSON lines have no `served` field
+    rows = [(demo / name).read_text(encoding="utf-8").splitlines() for name in ("local.jsonl", "ray.jsonl")]
+    assert len(rows[0]) > 100 and sorted(rows[1]) == sorted(rows[0])
+    assert "hive/date=2026-11-29/part-0.jsonl:901: not valid JSON" in local.stderr
+    assert "hive/date=2026-11-29/part-0.jsonl:901: not valid JSON" in distributed.stderr
+
+    issues = [run("issues", "--logs", "hive", "--format", "json", "--top", "0", *engine)
+              for engine in ((), ("--engine", "ray"))]
+    assert issues[0].exit_code == issues[1].exit_code == 0, issues[1].stderr
+    assert json.loads(issues[1].stdout) == json.loads(issues[0].stdout) and json.loads(issues[0].stdout)["issues"]
+
+
 def test_without_ray_the_engine_says_how_to_install_it(demo: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
     result = run("coverage", "--logs", "exports", "--engine", "ray")

@@ -333,6 +333,42 @@ def test_globs_folders_and_several_paths(write_jsonl, tmp_path):
     assert read_logs([str(tmp_path / "**" / "*.jsonl")]).rows == 4
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["in memory", "through the cache"])
+def test_a_hive_partitioned_folder_is_read_recursively(write_jsonl, tmp_path, cached):
+    # exports/date=…/ as Spark and Hive write them: nested folders, partition values in folder names,
+    # `_SUCCESS` markers and `_temporary/` folders that are not logs
+    write_jsonl("exports/date=2026-11-01/part-0.jsonl", [log("a"), log("b", channel="web")])
+    write_jsonl("exports/date=2026-11-02/channel=app%20store/part-0.jsonl", [log("c"), "{broken"])
+    (tmp_path / "exports" / "date=2026-11-03").mkdir()
+    duckdb.connect().execute(f"COPY (SELECT 'd' AS id, '{TS}' AS timestamp, 'how do i pay' AS query) "
+                             f"TO '{tmp_path / 'exports' / 'date=2026-11-03' / 'part-0.parquet'}' (FORMAT parquet)")
+    (tmp_path / "exports" / "_SUCCESS").write_text("")
+    write_jsonl("exports/_temporary/0/part-9.jsonl", [log("never")])
+    write_jsonl("exports/.hidden/part-9.jsonl", [log("never either")])
+    # a partition that names a mapped field fills it where the row lacks it
+    settings = LogSettings.from_config({"served_remediation": "channel"})
+    logs = read_logs([str(tmp_path / "exports")], settings,
+                     cache_dir=tmp_path / ".remedy" if cached else None)
+    assert [(r["log_id"], r["source_file"], r["line_number"], r["served_remediation"]) for r in rows(logs)] == [
+        ("a", f"{tmp_path / 'exports'}/date=2026-11-01/part-0.jsonl", 1, None),
+        ("b", f"{tmp_path / 'exports'}/date=2026-11-01/part-0.jsonl", 2, "web"),  # its own value first
+        ("c", f"{tmp_path / 'exports'}/date=2026-11-02/channel=app%20store/part-0.jsonl", 1, "app store"),
+        ("d", f"{tmp_path / 'exports'}/date=2026-11-03/part-0.parquet", 1, None),
+    ]
+    assert logs.skipped_lines == 1 and str(logs.first_skipped[0]).endswith("part-0.jsonl:2: not valid JSON")
+    # the same file named on its own has no partition values
+    alone = read_logs([str(tmp_path / "exports" / "date=2026-11-02" / "channel=app%20store" / "part-0.jsonl")],
+                      settings, cache_dir=tmp_path / ".remedy" if cached else None)
+    assert [r["served_remediation"] for r in rows(alone)] == [None]
+
+
+def test_a_folder_of_only_nested_non_logs_is_refused(tmp_path):
+    (tmp_path / "exports" / "date=2026-11-01").mkdir(parents=True)
+    (tmp_path / "exports" / "date=2026-11-01" / "README.txt").write_text("hello")
+    with pytest.raises(InputError, match=r"exports: folder holds no .* \(passed over: date=2026-11-01/README.txt\)"):
+        read_logs([str(tmp_path / "exports")])
+
+
 def test_missing_file_and_empty_glob(tmp_path):
     with pytest.raises(InputError, match=r"nope\.jsonl: no such file"):
         read_logs([str(tmp_path / "nope.jsonl")])

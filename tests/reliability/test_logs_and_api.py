@@ -342,16 +342,16 @@ def test_a_full_disk_bypasses_the_caches_and_names_the_output(project: Path) -> 
 
 
 def test_the_cache_folder_deleted_during_a_run(project: Path, run, monkeypatch) -> None:
-    import remedy.analytics.analysis as analysis
+    import remedy.analytics.local_engine as local_engine
 
     expected = totals(run("coverage", "--logs", "logs.jsonl", "--format", "json"))
-    original = analysis.attribute
+    original = local_engine.attribute
 
     def delete_then_attribute(*args: Any, **kwargs: Any) -> Any:
         shutil.rmtree(project / ".remedy")  # after the logs were read, before they are used
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(analysis, "attribute", delete_then_attribute)
+    monkeypatch.setattr(local_engine, "attribute", delete_then_attribute)
     for _ in range(2):  # from the cache, then cold
         assert totals(run("coverage", "--logs", "logs.jsonl", "--format", "json")) == expected
 

@@ -1,44 +1,25 @@
 """One analysis run: the logs read into DuckDB, the folder's matcher, and the attributions between them.
 
 Every analytics command (coverage, issues, issue, preview, new --from-issue, check --logs) starts
-here, so they all read, filter and attribute logs the same way.
+here, so they all read, filter and attribute logs the same way, on the engine asked for
+(`remedy.analytics.engines`: local or Ray, both running the same attribution step).
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import duckdb
-
-from remedy.analytics.attribution import ATTRIBUTIONS, AttributionStats, Progress, attribute_logs
-from remedy.analytics.tables import one_row
+from remedy.analytics import engines
+from remedy.analytics.analysis_result import Analysis
+from remedy.analytics.attribution import Progress
+from remedy.analytics.local_engine import attribute
 from remedy.config import Config
-from remedy.errors import UsageError
 from remedy.files.folder import load_folder
 from remedy.files.remediation import Remediation
-from remedy.logs.project import read_project_logs
-from remedy.logs.reading import LogTable
 from remedy.logs.settings import log_settings
-from remedy.matching.matcher import Matcher, build_matcher
 
-
-@dataclass
-class Analysis:
-    logs: LogTable
-    matcher: Matcher
-    stats: AttributionStats
-    attributions: str = ATTRIBUTIONS  # the DuckDB table holding this analysis' decisions
-    config: Config | None = None  # the project's settings (the issue queue reads triage and half-life)
-
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        return self.logs.connection
-
-    def has_served_field(self) -> bool:
-        """True when the export records which answer was served (any non-null served_remediation)."""
-        return bool(one_row(self.con, f"SELECT count(*) FROM {self.attributions}__by_served")[0])
+__all__ = ["Analysis", "analyse", "attribute"]
 
 
 def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetime | None = None,
@@ -54,25 +35,11 @@ def analyse(config: Config, log_paths: Sequence[str], *, since: datetime.datetim
     queue reads), and no log otherwise: the partial aggregates carry the counts. `partials`: extra
     partial aggregates the step computes on either engine (name -> SQL, see `AttributionStep`).
     """
+    chosen = engines.engine(engine)  # an unknown name is refused before any work
     if remediations is None:
         remediations = load_folder(config.remediations_dir).remediations
-    if engine == "ray":
-        from remedy.analytics.ray_engine import analyse_on_ray
-
-        return analyse_on_ray(config, log_paths, remediations, address=ray_address, since=since, until=until,
-                              strict=strict, rows=rows, failures=failure_logs, partials=partials,
-                              settings=log_settings(config))
-    if engine != "local":
-        raise UsageError(f"--engine must be local or ray, not {engine!r}")
-    logs = read_project_logs(config, log_paths, strict=strict, since=since, until=until)
-    return attribute(config, logs, remediations, progress=progress, rows=rows, partials=partials)
-
-
-def attribute(config: Config, logs: LogTable, remediations: Sequence[Remediation], *,
-              table: str = ATTRIBUTIONS, progress: Progress | None = None, rows: bool = False,
-              partials: dict[str, str] | None = None) -> Analysis:
-    """An analysis of already-read logs against `remediations` (the gate runs this for base and head)."""
-    matcher = build_matcher(remediations, config)
-    stats = attribute_logs(logs, matcher, table=table, progress=progress, cache_dir=config.cache_dir, rows=rows,
-                           partials=partials)
-    return Analysis(logs=logs, matcher=matcher, stats=stats, attributions=table, config=config)
+    request = engines.AnalysisRequest(config=config, log_paths=list(log_paths), remediations=list(remediations),
+                                      settings=log_settings(config), since=since, until=until, strict=strict,
+                                      rows=rows, failure_logs=failure_logs, partials=dict(partials or {}),
+                                      address=ray_address, progress=progress)
+    return chosen.analyse_request(request)

@@ -27,12 +27,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from remedy.analytics.analysis import Analysis
+from remedy.analytics.analysis_result import Analysis
 from remedy.analytics.attribution import ATTRIBUTIONS, AttributionStats
 from remedy.analytics.step import (
     STEP_COLUMNS,
@@ -50,6 +50,9 @@ from remedy.logs.fields import MARK
 from remedy.logs.line_files import NOT_UTF8
 from remedy.logs.reading import LOG_COLUMNS, REPORTED_SKIPS, LogTable, SkippedLine, canonical_batch
 from remedy.logs.settings import LogSettings
+
+if TYPE_CHECKING:
+    from remedy.analytics.engines import AnalysisRequest
 
 INSTALL_HINT = ("--engine ray needs Ray Data: pip install 'remedy-sme[ray]', or your source with [ray] "
                 "(docs/install.md), or pip install 'ray[data]'")
@@ -85,6 +88,13 @@ def import_ray() -> Any:
     except ImportError:
         raise UsageError(INSTALL_HINT) from None
     return ray
+
+
+def analyse_request(request: AnalysisRequest) -> Analysis:
+    """The engine interface (`remedy.analytics.engines`): `analyse_on_ray` with the request's options."""
+    return analyse_on_ray(request.config, request.log_paths, request.remediations, settings=request.settings,
+                          address=request.address, since=request.since, until=request.until, strict=request.strict,
+                          rows=request.rows, failures=request.failure_logs, partials=request.partials)
 
 
 def analyse_on_ray(config: Config, log_paths: Sequence[str], remediations: Sequence[Remediation], *,
@@ -440,7 +450,7 @@ def find_sources(paths: Sequence[str]) -> list[Source]:
             raise InputError(f"{path}: no such file or folder")
         if info.type == pafs.FileType.Directory:
             found = [i.path for i in filesystem.get_file_info(pafs.FileSelector(location, recursive=True))
-                     if i.type == pafs.FileType.File and not os.path.basename(i.path).startswith((".", "_"))]
+                     if i.type == pafs.FileType.File and not _hidden(os.path.relpath(i.path, location))]
             base = location
             names = {f: path.rstrip("/") + "/" + os.path.relpath(f, location).replace(os.sep, "/") for f in found}
         else:
@@ -455,6 +465,11 @@ def find_sources(paths: Sequence[str]) -> list[Source]:
         sources.extend(Source(kind, tuple(files), tuple(names[f] for f in files), filesystem, base)
                        for kind, files in ((True, lines), (False, parquet)) if files)
     return sources
+
+
+def _hidden(relative: str) -> bool:
+    """A file or folder named `.…` or `_…` (Spark's `_SUCCESS`, `_temporary/`), as the local engine skips them."""
+    return any(part.startswith((".", "_")) for part in relative.replace(os.sep, "/").split("/"))
 
 
 def _suffix(path: str) -> str:

@@ -21,6 +21,7 @@ older entries of that path, so the folder holds one entry per input file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -29,6 +30,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,11 +40,10 @@ import xxhash
 
 from remedy.errors import InputError, is_interrupt
 from remedy.files.atomic import discard, process_running, write_atomically
-from remedy.logs import staging
-from remedy.logs.derive import STAGED_ROW_COLUMNS, canonical_columns, date_filter, no_rows_sql, register_normalizer
-from remedy.logs.sources import LogFile, SkippedLine, duckdb_path, sql_string
-from remedy.logs.staging import REPORTED_SKIPS, ParquetTarget, drop_relation
-from remedy.sql import memory_limit
+from remedy.logs.derive import STAGED_ROW_COLUMNS, canonical_columns, date_filter, no_rows_sql
+from remedy.logs.readers import duckdb_path
+from remedy.logs.sources import REPORTED_SKIPS, LogFile, SkippedLine
+from remedy.sql import drop_relation, memory_limit, sql_string
 
 if TYPE_CHECKING:
     from remedy.logs.settings import LogSettings
@@ -72,7 +73,8 @@ def cache_folder(cache_dir: Path) -> Path:
     return Path(cache_dir) / FOLDER
 
 
-def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, gzip: bool) -> Path:
+def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, gzip: bool,
+               partitions: tuple[tuple[str, str], ...] = ()) -> Path:
     """Where the entry of `path` read with `settings` lives; the name changes whenever the file's bytes do."""
     resolved = os.path.realpath(path)
     shape = {
@@ -84,6 +86,8 @@ def entry_path(folder: Path, path: str, settings: LogSettings, *, format: str, g
         "failure_cutoff": settings.failure_cutoff,
         "failure_cutoffs": dict(sorted(settings.failure_cutoffs.items())),
     }
+    if partitions:  # they fill mapped fields: the same file read under another folder gives other rows
+        shape["partitions"] = [list(pair) for pair in partitions]
     path_hash = _digest(resolved)
     content_hash = _digest(json.dumps(shape, sort_keys=True) + "\0" + resolved)
     return folder / f"{path_hash}-{content_hash}.parquet"
@@ -225,21 +229,64 @@ class CachedLogs:
     first_skipped: tuple[SkippedLine, ...]
 
 
-def read_cached(con: duckdb.DuckDBPyConnection, files: list[LogFile], settings: LogSettings, folder: Path, *,
-                since: dt.datetime | dt.date | None, until: dt.datetime | dt.date | None, table: str) -> CachedLogs:
-    """Create the view `table` over the cached canonical rows of `files` (built where missing), with the
-    date filter applied. Raises CacheFailed when the folder fails under us."""
-    # Spilling (large sorts, joins) goes under the cache folder, not into the working directory.
+def use_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Set `con` up for reading through the cache: its memory limit, and spilling (large sorts, joins)
+    under the cache folder, not into the working directory."""
     try:
         con.execute(f"SET temp_directory = {sql_string(str(duckdb_folder(folder) / 'tmp'))}")
     except duckdb.NotImplementedException:
         pass  # this connection has spilled already: its temporary folder cannot change any more
     con.execute(f"SET memory_limit = '{CACHED_MEMORY_LIMIT}'")
-    entries: list[tuple[LogFile, CacheEntry]] = []
-    for log_file in files:
-        parquet = entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip)
-        entry = load_entry(con, parquet) or _build_entry(con, log_file, settings, parquet)
-        entries.append((log_file, entry))
+
+
+@dataclass(frozen=True)
+class EntryBuild:
+    """Where a reader writes a new entry (one COPY to `temporary` with `options`) before it is named."""
+
+    temporary: Path
+    options: str
+
+
+@contextlib.contextmanager
+def building_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, parquet: Path) -> Iterator[EntryBuild]:
+    """A new entry for `log_file`: the block writes its staged rows to `EntryBuild.temporary` (nothing
+    written: an entry without rows), then the entry is renamed to `parquet`, unless the file changed
+    meanwhile (InputError) or the folder failed under us (CacheFailed). Read it back with `built_entry`."""
+    status = file_status(log_file.path)  # the entry is named after the bytes hashed just before
+    facts = sql_string(json.dumps({"entry": parquet.name, "version": READER_VERSION}))
+    temporary = parquet.with_name(f".tmp-{os.getpid()}-{parquet.stem}.{uuid.uuid4().hex}")
+    options = f"FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {facts}}}"
+    try:
+        with memory_limit(con, BUILD_MEMORY_LIMIT):
+            yield EntryBuild(temporary, options)
+        if not temporary.exists():  # an empty file: an entry without rows
+            con.execute(f"COPY ({no_rows_sql()}) TO {sql_string(str(temporary))} ({options})")
+        if file_status(log_file.path) != status:
+            raise InputError(f"{log_file.path}: changed while it was being read; run the command again")
+        os.replace(temporary, parquet)
+    except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
+        raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
+    except InputError as error:
+        if isinstance(error.__cause__, duckdb.IOException) and temporary.name in str(error.__cause__):
+            raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error.__cause__)}") from error
+        raise
+    finally:
+        discard(temporary)
+    _remove_older_entries(parquet)
+
+
+def built_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry:
+    """The entry `building_entry` just wrote, read back as any other (CacheFailed if it cannot be)."""
+    entry = load_entry(con, parquet)
+    if entry is None:
+        raise CacheFailed(f"{parquet.name} could not be read back")
+    return entry
+
+
+def create_view(con: duckdb.DuckDBPyConnection, table: str, entries: list[tuple[LogFile, CacheEntry]], *,
+                since: dt.datetime | dt.date | None, until: dt.datetime | dt.date | None) -> CachedLogs:
+    """The view `table` over the canonical rows of `entries` (one per input file, in order), with the
+    date filter applied. Raises CacheFailed when the folder fails under us."""
     pinned = _pin(con, [entry.parquet for _, entry in entries])
     first_skipped = tuple(SkippedLine(log_file.path, line, reason)
                           for log_file, entry in entries for line, reason in entry.first_skipped)[:REPORTED_SKIPS]
@@ -275,35 +322,3 @@ def _pin(con: duckdb.DuckDBPyConnection, entries: list[Path]) -> list[Path]:
 def _close_all(descriptors: list[int]) -> None:
     for descriptor in descriptors:
         os.close(descriptor)
-
-
-def _build_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, settings: LogSettings, parquet: Path) -> CacheEntry:
-    """Parse one file straight into its entry: one COPY from the reader through the checks and derived
-    columns to Parquet (written under a temporary name, then renamed); nothing is staged in between."""
-    status = file_status(log_file.path)  # the entry is named after the bytes hashed just before
-    facts = sql_string(json.dumps({"entry": parquet.name, "version": READER_VERSION}))
-    temporary = parquet.with_name(f".tmp-{os.getpid()}-{parquet.stem}.{uuid.uuid4().hex}")
-    target = ParquetTarget(str(temporary),
-                           f"FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {facts}}}")
-    register_normalizer(con)
-    try:
-        with memory_limit(con, BUILD_MEMORY_LIMIT):
-            staging.stage_file(con, target, 0, log_file, settings)
-        if not temporary.exists():  # an empty file: an entry without rows
-            target.write(con, no_rows_sql())
-        if file_status(log_file.path) != status:
-            raise InputError(f"{log_file.path}: changed while it was being read; run the command again")
-        os.replace(temporary, parquet)
-    except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
-        raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
-    except InputError as error:
-        if isinstance(error.__cause__, duckdb.IOException) and temporary.name in str(error.__cause__):
-            raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error.__cause__)}") from error
-        raise
-    finally:
-        discard(temporary)
-    _remove_older_entries(parquet)
-    entry = load_entry(con, parquet)
-    if entry is None:
-        raise CacheFailed(f"{parquet.name} could not be read back")
-    return entry

@@ -14,10 +14,12 @@ field is absent or null).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from remedy.logs.sources import quote_ident, sql_string
+from remedy.sql import sql_identifier as quote_ident
+from remedy.sql import sql_string
 
 CONTEXT_SEPARATOR = "\n\n"
 MARK = "\x01"  # starts a line that could not be read; the rest of the line is the reason (line_files)
@@ -42,6 +44,28 @@ class Check:
     detail: str | None = None  # SQL appended to the message (e.g. the offending value)
 
 
+# A string read as VARCHAR by DuckDB's JSON reader that may not have been a string: the reader writes
+# a number, true/false, an object or a list as its JSON text, which is valid JSON not starting with `"`
+# (a string that reads so too, such as "7" or "null", only sends the file to the JSON checks).
+_NOT_A_STRING = "(json_valid({f}) AND left({f}, 1) <> '\"')"
+
+
+@dataclass(frozen=True)
+class TypedRead:
+    """How a field is read on the typed fast path (`remedy.logs.typed`): DuckDB's JSON reader converts
+    each value to `read_as` itself, and `value` and `checks` (in `{f}`, the typed value; one per
+    `LogField.checks`, in order, `false` for a type check that a typed value cannot fail) give the
+    same staged value and reason as the JSON checks. DuckDB converts loosely (a number read as
+    VARCHAR is its text), so `suspect` holds for any value the conversion may have changed: a file
+    with one such value is read with the JSON checks instead."""
+
+    read_as: str
+    value: str
+    checks: tuple[str, ...] = ()
+    helpers: tuple[tuple[str, str], ...] = ()
+    suspect: str = _NOT_A_STRING
+
+
 @dataclass(frozen=True)
 class LogField:
     name: str  # canonical name: the key in `[logs]` and DESIGN 1
@@ -57,6 +81,7 @@ class LogField:
     # column: that type, and the SQL of the column from it (`{c}`), computed only where a query reads it.
     staged_type: str | None = None
     canonical: str | None = None
+    typed: TypedRead | None = None  # the typed fast path for this field (None: always read as JSON)
 
 
 def _optional(*allowed: str) -> str:
@@ -69,6 +94,10 @@ def _text() -> str:
 
 def _boolean() -> str:
     return "CASE {tag} WHEN 't' THEN true WHEN 'f' THEN false END"
+
+
+def _typed_text() -> TypedRead:
+    return TypedRead("VARCHAR", "nullif({f}, '')", ("false",))
 
 
 # The staged form of `scores`: names and numbers in the object's order (a null item: a NULL number).
@@ -90,6 +119,9 @@ FIELDS: tuple[LogField, ...] = (
             Check("{tag} = '\"' AND {f}->>'$' = ''", "empty"),
         ),
         required=True,
+        # an integer read as VARCHAR is its JSON text, as `{f}::VARCHAR` gives it
+        typed=TypedRead("VARCHAR", "{f}", ("false", "{f} = ''"),
+                        suspect=f"({_NOT_A_STRING} AND NOT regexp_full_match({{f}}, '-?[0-9]+'))"),
     ),
     LogField(
         "timestamp", "ts", "TIMESTAMP", "ts_value",
@@ -99,14 +131,18 @@ FIELDS: tuple[LogField, ...] = (
             Check("ts_value IS NULL", "not an ISO 8601 timestamp: ", "left({f}->>'$', 40)"),
         ),
         required=True,
+        typed=TypedRead("VARCHAR", "ts_value", ("false", "ts_value IS NULL"),
+                        (("ts_value", "try_cast({f} AS TIMESTAMPTZ)::TIMESTAMP"),)),
     ),
     LogField(
         "query", "query", "VARCHAR", "query_text",
         helpers=(("query_text", "CASE WHEN {tag} = '\"' THEN {f}->>'$' END"),),
         checks=(Check("{tag} <> '\"'", "expected a string"), Check("query_text = ''", "empty")),
         required=True,
+        typed=TypedRead("VARCHAR", "{f}", ("false", "{f} = ''")),
     ),
-    LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),)),
+    LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),),
+             typed=_typed_text()),
     LogField(
         "context", "context", "VARCHAR",
         "CASE {tag} WHEN '\"' THEN nullif({f}->>'$', '') WHEN '[' THEN nullif(array_to_string("
@@ -136,12 +172,22 @@ FIELDS: tuple[LogField, ...] = (
         embedded_json="{",
         staged_type=SCORES_STAGED,
         canonical="map({c}.names, {c}.numbers)",
+        # read as the object's JSON text: the names and numbers without a check per item; `suspect`: not
+        # an object, or an item that is not a number or null (its value starts with `"`, t, f, `[` or `{`)
+        typed=TypedRead(
+            "JSON",
+            "{{'names': coalesce(score_names, []), 'numbers': coalesce(score_values, [])}}::" + SCORES_STAGED,
+            ("false", "len(list_distinct(score_names)) < len(score_names)",
+             "list_min(score_values) < 0 OR list_max(score_values) > 1"),
+            (("score_names", "json_keys({f})"), ("score_values", "json_extract({f}, '$.*')::DOUBLE[]")),
+            suspect="(left({f}, 1) <> '{{' OR regexp_matches({f}, ':[\"tf\\[{{]'))"),
     ),
+    # booleans and numbers stay JSON: DuckDB reads "true" as true and "0.5" as 0.5, which no typed value shows
     LogField("is_bad", "is_bad", "BOOLEAN", _boolean(), checks=(Check(_optional("t", "f"), "expected true or false"),)),
     LogField("guardrailed", "guardrailed", "BOOLEAN", _boolean(),
              checks=(Check(_optional("t", "f"), "expected true or false"),)),
     LogField("primary_issue", "primary_issue", "VARCHAR", _text(),
-             checks=(Check(_optional('"'), "expected a string"),)),
+             checks=(Check(_optional('"'), "expected a string"),), typed=_typed_text()),
     LogField(
         "severity", "severity", "DOUBLE", f"CASE WHEN {is_number('{f}')} THEN {{f}}::DOUBLE END",
         checks=(
@@ -151,7 +197,7 @@ FIELDS: tuple[LogField, ...] = (
         ),
     ),
     LogField("served_remediation", "served_remediation", "VARCHAR", _text(),
-             checks=(Check(_optional('"'), "expected a string or null"),)),
+             checks=(Check(_optional('"'), "expected a string or null"),), typed=_typed_text()),
     LogField("metadata", "metadata", "JSON", "CASE WHEN {tag} = '{{' THEN {f} END",
              checks=(Check(_optional("{{"), "expected an object"),), embedded_json="{"),
 )
@@ -189,34 +235,73 @@ def objects_source(fields_sql: str, names: Mapping[str, str]) -> str:
     return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {values} FROM ({fields_sql})"
 
 
-def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False) -> str:
+def with_partitions(fields: str, names: Mapping[str, str], partitions: Sequence[tuple[str, str]]) -> str:
+    """`fields` (`lines_source` or `objects_source`) with a hive partition value (`date=2026-11-30/`) as
+    the value of the mapped field of that name where the row lacks it, as Ray Data adds partitions
+    under a row's own fields. Partitions that name no mapped field change nothing."""
+    values = dict(partitions)
+    replaced = [f"coalesce(f_{field.name}, {sql_string(json.dumps(values[names[field.name]]))}::JSON) "
+                f"AS f_{field.name}" for field in FIELDS if names[field.name] in values]
+    return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({fields})" if replaced else fields
+
+
+_JSON_TEXT = "{f}->>'$'"  # a JSON string's text: on a typed field, the value itself
+TYPED_REFUSED = "remedy: the typed read cannot vouch for field "
+
+
+def _value(field: LogField, typed_read: TypedRead | None) -> str:
+    return typed_read.value if typed_read else field.value
+
+
+def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False,
+              typed: frozenset[str] = frozenset()) -> str:
     """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source` or
-    `objects_source`): the typed fields of a good line, or the reason it is skipped."""
+    `objects_source`): the typed fields of a good line, or the reason it is skipped. The fields named in
+    `typed` hold DuckDB's typed values (`TypedRead`), the others JSON values; either way a line gets the
+    same reason from the same checks, in the same order."""
 
     def label(field: LogField) -> str:
         name = names[field.name]
         return sql_string(f"'{name}'" if name == field.name else f"'{name}' ({field.name})")
 
+    def read(field: LogField) -> TypedRead | None:
+        return field.typed if field.name in typed else None
+
+    def missing(field: LogField) -> str:
+        return _sql(field, "{f} IS NULL" if read(field) else "{tag} = 'n'")
+
+    # A value the typed read may have changed stops the read (DuckDB's error()): the caller reads the file
+    # with every field as JSON then. Evaluated only where it holds, so a clean file never raises.
+    suspects = [(_sql(f, typed_read.suspect), f"error({sql_string(TYPED_REFUSED + names[f.name] + ': ')} || "
+                 f"left(f_{f.name}::VARCHAR, 40))") for f in FIELDS if (typed_read := read(f))]
     checks: list[tuple[str, str]] = [
+        *suspects,
         (_BLANK, "'blank'"),
         *([(f"left(doc, 1) = {sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
         ("NOT valid", "'not valid JSON'"),
         ("j IS NULL", "'not a JSON object'"),
-        *((_sql(f, "{tag} = 'n'"), f"'missing required field ' || {label(f)}") for f in FIELDS if f.required),
+        *((missing(f), f"'missing required field ' || {label(f)}") for f in FIELDS if f.required),
     ]
     for field in FIELDS:
-        for check in field.checks:
+        typed_read = read(field)
+        for number, check in enumerate(field.checks):
+            condition = typed_read.checks[number] if typed_read else check.condition
+            if condition == "false":
+                continue  # a type check that a file of that type passes
             reason = f"'field ' || {label(field)} || {sql_string(': ' + check.message)}"
-            if check.detail:
-                reason += f" || {_sql(field, check.detail)}"
-            checks.append((_sql(field, check.condition), reason))
+            if check.detail:  # on typed text, the value itself (`{f}->>'$'` of its JSON string)
+                detail = check.detail.replace(_JSON_TEXT, "{f}") if typed_read else check.detail
+                reason += f" || {_sql(field, detail)}"
+            checks.append((_sql(field, condition), reason))
     reason = "CASE " + " ".join(f"WHEN {condition} THEN {text}" for condition, text in checks) + " END"
-    tags = ", ".join(f"coalesce(left(f_{f.name}, 1), 'n') AS tag_{f.name}" for f in FIELDS)
-    layered = f"SELECT *, {tags} FROM ({fields})"
+    tags = ", ".join(f"coalesce(left(f_{f.name}, 1), 'n') AS tag_{f.name}" for f in FIELDS if not read(f))
+    layered = f"SELECT *{', ' + tags if tags else ''} FROM ({fields})"
     for field in FIELDS:  # one layer per helper: a helper used by a later one is computed once
-        for name, sql in field.helpers:
+        typed_read = read(field)
+        for name, sql in (typed_read.helpers if typed_read else field.helpers):
             layered = f"SELECT *, {_sql(field, sql)} AS {name} FROM ({layered})"
-    values = ",\n".join(f"CASE WHEN reason IS NULL THEN {_sql(f, f.value)} END AS {f.column}" for f in FIELDS)
+    values = ",\n".join(f"CASE WHEN reason IS NULL THEN {_sql(f, _value(f, read(f)))} END AS {f.column}"
+                        for f in FIELDS)
     return f"""
     SELECT {index} AS file_index, reason,
            {values}

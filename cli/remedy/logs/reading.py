@@ -1,12 +1,15 @@
 """Reading log exports into one canonical DuckDB table, with failures, severity and primary issue derived.
 
-`read_logs` is the one entry point; the work is split by job:
+`read_logs` is the one entry point, and a pipeline in one direction; each step is a module that calls
+only the steps after it, never back:
 
-- `sources`: paths, globs and folders into files, each sniffed for its format, and the SQL of its rows;
-- `fields`: one declaration per log field (its checks and typed value), the SQL every path parses with;
-- `staging`: a file's rows staged in file order (line numbers), the fast JSON path and its fallbacks;
-- `derive`: normalized queries, failure, severity, primary issue, and the one date filter;
-- `cache`: each file's canonical rows kept as Parquet under `.remedy/logs/` and read from there.
+1. `sources`: paths, globs and folders into files (hive partitions too), each sniffed for its format;
+2. `cache`: is the file's entry in `.remedy/logs/` current? Then its rows are read from there (skip 3-5);
+3. `staging` with `typed`: the file read by DuckDB's typed reader, the fields of one kind converted by it;
+4. `staging` again for what that read refuses: every field as JSON, then line by line (`line_files`
+   rewrites CSV and lines that are not UTF-8 first), with the checks of `fields` and the SQL of `readers`;
+5. `derive`: normalized queries, failure, severity, primary issue; the rows go into the entry (or table);
+6. the canonical table: a view over the entries (`cache.create_view`), or a table, with the date filter.
 
 The result is a table or view (default `logs`) in a DuckDB connection, with the columns in `LOG_COLUMNS`.
 """
@@ -29,29 +32,24 @@ from remedy.logs import staging
 from remedy.logs.derive import LOG_COLUMNS, date_filter, log_table_sql, register_normalizer, rows_sql
 from remedy.logs.fields import OBJECT_START, lines_source, parse_sql
 from remedy.logs.line_files import csv_header
+from remedy.logs.readers import duckdb_path, source_sql
 from remedy.logs.settings import LogSettings, suggest_mapping
-from remedy.logs.sources import (
-    FOLDER_SUFFIXES,
-    LogFile,
-    SkippedLine,
-    duckdb_path,
-    quote_ident,
-    resolve_log_paths,
-    source_sql,
-    sql_string,
-)
+from remedy.logs.sources import FOLDER_SUFFIXES, REPORTED_SKIPS, LogFile, SkippedLine, resolve_log_paths
 from remedy.logs.staging import (
-    REPORTED_SKIPS,
+    ParquetTarget,
     TableTarget,
     count_rows,
     create_files_table,
     create_staged_table,
-    drop_relation,
     skipped_lines,
 )
+from remedy.sql import drop_relation, sql_string
+from remedy.sql import sql_identifier as quote_ident
 
 if TYPE_CHECKING:
     import duckdb
+
+    from remedy.logs.cache import CachedLogs
 
 __all__ = ["FOLDER_SUFFIXES", "LOG_COLUMNS", "REPORTED_SKIPS", "CanonicalBatch", "LogFile", "LogTable",
            "QueryBatch", "SkippedLine", "canonical_batch", "duckdb_path", "iter_distinct_queries", "read_logs",
@@ -135,7 +133,7 @@ def read_logs(
         folder = cache.cache_folder(Path(cache_dir))
         if cache.prepare_folder(folder):
             try:
-                cached = cache.read_cached(con, files, settings, folder, since=since, until=until, table=table)
+                cached = _read_through_cache(con, files, settings, folder, since=since, until=until, table=table)
             except cache.CacheFailed as error:
                 log.warning("the log cache in %s failed (%s); reading without it", folder, error)
             else:
@@ -172,6 +170,28 @@ def read_logs(
         con.execute(f"DROP TABLE IF EXISTS {staged}")
         con.execute(f"DROP TABLE IF EXISTS {table}__files")
     return _log_table(con, table, files, skipped, first_skipped)
+
+
+def _read_through_cache(con: duckdb.DuckDBPyConnection, files: list[LogFile], settings: LogSettings, folder: Path,
+                        *, since: dt.datetime | dt.date | None, until: dt.datetime | dt.date | None,
+                        table: str) -> CachedLogs:
+    """Steps 2 to 6 with the cache: each file's entry read if current, else built by staging its rows
+    straight into it (one COPY from the reader through the checks and derived columns to Parquet)."""
+    from remedy.logs import cache
+
+    cache.use_folder(con, folder)
+    entries: list[tuple[LogFile, cache.CacheEntry]] = []
+    for log_file in files:
+        parquet = cache.entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip,
+                                   partitions=log_file.partitions)
+        entry = cache.load_entry(con, parquet)
+        if entry is None:
+            register_normalizer(con)
+            with cache.building_entry(con, log_file, parquet) as build:
+                staging.stage_file(con, ParquetTarget(str(build.temporary), build.options), 0, log_file, settings)
+            entry = cache.built_entry(con, parquet)
+        entries.append((log_file, entry))
+    return cache.create_view(con, table, entries, since=since, until=until)
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> None:

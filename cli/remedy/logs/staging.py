@@ -24,28 +24,25 @@ from typing import IO, TYPE_CHECKING
 
 from remedy.errors import InputError, is_interrupt
 from remedy.logs.derive import rows_sql, staged_table_sql
-from remedy.logs.fields import FIELDS, lines_source, objects_source, parse_sql
+from remedy.logs.fields import lines_source, objects_source, parse_sql, with_partitions
 from remedy.logs.line_files import csv_as_lines, utf8_lines
-from remedy.logs.sources import (
-    LogFile,
-    SkippedLine,
+from remedy.logs.readers import (
     duckdb_path,
     json_fields_sql,
     line_count,
     not_utf8,
     source_sql,
-    sql_string,
     starts_with_bom,
     unreadable,
 )
+from remedy.logs.sources import REPORTED_SKIPS, LogFile, SkippedLine
+from remedy.logs.typed import reader_columns, typed_fields
+from remedy.sql import sql_string
 
 if TYPE_CHECKING:
     import duckdb
 
     from remedy.logs.settings import LogSettings
-
-# How many skipped lines are kept for the CLI to name on stderr.
-REPORTED_SKIPS = 5
 
 
 class Target:
@@ -144,13 +141,16 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
     if os.path.getsize(log_file.path) == 0:
         return  # an empty file is an empty export
     names = settings.fields
+    partitions = log_file.partitions
     if log_file.format == "csv":  # split into records in Python: exact line numbers, strict rows
         with _line_file(lambda out: csv_as_lines(log_file.path, log_file.gzip, settings, out)) as lines:
-            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=True)
+            _insert_lines(con, target, index, lines, settings, shown=log_file.path, tabular=True,
+                          partitions=partitions)
         return
     if log_file.format == "jsonl" and _stage_objects(con, target, index, log_file, settings):
         return
-    lines = lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl")
+    lines = with_partitions(lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl"),
+                            names, partitions)
     error = _write(con, target, parse_sql(lines, index, names), settings, keep=True)
     if error is None:
         return
@@ -158,7 +158,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
         raise InputError(unreadable(log_file.path, error)) from error
     # A line that is not UTF-8 stops DuckDB: only then, mark such lines and read the rest.
     with _line_file(lambda out: utf8_lines(log_file.path, log_file.gzip, out)) as decoded:
-        _insert_lines(con, target, index, decoded, settings, shown=log_file.path, tabular=False)
+        _insert_lines(con, target, index, decoded, settings, shown=log_file.path, tabular=False,
+                      partitions=partitions)
 
 
 def _write(con: duckdb.DuckDBPyConnection, target: Target, parsed: str, settings: LogSettings, *,
@@ -180,13 +181,21 @@ def _write(con: duckdb.DuckDBPyConnection, target: Target, parsed: str, settings
 
 def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
                    settings: LogSettings) -> bool:
-    """The fast path (module doc): True when the file's rows are staged, False to read it line by line."""
+    """The fast paths (module doc): True when the file's rows are staged, False to read it line by line.
+
+    First DuckDB's typed reader for the fields it can convert (`typed`), then, if that read stops (a
+    value it may have converted, a line it cannot read), every field as JSON."""
 
     if starts_with_bom(log_file):
         return False
     names = settings.fields
-    fields = objects_source(json_fields_sql(log_file, [names[f.name] for f in FIELDS]), names)
-    if _write(con, target, parse_sql(fields, index, names), settings, keep=False) is not None:
+    typed = typed_fields(names, log_file.partitions)
+    for attempt in dict.fromkeys([typed, frozenset()]):
+        reader = json_fields_sql(log_file, reader_columns(names, attempt))
+        fields = with_partitions(objects_source(reader, names), names, log_file.partitions)
+        if _write(con, target, parse_sql(fields, index, names, typed=attempt), settings, keep=False) is None:
+            break
+    else:
         return False
     rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
     if unknown or rows != line_count(con, log_file):
@@ -202,12 +211,13 @@ def _label(names: Mapping[str, str], canonical: str) -> str:
 
 
 def _insert_lines(con: duckdb.DuckDBPyConnection, target: Target, index: int, lines: str, settings: LogSettings,
-                  *, shown: str, tabular: bool) -> None:
+                  *, shown: str, tabular: bool, partitions: tuple[tuple[str, str], ...]) -> None:
     """Stage a line file of `line_files` (one document or MARK + reason per line of the file `shown`)."""
 
     names = settings.fields
-    parsed = parse_sql(lines_source(source_sql(con, LogFile(lines, "jsonl")), names, tabular=tabular), index, names,
-                       marked=True)
+    fields = with_partitions(lines_source(source_sql(con, LogFile(lines, "jsonl")), names, tabular=tabular),
+                             names, partitions)
+    parsed = parse_sql(fields, index, names, marked=True)
     error = _write(con, target, parsed, settings, keep=True)
     if error is not None:
         raise InputError(unreadable(shown, error)) from error
@@ -244,16 +254,3 @@ def skipped_lines(con: duckdb.DuckDBPyConnection, table: str, staged: str) -> tu
 def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     result = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(result[0]) if result else 0
-
-
-def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop `name` whether it is a table or a view (DROP TABLE refuses a view and the reverse)."""
-    found = con.execute(
-        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal "
-        "AND database_name = current_database() "
-        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n "
-        "AND database_name = current_database()",
-        {"n": name},
-    ).fetchall()
-    for (kind,) in found:
-        con.execute(f"DROP {kind} IF EXISTS {name}")

@@ -1,0 +1,121 @@
+"""The SQL of DuckDB's readers for one log file: its lines as text, in file order (`source_sql`), or its
+objects parsed by DuckDB's JSON reader with each field typed or as JSON (`json_fields_sql`); and what
+their errors mean. Nothing here checks a field (`remedy.logs.fields`) or decides which reader to use
+(`remedy.logs.staging`). The line SQL only has to keep every line where it is, so that a row's
+position gives its exact line number.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from remedy.errors import InputError, is_interrupt
+from remedy.logs.sources import GLOB_CHARS, LogFile
+from remedy.sql import sql_identifier as quote_ident
+from remedy.sql import sql_string
+
+if TYPE_CHECKING:
+    import duckdb
+
+# One JSONL line (e.g. a 10 MB query or a long context) may be this long.
+MAX_LINE_BYTES = 256 * 1024 * 1024
+# DuckDB's CSV buffer defaults to 16 lines of the maximum size, capped by the file: a 5 GB export
+# asked for one 4 GB block. A buffer just above one line reads as fast and keeps memory flat.
+_CSV_BUFFER_BYTES = MAX_LINE_BYTES + 1024 * 1024
+# The fast JSON reader (`json_fields_sql`) refuses a line longer than this: such a file is read line by
+# line instead (its buffers are this size per thread, so it stays small).
+FAST_JSON_OBJECT_BYTES = 16 * 1024 * 1024
+
+def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
+    """A subquery yielding one `doc` (JSON text, NULL for a blank line) per line or row, in file order."""
+    import duckdb
+
+    path = duckdb_path(log_file.path)
+    if log_file.format == "jsonl":
+        compression = "gzip" if log_file.gzip else "none"
+        # A NUL delimiter and no quoting: every line is one VARCHAR, whatever it holds.
+        return (
+            f"SELECT line AS doc FROM read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, "
+            f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
+            f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
+        )
+    reader = f"read_parquet({path})"
+    try:
+        columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as error:
+        if is_interrupt(error):
+            raise
+        raise InputError(unreadable(log_file.path, error)) from error
+    # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
+    members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name, *_ in columns)
+    return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {reader}"
+
+
+def json_fields_sql(log_file: LogFile, columns: Mapping[str, str]) -> str:
+    """The fast path for JSON lines: DuckDB's own JSON reader, each field named in `columns` converted to
+    its type there (`JSON`: the value's JSON text, for the per-field checks; see `remedy.logs.typed`).
+
+    It parses each line once, in parallel, but it skips blank lines and reads a `null` line as a row
+    of nulls, so its rows are the file's lines only when `fast_rows_are_lines` says so; any line it
+    cannot read (not JSON, not an object, not UTF-8, too long, a value it cannot convert) makes it raise,
+    and the caller reads the file another way.
+    """
+    listed = ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns.items())
+    compression = "gzip" if log_file.gzip else "none"
+    return (f"SELECT * FROM read_json({duckdb_path(log_file.path)}, format = 'newline_delimited', "
+            f"records = true, columns = {{{listed}}}, compression = '{compression}', "
+            f"maximum_object_size = {FAST_JSON_OBJECT_BYTES})")
+
+
+def line_count(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> int:
+    """How many lines the file has, counted as `source_sql` does (a last line without a newline too)."""
+    if log_file.gzip:
+        found = con.execute(f"SELECT count(*) FROM ({source_sql(con, log_file)})").fetchone()
+        return int(found[0]) if found else 0
+    lines, last = 0, b"\n"
+    with open(log_file.path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def starts_with_bom(log_file: LogFile) -> bool:
+    """A UTF-8 byte order mark: the fast reader skips it, the line reader reports the line (as before)."""
+    if log_file.gzip:
+        import gzip
+
+        with gzip.open(log_file.path, "rb") as handle:
+            return handle.read(3) == b"\xef\xbb\xbf"
+    with open(log_file.path, "rb") as handle:
+        return handle.read(3) == b"\xef\xbb\xbf"
+
+
+def duckdb_path(path: str) -> str:
+    """A SQL literal naming exactly the file `path`: DuckDB's readers expand `*`, `?` and `[...]` in any
+    name (a file `x[1].jsonl` would read `x1.jsonl`), so those are escaped as one-character classes."""
+    escaped = "".join(f"[{char}]" if char in GLOB_CHARS else char for char in os.path.abspath(path))
+    return sql_string(escaped)
+
+
+def not_utf8(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "unicode" in text or "utf-8" in text or "utf8" in text
+
+
+def unreadable(path: str, error: BaseException) -> str:
+    message = first_line(error)
+    line = re.search(r"CSV Error on Line: (\d+)", str(error))
+    if line and ("unicode" in str(error).lower() or "utf" in str(error).lower()):
+        return f"{path}:{line.group(1)}: not UTF-8 text; the file cannot be read"
+    if "gzip" in message.lower():
+        return f"{path}: truncated or corrupt gzip data ({message})"
+    return f"{path}: cannot be read: {message}"
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
