@@ -43,6 +43,14 @@ def main() -> None:
         words = ["refund", "bag", "seat", "dog", "meal", "wifi", "upgrade", "visa", "delay", "lounge"]
         queries = [f"how can i {w} {words[(i * 7) % 10]} for trip {i}" for i, w in
                    enumerate(words[i % 10] for i in range(options.queries))]
+        # Every other query a paraphrase of an entry's question (near it: the screen lets it through to
+        # the verifier), so both paths are timed.
+        import yaml
+
+        questions = [yaml.safe_load(p.read_text(encoding="utf-8"))["question"]
+                     for p in sorted((project / "remediations").rglob("*.yaml"))]
+        queries[1::2] = [q.replace("what about", "what do you know about", 1) + " please"
+                         for q in (questions * len(queries))[:len(queries[1::2])]]
         for query in queries[:50]:
             rem.answer_for(query)  # warm up caches and branch predictors
         encoder = rem._matcher.query_encode

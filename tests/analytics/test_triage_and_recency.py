@@ -174,18 +174,22 @@ def test_new_answer_from_a_topic_offers_its_queries_as_also_matches(project: Pat
     assert f"  # - {other}" in text or f'  # - "{other}"' in text
 
 
-@pytest.mark.parametrize("handle", ["../../etc/passwd", "@alice\n", "@alice # * @evil", "@alice @bob",
-                                    "alice\nstate: x"])
+# ("@alice\n" is not here: --assign strips the spaces around a handle, as the shell's $(…) leaves a newline)
+@pytest.mark.parametrize("handle", ["../../etc/passwd", "@alice # * @evil", "@alice @bob", "alice\nstate: x"])
 def test_assign_takes_only_a_handle(project: Path, run, handle: str) -> None:
     """An assignee is a handle like an owner: a path, a newline or CODEOWNERS syntax is refused (exit 2)."""
+    assert run("issues", "--logs", "logs.jsonl").exit_code == 0  # a rank is the printed queue's
     result = run("triage", "1", "--logs", "logs.jsonl", "--assign", handle)
-    assert result.exit_code == 2 and result.stderr.startswith(f"remedy: --assign: {handle!r}"[:22])
+    # the value as given, or with the '@' a bare name gets (--assign alice means @alice)
+    assert result.exit_code == 2 and result.stderr.startswith("remedy: --assign: "), result.stderr
+    assert repr(handle)[1:8] in result.stderr
     assert any(why in result.stderr for why in ("is not an owner", "write one per item", "spaces around it"))
     assert not (project / "triage").exists()
 
 
 def test_a_note_with_newlines_and_yaml_stays_a_note(project: Path, run) -> None:
     note = "checked | with legal\nstate: wont_fix\n---\n- queries: [x]\n# CODEOWNERS * @evil"
+    assert run("issues", "--logs", "logs.jsonl").exit_code == 0  # a rank is the printed queue's
     assert run("triage", "1", "--logs", "logs.jsonl", "--note", note).exit_code == 0
     (path,) = (project / "triage").glob("*.yaml")
     saved = yaml.safe_load(path.read_text(encoding="utf-8"))

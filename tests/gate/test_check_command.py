@@ -125,6 +125,9 @@ def test_markdown_keeps_pipes_newlines_and_backticks_inside_their_cell(branches:
     write_answer(branches, "wifi", "Is there wifi on board?", status="draft",
                  extra=f"threshold: 0.3\nowners: ['@a`b|c']\nmust_not_match:\n  - {json.dumps(query)}\n"
                        "  - is there wifi on the plane\n")
+    # the static path, whose cosine at threshold 0.3 matches the hostile must_not_match (the verifier's screen
+    # refuses it: nothing would be quoted)
+    (branches / "remedy.toml").write_text("verifier = false\n", encoding="utf-8")
     git(branches, "add", ".")
     git(branches, "commit", "-qm", "wifi", env={**os.environ, "GIT_AUTHOR_NAME": "Ada | SME"})
     (branches / "remediations/answers/broken.yaml").write_text("kind: answer\nid: broken\nquestion: [unclosed\n")

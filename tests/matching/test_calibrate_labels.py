@@ -290,6 +290,7 @@ def test_contradictory_labels_are_refused_with_both_places(project: Path, run, r
 
 
 def test_labels_sampled_by_another_model_count_with_a_warning(project: Path, run) -> None:
+    (project / "remedy.toml").write_text("verifier = false\n", encoding="utf-8")  # the pin names 'bundled@…'
     assert run("calibrate", "--sample", "30", "--logs", "logs.jsonl", "--out", "labels.yaml").exit_code == 0
     fill(project / "labels.yaml", project / "filled.yaml")  # fill() writes the header of model bundled@x
     result = run("calibrate", "--labels", "filled.yaml", "--target-precision", "0.5", "--format", "json")

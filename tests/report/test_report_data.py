@@ -163,10 +163,10 @@ def test_headline_colours_follow_meaning(project: Path, run) -> None:
     classes = dict(re.findall(r'data-metric="([a-z_]+)".*?<span class="change ([a-z ]+)"', page))
     assert classes == {"queries": "up neutral", "failures": "up bad", "prevented": "up good",
                        "bad_responses_served": "up bad", "addressed_share_active": "up good",
-                       "addressed_share": "up good"}
+                       "addressed_share": "up good", "triaged_away": "flat neutral"}
     better = {m["key"]: m["better"] for m in report_json(run)["headline"]}
     assert better == {"queries": None, "failures": "down", "prevented": "up", "bad_responses_served": "down",
-                      "addressed_share_active": "up", "addressed_share": "up"}
+                      "addressed_share_active": "up", "addressed_share": "up", "triaged_away": None}
 
 
 def test_headline_fall_in_failures_is_green() -> None:

@@ -9,7 +9,7 @@ verifier is also not used when the config's threshold and margin were made for t
 
 Bad: `pip install remedy` without the extra, or a `[calibration]` pinned to the static model.
 
-Good: install `remedy[precise]` (the README's install does), then calibrate again if the config
+Good: install `remedy-sme[precise]` (the README's install does), then calibrate again if the config
 has settings of its own.
 """
 
