@@ -35,10 +35,10 @@ def main() -> None:
         config = 'remediations = "remediations"\n' + ("verifier = false\n" if options.no_verifier else "")
         (project / "remedy.toml").write_text(config, encoding="utf-8")
         start = time.perf_counter()
-        Remediations.load(project / "remediations")
+        Remediations.load(project / "remediations", config_file=project / "remedy.toml")
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        rem = Remediations.load(project / "remediations")
+        rem = Remediations.load(project / "remediations", config_file=project / "remedy.toml")
         warm = time.perf_counter() - start
         words = ["refund", "bag", "seat", "dog", "meal", "wifi", "upgrade", "visa", "delay", "lounge"]
         queries = [f"how can i {w} {words[(i * 7) % 10]} for trip {i}" for i, w in
