@@ -97,7 +97,7 @@ def choose_verifier_settings(model: Path, data: Path) -> dict[str, object]:
 
     best: dict[str, Any] | None = None
     for weight in WEIGHTS:
-        fused = FusedEmbedder(static, dataclasses_replace(verifier, VerifierSettings(weight, 0.0, 0.0, 0.0)))
+        fused = FusedEmbedder(static, verifier, VerifierSettings(weight, 0.0, 0.0, 0.0, verifier.dim))
 
         def encode(texts: Any, fused: FusedEmbedder = fused) -> Any:
             return fused.join(*parts(list(texts)))
@@ -129,21 +129,9 @@ def choose_verifier_settings(model: Path, data: Path) -> dict[str, object]:
                      "queries per intent; open world = every 5th intent, 5 rotations pooled",
         "target_precision": TARGET_PRECISION,
         "confidence": CONFIDENCE,
-        "closed": {"precision": round(point.precision, 4), "precision_lower": round(point.precision_lower, 4),
-                   "recall": round(point.recall, 4), "accepted": point.accepted},
-        "open": {"precision": round(best["open"].precision, 4),
-                 "precision_lower": round(best["open"].precision_lower, 4),
-                 "recall": round(best["open"].recall, 4), "accepted": best["open"].accepted},
+        "closed": _figures(point),
+        "open": _figures(best["open"]),
     }
-
-
-def dataclasses_replace(verifier: Any, settings: Any) -> Any:
-    """The same model files with other settings (a Verifier is cheap: its session loads on first use)."""
-    from remedy.matching.verifier import Verifier
-
-    other = Verifier(verifier.model_path, verifier.tokenizer_path, settings)
-    other.__dict__.update({k: v for k, v in verifier.__dict__.items() if k in ("_session", "_tokenizer")})
-    return other
 
 
 def _screen(encode: Any, parts: Any, data: Path, threshold: float, margin: float) -> float:
@@ -210,12 +198,15 @@ def choose_defaults(folder: Path, data: Path) -> dict[str, object]:
                      "answers from 1+4 train queries per intent; open world = every 5th intent, 5 rotations pooled",
         "target_precision": TARGET_PRECISION,
         "confidence": CONFIDENCE,
-        "closed": {"precision": round(point.precision, 4), "precision_lower": round(point.precision_lower, 4),
-                   "recall": round(point.recall, 4), "accepted": point.accepted},
-        "open": {"precision": round(open_point.precision, 4), "precision_lower": round(open_point.precision_lower, 4),
-                 "recall": round(open_point.recall, 4), "accepted": open_point.accepted,
-                 "best_alone": [open_choice.point.threshold, open_choice.point.margin]},
+        "closed": _figures(point),
+        "open": {**_figures(open_point), "best_alone": [open_choice.point.threshold, open_choice.point.margin]},
     }
+
+
+def _figures(point: Any) -> dict[str, object]:
+    """An operating point as remedy_defaults.json / remedy_verifier.json record it."""
+    return {"precision": round(point.precision, 4), "precision_lower": round(point.precision_lower, 4),
+            "recall": round(point.recall, 4), "accepted": point.accepted}
 
 
 def _curve_at(evidence: Evidence, threshold: float, margin: float) -> list[Any]:

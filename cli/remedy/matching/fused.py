@@ -9,7 +9,7 @@ decides the same way.
 The screen keeps the verifier's cost to the queries that could match: a query whose static cosine to
 every entry text is below `screen` gets no verifier part (zeros), so its score is at most
 ``sqrt(1 - w) * screen`` — below any useful threshold — and its verifier run is saved. Entry texts
-and texts compared with each other (`encode_pair`: a review's response) always get both parts.
+and texts compared with each other (`Matcher.pair_encode`: a review's response) always get both parts.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from remedy.matching.embedding import DecisionDefaults
-from remedy.matching.verifier import FUSED_PREFIX, Verifier
+from remedy.matching.verifier import FUSED_PREFIX, Verifier, VerifierSettings
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 # Queries screened at a time: bounds the (queries x entry texts) block to ~64 MB of float32.
@@ -38,18 +38,20 @@ class ScoreParts:
     verifier: float
 
 
-def fused_fingerprint(static_fingerprint: str, verifier: Verifier) -> str:
-    joined = f"{static_fingerprint}|{verifier.fingerprint}|{verifier.settings.weight}|{verifier.settings.screen}"
+def fused_fingerprint(static_fingerprint: str, verifier: Verifier, settings: VerifierSettings | None = None) -> str:
+    settings = settings or verifier.settings
+    joined = f"{static_fingerprint}|{verifier.fingerprint}|{settings.weight}|{settings.screen}"
     return FUSED_PREFIX + hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 class FusedEmbedder:
     """The static embedder and the verifier as one model: what `Matcher.embedder` is when the verifier is on."""
 
-    def __init__(self, static: Any, verifier: Verifier) -> None:
+    def __init__(self, static: Any, verifier: Verifier, settings: VerifierSettings | None = None) -> None:
+        """`settings` other than the verifier's own: scripts/choose_defaults.py trying weights."""
         self.static = static
         self.verifier = verifier
-        self.settings = verifier.settings
+        self.settings = settings or verifier.settings
         self.name = f"{static.name} + {verifier.name}"
         self.folder: Path = static.folder
         self.dim = int(static.dim) + verifier.dim
@@ -60,7 +62,7 @@ class FusedEmbedder:
     @property
     def fingerprint(self) -> str:
         """Both models and how they are joined: pins calibrated settings to exactly this score."""
-        return fused_fingerprint(self.static.fingerprint, self.verifier)
+        return fused_fingerprint(self.static.fingerprint, self.verifier, self.settings)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Both parts for every text (no screen): entry texts, and texts compared with each other."""
@@ -80,8 +82,8 @@ class ScreenedEncoder:
     """Query texts -> joined vectors, the verifier run only for queries that pass the screen.
 
     `static_encode` and `verifier_encode` may be cached (each model has its own embedding cache, so a
-    warm run pays no model at all); `screen_texts` are the entry texts the screen compares with.
-    Counts what it did (`screened`, `verified`) for `match` and the benchmarks.
+    warm run pays no model at all); `set_screen` gives the entry texts the screen compares with.
+    Counts what it did (`screened`, `verified`) for the benchmarks.
     """
 
     def __init__(self, fused: FusedEmbedder, static_encode: Encode, verifier_encode: Encode) -> None:
@@ -97,6 +99,10 @@ class ScreenedEncoder:
         other = ScreenedEncoder(self.fused, self._static, self._verifier)
         other.set_screen(entry_texts)
         return other
+
+    def share_screen(self, other: ScreenedEncoder) -> None:
+        """Screen against `other`'s entry texts, already embedded (its static vectors equal this one's)."""
+        self._screen = other._screen
 
     def set_screen(self, entry_texts: Sequence[str]) -> None:
         vectors = np.asarray(self._static(list(entry_texts)), np.float32) if entry_texts else np.zeros((0, 0))

