@@ -66,6 +66,9 @@ def main() -> int:
         defaults, target = choose_defaults(args.model, args.data), args.model / DEFAULTS_FILE
     print(json.dumps(defaults, indent=2))
     if args.write:
+        # the queue's topic settings in the same files are benchmarks/issues_quality.py's: kept as they are
+        kept = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+        defaults.update({key: kept[key] for key in ("topics", "topic_merge") if key in kept})
         write_atomically(target, json.dumps(defaults, indent=2) + "\n")
         print(f"wrote {target}", file=sys.stderr)
     return 0

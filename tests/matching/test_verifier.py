@@ -217,3 +217,29 @@ def test_calibrate_samples_and_pins_the_fused_score(repo: Path, run, tiny: None)
     assert sampled.exit_code == 0, sampled.stderr
     header = (repo / "labels.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert "@" + verifier_module.FUSED_PREFIX in header and "+" in header  # both models, the fused fingerprint
+
+
+def test_the_queue_merges_topics_the_shipped_verifier_calls_one_question(repo: Path, run) -> None:
+    """The demo's failures, with and without the verifier: its pass only merges static topics (every id it
+    keeps is a static topic's, every failure is still listed once) and leaves fewer issues."""
+    verifier, why = verifier_module.available_verifier()
+    if verifier is None or "REMEDY_VERIFIER_MODEL" in __import__("os").environ:
+        pytest.skip(why or "a test model is configured")
+    if verifier.settings.topic_merge is None:
+        pytest.skip("the shipped verifier has no topic setting")
+    write(repo / "logs.jsonl", (ROOT / "fixtures" / "logs.jsonl").read_text(encoding="utf-8"))
+
+    def queue() -> dict[str, list[str]]:
+        result = run("issues", "--logs", "logs.jsonl", "--top", "0", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return {issue["id"]: issue["log_ids"] for issue in json.loads(result.stdout)["issues"]}
+
+    verified = queue()
+    write(repo / "remedy.toml", "verifier = false\n")
+    static = queue()
+    assert len(verified) < len(static)
+    assert set(verified) <= set(static)
+    assert sorted(log for logs in verified.values() for log in logs) == sorted(log for logs in static.values()
+                                                                              for log in logs)
+    grown = [i for i in verified if len(verified[i]) > len(static[i])]
+    assert grown and all(set(static[i]) < set(verified[i]) for i in grown)

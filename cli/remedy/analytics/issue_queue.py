@@ -29,7 +29,8 @@ from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
-from remedy.logs.clustering import ID_LENGTH, Cluster, TopicClustering, cluster_id, topic_thresholds
+from remedy.logs.clustering import ID_LENGTH, Cluster, TopicClustering, cluster_id
+from remedy.logs.topic_merging import merge_verified
 from remedy.owner_handles import normalize_owner
 from remedy.sql import sql_string
 
@@ -342,8 +343,9 @@ def _per_query_sql(logs: str, decay: str, condition: str) -> str:
 def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[Cluster]:
     """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors)."""
     # Topics group on the static model's vectors and scale: cheap over every failure, and one geometry
-    # for all of them (the verifier's screen would give queries near an answer other vectors).
-    leader, merge = topic_thresholds(analysis.matcher.cluster_threshold)
+    # for all of them (the verifier's screen would give queries near an answer other vectors). Then the
+    # verifier, when in force, merges the head of the queue's topics that one answer would cover.
+    settings = analysis.matcher.topic_settings()
     topics: TopicClustering | None = None
     cursor = analysis.con.cursor()
     cursor.execute(_per_query_sql(analysis.logs.table, decay, condition) + f"""
@@ -353,10 +355,15 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[C
         texts = [row[0] for row in rows]
         vectors = analysis.matcher.cluster_encode(texts)
         if topics is None:
-            topics = TopicClustering(vectors.shape[1], leader_threshold=leader, merge_threshold=merge)
+            topics = TopicClustering(vectors.shape[1], leader_threshold=settings.leader,
+                                     merge_threshold=settings.merge)
         topics.add(vectors, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], texts)
     cursor.close()
-    return topics.clusters() if topics else []
+    clusters = topics.clusters() if topics else []
+    matcher = analysis.matcher
+    if settings.verifying and matcher.verifier_encode is not None:
+        clusters = merge_verified(clusters, matcher.cluster_encode, matcher.verifier_encode, settings)
+    return clusters
 
 
 def _triaged_clusters(analysis: Analysis, triages: dict[str, Triage], decay: str, condition: str) -> list[Cluster]:

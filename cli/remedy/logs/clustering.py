@@ -18,9 +18,11 @@ vectors at once. Two stages:
    reach the threshold if one of the parts did: the candidate pairs are those of the micro-cluster
    graph (each micro-cluster keeps its `neighbours` most similar ones above the threshold).
 
-Both thresholds sit on the decision rule's similarity scale (`topic_thresholds`): a micro-cluster
-is tighter than what the matcher accepts, and a topic is what a few paraphrases in `also_matches`
-would cover. A topic's representative is its most central leader (highest cosine with the topic's
+Both thresholds are static cosines: the model's own (`topics` in its remedy_defaults.json, chosen on
+CLINC150 validation), or for a model without them offsets from its threshold (`topic_thresholds`):
+a micro-cluster is about what one question would match, and a topic what a few paraphrases in
+`also_matches` would cover. (`topic_merging` then lets the verifier merge topics of the queue's head.)
+A topic's representative is its most central leader (highest cosine with the topic's
 mean; ties: more frequent, then text), and its id is a hash of that text: stable across runs on the
 same data, and kept as long as the centre of the topic does not move.
 

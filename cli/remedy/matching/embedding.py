@@ -45,6 +45,12 @@ class DecisionDefaults:
 
     threshold: float
     margin: float
+    # How this model's vectors group failures into topics ("topics" in the file; None: offsets from the
+    # threshold). Static cosines, chosen on CLINC150 validation by benchmarks/issues_quality.py --tune.
+    topic_leader: float | None = None
+    topic_merge: float | None = None
+    topic_screen: float | None = None  # two topics' representatives this close go to the verifier
+    topic_merge_verified: float | None = None  # the static merge when the verifier's pass follows it
 
 
 class Embedder:
@@ -243,6 +249,15 @@ def _read_defaults(folder: Path) -> DecisionDefaults | None:
     path = folder / DEFAULTS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return DecisionDefaults(threshold=float(data["threshold"]), margin=float(data["margin"]))
+        topics = data.get("topics") if isinstance(data.get("topics"), dict) else {}
+        return DecisionDefaults(threshold=float(data["threshold"]), margin=float(data["margin"]),
+                                topic_leader=_optional_float(topics.get("leader")),
+                                topic_merge=_optional_float(topics.get("merge")),
+                                topic_screen=_optional_float(topics.get("verifier_screen")),
+                                topic_merge_verified=_optional_float(topics.get("merge_before_verifier")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

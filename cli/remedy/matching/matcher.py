@@ -23,6 +23,7 @@ from remedy.files.remediation import Remediation
 from remedy.matching.verifier import FUSED_PREFIX
 
 if TYPE_CHECKING:  # both import the model's libraries: loaded only when a matcher is built
+    from remedy.logs.topic_merging import TopicSettings
     from remedy.matching.decision import MatchIndex
     from remedy.matching.embedding import Embedder
 
@@ -47,6 +48,8 @@ class Matcher:
     static_encode: Callable[[Sequence[str]], np.ndarray] | None = None
     # Two texts compared with each other (a response and a reviewed one): every model, no screen, rounded.
     pair_encode: Callable[[Sequence[str]], np.ndarray] | None = None
+    # The verifier's vectors alone (cached), when it is in force: the queue's merges of topics.
+    verifier_encode: Callable[[Sequence[str]], np.ndarray] | None = None
 
     @property
     def verified(self) -> bool:
@@ -70,6 +73,26 @@ class Matcher:
             return self.threshold
         defaults = getattr(getattr(self.embedder, "static", None), "defaults", None)
         return float(getattr(defaults, "threshold", FALLBACK_THRESHOLD))
+
+    def topic_settings(self) -> TopicSettings:
+        """How the queue groups failures: the static model's topic thresholds (its defaults file), else offsets
+        from `cluster_threshold`; and the verifier's merge pass when the verifier is in force."""
+        from remedy.logs.clustering import topic_thresholds
+        from remedy.logs.topic_merging import TopicSettings
+
+        static = getattr(self.embedder, "static", self.embedder)
+        defaults = getattr(static, "defaults", None)
+        leader, merge = topic_thresholds(self.cluster_threshold)
+        if getattr(defaults, "topic_leader", None) is not None and getattr(defaults, "topic_merge", None) is not None:
+            leader, merge = float(defaults.topic_leader), float(defaults.topic_merge)  # type: ignore[union-attr]
+        settings = getattr(getattr(self.embedder, "verifier", None), "settings", None)
+        verified_merge = getattr(settings, "topic_merge", None) if self.verifier_encode else None
+        screen = getattr(defaults, "topic_screen", None)
+        if verified_merge is None or screen is None:
+            return TopicSettings(leader, merge)
+        # the two stages were chosen together: the static one stricter, the verifier merging the rest
+        merge = float(getattr(defaults, "topic_merge_verified", None) or merge)
+        return TopicSettings(leader, merge, float(screen), float(verified_merge))
 
 
 def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
@@ -183,14 +206,17 @@ def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedd
     scorer: Any = static
     encode: Callable[[Sequence[str]], np.ndarray] = static_encode
     query_encode = rounded_encoder(static)
+    verifier_encode = None
     if verifier is not None:
         from remedy.matching.embedding_cache import EmbeddingCache
         from remedy.matching.fused import FusedEmbedder, ScreenedEncoder
 
         scorer = FusedEmbedder(static, verifier)
         verifier_cache = EmbeddingCache(config.cache_dir, verifier.fingerprint, verifier.dim)
-        encode = ScreenedEncoder(scorer, static_encode,
-                                 lambda texts: verifier_cache.encode(list(texts), verifier.encode))
+        def verifier_encode(texts: Sequence[str]) -> np.ndarray:
+            return verifier_cache.encode(list(texts), verifier.encode)
+
+        encode = ScreenedEncoder(scorer, static_encode, verifier_encode)
         query_encode = ScreenedEncoder(scorer, query_encode, rounded_encoder(verifier))
         encode.set_screen([text for entry in entries for text in dict.fromkeys((entry.question, *entry.also_matches))])
         query_encode.share_screen(encode)  # the same rounded static vectors: the entry texts embedded once
@@ -200,7 +226,7 @@ def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedd
     index = MatchIndex(entries, encode, threshold, margin)
     return Matcher(index=index, embedder=scorer, encode=encode, threshold=threshold, margin=margin,
                    by_id={r.id: r for r in remediations}, query_encode=query_encode,
-                   static_encode=static_encode, pair_encode=rounded_encoder(scorer))
+                   static_encode=static_encode, pair_encode=rounded_encoder(scorer), verifier_encode=verifier_encode)
 
 
 def lazy_matcher(folder: Folder, config: Config) -> Callable[[], Matcher]:

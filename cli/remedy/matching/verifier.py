@@ -53,6 +53,7 @@ class VerifierSettings:
     threshold: float  # default decision settings, in the fused score
     margin: float
     dim: int = DIM  # the model's vector size (the tests' tiny model has 8)
+    topic_merge: float | None = None  # verifier cosine at which the queue merges two topics (None: it does not)
 
 
 class Verifier:
@@ -138,7 +139,8 @@ def read_settings(folder: Path = MODEL_DIR) -> VerifierSettings:
     data = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     return VerifierSettings(weight=float(data["weight"]), screen=float(data["screen"]),
                             threshold=float(data["threshold"]), margin=float(data["margin"]),
-                            dim=int(data.get("dim", DIM)))
+                            dim=int(data.get("dim", DIM)),
+                            topic_merge=None if data.get("topic_merge") is None else float(data["topic_merge"]))
 
 
 @functools.lru_cache(maxsize=1)
