@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+
+from tests.analytics.conftest import issues as queue
 
 VISA = "Do I need a transit visa for a layover in Doha?"
 
 
 @pytest.fixture
-def project(repo: Path) -> Path:
+def log_rows() -> list[dict]:
     rows = [{"id": f"l{i}", "timestamp": f"2026-10-0{i}T10:00:00Z", "query": VISA, "is_bad": True, "severity": 0.8}
             for i in range(1, 4)]
     rows.append({"id": "l9", "timestamp": "2026-10-04T10:00:00Z", "query": "Can I bring a drone?", "is_bad": True})
-    (repo / "logs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return repo
-
-
-def queue(run) -> list[dict]:
-    result = run("issues", "--logs", "logs.jsonl", "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["issues"]
+    return rows
 
 
 def test_a_todo_draft_leaves_its_issue_listed_until_its_answer_is_written(project: Path, run) -> None:
