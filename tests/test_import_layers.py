@@ -1,7 +1,8 @@
-"""Imports inside cli/remedy run one way: no module imports itself back through others, and no two
-packages import each other. Every import counts, also one inside a function or under TYPE_CHECKING:
-a lazy import keeps `--help` fast but still ties the two modules together, and hiding a cycle inside
-a function is how cycles usually come in.
+"""Imports inside cli/remedy run one way: no module imports itself back through others, no two
+packages import each other, and inside the layers with an order of their own (the analysis engines,
+the steps of reading logs, files/ under the rules) no module imports one it must not. Every import
+counts, also one inside a function or under TYPE_CHECKING: a lazy import keeps `--help` fast but still
+ties the two modules together, and hiding a cycle inside a function is how cycles usually come in.
 
 The graph is read from the source (ast), so the test needs nothing imported and runs in ~0.2 s.
 """
@@ -9,7 +10,10 @@ The graph is read from the source (ast), so the test needs nothing imported and 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cli" / "remedy"
 
@@ -104,22 +108,18 @@ def _describe(component: frozenset[str], graph: dict[str, set[str]]) -> str:
     return "\n  ".join(edges)
 
 
-def test_no_module_import_cycle() -> None:
-    graph = import_graph()
+@pytest.mark.parametrize(("level", "graph_of", "allowed"), [
+    ("module", lambda graph: graph, ALLOWED_MODULE_CYCLES),
+    ("package", package_graph, ALLOWED_PACKAGE_CYCLES),
+], ids=["modules", "packages"])
+def test_no_import_cycle(level: str, graph_of: Callable[[dict[str, set[str]]], dict[str, set[str]]],
+                         allowed: set[frozenset[str]]) -> None:
+    graph = graph_of(import_graph())
     found = set(cycles(graph))
-    new = [_describe(c, graph) for c in found - ALLOWED_MODULE_CYCLES]
-    assert not new, "import cycle(s) inside cli/remedy:\n  " + "\n\n  ".join(new)
-    gone = ALLOWED_MODULE_CYCLES - found
-    assert not gone, f"these allowed cycles are gone: remove them from ALLOWED_MODULE_CYCLES: {gone}"
-
-
-def test_no_package_import_cycle() -> None:
-    graph = package_graph(import_graph())
-    found = set(cycles(graph))
-    new = [_describe(c, graph) for c in found - ALLOWED_PACKAGE_CYCLES]
-    assert not new, "packages of cli/remedy that import each other:\n  " + "\n\n  ".join(new)
-    gone = ALLOWED_PACKAGE_CYCLES - found
-    assert not gone, f"these allowed cycles are gone: remove them from ALLOWED_PACKAGE_CYCLES: {gone}"
+    new = [_describe(c, graph) for c in found - allowed]
+    assert not new, f"{level} import cycle(s) inside cli/remedy:\n  " + "\n\n  ".join(new)
+    gone = allowed - found
+    assert not gone, f"these allowed {level} cycles are gone: remove them from the allowed list: {gone}"
 
 
 def test_the_cycle_finder_finds_cycles() -> None:
@@ -134,3 +134,23 @@ def test_the_files_layer_imports_no_rule() -> None:
     upward = sorted(f"{name} -> {target}" for name, targets in graph.items() if name.startswith("remedy.files.")
                     for target in targets if target.startswith(("remedy.rules", "remedy.validation", "remedy.gate")))
     assert upward == []
+
+
+def test_the_engines_do_not_import_the_analysis_nor_each_other() -> None:
+    """Issue 23: `analysis.analyse` and the engines meet only in analytics/engines.py, which imports an
+    engine by name when asked for one (so the local engine never brings Ray in)."""
+    graph = import_graph()
+    assert "remedy.analytics.ray_engine" not in graph["remedy.analytics.analysis"]
+    assert "remedy.analytics.analysis" not in graph["remedy.analytics.ray_engine"]
+    assert not graph["remedy.analytics.engines"] & {"remedy.analytics.ray_engine", "remedy.analytics.local_engine"}
+
+
+def test_reading_logs_is_a_pipeline_in_one_direction() -> None:
+    """Issue 22 (docs/logs.md): sources -> cache -> typed read -> fallbacks -> canonical table; no step
+    imports one before it."""
+    graph = {name.removeprefix("remedy.logs."): {other.removeprefix("remedy.logs.") for other in imported}
+             for name, imported in import_graph().items() if name.startswith("remedy.logs.")}
+    order = ["reading", "cache", "staging", "typed", "line_files", "readers", "derive", "settings", "fields",
+             "sources"]
+    for position, step in enumerate(order):
+        assert not graph[step] & set(order[:position + 1]), (step, graph[step] & set(order[:position + 1]))

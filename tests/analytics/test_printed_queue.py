@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.analytics.conftest import issues as printed
+
 TOPICS = [  # (query, failures): three topics of different impact, so the ranks are known
     ("Do I need a transit visa for a layover in Doha?", 4),
     ("Can I bring a drone in my cabin bag?", 3),
@@ -16,21 +18,14 @@ TOPICS = [  # (query, failures): three topics of different impact, so the ranks 
 
 
 @pytest.fixture
-def project(repo: Path) -> Path:
+def log_rows() -> list[dict]:
     rows, n = [], 0
     for query, failures in TOPICS:
         for day in range(failures):
             n += 1
             rows.append({"id": f"l{n}", "timestamp": f"2026-10-0{day + 1}T10:00:00Z", "query": query,
                          "response": "Sure.", "is_bad": True, "severity": 0.8})
-    (repo / "logs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return repo
-
-
-def printed(run, *args: str) -> list[dict]:
-    result = run("issues", "--logs", "logs.jsonl", "--format", "json", *args)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["issues"]
+    return rows
 
 
 def test_a_rank_after_the_queue_moved_is_refused_and_the_id_works(project: Path, run) -> None:

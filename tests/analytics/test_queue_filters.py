@@ -3,11 +3,12 @@ it is typed, and an unknown value is refused with the known ones instead of an e
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.analytics.conftest import issues as queue
 
 ROWS = [
     {"id": "l1", "timestamp": "2026-10-01T10:00:00Z", "query": "Do I need a transit visa for Doha?",
@@ -19,15 +20,8 @@ ROWS = [
 
 
 @pytest.fixture
-def project(repo: Path) -> Path:
-    (repo / "logs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in ROWS), encoding="utf-8")
-    return repo
-
-
-def queue(run, *args: str) -> list[dict]:
-    result = run("issues", "--logs", "logs.jsonl", "--format", "json", *args)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["issues"]
+def log_rows() -> list[dict]:
+    return ROWS
 
 
 def test_an_assignee_is_the_same_handle_in_any_case_with_or_without_at(project: Path, run) -> None:

@@ -82,6 +82,29 @@ def test_ray_report_equals_local_report(demo: Path, run, ray_instance: None, win
     assert data["skipped_lines"] == 1
 
 
+def test_a_scaffold_draft_addresses_nothing_on_either_engine(demo: Path, run, ray_instance: None) -> None:
+    # the addressed totals come from the step's partials (coverage's by_day, the report's slices): the
+    # step knows a TODO draft on a Ray worker as it does locally
+    before = json.loads(run("coverage", "--logs", "exports", "--format", "json").stdout)
+    path = demo / "remediations" / "answers" / "lost-item-on-plane.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("Items found on board", "TODO: items found on board"),
+                    encoding="utf-8")
+    results = {}
+    for command in ("coverage", "report"):
+        local = run(command, "--logs", "exports", "--format", "json")
+        distributed = run(command, "--logs", "exports", "--format", "json", "--engine", "ray")
+        assert local.exit_code == distributed.exit_code == 0, distributed.stderr
+        results[command] = json.loads(local.stdout)
+        assert json.loads(distributed.stdout) == results[command], command
+    after = results["coverage"]
+    shares = {m["key"]: m["value"] for m in results["report"]["headline"]}
+    assert shares["addressed_share"] == after["addressed_share"] < before["addressed_share"]
+    lost = next(r for r in after["remediations"] if r["id"] == "lost-item-on-plane")
+    assert lost["covered_failures"] > 0  # its row still counts what its question matches
+    assert 0 < before["logs"]["addressed_failures"] - after["logs"]["addressed_failures"] <= lost["covered_failures"]
+    assert after["by_status"]["active"] == before["by_status"]["active"]
+
+
 def test_report_engine_usage(demo: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run("report", "--logs", "exports", "--format", "json", "--ray-address", "auto").exit_code == 2
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed

@@ -6,12 +6,12 @@ similarity scale; "new similar failures" are paraphrases far above the decision 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.analytics.conftest import issues, write_logs
 from tests.conftest import git
 
 VISA = "Do I need a transit visa for a layover in Doha?"
@@ -28,20 +28,9 @@ LOGS = [
 ]
 
 
-def write_logs(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-
-
 @pytest.fixture
-def project(repo: Path) -> Path:
-    write_logs(repo / "logs.jsonl", LOGS)
-    return repo
-
-
-def issues(run, *args: str) -> list[dict]:
-    result = run("issues", "--logs", "logs.jsonl", "--format", "json", *args)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["issues"]
+def log_rows() -> list[dict]:
+    return LOGS
 
 
 def test_half_life_on_hand_computed_numbers(project: Path, run) -> None:

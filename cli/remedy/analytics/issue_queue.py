@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from remedy.analytics.analysis import Analysis
+from remedy.analytics.step import is_scaffold_draft
 from remedy.analytics.tables import create_table, insert_columns, one_row
 from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
@@ -155,10 +156,15 @@ class IssueDetail(IssueSummary):
 
 def scaffold_drafts(analysis: Analysis) -> tuple[str, ...]:
     """The drafts that are no more than a scaffold: their text still holds a placeholder (rule W003's)."""
-    from remedy.placeholders import has_placeholder
+    return tuple(sorted(r.id for r in analysis.matcher.by_id.values() if is_scaffold_draft(r)))
 
-    return tuple(sorted(r.id for r in analysis.matcher.by_id.values()  # a review's text is a logged response
-                        if r.status == "draft" and r.kind != "review" and has_placeholder(r.text)))
+
+def addressed_sql(attributions: str, scaffolds: Sequence[str] = ()) -> str:
+    """SQL on the log table: the log's query is addressed, by an active or draft remediation of any kind that
+    is not one of the `scaffolds` drafts (scaffold_drafts), as the step's addressed totals count it."""
+    written = f" AND remediation_id NOT IN ({', '.join(sql_string(i) for i in scaffolds)})" if scaffolds else ""
+    return (f"normalized_query IN (SELECT normalized_query FROM {attributions} "
+            f"WHERE role IN ('active', 'draft'){written})")
 
 
 def failure_filter(attributions: str, status: str, primary_issue: str | None,
@@ -166,9 +172,7 @@ def failure_filter(attributions: str, status: str, primary_issue: str | None,
     """SQL on the log table for the failures of the queue; a `scaffolds` draft covers nothing (scaffold_drafts)."""
     if status not in STATUSES:
         raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not '{status}'")
-    written = f" AND remediation_id NOT IN ({', '.join(sql_string(i) for i in scaffolds)})" if scaffolds else ""
-    attributed = (f"normalized_query IN (SELECT normalized_query FROM {attributions} "
-                  f"WHERE role IN ('active', 'draft'){written})")
+    attributed = addressed_sql(attributions, scaffolds)
     conditions = {"unaddressed": [f"NOT ({attributed})"], "addressed": [attributed], "all": []}[status]
     if primary_issue:  # a failure without one shows as `other` (_describe): the filter reads it the same way
         conditions.append(f"coalesce(primary_issue, 'other') = {sql_string(primary_issue)}")

@@ -28,7 +28,7 @@ from remedy.analytics.analysis import Analysis, analyse, attribute
 from remedy.analytics.coverage import CoverageReport, coverage_report
 from remedy.analytics.drafts import draft_for_issue
 from remedy.analytics.github_links import check_repo_url, github_new_file_url, web_repo_url
-from remedy.analytics.issue_queue import Trend, issue_queue, spellings
+from remedy.analytics.issue_queue import Trend, addressed_sql, issue_queue, scaffold_drafts, spellings
 from remedy.analytics.report_slices import (
     log_span,
     preventions_sql,
@@ -349,8 +349,9 @@ def _series(pairs: Sequence[tuple[Any, Any]], starts: Sequence[dt.datetime]) -> 
 
 # -- sections --------------------------------------------------------------------------------------
 
-def _addressed_sql(analysis: Analysis, roles: str = "'active', 'draft'") -> str:
-    return f"normalized_query IN (SELECT normalized_query FROM {analysis.attributions} WHERE role IN ({roles}))"
+def _addressed_sql(analysis: Analysis) -> str:
+    """The log is addressed as `coverage` counts it: a scaffold draft (still TODO) addresses nothing."""
+    return addressed_sql(analysis.attributions, scaffold_drafts(analysis))
 
 
 def _headline(analysis: Analysis, coverage: CoverageReport, previous: Analysis | None, earlier: CoverageReport | None,

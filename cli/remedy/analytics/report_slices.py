@@ -21,6 +21,7 @@ import datetime as dt
 import math
 
 from remedy.analytics.analysis import Analysis
+from remedy.analytics.step import ADDRESSED_QUERIES_SQL
 from remedy.analytics.tables import one_row
 
 DAY_MICROSECONDS = 86_400_000_000
@@ -45,9 +46,7 @@ def slice_partials(grain: int) -> dict[str, str]:
     start = f"make_timestamp(epoch_us(b.ts) // {int(grain)} * {int(grain)})"
     return {
         "slices": f"""
-            WITH q AS (SELECT normalized_query, bool_or({_ADDRESSED}) AS addressed,
-                              bool_or(role = 'active') AS addressed_active
-                       FROM decided GROUP BY normalized_query)
+            WITH q AS ({ADDRESSED_QUERIES_SQL})
             SELECT {start} AS slice, count(*) AS logs, count(*) FILTER (WHERE b.is_failure) AS failures,
                    count(*) FILTER (WHERE b.is_failure AND q.addressed) AS addressed_failures,
                    count(*) FILTER (WHERE b.is_failure AND q.addressed_active) AS addressed_active_failures,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from remedy.analytics.decision_cache import DecisionCache
+    from remedy.files.remediation import Remediation
     from remedy.matching.matcher import Matcher
 
 KINDS = ("answer", "guidance", "review")
@@ -50,13 +51,19 @@ _DECIDE_CHUNK = 20_000
 _MEMO_LIMIT = 200_000
 
 _ADDRESSED = "role IN ('active', 'draft')"
+# Per distinct query of the batch: is it addressed (an active entry, or a draft that is written: a scaffold
+# draft, `is_scaffold_draft`, covers nothing, as in the issue queue), and addressed by an active entry.
+# The addressed totals of every partial (`by_day`, the report's slices) read it, on either engine.
+ADDRESSED_QUERIES_SQL = """
+    SELECT d.normalized_query,
+           bool_or(d.role = 'active' OR (d.role = 'draft' AND NOT coalesce(r.scaffold, false))) AS addressed,
+           bool_or(d.role = 'active') AS addressed_active
+    FROM decided d LEFT JOIN remediations r ON r.id = d.remediation_id GROUP BY d.normalized_query"""
 # Partial aggregates over one batch (`batch`: canonical rows; `decided`: the batch's accepted decisions;
-# `remediations`: id and activation time). Every column is a count, a sum or a max: merge_sql adds them up.
+# `remediations`: id, activation time, scaffold). Every column is a count, a sum or a max: merge_sql adds them up.
 PARTIAL_SQL: dict[str, str] = {
     "by_day": f"""
-        WITH q AS (SELECT normalized_query, bool_or({_ADDRESSED}) AS addressed,
-                          bool_or(role = 'active') AS addressed_active
-                   FROM decided GROUP BY normalized_query)
+        WITH q AS ({ADDRESSED_QUERIES_SQL})
         SELECT CAST(b.ts AS DATE) AS day, count(*) AS logs,
                count(*) FILTER (WHERE b.is_failure) AS failures,
                count(*) FILTER (WHERE b.is_failure AND q.addressed) AS addressed_failures,
@@ -255,12 +262,23 @@ class AttributionStep:
         self._memo_size += len(queries)
 
 
+def is_scaffold_draft(entry: Remediation) -> bool:
+    """A draft that is no more than a scaffold: its text still holds a placeholder (rule W003's), like the
+    TODO `new answer --from-issue` writes. It addresses no failure (coverage, report, issue queue) until
+    written. A review is never one: its text is a logged response, not the expert's."""
+    from remedy.placeholders import has_placeholder
+
+    return entry.status == "draft" and entry.kind != "review" and has_placeholder(entry.text)
+
+
 def remediation_table(matcher: Matcher) -> pa.Table:
-    """(id, activated) of every remediation, activation as naive UTC, for the prevention partials."""
+    """(id, activated, scaffold) of every remediation, activation as naive UTC, for the prevention partials;
+    `scaffold`: a scaffold draft (`is_scaffold_draft`), for the addressed totals."""
     entries = list(matcher.by_id.values())
     return pa.table({"id": pa.array([r.id for r in entries], pa.string()),
                      "activated": pa.array([r.activated.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-                                            if r.activated else None for r in entries], pa.timestamp("us"))})
+                                            if r.activated else None for r in entries], pa.timestamp("us")),
+                     "scaffold": pa.array([is_scaffold_draft(r) for r in entries], pa.bool_())})
 
 
 def create_outputs(con: duckdb.DuckDBPyConnection, prefix: str, sample: StepOutput) -> None:

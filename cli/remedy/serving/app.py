@@ -212,6 +212,27 @@ def create_app(options: ServeOptions, reloader: FolderReloader | None = None) ->
 def app_from_environment() -> Starlette:
     """uvicorn's factory in each worker process: the options come from the parent's environment."""
     logging.basicConfig(stream=sys.stderr, format="remedy: %(message)s", level=logging.WARNING)  # as the CLI does
+    use_a_thread_lock_for_progress_bars()
     options = ServeOptions.from_environment()
     slow_clients.limit_seconds = options.request_timeout  # this worker's protocol reads it
     return create_app(options)
+
+
+def use_a_thread_lock_for_progress_bars() -> None:
+    """Give tqdm a thread lock before anything encodes, so a worker creates no named semaphore.
+
+    model2vec's `encode` opens a tqdm bar (disabled) on every call, and tqdm's first bar creates its
+    default write lock, a `multiprocessing.RLock`. A uvicorn worker is a *spawned* process, where that
+    lock is a named POSIX semaphore registered with the parent's resource tracker; Python unlinks it at
+    exit, but uvicorn ends a worker by re-raising the SIGTERM it handled once the graceful shutdown is
+    done, so the worker dies by the signal, no exit handler runs, and the tracker reported
+    "2 leaked semaphore objects" when `remedy serve --workers 2` stopped. Bars are never shown here and
+    no other process writes them: a thread lock is all tqdm needs (its documented `set_lock`).
+    """
+    import threading
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # model2vec without tqdm: no lock to make
+        return
+    tqdm.set_lock(threading.RLock())
