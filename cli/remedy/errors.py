@@ -45,13 +45,37 @@ def os_error_text(error: OSError) -> str:
     return f"{error.filename}: {reason}" if error.filename else reason
 
 
+_ctrl_c = {"seen": False}
+
+
+def watch_ctrl_c() -> None:
+    """From now on Ctrl-C is also remembered, not only raised: an error some library made of the
+    KeyboardInterrupt (wrapped in another exception, whatever its text) is still known for one by
+    `is_interrupt`, so no fallback path ("the typed read failed, read line by line", "the cache is corrupt,
+    rebuild it") can swallow it and finish with exit 0. Only Python's own handler is replaced."""
+    import signal
+    import threading
+
+    _ctrl_c["seen"] = False
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+
+    def remember(signum: int, frame: object) -> None:
+        _ctrl_c["seen"] = True
+        signal.default_int_handler(signum, frame)  # type: ignore[arg-type]
+
+    signal.signal(signal.SIGINT, remember)
+
+
 def is_interrupt(error: BaseException) -> bool:
     """Ctrl-C while DuckDB works raises its InterruptException (or a RuntimeError), not KeyboardInterrupt.
 
     When the signal lands inside one of our Python UDFs (query normalization), DuckDB wraps the
-    KeyboardInterrupt in an InvalidInputException that names it.
+    KeyboardInterrupt in an InvalidInputException that names it. Any error after a Ctrl-C this
+    command saw (`watch_ctrl_c`) counts as the interrupt.
     """
-    if type(error).__name__ == "InterruptException":
+    if _ctrl_c["seen"] or type(error).__name__ == "InterruptException":
         return True
     text = str(error)
     if "Python exception occurred while executing the UDF: KeyboardInterrupt" in text:

@@ -458,3 +458,25 @@ def test_ctrl_c_inside_a_python_udf_counts_as_an_interrupt() -> None:
     with pytest.raises(BaseException) as caught:
         con.execute("SELECT interrupted('x')").fetchall()
     assert isinstance(caught.value, KeyboardInterrupt) or is_interrupt(caught.value), repr(caught.value)
+
+
+def test_after_ctrl_c_any_error_counts_as_the_interrupt() -> None:
+    """A library that wraps the KeyboardInterrupt in its own error (any text) cannot make a fallback path swallow
+    it: the command remembers the Ctrl-C (`watch_ctrl_c`), and the next command starts afresh."""
+    import os
+
+    from remedy.errors import is_interrupt, watch_ctrl_c
+
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        watch_ctrl_c()
+        assert not is_interrupt(ValueError("Invalid Input Error: something unrelated"))
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs at the next bytecode
+        assert is_interrupt(ValueError("Invalid Input Error: a wrapped interrupt, worded anyhow"))
+        watch_ctrl_c()
+        assert not is_interrupt(ValueError("Invalid Input Error: something unrelated"))
+    finally:
+        signal.signal(signal.SIGINT, previous)

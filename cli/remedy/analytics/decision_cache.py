@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from remedy.errors import is_interrupt
 from remedy.files.atomic import write_atomically
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class DecisionCache:
                 f"SELECT * FROM read_parquet({files}) WHERE normalized_query IN (SELECT normalized_query FROM wanted)"
             ).to_arrow_table()
         except duckdb.Error as error:  # a corrupt cache is rebuilt, never trusted
+            if is_interrupt(error):  # Ctrl-C is not corruption: stop, and keep the cache
+                raise
             log.warning("ignoring unreadable decision cache in %s (%s); it will be rebuilt", self.folder, error)
             for path in self._files:
                 path.unlink(missing_ok=True)

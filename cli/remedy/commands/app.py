@@ -12,13 +12,14 @@ import typer
 from typer.core import TyperGroup
 
 from remedy.control_characters import visible
-from remedy.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RemedyError, is_interrupt, os_error_text
+from remedy.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RemedyError, is_interrupt, os_error_text, watch_ctrl_c
 
 
 class RemedyGroup(TyperGroup):
     """Turns RemedyError into `remedy: message` and its exit code; anything else is reported as a bug."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        watch_ctrl_c()
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors, --help, explicit exits
