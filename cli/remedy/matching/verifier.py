@@ -74,17 +74,25 @@ class Verifier:
         digest.update(f"max_tokens={MAX_TOKENS}".encode())
         return "verifier-" + digest.hexdigest()[:16]
 
-    @functools.cached_property
+    @property
     def _session(self) -> Any:
         """For a few texts (a query at run time): two threads at most (a 22-token query on these 2 cores,
         quiet: p50 7.9 -> 5.1 ms, p99 9.6 -> 6.8 ms against one thread); REMEDY_VERIFIER_THREADS overrides."""
         threads = os.environ.get("REMEDY_VERIFIER_THREADS")
-        return self._new_session(int(threads) if threads else min(2, os.cpu_count() or 1))
+        return self._session_for(int(threads) if threads else min(2, os.cpu_count() or 1))
 
-    @functools.cached_property
+    @property
     def _bulk_session(self) -> Any:
         """For batches (analytics, calibration): every core; REMEDY_VERIFIER_THREADS overrides."""
-        return self._new_session(int(os.environ.get("REMEDY_VERIFIER_THREADS", str(os.cpu_count() or 1))))
+        return self._session_for(int(os.environ.get("REMEDY_VERIFIER_THREADS", str(os.cpu_count() or 1))))
+
+    def _session_for(self, threads: int) -> Any:
+        # One session per thread count: where both counts are equal (2 cores) a run that embeds a few texts
+        # and a batch holds one copy of the model, not two (~90 MB of resident memory each).
+        sessions: dict[int, Any] = self.__dict__.setdefault("_sessions", {})
+        if threads not in sessions:
+            sessions[threads] = self._new_session(threads)
+        return sessions[threads]
 
     def _new_session(self, threads: int) -> Any:
         import onnxruntime
