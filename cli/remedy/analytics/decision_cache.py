@@ -56,6 +56,11 @@ class DecisionCache:
         self._pending: list[pa.Table] = []
         self._con: Any = None
 
+    @property
+    def holds_decisions(self) -> bool:
+        """Whether any file of decisions is there to look up."""
+        return bool(self._files)
+
     def lookup(self, queries: Sequence[str]) -> tuple[set[str], pa.Table]:
         """(the queries the cache knows, their accepted decisions)."""
         if not self._files or not queries:
