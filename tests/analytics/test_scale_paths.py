@@ -105,8 +105,12 @@ def test_warm_attribution_reads_unsorted_batches_and_equals_cold(repo: Path, mon
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
     recalled: list[bool] = []
     recall = AttributionStep.recall
-    monkeypatch.setattr(AttributionStep, "recall", lambda self, queries: recalled.append(recall(self, queries))
-                        or recalled[-1])
+
+    def recording(self: AttributionStep, queries) -> bool:
+        recalled.append(recall(self, queries))
+        return recalled[-1]
+
+    monkeypatch.setattr(AttributionStep, "recall", recording)
 
     attribute_logs(logs, matcher, table="plain", batch_size=7, rows=True)  # no decision cache at all
     attribute_logs(logs, matcher, table="cold", batch_size=7, rows=True, cache_dir=config.cache_dir)
@@ -126,6 +130,7 @@ def test_warm_attribution_reads_unsorted_batches_and_equals_cold(repo: Path, mon
         handle.write(json.dumps({"id": "new", "timestamp": "2026-10-09T00:00:00Z",
                                  "query": "my refund is late"}) + "\n")
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
+    attribute_logs(logs, matcher, table="plain", batch_size=7, rows=True)
     shutil.copytree(config.cache_dir, repo / "copy")
     attribute_logs(logs, matcher, table="partly", batch_size=7, rows=True, cache_dir=config.cache_dir)
     assert recalled == [True, False]
@@ -134,6 +139,14 @@ def test_warm_attribution_reads_unsorted_batches_and_equals_cold(repo: Path, mon
     partly = _attribution_tables(logs.connection, "partly")
     assert partly == _attribution_tables(logs.connection, "before")
     assert any(row[0] == "my refund is late" for row in partly["decisions"])
+
+    # A damaged decision file: the look-up finds nothing, everything is decided again, nothing breaks.
+    for path in (config.cache_dir / "decisions").rglob("*.parquet"):
+        path.write_bytes(b"not parquet")
+    monkeypatch.setattr(AttributionStep, "recall", recording)
+    attribute_logs(logs, matcher, table="damaged", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    assert recalled == [True, False, False]
+    assert _attribution_tables(logs.connection, "damaged") == _attribution_tables(logs.connection, "plain")
 
 
 def test_warm_coverage_writes_the_attributions_cold_coverage_wrote(repo: Path, run) -> None:

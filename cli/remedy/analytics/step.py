@@ -221,10 +221,10 @@ class AttributionStep:
         know are decided as without this call (a batch's unknown queries, in the batch's order)."""
         if self.cache is None or not len(queries) or len(queries) > _MEMO_LIMIT:
             return False
-        known, cached = self.cache.lookup(queries.to_pylist())
-        if not known:
+        known, cached = self.cache.lookup_arrow(queries)
+        if not len(known):
             return False
-        self._remember(pa.array(sorted(known), pa.string()), cached)
+        self._remember(known, cached)
         return len(known) == len(queries)
 
     def close(self) -> None:
