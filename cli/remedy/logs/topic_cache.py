@@ -91,10 +91,20 @@ def _store(path: Path, clusters: list[Cluster], texts: Sequence[str]) -> None:
     except OSError as error:  # a read-only checkout still works, just without the cache
         log.warning("cannot write the topic cache in %s (%s)", path.parent, error.strerror)
         return
-    others = sorted((p for p in path.parent.glob("*.npz") if p != path), key=lambda p: p.stat().st_mtime,
-                    reverse=True)
-    for old in others[KEEP_FILES:]:
+    others = _oldest_first([p for p in path.parent.glob("*.npz") if p != path])
+    for old in others[:max(0, len(others) - KEEP_FILES)]:
         discard(old)
+
+
+def _oldest_first(paths: list[Path]) -> list[Path]:
+    """`paths` by modification time, oldest first; one another run removed meanwhile is left out."""
+    stamped = []
+    for path in paths:
+        try:
+            stamped.append((path.stat().st_mtime_ns, str(path), path))
+        except OSError:
+            continue
+    return [path for _, _, path in sorted(stamped)]
 
 
 def _load(path: Path, texts: Sequence[str]) -> list[Cluster]:
