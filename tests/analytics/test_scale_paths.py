@@ -2,17 +2,20 @@
 
 - attribution screens out queries no entry can accept before `decide_vectors`: the decisions must be
   those of deciding every query for every (kind, role);
-- the parsed-log cache: a warm run prints what the cold run printed, and a changed export is re-read.
+- the parsed-log cache: a warm run prints what the cold run printed, and a changed export is re-read;
+- the decision cache: a warm run whose queries are all known reads the rows unsorted, with the same outputs.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
 
 from remedy.analytics.attribution import KINDS, ROLES, attribute_logs
+from remedy.analytics.step import MERGE_SQL, AttributionStep, merge_sql
 from remedy.config import load_config
 from remedy.files.folder import load_folder
 from remedy.logs.reading import iter_distinct_queries, read_logs
@@ -78,3 +81,82 @@ def test_warm_coverage_prints_what_cold_coverage_printed(repo: Path, run) -> Non
         handle.write(json.dumps({"id": "new", "timestamp": "2026-10-02T00:00:00Z", "query": "baggage?"}) + "\n")
     changed = json.loads(run("coverage", "--logs", "logs.jsonl", "--format", "json").stdout)
     assert changed["logs"]["total"] == json.loads(cold.stdout)["logs"]["total"] + 1
+
+
+def _attribution_tables(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, list[tuple]]:
+    """Every output of `attribute_logs` in a fixed order (partials merged, as every reader sums them)."""
+    return {"decisions": con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall(),
+            "rows": con.execute(f"SELECT * FROM {table}__rows ORDER BY ALL").fetchall(),
+            **{name: con.execute(f"SELECT * FROM ({merge_sql(name, table)}) ORDER BY ALL").fetchall()
+               for name in MERGE_SQL}}
+
+
+def test_warm_attribution_reads_unsorted_batches_and_equals_cold(repo: Path, monkeypatch) -> None:
+    write_answer(repo, "bags", "What is the baggage allowance?", extra="also_matches:\n  - how heavy can my bag be\n")
+    write_answer(repo, "dogs", "Can I bring my dog on the plane?", status="draft")
+    write_answer(repo, "refund", "How do I get a refund?", extra="threshold: 0.2\n")
+    write_answer(repo, "pets", "Can my pet travel in the cabin?", status="paused",
+                 extra="activated: 2026-09-01T00:00:00Z\n")
+    rows = [{"id": str(i), "timestamp": f"2026-10-{1 + i % 9:02d}T00:00:00Z", "query": QUERIES[i * 7 % len(QUERIES)]
+             or "x", "is_bad": i % 3 == 0, "served_remediation": "bags" if i % 5 == 0 else None} for i in range(60)]
+    (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(cwd=repo)
+    matcher = build_matcher(load_folder(config.remediations_dir).remediations, config)
+    logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
+    recalled: list[bool] = []
+    recall = AttributionStep.recall
+
+    def recording(self: AttributionStep, queries) -> bool:
+        recalled.append(recall(self, queries))
+        return recalled[-1]
+
+    monkeypatch.setattr(AttributionStep, "recall", recording)
+
+    attribute_logs(logs, matcher, table="plain", batch_size=7, rows=True)  # no decision cache at all
+    attribute_logs(logs, matcher, table="cold", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    assert recalled == []  # nothing cached yet: the sorted path
+    stats = attribute_logs(logs, matcher, table="warm", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    assert recalled == [True]  # every query known: batches in the table's order, nothing decided
+    assert stats.distinct_queries == logs.connection.execute(
+        "SELECT count(DISTINCT normalized_query) FROM logs").fetchone()[0]
+    plain = _attribution_tables(logs.connection, "plain")
+    assert plain["decisions"] and plain["rows"]
+    assert _attribution_tables(logs.connection, "cold") == plain
+    assert _attribution_tables(logs.connection, "warm") == plain
+
+    # A new query among known ones: the sorted path again, deciding only the new one, as without `recall`
+    # (the batches looking the known ones up in the cache themselves), on a copy of the same cache.
+    with (repo / "logs.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "new", "timestamp": "2026-10-09T00:00:00Z",
+                                 "query": "my refund is late"}) + "\n")
+    logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
+    attribute_logs(logs, matcher, table="plain", batch_size=7, rows=True)
+    shutil.copytree(config.cache_dir, repo / "copy")
+    attribute_logs(logs, matcher, table="partly", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    assert recalled == [True, False]
+    monkeypatch.setattr(AttributionStep, "recall", lambda self, queries: False)
+    attribute_logs(logs, matcher, table="before", batch_size=7, rows=True, cache_dir=repo / "copy")
+    partly = _attribution_tables(logs.connection, "partly")
+    assert partly == _attribution_tables(logs.connection, "before")
+    assert any(row[0] == "my refund is late" for row in partly["decisions"])
+
+    # A damaged decision file: the look-up finds nothing, everything is decided again, nothing breaks.
+    for path in (config.cache_dir / "decisions").rglob("*.parquet"):
+        path.write_bytes(b"not parquet")
+    monkeypatch.setattr(AttributionStep, "recall", recording)
+    attribute_logs(logs, matcher, table="damaged", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    assert recalled == [True, False, False]
+    assert _attribution_tables(logs.connection, "damaged") == _attribution_tables(logs.connection, "plain")
+
+
+def test_warm_coverage_writes_the_attributions_cold_coverage_wrote(repo: Path, run) -> None:
+    write_answer(repo, "bags", "What is the baggage allowance?")
+    write_answer(repo, "refund", "How do I get a refund?", extra="threshold: 0.2\n")
+    rows = [{"id": str(i), "timestamp": "2026-10-01T00:00:00Z", "query": QUERIES[i % len(QUERIES)] or "x",
+             "is_bad": i % 2 == 0} for i in range(40)]
+    (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cold = run("coverage", "--logs", "logs.jsonl", "--format", "json", "--attributions", "cold.jsonl")
+    warm = run("coverage", "--logs", "logs.jsonl", "--format", "json", "--attributions", "warm.jsonl")
+    assert cold.exit_code == warm.exit_code == 0
+    assert warm.stdout == cold.stdout
+    assert (repo / "cold.jsonl").read_bytes() == (repo / "warm.jsonl").read_bytes() != b""

@@ -215,3 +215,57 @@ def test_repo_url_option_overrides_origin(project: Path, run) -> None:
 ])
 def test_normalize_repo_url(remote: str, expected: str) -> None:
     assert normalize_repo_url(remote) == expected
+
+
+def _near_misses_scoring_every_query(analysis) -> tuple:
+    """The near-miss list by brute force: every unaddressed failure query scored, sorted, cut."""
+    import numpy as np
+
+    from remedy.analytics import report
+
+    matcher = analysis.matcher
+    rows = analysis.con.execute(f"""
+        SELECT normalized_query, first(query ORDER BY n DESC, query), sum(n) AS failures
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
+              WHERE is_failure AND NOT ({report._addressed_sql(analysis)}) GROUP BY ALL)
+        GROUP BY normalized_query""").fetchall()
+    ids, scores = matcher.index.scores(matcher.encode([r[0] for r in rows]), kind="answer",
+                                       statuses=("active", "draft"))
+    thresholds = np.array([matcher.threshold if matcher.by_id[i].threshold is None
+                           else float(matcher.by_id[i].threshold or 0) for i in ids])
+    below = np.where(scores < thresholds[None, :], scores, -np.inf)
+    best = np.argmax(below, axis=1)
+    similarity = below[np.arange(len(rows)), best]
+    misses = [report.NearMiss(rows[r][1], int(rows[r][2]), ids[int(best[r])], round(float(similarity[r]), 4),
+                              round(float(thresholds[int(best[r])]), 4))
+              for r in np.flatnonzero(thresholds[best] - similarity <= report.NEAR_MISS_BAND)]
+    misses.sort(key=lambda m: (-m.failures, -m.similarity, m.query))
+    return tuple(misses[:report.MAX_NEAR_MISSES])
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 8])
+def test_near_misses_equal_scoring_every_query(repo: Path, monkeypatch, limit: int) -> None:
+    from remedy.analytics import report
+    from remedy.analytics.analysis import analyse
+    from remedy.config import load_config
+
+    write_answer(repo, "bags", "What is the baggage allowance?", extra="threshold: 0.97\n")
+    write_answer(repo, "pets", "Can I bring my dog on the plane?", status="draft", extra="threshold: 0.95\n")
+    queries = ["How much baggage can I take", "what is the baggage limit", "baggage allowance for infants",
+               "Can my dog fly with me", "can I take my cat on the plane", "dog on a plane", "my luggage is lost",
+               "is a pet allowed in the cabin", "What is the bag allowance?", "baggage allowance?"]
+    rows = []
+    for number, query in enumerate(queries):  # failure counts 1 to 3, ties; two spellings of each, tied too
+        for copy in range(1 + number % 3):
+            spelling = query.upper() if copy % 2 else query
+            rows.append({"id": f"{number}-{copy}", "timestamp": "2026-10-01T10:00:00Z", "query": spelling,
+                         "is_bad": True})
+    (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setattr(report, "MAX_NEAR_MISSES", limit)
+    monkeypatch.setattr(report, "NEAR_MISS_BLOCK", 2)  # many blocks: the early stop is exercised
+    monkeypatch.setattr(report, "NEAR_MISS_BAND", 1.0)  # every query below its answer's threshold is near
+    analysis = analyse(load_config(cwd=repo), ["logs.jsonl"])
+    expected = _near_misses_scoring_every_query(analysis)
+    assert len(expected) == limit
+    assert limit < 8 or any(m.query.isupper() for m in expected)  # a spelling won on a tie (text order)
+    assert report._near_misses(analysis) == expected

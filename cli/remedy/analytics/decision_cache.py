@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from remedy.errors import is_interrupt
@@ -57,10 +58,20 @@ class DecisionCache:
         self._pending: list[pa.Table] = []
         self._con: Any = None
 
+    @property
+    def holds_decisions(self) -> bool:
+        """Whether any file of decisions is there to look up."""
+        return bool(self._files)
+
     def lookup(self, queries: Sequence[str]) -> tuple[set[str], pa.Table]:
         """(the queries the cache knows, their accepted decisions)."""
-        if not self._files or not queries:
-            return set(), self.schema.empty_table()
+        known, accepted = self.lookup_arrow(pa.array(list(queries), pa.string()))
+        return set(known.to_pylist()), accepted
+
+    def lookup_arrow(self, queries: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Table]:
+        """`lookup` in Arrow: (the queries the cache knows, distinct, in no set order; their accepted decisions)."""
+        if not self._files or not len(queries):
+            return pa.array([], pa.string()), self.schema.empty_table()
         import duckdb
 
         from remedy.sql import sql_string
@@ -70,7 +81,7 @@ class DecisionCache:
             self._con.execute("SET threads = 1")
             self._con.execute("SET enable_progress_bar = false")
         files = "[" + ", ".join(sql_string(str(f)) for f in self._files) + "]"
-        self._con.register("wanted", pa.table({"normalized_query": pa.array(list(queries), pa.string())}))
+        self._con.register("wanted", pa.table({"normalized_query": queries.cast(pa.string())}))
         try:
             found = self._con.sql(
                 f"SELECT * FROM read_parquet({files}) WHERE normalized_query IN (SELECT normalized_query FROM wanted)"
@@ -82,10 +93,10 @@ class DecisionCache:
             for path in self._files:
                 path.unlink(missing_ok=True)
             self._files = []
-            return set(), self.schema.empty_table()
+            return pa.array([], pa.string()), self.schema.empty_table()
         finally:
             self._con.unregister("wanted")
-        known = set(found.column("normalized_query").to_pylist())
+        known = pc.unique(found.column("normalized_query").combine_chunks().cast(pa.string()))
         accepted = found.filter(found.column("remediation_id").is_valid())
         return known, accepted.select(self.schema.names).cast(self.schema)
 

@@ -30,7 +30,15 @@ from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
-from remedy.logs.clustering import ID_LENGTH, Cluster, TopicClustering, cluster_id
+from remedy.logs.clustering import (
+    DEFAULT_MAX_LEADERS,
+    DEFAULT_NEIGHBOURS,
+    ID_LENGTH,
+    Cluster,
+    TopicClustering,
+    cluster_id,
+)
+from remedy.logs.topic_cache import cached_topics, topic_key
 from remedy.logs.topic_merging import merge_verified
 from remedy.owner_handles import normalize_owner
 from remedy.sql import sql_string
@@ -345,28 +353,41 @@ def _per_query_sql(logs: str, decay: str, condition: str) -> str:
 
 
 def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[Cluster]:
-    """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors)."""
+    """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors); the static
+    clustering's result is cached (`logs/topic_cache.py`)."""
     # Topics group on the static model's vectors and scale: cheap over every failure, and one geometry
     # for all of them (the verifier's screen would give queries near an answer other vectors). Then the
     # verifier, when in force, merges the head of the queue's topics that one answer would cover.
-    settings = analysis.matcher.topic_settings()
-    topics: TopicClustering | None = None
+    topic_settings = analysis.matcher.topic_settings()
+    leader, merge = topic_settings.leader, topic_settings.merge
     cursor = analysis.con.cursor()
-    cursor.execute(_per_query_sql(analysis.logs.table, decay, condition) + f"""
+    rows = cursor.sql(_per_query_sql(analysis.logs.table, decay, condition) + f"""
         AND normalized_query NOT IN (SELECT normalized_query FROM {TRIAGE_MATCHES})
-        GROUP BY normalized_query ORDER BY failures DESC, normalized_query""")
-    while rows := cursor.fetchmany(_BATCH):
-        texts = [row[0] for row in rows]
-        vectors = analysis.matcher.cluster_encode(texts)
-        if topics is None:
-            topics = TopicClustering(vectors.shape[1], leader_threshold=settings.leader,
-                                     merge_threshold=settings.merge)
-        topics.add(vectors, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], texts)
+        GROUP BY normalized_query ORDER BY failures DESC, normalized_query""").to_arrow_table()
     cursor.close()
-    clusters = topics.clusters() if topics else []
+    # One row per distinct query (texts and three numbers, no vectors): small beside the clustering's own keys.
+    queries = rows.column(0).to_pylist()
+    weights, severities, impacts = (rows.column(i).to_pylist() for i in (1, 2, 3))
+
+    def static_topics() -> list[Cluster]:
+        topics: TopicClustering | None = None
+        for start in range(0, len(queries), _BATCH):
+            texts = queries[start:start + _BATCH]
+            vectors = analysis.matcher.cluster_encode(texts)
+            if topics is None:
+                topics = TopicClustering(vectors.shape[1], leader_threshold=leader, merge_threshold=merge)
+            part = slice(start, start + _BATCH)
+            topics.add(vectors, weights[part], severities[part], impacts[part], texts)
+        return topics.clusters() if topics else []
+
+    # A warm run (the same failures, period, triage and model) reads the clusters back (logs/topic_cache.py).
+    settings = {"leader": leader, "merge": merge, "max_leaders": DEFAULT_MAX_LEADERS, "neighbours": DEFAULT_NEIGHBOURS,
+                "model": analysis.matcher.cluster_fingerprint}
+    key = topic_key(queries, weights, severities, impacts, settings=settings)
+    clusters = cached_topics(analysis.config.cache_dir if analysis.config else None, key, queries, static_topics)
     matcher = analysis.matcher
-    if settings.verifying and matcher.verifier_encode is not None:
-        clusters = merge_verified(clusters, matcher.cluster_encode, matcher.verifier_encode, settings)
+    if topic_settings.verifying and matcher.verifier_encode is not None:  # its vectors are cached: warm runs too
+        clusters = merge_verified(clusters, matcher.cluster_encode, matcher.verifier_encode, topic_settings)
     return clusters
 
 

@@ -568,17 +568,20 @@ def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
 
     Queries go most frequent first, in blocks, and the search stops once no later query could enter
     the list: the same list as scoring every query, without a product of every failure against every text.
+    A query's shown spelling (its most frequent among these failures) is looked up for the candidates
+    only: grouping every failure by its raw text too cost 1 s of a warm report at 1M rows.
     """
     index, matcher = analysis.matcher.index, analysis.matcher
+    failures = f"{analysis.logs.table} WHERE is_failure AND NOT ({_addressed_sql(analysis)})"
     rows = analysis.con.execute(f"""
-        SELECT normalized_query, first(query ORDER BY n DESC, query), sum(n) AS failures
-        FROM (SELECT normalized_query, query, count(*) AS n FROM {analysis.logs.table}
-              WHERE is_failure AND NOT ({_addressed_sql(analysis)}) GROUP BY ALL)
+        SELECT normalized_query, count(*) AS failures FROM {failures}
         GROUP BY normalized_query ORDER BY failures DESC, normalized_query""").fetchall()
-    found: list[NearMiss] = []
+    # (normalized query, failures, answer id, similarity, threshold), by failures then similarity; the
+    # spelling breaks ties at the end, so ties with the last place are kept until then
+    found: list[tuple[str, int, str, float, float]] = []
     for start in range(0, len(rows), NEAR_MISS_BLOCK):
         block = rows[start:start + NEAR_MISS_BLOCK]
-        if len(found) >= MAX_NEAR_MISSES and block[0][2] < found[MAX_NEAR_MISSES - 1].failures:
+        if len(found) >= MAX_NEAR_MISSES and block[0][1] < found[MAX_NEAR_MISSES - 1][1]:
             break
         ids, scores = index.scores(matcher.encode([r[0] for r in block]), kind="answer", statuses=("active", "draft"))
         if not ids:
@@ -591,11 +594,21 @@ def _near_misses(analysis: Analysis) -> tuple[NearMiss, ...]:
         gap = thresholds[best] - similarity
         for row in np.flatnonzero(gap <= NEAR_MISS_BAND):
             column = int(best[row])
-            found.append(NearMiss(block[row][1], int(block[row][2]), ids[column],
-                                  round(float(similarity[row]), 4), round(float(thresholds[column]), 4)))
-        found.sort(key=lambda m: (-m.failures, -m.similarity, m.query))
-        del found[MAX_NEAR_MISSES:]
-    return tuple(found)
+            found.append((block[row][0], int(block[row][1]), ids[column], round(float(similarity[row]), 4),
+                          round(float(thresholds[column]), 4)))
+        found.sort(key=lambda m: (-m[1], -m[3]))
+        if len(found) > MAX_NEAR_MISSES:
+            last = (found[MAX_NEAR_MISSES - 1][1], found[MAX_NEAR_MISSES - 1][3])
+            found = [m for m in found if (m[1], m[3]) >= last]
+    spelling = dict(analysis.con.execute(f"""
+        SELECT normalized_query, first(query ORDER BY n DESC, query)
+        FROM (SELECT normalized_query, query, count(*) AS n FROM {failures}
+                AND normalized_query IN (SELECT unnest($queries)) GROUP BY ALL)
+        GROUP BY normalized_query""", {"queries": [m[0] for m in found]}).fetchall()) if found else {}
+    misses = sorted((NearMiss(spelling[query], count, entry, similarity, threshold)
+                     for query, count, entry, similarity, threshold in found),
+                    key=lambda m: (-m.failures, -m.similarity, m.query))
+    return tuple(misses[:MAX_NEAR_MISSES])
 
 
 # -- git and GitHub --------------------------------------------------------------------------------

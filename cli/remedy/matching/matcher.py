@@ -67,6 +67,12 @@ class Matcher:
         return self.static_encode or self.encode
 
     @property
+    def cluster_fingerprint(self) -> str:
+        """The fingerprint of `cluster_encode`'s model (what a cached topic result depends on)."""
+        model = self.embedder if self.static_encode is None else getattr(self.embedder, "static", self.embedder)
+        return str(model.fingerprint)
+
+    @property
     def cluster_threshold(self) -> float:
         """`cluster_encode`'s similarity scale: the static model's threshold when the score is fused."""
         if not self.verified:
