@@ -28,7 +28,7 @@ import numpy as np
 from remedy.logs.clustering import Cluster
 
 Encode = Callable[[Sequence[str]], np.ndarray]
-VERIFIED_TOPICS = 2000  # ~5 s of verifier on these 2 cores, cold; the queue's head is what experts read
+VERIFIED_TOPICS = 2000  # ~9 s of verifier runs cold at 1M rows (docs/scale.md), none warm: the head is what is read
 
 
 @dataclass(frozen=True)
