@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from remedy.logs.clustering import topic_thresholds
 from remedy.matching.embedding import _read_defaults, bundled_defaults
 from remedy.matching.matcher import Matcher
@@ -47,3 +49,49 @@ def test_the_shipped_model_carries_topic_thresholds() -> None:
     shipped = bundled_defaults()
     assert shipped is not None and shipped.topic_leader is not None and shipped.topic_merge is not None
     assert shipped.topic_merge <= (shipped.topic_merge_verified or 1.0) <= shipped.topic_leader
+
+
+BAD_TOPICS = [{"leader": "high", "merge": 0.56}, {"leader": -0.5, "merge": -0.9},
+              {"leader": float("nan"), "merge": 0.5}, {"leader": True, "merge": 0.5},
+              {"leader": 5, "merge": 3}, {"leader": 0.5, "merge": 0.9}]
+
+
+def test_a_malformed_topics_entry_keeps_the_model_threshold_and_groups_with_offsets(tmp_path: Path) -> None:
+    for number, topics in enumerate(BAD_TOPICS):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        defaults = _read_defaults(defaults_file(folder, topics=topics))
+        assert defaults is not None and (defaults.threshold, defaults.margin) == (0.8, 0.02), topics
+        assert (defaults.topic_leader, defaults.topic_merge) == (None, None), topics
+
+
+def test_issues_with_a_model_whose_topics_are_malformed_groups_with_offsets_and_says_so(
+        repo: Path, run, caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+
+    from remedy.matching.embedding import BUNDLED_DIR
+
+    logs = repo / "logs.jsonl"
+    rows = [{"id": f"l{i}", "timestamp": "2026-08-01T00:00:00Z", "query": query, "response": "no idea", "is_bad": True}
+            for i, query in enumerate(["can i bring a drone", "can i bring my drone", "is wifi free on board"])]
+    logs.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    expected = None
+    for name, topics in [("good", None), ("nan", {"leader": float("nan"), "merge": 0.5}),
+                         ("negative", {"leader": -0.5, "merge": -0.9})]:
+        model = repo / "models" / name
+        shutil.copytree(BUNDLED_DIR, model)
+        data = json.loads((model / "remedy_defaults.json").read_text())
+        if topics is None:
+            del data["topics"]  # the offsets: what a malformed table must fall back to
+        else:
+            data["topics"] = topics
+        (model / "remedy_defaults.json").write_text(json.dumps(data))
+        (repo / "remedy.toml").write_text(f'model = "models/{name}"\nverifier = false\n')
+        shutil.rmtree(repo / ".remedy", ignore_errors=True)
+        caplog.clear()
+        result = run("issues", "--logs", str(logs), "--format", "json", "--top", "0")
+        assert result.exit_code == 0, result.output  # NaN crashed the clustering; negatives made one issue
+        issues = [(issue["id"], issue["size"]) for issue in json.loads(result.stdout)["issues"]]
+        expected = expected or issues
+        assert issues == expected and len(issues) > 1
+        assert (topics is not None) == ("ignoring the topic thresholds" in caplog.text)

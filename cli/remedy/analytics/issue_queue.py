@@ -431,7 +431,7 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
                  {"normalized_query": [q for c in clusters for q in c.queries],
                   "cluster": [c.id for c in clusters for _ in c.queries]})
     condition = f"AND {where}" if where else ""
-    newest_sql = f"TIMESTAMP '{newest.isoformat()}'" if newest else "NULL"
+    newest_sql = f"TIMESTAMP '{newest.isoformat()}'" if newest else "CAST(NULL AS TIMESTAMP)"  # no logs in the period
     # Ties (two spellings as frequent, two primary issues as common) go to the first in text order:
     # DuckDB's mode() picks whichever a thread saw first, and the same input must give the same output.
     facts = con.execute(f"""

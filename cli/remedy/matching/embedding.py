@@ -249,15 +249,42 @@ def _read_defaults(folder: Path) -> DecisionDefaults | None:
     path = folder / DEFAULTS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        topics = data.get("topics") if isinstance(data.get("topics"), dict) else {}
-        return DecisionDefaults(threshold=float(data["threshold"]), margin=float(data["margin"]),
-                                topic_leader=_optional_float(topics.get("leader")),
-                                topic_merge=_optional_float(topics.get("merge")),
-                                topic_screen=_optional_float(topics.get("verifier_screen")),
-                                topic_merge_verified=_optional_float(topics.get("merge_before_verifier")))
-    except (OSError, ValueError, KeyError, TypeError):
+        threshold, margin = float(data["threshold"]), float(data["margin"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    topics = _topic_defaults(data.get("topics"), path)
+    return DecisionDefaults(threshold=threshold, margin=margin, **topics)
 
 
-def _optional_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+_TOPIC_FIELDS = {"topic_leader": "leader", "topic_merge": "merge", "topic_screen": "verifier_screen",
+                 "topic_merge_verified": "merge_before_verifier"}
+
+
+def _topic_defaults(topics: object, path: Path) -> dict[str, float | None]:
+    """The "topics" table's cosines; one that is not a number in (0, 1], or a merge above the leader, makes
+    the whole table ignored (with a warning): the queue then groups with offsets from the threshold, and the
+    model's threshold and margin still hold."""
+    none: dict[str, float | None] = dict.fromkeys(_TOPIC_FIELDS)
+    if not isinstance(topics, dict):
+        return none
+    values: dict[str, float | None] = {}
+    for field, key in _TOPIC_FIELDS.items():
+        value = topics.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not 0.0 < float(value) <= 1.0):
+            return _ignored(path, f"{key} is {value!r}, not a cosine in (0, 1]")
+        values[field] = None if value is None else float(value)
+    leader = values["topic_leader"]
+    for field in ("topic_merge", "topic_merge_verified"):
+        merge = values[field]
+        if leader is not None and merge is not None and merge > leader:
+            return _ignored(path, f"{_TOPIC_FIELDS[field]} {merge} is above the leader {leader}")
+    return values
+
+
+def _ignored(path: Path, reason: str) -> dict[str, float | None]:
+    import logging
+
+    logging.getLogger("remedy").warning("ignoring the topic thresholds in %s (%s): issues group with offsets "
+                                        "from the decision threshold", path, reason)
+    return dict.fromkeys(_TOPIC_FIELDS)
