@@ -150,3 +150,91 @@ def test_commands_print_the_same_with_and_without_the_typed_path(repo: Path, run
         outputs.append((result.stdout, result.stderr, extra))
     assert outputs[0] == outputs[1]
     assert "logs.jsonl:1201: field 'query': empty" in outputs[0][1]  # a value check on the typed path
+
+
+# Parquet: per field, a column type and the values it may hold (None: null); the typed read of the
+# columns must give what reading each row as a JSON object gives.
+SCORE_NAMES = st.sampled_from(["trustworthiness", "query_ease", "x"])
+PARQUET_KINDS: dict[str, list[tuple[str, st.SearchStrategy[Any]]]] = {
+    "id": [("VARCHAR", STRINGS), ("BIGINT", st.integers(-5, 2**62))],
+    "timestamp": [("VARCHAR", TIMESTAMPS), ("TIMESTAMPTZ", st.sampled_from(["2026-10-01T10:00:00Z",
+                                                                             "2026-10-01T10:00:00.5+02:00"]))],
+    "query": [("VARCHAR", STRINGS), ("BIGINT", st.integers(-3, 3))],
+    "response": [("VARCHAR", STRINGS), ("BOOLEAN", st.booleans())],
+    "context": [("VARCHAR", st.one_of(STRINGS, st.just('["a", "b"]'))), ("VARCHAR[]", st.lists(STRINGS, max_size=3)),
+                ("JSON", OTHER)],
+    "scores": [("STRUCT(trustworthiness DOUBLE, x DOUBLE)",
+                st.fixed_dictionaries({}, optional={"trustworthiness": st.one_of(NUMBERS, st.none()),
+                                                    "x": st.one_of(NUMBERS, st.none())})),
+               ("MAP(VARCHAR, DOUBLE)", st.dictionaries(SCORE_NAMES, st.one_of(NUMBERS, st.none()), max_size=3)),
+               ("MAP(VARCHAR, VARCHAR)", st.dictionaries(SCORE_NAMES, st.sampled_from(["0.5", "x"]), max_size=2)),
+               ("VARCHAR", st.sampled_from(['{"query_ease": 0.2}', "0.5", "{bad"])), ("JSON", OTHER)],
+    "is_bad": [("BOOLEAN", st.booleans()), ("VARCHAR", STRINGS)],
+    "guardrailed": [("BOOLEAN", st.booleans())],
+    "primary_issue": [("VARCHAR", STRINGS), ("BIGINT", st.integers(0, 3))],
+    "severity": [("DOUBLE", NUMBERS), ("VARCHAR", STRINGS)],
+    "served_remediation": [("VARCHAR", STRINGS), ("JSON", OTHER)],
+    "metadata": [("STRUCT(channel VARCHAR)", st.fixed_dictionaries({"channel": STRINGS})), ("JSON", OTHER),
+                 ("VARCHAR", st.sampled_from(['{"channel": "web"}', "web"]))],
+}
+
+
+@st.composite
+def parquet_exports(draw: st.DrawFn) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Column types (some fields without a column) and a few rows of values of those types."""
+    kinds = {name: draw(st.sampled_from(options)) for name, options in PARQUET_KINDS.items() if draw(st.integers(0, 5))}
+    rows = [{name: draw(st.one_of(values, st.none()) if draw(st.booleans()) else values)
+             for name, (_, values) in kinds.items()} for _ in range(draw(st.integers(1, 5)))]
+    return {name: kind for name, (kind, _) in kinds.items()}, rows
+
+
+def read_parquet_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """(typed read, each row as a JSON object): rows, skipped count and first skipped lines of each."""
+    def read() -> Any:
+        logs = read_logs([str(path)], LogSettings())
+        rows = logs.connection.execute(f"SELECT * FROM {logs.table} ORDER BY line_number").fetchall()
+        return rows, logs.skipped_lines, logs.first_skipped
+
+    fast = read()
+    with monkeypatch.context() as patch:
+        patch.setattr(staging, "_stage_columns", lambda *args, **kwargs: False)
+        return fast, read()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(export=parquet_exports())
+def test_the_typed_parquet_read_reads_what_the_json_checks_read(export: tuple[dict[str, str], list[dict[str, Any]]],
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    kinds, rows = export
+    if not kinds:
+        return
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    path = tmp_path / "export.parquet"
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in kinds.items())
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{source}', columns = {{{columns}}})) "
+                             f"TO '{path}' (FORMAT parquet)")
+    fast, slow = read_parquet_both(path, monkeypatch)
+    assert fast == slow
+
+
+def test_a_clean_parquet_export_is_read_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    path = tmp_path / "logs.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{ROOT / 'fixtures' / 'logs.jsonl'}', sample_size = -1)) "
+                             f"TO '{path}' (FORMAT parquet)")
+    assert attempts(path, monkeypatch) == [
+        {"id", "timestamp", "query", "response", "scores", "primary_issue", "served_remediation"} - {"timestamp"}]
+    fast, slow = read_parquet_both(path, monkeypatch)
+    assert fast == slow and len(fast[0]) > 1000
+    # scores whose items are not numbers stop the typed read: the file is read row by row as JSON
+    duckdb.connect().execute(f"COPY (SELECT 'a' AS id, '2026-10-01T10:00:00Z' AS timestamp, 'q' AS query, "
+                             f"MAP {{'a': 'high'}} AS scores) TO '{path}' (FORMAT parquet)")
+    tried = attempts(path, monkeypatch)
+    assert tried[0] == {"id", "timestamp", "query", "scores"} and tried[-1] == set()
+    assert [str(skip) for skip in read_logs([str(path)]).first_skipped] == [
+        f"{path}:1: field 'scores': every score must be a number between 0 and 1"]

@@ -215,10 +215,7 @@ def lines_source(source: str, names: Mapping[str, str], *, tabular: bool) -> str
     values = []
     for field in FIELDS:
         value = f"j.{quote_ident(names[field.name])}"
-        if tabular and field.embedded_json:
-            value = (f"(CASE WHEN left({value}, 2) = '\"{field.embedded_json}' AND json_valid({value}->>'$') "
-                     f"THEN ({value}->>'$')::JSON ELSE {value} END)")
-        values.append(f"{value} AS f_{field.name}")
+        values.append(f"{_embedded(field, value) if tabular else value} AS f_{field.name}")
     return f"""
         SELECT doc, valid, j, {", ".join(values)}
         FROM (
@@ -226,6 +223,34 @@ def lines_source(source: str, names: Mapping[str, str], *, tabular: bool) -> str
                    CASE WHEN valid AND {OBJECT_START} THEN from_json(doc, {sql_string(structure)}) END AS j
             FROM (SELECT doc, doc IS NOT NULL AND json_valid(doc) AS valid FROM ({source}))
         )"""
+
+
+def _embedded(field: LogField, value: str) -> str:
+    """A tabular file's JSON value of `field`: a string holding the JSON text of an object or a list (its
+    `embedded_json` opener) is read as that object or list, as exporters write nested values to CSV."""
+    if not field.embedded_json:
+        return value
+    return (f"(CASE WHEN left({value}, 2) = '\"{field.embedded_json}' AND json_valid({value}->>'$') "
+            f"THEN ({value}->>'$')::JSON ELSE {value} END)")
+
+
+def columns_source(reader: str, names: Mapping[str, str], columns: frozenset[str], typed: frozenset[str]) -> str:
+    """The `f_<field>` columns from a reader of typed columns (Parquet): a field in `typed` as its column's
+    value (`TypedRead.read_as`: itself, or its JSON text), any other as its JSON text (`to_json`, nested
+    JSON text read as in `lines_source`), a field without a column (not in `columns`) absent. Each row is
+    an object, so nothing is blank, invalid or not an object."""
+    values = []
+    for field in FIELDS:
+        name = names[field.name]
+        column = quote_ident(name)
+        if name not in columns:
+            value = "NULL::VARCHAR" if field.name in typed else "NULL::JSON"
+        elif field.name in typed and field.typed is not None:
+            value = column if field.typed.read_as == "VARCHAR" else f"to_json({column})"
+        else:
+            value = _embedded(field, f"to_json({column})")
+        values.append(f"{value} AS f_{field.name}")
+    return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {', '.join(values)} FROM ({reader})"
 
 
 def objects_source(fields_sql: str, names: Mapping[str, str]) -> str:
@@ -254,11 +279,12 @@ def _value(field: LogField, typed_read: TypedRead | None) -> str:
 
 
 def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False,
-              typed: frozenset[str] = frozenset()) -> str:
-    """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source` or
-    `objects_source`): the typed fields of a good line, or the reason it is skipped. The fields named in
+              typed: frozenset[str] = frozenset(), exact: frozenset[str] = frozenset()) -> str:
+    """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source`, `objects_source`
+    or `columns_source`): the typed fields of a good line, or the reason it is skipped. The fields named in
     `typed` hold DuckDB's typed values (`TypedRead`), the others JSON values; either way a line gets the
-    same reason from the same checks, in the same order."""
+    same reason from the same checks, in the same order. A typed field in `exact` was not converted (a
+    Parquet string column), so its values need no `suspect` check."""
 
     def label(field: LogField) -> str:
         name = names[field.name]
@@ -273,7 +299,7 @@ def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool
     # A value the typed read may have changed stops the read (DuckDB's error()): the caller reads the file
     # with every field as JSON then. Evaluated only where it holds, so a clean file never raises.
     suspects = [(_sql(f, typed_read.suspect), f"error({sql_string(TYPED_REFUSED + names[f.name] + ': ')} || "
-                 f"left(f_{f.name}::VARCHAR, 40))") for f in FIELDS if (typed_read := read(f))]
+                 f"left(f_{f.name}::VARCHAR, 40))") for f in FIELDS if (typed_read := read(f)) and f.name not in exact]
     checks: list[tuple[str, str]] = [
         *suspects,
         (_BLANK, "'blank'"),

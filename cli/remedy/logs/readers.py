@@ -31,8 +31,6 @@ FAST_JSON_OBJECT_BYTES = 16 * 1024 * 1024
 
 def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
     """A subquery yielding one `doc` (JSON text, NULL for a blank line) per line or row, in file order."""
-    import duckdb
-
     path = duckdb_path(log_file.path)
     if log_file.format == "jsonl":
         compression = "gzip" if log_file.gzip else "none"
@@ -42,16 +40,27 @@ def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
             f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
             f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
         )
-    reader = f"read_parquet({path})"
+    # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
+    members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name in parquet_schema(con, log_file))
+    return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {parquet_sql(log_file)}"
+
+
+def parquet_sql(log_file: LogFile) -> str:
+    """DuckDB's reader of a Parquet file: its rows in file order, its columns typed."""
+    return f"read_parquet({duckdb_path(log_file.path)})"
+
+
+def parquet_schema(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> dict[str, str]:
+    """Column name -> DuckDB type of a Parquet file (a file DuckDB cannot read: InputError)."""
+    import duckdb
+
     try:
-        columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        columns = con.execute(f"DESCRIBE SELECT * FROM {parquet_sql(log_file)}").fetchall()
     except duckdb.Error as error:
         if is_interrupt(error):
             raise
         raise InputError(unreadable(log_file.path, error)) from error
-    # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
-    members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name, *_ in columns)
-    return f"SELECT to_json({{{members}}})::VARCHAR AS doc FROM {reader}"
+    return {str(name): str(kind) for name, kind, *_ in columns}
 
 
 def json_fields_sql(log_file: LogFile, columns: Mapping[str, str]) -> str:

@@ -10,8 +10,10 @@ into the fields. It is used only when its rows are exactly the file's lines (as 
 no byte order mark, no line that is `null` or lacks an id, which it cannot tell from one another);
 otherwise, and whenever it stops at a line it cannot read, the file is read line by line: each line
 as text (the CSV reader with a NUL delimiter and no quoting), validated and parsed in SQL, so every
-bad line gets its own reason. Parquet and CSV rows are turned into JSON objects and go through the
-same checks; CSV and JSON lines that are not UTF-8 are rewritten line for line first (`line_files`).
+bad line gets its own reason. Parquet files take a typed path too: string columns straight into their
+fields, the other columns as JSON text through the same checks (`typed.parquet_reads`); a file that
+path cannot vouch for, and CSV rows, are turned into JSON objects and go through the same checks; CSV
+and JSON lines that are not UTF-8 are rewritten line for line first (`line_files`).
 """
 
 from __future__ import annotations
@@ -24,19 +26,22 @@ from typing import IO, TYPE_CHECKING
 
 from remedy.errors import InputError, is_interrupt
 from remedy.logs.derive import rows_sql, staged_table_sql
-from remedy.logs.fields import lines_source, objects_source, parse_sql, with_partitions
+from remedy.logs.fields import columns_source, lines_source, objects_source, parse_sql, with_partitions
 from remedy.logs.line_files import csv_as_lines, utf8_lines
 from remedy.logs.readers import (
     duckdb_path,
     json_fields_sql,
     line_count,
     not_utf8,
+    parquet_schema,
+    parquet_sql,
     source_sql,
     starts_with_bom,
     unreadable,
 )
 from remedy.logs.sources import REPORTED_SKIPS, LogFile, SkippedLine
-from remedy.logs.typed import reader_columns, typed_fields
+from remedy.logs.typed import parquet_reads, reader_columns, typed_fields
+from remedy.sql import sql_identifier as quote_ident
 from remedy.sql import sql_string
 
 if TYPE_CHECKING:
@@ -149,6 +154,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
         return
     if log_file.format == "jsonl" and _stage_objects(con, target, index, log_file, settings):
         return
+    if log_file.format == "parquet" and _stage_columns(con, target, index, log_file, settings):
+        return
     lines = with_partitions(lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl"),
                             names, partitions)
     error = _write(con, target, parse_sql(lines, index, names), settings, keep=True)
@@ -203,6 +210,19 @@ def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, l
         return False
     target.keep(con)
     return True
+
+
+def _stage_columns(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
+                   settings: LogSettings) -> bool:
+    """The typed path for Parquet: True when the file's rows are staged, False to read each row as a JSON
+    object (a `scores` column with an item that is not a number stops this read)."""
+    names = settings.fields
+    schema = parquet_schema(con, log_file)
+    typed, exact = parquet_reads(names, schema, log_file.partitions)
+    columns = ", ".join(quote_ident(name) for name in schema)
+    fields = with_partitions(columns_source(f"SELECT {columns} FROM {parquet_sql(log_file)}", names,
+                                            frozenset(schema), typed), names, log_file.partitions)
+    return _write(con, target, parse_sql(fields, index, names, typed=typed, exact=exact), settings, keep=True) is None
 
 
 def _label(names: Mapping[str, str], canonical: str) -> str:
