@@ -267,7 +267,7 @@ def test_every_malformed_reason(write_jsonl, tmp_path):
         8: "field 'scores': every score must be a number between 0 and 1",
         9: "field 'scores': every score must be a number between 0 and 1",
         10: "field 'id': expected a string or an integer",
-        11: "field 'query': empty",
+        11: "field 'query': empty or only white space",
         12: "field 'metadata': expected an object",
         13: "field 'severity': must be between 0 and 1",
         14: None,
@@ -555,3 +555,29 @@ def test_normalized_query_in_sql_equals_normalize_question(texts: list[str]) -> 
     con.register("texts", pa.table({"q": pa.array(texts, pa.string())}))
     got = [row[0] for row in con.execute(f"SELECT {normalized_sql('q')} FROM texts").fetchall()]
     assert got == [normalize_question(text) for text in texts]
+
+
+def test_white_space_in_sql_is_pythons_white_space() -> None:
+    """The check that refuses a query of only white space names exactly the characters `str.isspace`
+    names (those `normalize_question` strips), over every code point."""
+    import duckdb
+    import pyarrow as pa
+
+    from remedy.logs.fields import _WHITE_SPACE_CLASS
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and c != 0]
+    con = duckdb.connect()
+    con.register("t", pa.table({"c": pa.array(chars, pa.string())}))
+    matched = {row[0] for row in con.execute(f"SELECT c FROM t WHERE regexp_full_match(c, '{_WHITE_SPACE_CLASS}')").fetchall()}
+    assert matched == {c for c in chars if c.isspace()}
+
+
+def test_a_query_of_only_white_space_is_skipped(tmp_path):
+    path = tmp_path / "logs.jsonl"
+    lines = [{"id": str(i), "timestamp": "2026-10-01T10:00:00Z", "query": q, "is_bad": True}
+             for i, q in enumerate(["  ", "\t\u3000\n", "???", " refund"])]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    logs = read_logs([str(path)])
+    assert [str(s) for s in logs.first_skipped] == [f"{path}:1: field 'query': empty or only white space",
+                                                    f"{path}:2: field 'query': empty or only white space"]
+    assert sorted(r["query"] for r in rows(logs)) == [" refund", "???"]

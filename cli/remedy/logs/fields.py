@@ -84,6 +84,19 @@ class LogField:
     typed: TypedRead | None = None  # the typed fast path for this field (None: always read as JSON)
 
 
+# Python's white space (`str.isspace`: what `normalize_question` strips) as an RE2 class; a test checks
+# every code point.
+_WHITE_SPACE_CLASS = "[\\t-\\r\\x{1c}-\\x{1f} \\x{85}\\pZ]"
+
+
+def _blank_text(text: str) -> str:
+    """SQL: a string is empty or only white space (a query of nothing to match or group). Only a text
+    starting with white space is tested whole, so most queries cost one comparison and one character."""
+    space = _WHITE_SPACE_CLASS.replace("{", "{{").replace("}", "}}")  # the result is a template (`_sql`)
+    return (f"({text} = '' OR (regexp_full_match(left({text}, 1), '{space}') "
+            f"AND regexp_full_match({text}, '{space}*')))")
+
+
 def _optional(*allowed: str) -> str:
     return "{tag} NOT IN ('n', " + ", ".join(f"'{a}'" for a in allowed) + ")"
 
@@ -137,9 +150,10 @@ FIELDS: tuple[LogField, ...] = (
     LogField(
         "query", "query", "VARCHAR", "query_text",
         helpers=(("query_text", "CASE WHEN {tag} = '\"' THEN {f}->>'$' END"),),
-        checks=(Check("{tag} <> '\"'", "expected a string"), Check("query_text = ''", "empty")),
+        checks=(Check("{tag} <> '\"'", "expected a string"),
+                Check(_blank_text("query_text"), "empty or only white space")),
         required=True,
-        typed=TypedRead("VARCHAR", "{f}", ("false", "{f} = ''")),
+        typed=TypedRead("VARCHAR", "{f}", ("false", _blank_text("{f}"))),
     ),
     LogField("response", "response", "VARCHAR", _text(), checks=(Check(_optional('"'), "expected a string"),),
              typed=_typed_text()),
