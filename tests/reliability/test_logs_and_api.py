@@ -282,6 +282,11 @@ def test_a_folder_passes_over_files_that_are_not_log_exports(project: Path, run,
     assert "passed over 3 file(s)" in caplog.text and "README.txt" in caplog.text
     named = run("coverage", "--logs", "exports/errors.log", "--format", "json")  # named: read, whatever the name
     assert named.exit_code == 2 and "not one of its 1 line(s) could be read" in named.stderr
+    # every command that reads logs refuses it alike, the report too (it wrote an empty page with exit 0)
+    for command in (("issues",), ("report", "--out", "page.html")):
+        refused = run(*command, "--logs", "exports/errors.log")
+        assert refused.exit_code == 2 and "not one of its 1 line(s) could be read" in refused.stderr, command
+    assert not (project / "page.html").exists()
 
 
 # --- 10. an export none of whose lines fit is an error, with the mapping that would fit -------------

@@ -243,7 +243,7 @@ def _build_report(config: Config, log_paths: Sequence[str], *, since: dt.datetim
     folder = load_folder(config.remediations_dir)
     partials = slice_partials(slice_microseconds(since, until))
     if engine == "local":
-        logs = read_project_logs(config, log_paths, strict=strict, until=until, refuse_unreadable=False)
+        logs = read_project_logs(config, log_paths, strict=strict, until=until)
         whole = attribute(config, logs, folder.remediations, progress=progress, partials=partials)
     else:  # the driver holds the partials and the failure logs
         whole = analyse(config, log_paths, until=until, strict=strict, remediations=folder.remediations,
