@@ -238,3 +238,34 @@ def test_a_clean_parquet_export_is_read_typed(tmp_path: Path, monkeypatch: pytes
     assert tried[0] == {"id", "timestamp", "query", "scores"} and tried[-1] == set()
     assert [str(skip) for skip in read_logs([str(path)]).first_skipped] == [
         f"{path}:1: field 'scores': every score must be a number between 0 and 1"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(export=parquet_exports())
+def test_a_typed_batch_reads_what_the_json_checks_read(export: tuple[dict[str, str], list[dict[str, Any]]],
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Ray engine's batches of Parquet rows (`canonical_batch`) take the same typed read by columns."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from remedy.logs import reading
+
+    kinds, rows = export
+    if not kinds:
+        return
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    path = tmp_path / "export.parquet"
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in kinds.items())
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{source}', columns = {{{columns}}})) "
+                             f"TO '{path}' (FORMAT parquet)")
+    raw = pq.read_table(path)
+
+    def batch() -> Any:
+        found = reading.canonical_batch(duckdb.connect(), raw, str(path), LogSettings(), lines=False, first_line=1)
+        return found.rows.to_pylist(), found.skipped_lines, found.first_skipped
+
+    fast = batch()
+    with monkeypatch.context() as patch:
+        patch.setattr(reading, "_insert_columns", lambda *args, **kwargs: False)
+        assert fast == batch()
