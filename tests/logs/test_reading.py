@@ -568,7 +568,8 @@ def test_white_space_in_sql_is_pythons_white_space() -> None:
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and c != 0]
     con = duckdb.connect()
     con.register("t", pa.table({"c": pa.array(chars, pa.string())}))
-    matched = {row[0] for row in con.execute(f"SELECT c FROM t WHERE regexp_full_match(c, '{_WHITE_SPACE_CLASS}')").fetchall()}
+    found = con.execute(f"SELECT c FROM t WHERE regexp_full_match(c, '{_WHITE_SPACE_CLASS}')").fetchall()
+    matched = {row[0] for row in found}
     assert matched == {c for c in chars if c.isspace()}
 
 

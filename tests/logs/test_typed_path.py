@@ -149,7 +149,8 @@ def test_commands_print_the_same_with_and_without_the_typed_path(repo: Path, run
         extra = (repo / "rows.jsonl").read_text(encoding="utf-8") if "--attributions" in command else ""
         outputs.append((result.stdout, result.stderr, extra))
     assert outputs[0] == outputs[1]
-    assert "logs.jsonl:1201: field 'query': empty or only white space" in outputs[0][1]  # a value check on the typed path
+    # a value check on the typed path
+    assert "logs.jsonl:1201: field 'query': empty or only white space" in outputs[0][1]
 
 
 # Parquet: per field, a column type and the values it may hold (None: null); the typed read of the
