@@ -202,22 +202,31 @@ def read_parquet_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
         return fast, read()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(export=parquet_exports())
-def test_the_typed_parquet_read_reads_what_the_json_checks_read(export: tuple[dict[str, str], list[dict[str, Any]]],
-                                                                 tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def write_parquet(tmp_path: Path, export: tuple[dict[str, str], list[dict[str, Any]]]) -> Path | None:
+    """The rows of `export` as a Parquet file with its column types (None: no column at all)."""
     import duckdb
 
     kinds, rows = export
     if not kinds:
-        return
+        return None
     source = tmp_path / "rows.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     path = tmp_path / "export.parquet"
     columns = ", ".join(f"'{name}': '{kind}'" for name, kind in kinds.items())
     duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{source}', columns = {{{columns}}})) "
                              f"TO '{path}' (FORMAT parquet)")
+    return path
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(export=parquet_exports())
+def test_the_typed_parquet_read_reads_what_the_json_checks_read(export: tuple[dict[str, str], list[dict[str, Any]]],
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+
+    path = write_parquet(tmp_path, export)
+    if path is None:
+        return
     fast, slow = read_parquet_both(path, monkeypatch)
     assert fast == slow
 
@@ -251,15 +260,9 @@ def test_a_typed_batch_reads_what_the_json_checks_read(export: tuple[dict[str, s
 
     from remedy.logs import reading
 
-    kinds, rows = export
-    if not kinds:
+    path = write_parquet(tmp_path, export)
+    if path is None:
         return
-    source = tmp_path / "rows.jsonl"
-    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    path = tmp_path / "export.parquet"
-    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in kinds.items())
-    duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{source}', columns = {{{columns}}})) "
-                             f"TO '{path}' (FORMAT parquet)")
     raw = pq.read_table(path)
 
     def batch() -> Any:
