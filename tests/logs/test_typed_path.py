@@ -198,7 +198,7 @@ def read_parquet_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
 
     fast = read()
     with monkeypatch.context() as patch:
-        patch.setattr(staging, "_stage_columns", lambda *args, **kwargs: False)
+        patch.setattr(staging, "stage_typed_columns", lambda *args, **kwargs: False)
         return fast, read()
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from remedy.errors import InputError, is_interrupt
 from remedy.logs import staging
 from remedy.logs.derive import LOG_COLUMNS, date_filter, log_table_sql, register_normalizer, rows_sql
-from remedy.logs.fields import OBJECT_START, columns_source, lines_source, parse_sql
+from remedy.logs.fields import OBJECT_START, lines_source, parse_sql
 from remedy.logs.line_files import csv_header
 from remedy.logs.readers import duckdb_path, source_sql
 from remedy.logs.settings import LogSettings, suggest_mapping
@@ -43,7 +43,6 @@ from remedy.logs.staging import (
     create_staged_table,
     skipped_lines,
 )
-from remedy.logs.typed import parquet_reads
 from remedy.sql import drop_relation, sql_string
 from remedy.sql import sql_identifier as quote_ident
 
@@ -289,24 +288,11 @@ _BATCH = "remedy_batch"
 
 
 def _insert_columns(con: duckdb.DuckDBPyConnection, staged: str, columns: list[str], settings: LogSettings) -> bool:
-    """A batch of typed rows (Parquet) read by its columns, as `staging` reads a Parquet file
-    (`typed.parquet_reads`): True when staged, False (nothing staged) to read each row as a JSON object."""
-    import duckdb
-
+    """A batch of typed rows (Parquet) read by its columns, as `staging` reads a Parquet file: True when
+    staged, False (nothing staged) to read each row as a JSON object."""
     schema = {str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {_RAW}").fetchall()
               if name in columns}
-    names = settings.fields
-    typed, exact = parquet_reads(names, schema)
-    reader = f"SELECT {', '.join(quote_ident(name) for name in schema)} FROM {_RAW}"
-    parsed = parse_sql(columns_source(reader, names, frozenset(schema), typed), 0, names, typed=typed, exact=exact)
-    try:
-        con.execute(f"INSERT INTO {staged} {rows_sql(parsed, settings)}")
-    except duckdb.Error as error:  # a scores item that is not a number: the JSON checks decide
-        if is_interrupt(error):
-            raise
-        create_staged_table(con, staged)  # empty again, its rowids (line numbers) from 0
-        return False
-    return True
+    return staging.stage_typed_columns(con, TableTarget(staged), 0, _RAW, schema, settings)
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_f
         return
     if log_file.format == "jsonl" and _stage_objects(con, target, index, log_file, settings):
         return
-    if log_file.format == "parquet" and _stage_columns(con, target, index, log_file, settings):
+    if log_file.format == "parquet" and stage_typed_columns(con, target, index, parquet_sql(log_file),
+                                                            parquet_schema(con, log_file), settings, partitions):
         return
     lines = with_partitions(lines_source(source_sql(con, log_file), names, tabular=log_file.format != "jsonl"),
                             names, partitions)
@@ -212,16 +213,18 @@ def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, l
     return True
 
 
-def _stage_columns(con: duckdb.DuckDBPyConnection, target: Target, index: int, log_file: LogFile,
-                   settings: LogSettings) -> bool:
-    """The typed path for Parquet: True when the file's rows are staged, False to read each row as a JSON
-    object (a `scores` column with an item that is not a number stops this read)."""
+def stage_typed_columns(con: duckdb.DuckDBPyConnection, target: Target, index: int, relation: str,
+                        schema: Mapping[str, str], settings: LogSettings,
+                        partitions: tuple[tuple[str, str], ...] = ()) -> bool:
+    """The typed path for rows with typed columns (a Parquet file's reader, or a batch of its rows):
+    the columns of `schema` of `relation` read as `typed.parquet_reads` says, written to `target` as file
+    `index`. True when staged, False (nothing written) to read each row as a JSON object: a `scores`
+    item that is not a number stops this read."""
     names = settings.fields
-    schema = parquet_schema(con, log_file)
-    typed, exact = parquet_reads(names, schema, log_file.partitions)
+    typed, exact = parquet_reads(names, schema, partitions)
     columns = ", ".join(quote_ident(name) for name in schema)
-    fields = with_partitions(columns_source(f"SELECT {columns} FROM {parquet_sql(log_file)}", names,
-                                            frozenset(schema), typed), names, log_file.partitions)
+    fields = with_partitions(columns_source(f"SELECT {columns} FROM {relation}", names, frozenset(schema), typed),
+                             names, partitions)
     return _write(con, target, parse_sql(fields, index, names, typed=typed, exact=exact), settings, keep=True) is None
 
 

@@ -39,9 +39,10 @@ def parquet_reads(names: Mapping[str, str], schema: Mapping[str, str],
     """(typed, exact) for a Parquet file of `schema` (column -> DuckDB type): the fields read typed, and
     those of them whose values are the column's own (a VARCHAR column: no conversion to suspect)."""
     typed, exact = set(), set()
+    readable = typed_fields(names, partitions)
     for field in FIELDS:
         kind = schema.get(names[field.name])
-        if field.typed is None or field.name not in typed_fields(names, partitions) or kind is None:
+        if field.typed is None or field.name not in readable or kind is None:
             continue
         if field.typed.read_as == "VARCHAR" and kind == "VARCHAR":
             typed.add(field.name)
