@@ -42,8 +42,10 @@ STEP_COLUMNS: tuple[str, ...] = ("log_id", "ts", "query", "normalized_query", "i
 DECISIONS_SCHEMA = pa.schema([("normalized_query", pa.string()), ("remediation_id", pa.string()),
                               ("kind", pa.string()), ("role", pa.string()), ("similarity", pa.float64()),
                               ("margin", pa.float64())])
-# Screening compares queries with every text of a kind in blocks of this many rows (~50 MB at 3,000 texts).
-_SCREEN_ROWS = 4096
+# Screening compares queries with every text of a kind in blocks of about this many cosines (4 MB of
+# float32): a block that stays in the CPU's cache. Blocks of 4,096 rows (50 MB at 3,000 texts) took
+# 3.6 s of a 1M-row cold run against 1.3 s, the same products (benchmarks/analytics_scale.py).
+_SCREEN_CELLS = 1_000_000
 # Cosines computed in a different order differ in the last bits: screen with this much to spare.
 _ROUNDING = 1e-3
 # Queries are embedded and decided in chunks of this many (bounded memory whatever the batch).
@@ -370,12 +372,13 @@ class _Screen:
         found = {status: np.zeros(len(normalized), dtype=bool) for status in self.spans}
         if self.matrix_t.size:
             queries = unit_rows(np.asarray(vectors, dtype=np.float32))
-            for start in range(0, len(normalized), _SCREEN_ROWS):
-                block = queries[start:start + _SCREEN_ROWS] @ self.matrix_t
+            rows = max(64, _SCREEN_CELLS // self.matrix_t.shape[1])
+            for start in range(0, len(normalized), rows):
+                block = queries[start:start + rows] @ self.matrix_t
                 for status, (first, stop) in self.spans.items():
                     if stop > first:
                         best = block[:, first:stop].max(axis=1)
-                        found[status][start:start + _SCREEN_ROWS] = best >= self.floors[status]
+                        found[status][start:start + rows] = best >= self.floors[status]
         for status, texts in self.exact.items():
             if texts:
                 found[status] |= np.fromiter((text in texts for text in normalized), dtype=bool, count=len(normalized))
