@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from remedy.analytics.attribution import KINDS, ROLES, attribute_logs
+from remedy.analytics.coverage import SERVES_PARTIAL, coverage_partials
 from remedy.analytics.step import MERGE_SQL, AttributionStep, merge_sql
 from remedy.config import load_config
 from remedy.files.folder import load_folder
@@ -91,7 +92,7 @@ def _attribution_tables(con: duckdb.DuckDBPyConnection, table: str) -> dict[str,
                for name in MERGE_SQL}}
 
 
-def test_warm_attribution_reads_unsorted_batches_and_equals_cold(repo: Path, monkeypatch) -> None:
+def test_warm_attribution_runs_over_all_rows_at_once_and_equals_cold(repo: Path, monkeypatch) -> None:
     write_answer(repo, "bags", "What is the baggage allowance?", extra="also_matches:\n  - how heavy can my bag be\n")
     write_answer(repo, "dogs", "Can I bring my dog on the plane?", status="draft")
     write_answer(repo, "refund", "How do I get a refund?", extra="threshold: 0.2\n")
@@ -116,7 +117,7 @@ def test_warm_attribution_reads_unsorted_batches_and_equals_cold(repo: Path, mon
     attribute_logs(logs, matcher, table="cold", batch_size=7, rows=True, cache_dir=config.cache_dir)
     assert recalled == []  # nothing cached yet: the sorted path
     stats = attribute_logs(logs, matcher, table="warm", batch_size=7, rows=True, cache_dir=config.cache_dir)
-    assert recalled == [True]  # every query known: batches in the table's order, nothing decided
+    assert recalled == [True]  # every query known: nothing decided, every output one SQL over all rows
     assert stats.distinct_queries == logs.connection.execute(
         "SELECT count(DISTINCT normalized_query) FROM logs").fetchone()[0]
     plain = _attribution_tables(logs.connection, "plain")
@@ -160,3 +161,23 @@ def test_warm_coverage_writes_the_attributions_cold_coverage_wrote(repo: Path, r
     assert cold.exit_code == warm.exit_code == 0
     assert warm.stdout == cold.stdout
     assert (repo / "cold.jsonl").read_bytes() == (repo / "warm.jsonl").read_bytes() != b""
+
+
+def test_warm_extra_partials_equal_the_batches_sums(repo: Path) -> None:
+    """The callers' own partials (coverage's serves, the report's slices) come out of the whole-log SQL as
+    the batches' sums did."""
+    write_answer(repo, "bags", "What is the baggage allowance?", extra="activated: 2026-09-01T00:00:00Z\n")
+    rows = [{"id": str(i), "timestamp": f"2026-10-{1 + i % 9:02d}T00:00:00Z", "query": QUERIES[i % len(QUERIES)]
+             or "x", "is_bad": i % 2 == 0, "served_remediation": "bags" if i % 4 == 0 else None} for i in range(50)]
+    (repo / "logs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(cwd=repo)
+    matcher = build_matcher(load_folder(config.remediations_dir).remediations, config)
+    logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
+    partials = coverage_partials()
+    for table in ("cold", "warm"):
+        attribute_logs(logs, matcher, table=table, batch_size=7, cache_dir=config.cache_dir, partials=partials)
+    sums = {table: logs.connection.execute(
+        f"SELECT remediation_id, normalized_query, source, sum(serves), sum(failing) "
+        f"FROM {table}__{SERVES_PARTIAL} GROUP BY ALL ORDER BY ALL").fetchall() for table in ("cold", "warm")}
+    assert sums["cold"] and sums["warm"] == sums["cold"]
+    assert {row[2] for row in sums["cold"]} == {"served", "inferred"}

@@ -223,6 +223,31 @@ class AttributionStep:
                 con.unregister(name)
         return StepOutput(outputs)
 
+    def run_whole(self, con: duckdb.DuckDBPyConnection, relation: str, prefix: str) -> None:
+        """The outputs over every row of `relation` (STEP_COLUMNS) at once, appended to the driver tables
+        `prefix` made by `create_outputs` on `con`, when `recall` knew every query there (nothing to
+        decide): the same SQL as per batch, `batch` being all the rows. The totals are those of the batches
+        summed: every partial is a count or a max, and the row outputs are ordered where they are written."""
+        decided = self._con.sql("SELECT * FROM memo_decided").to_arrow_table()
+        names = {"decided": "remedy_whole_decided", "remediations": "remedy_whole_remediations"}
+        con.register(names["decided"], decided)
+        con.register(names["remediations"], self._remediations)
+        # CTEs named as the step's own views shadow any table of `con` in the partials' SQL.
+        ctes = (f"WITH batch AS (SELECT {', '.join(STEP_COLUMNS)} FROM {relation}), "
+                f"decided AS (SELECT * FROM {names['decided']}), "
+                f"remediations AS (SELECT * FROM {names['remediations']})")
+        outputs = {"decisions": "SELECT * FROM decided", **self.partials}
+        if self.rows:
+            outputs["rows"] = ROWS_SQL
+        if self.failures:
+            outputs["failures"] = FAILURES_SQL
+        try:
+            for name, sql in outputs.items():
+                con.execute(f"INSERT INTO {output_table(prefix, name)} {ctes} SELECT * FROM ({sql})")
+        finally:
+            for name in names.values():
+                con.unregister(name)
+
     def recall(self, queries: pa.Array | pa.ChunkedArray) -> bool:
         """Memoize the decision cache's decisions for `queries` (distinct normalized texts, at most
         _MEMO_LIMIT of them, else nothing is done) and say whether it knew every one: then no batch of
