@@ -1,15 +1,16 @@
-"""The local engine: the log table in DuckDB, fed to the attribution step batch by batch.
+"""The local engine: the log table in DuckDB, its distinct queries decided by the attribution step,
+then every output in SQL over all the rows.
 
-The rows go to `AttributionStep` (remedy.analytics.step) in Arrow batches ordered by normalized
-query, so each distinct query is embedded and decided in one batch (two at a batch boundary) and the
-memo stays small; a million-row log never becomes a million Python objects. A warm run whose
-decision cache knows every distinct query decides nothing: its outputs are computed over all the
-rows at once, in SQL on the log table's own connection (`AttributionStep.run_whole`). The step's outputs
-land in DuckDB tables on the same connection: `{table}` holds one row per accepted decision
+The distinct queries go to `AttributionStep` (remedy.analytics.step) in sorted parts, each embedded
+and decided once, in the parts a walk over the rows sorted by query in batches would give them
+(`_decide_in_parts`: the same decisions to the last bit), and the memo stays small; a million-row log
+never becomes a million Python objects, and its rows are never sorted. A warm run whose decision
+cache knows every distinct query decides nothing. Then each output is one SQL over all the rows on
+the log table's own connection (`AttributionStep.run_whole`), as the Ray engine computes it per block:
+`{table}` holds one row per accepted decision
 (normalized_query, remediation_id, kind, role, similarity, margin), `{table}__by_day`,
 `__by_remediation`, `__by_served` the partial aggregates that `merge_sql` sums, and `{table}__rows`
-one row per attributed log when asked for.
-"""
+one row per attributed log when asked for."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from remedy.analytics.step import (
     KINDS,
     ROLES,
     STEP_COLUMNS,
     AttributionStep,
+    StepOutput,
     append_outputs,
     create_outputs,
     finish_outputs,
@@ -40,7 +44,8 @@ __all__ = ["ATTRIBUTIONS", "KINDS", "ROLES", "AttributionStats", "Progress", "at
 
 ATTRIBUTIONS = "attributions"
 Progress = Callable[[str, int, int], None]
-# Rows per step batch: large enough that DuckDB's per-batch work is cheap, small enough for flat memory.
+# Rows per batch of the sorted walk whose parts `_decide_in_parts` reproduces (it fixes where each query
+# sits in the matrix products, hence the last bits of its cosines).
 BATCH_ROWS = 262_144
 # DuckDB's memory for the sort by query when the logs are on disk (the cache's Parquet view): the
 # largest use of memory in a run. Sorting 5M cached rows alone peaked at 744 MB of RSS with the
@@ -95,36 +100,24 @@ def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTION
     distinct: int | None = None  # counted here on the warm path, else on first use
     with _sort_memory(con, logs.table):
         reader = con.cursor()
-        # A warm run: when the decision cache knows every distinct query, no batch decides anything and the
-        # rows need no order (the sort was most of a warm run: 2.3 s of 3 at 1M rows, against 0.7 s unsorted).
+        # A warm run: when the decision cache knows every distinct query, nothing is decided.
         known = False
         if step.cache is not None and step.cache.holds_decisions:
             queries = reader.sql(f"SELECT DISTINCT normalized_query FROM {logs.table} "
                                  "WHERE normalized_query IS NOT NULL").to_arrow_table().column(0)
             distinct = len(queries)
             known = step.recall(queries)
+        columns = reader.sql(f"SELECT {', '.join(STEP_COLUMNS)} FROM {logs.table} LIMIT 0").to_arrow_table()
+        create_outputs(con, table, step(columns))  # the first output fixes the tables' shapes
         if known:
-            # Nothing to decide: every output is one SQL over all the rows on this connection, in parallel
-            # and straight into the driver's tables (no sort, no Arrow batches through Python).
-            columns = reader.sql(f"SELECT {', '.join(STEP_COLUMNS)} FROM {logs.table} LIMIT 0").to_arrow_table()
-            create_outputs(con, table, step(columns))
-            step.run_whole(con, logs.table, table)
-            if progress:
-                progress("matching logs", total, total)
+            step.remembered_into(con, table)
         else:
-            # Ordered by the text, not by its hash (an integer sort, about 1 CPU s less at 1M rows): a batch's
-            # queries and their order fix where each sits in the matrix products, and BLAS rounds the last bit
-            # of a cosine differently by position, which moved one attribution's 4-decimal similarity at 1M rows.
-            batches = reader.sql(f"SELECT {', '.join(STEP_COLUMNS)} FROM {logs.table} "
-                                 "ORDER BY normalized_query").to_arrow_reader(batch_size)
-            # The first output fixes the tables' shapes, even for an empty log.
-            create_outputs(con, table, step(batches.schema.empty_table()))
-            done = 0
-            for batch in batches:
-                append_outputs(con, table, step(batch))
-                done += batch.num_rows
-                if progress:
-                    progress("matching logs", done, total)
+            _decide_in_parts(reader, logs.table, step, con, table, batch_size, progress, total)
+        # Every decision is in `table`: each output is one SQL over all the rows on this connection, in
+        # parallel and straight into the driver's tables (no sort of the rows, no Arrow batches).
+        step.run_whole(con, logs.table, table)
+        if progress:
+            progress("matching logs", total, total)
         reader.close()
     step.close()
     finish_outputs(con, table)
@@ -132,6 +125,36 @@ def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTION
         distinct if distinct is not None else
         lambda: one_row(con.cursor(), f"SELECT count(DISTINCT normalized_query) FROM {logs.table}")[0],
         lambda: one_row(con.cursor(), f"SELECT count(DISTINCT normalized_query) FROM {table}")[0])
+
+
+def _decide_in_parts(reader: duckdb.DuckDBPyConnection, relation: str, step: AttributionStep,
+                     con: duckdb.DuckDBPyConnection, table: str, batch_size: int, progress: Progress | None,
+                     total: int) -> None:
+    """Decide every distinct query of `relation` once, into the driver's decisions table `table`.
+
+    The queries go in the parts the rows sorted by query would fall into in batches of `batch_size`
+    (a query in the part of the batch its first row is in), in that order: a part's queries, and their
+    order, fix where each sits in the matrix products, and BLAS rounds the last bit of a cosine
+    differently by position (it moved one attribution's 4-decimal similarity at 1M rows), so the
+    decisions are those of a walk over the sorted rows, without sorting the rows."""
+    parts = reader.sql(f"""
+        SELECT normalized_query,
+               coalesce(sum(n) OVER (ORDER BY normalized_query ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                        0) // {int(batch_size)} AS part,
+               sum(n) OVER (ORDER BY normalized_query) AS rows_through
+        FROM (SELECT normalized_query, count(*) AS n FROM {relation}
+              WHERE normalized_query IS NOT NULL GROUP BY ALL)
+        ORDER BY normalized_query""").to_arrow_table()
+    if not parts.num_rows:
+        return
+    numbers = parts.column("part").to_numpy()
+    edges = [0, *(1 + index for index in np.flatnonzero(numbers[1:] != numbers[:-1]).tolist()), parts.num_rows]
+    queries, through = parts.column("normalized_query"), parts.column("rows_through")
+    for first, stop in zip(edges, edges[1:], strict=False):
+        decided = step.decide(queries.slice(first, stop - first))
+        append_outputs(con, table, StepOutput({"decisions": decided}))
+        if progress:
+            progress("matching logs", int(through[stop - 1].as_py()), total)
 
 
 @contextlib.contextmanager

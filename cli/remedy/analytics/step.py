@@ -224,29 +224,37 @@ class AttributionStep:
         return StepOutput(outputs)
 
     def run_whole(self, con: duckdb.DuckDBPyConnection, relation: str, prefix: str) -> None:
-        """The outputs over every row of `relation` (STEP_COLUMNS) at once, appended to the driver tables
-        `prefix` made by `create_outputs` on `con`, when `recall` knew every query there (nothing to
-        decide): the same SQL as per batch, `batch` being all the rows. The totals are those of the batches
-        summed: every partial is a count or a max, and the row outputs are ordered where they are written."""
-        decided = self._con.sql("SELECT * FROM memo_decided").to_arrow_table()
-        names = {"decided": "remedy_whole_decided", "remediations": "remedy_whole_remediations"}
-        con.register(names["decided"], decided)
-        con.register(names["remediations"], self._remediations)
+        """Every output but the decisions over all the rows of `relation` (STEP_COLUMNS) at once, appended
+        to the driver tables `prefix` made by `create_outputs` on `con`, once the driver's decisions table
+        holds every accepted decision for its queries (`decide`, `remembered_into`): the same SQL as per
+        batch, `batch` being all the rows. The totals are those of the batches summed (every partial is a
+        count or a max), and the row outputs are ordered where they are written."""
+        name = "remedy_whole_remediations"
+        con.register(name, self._remediations)
         # CTEs named as the step's own views shadow any table of `con` in the partials' SQL.
         ctes = (f"WITH batch AS (SELECT {', '.join(STEP_COLUMNS)} FROM {relation}), "
-                f"decided AS (SELECT * FROM {names['decided']}), "
-                f"remediations AS (SELECT * FROM {names['remediations']})")
-        outputs = {"decisions": "SELECT * FROM decided", **self.partials}
+                f"decided AS (SELECT DISTINCT * FROM {output_table(prefix, 'decisions')}), "
+                f"remediations AS (SELECT * FROM {name})")
+        outputs = dict(self.partials)
         if self.rows:
             outputs["rows"] = ROWS_SQL
         if self.failures:
             outputs["failures"] = FAILURES_SQL
         try:
-            for name, sql in outputs.items():
-                con.execute(f"INSERT INTO {output_table(prefix, name)} {ctes} SELECT * FROM ({sql})")
+            for output, sql in outputs.items():
+                con.execute(f"INSERT INTO {output_table(prefix, output)} {ctes} SELECT * FROM ({sql})")
         finally:
-            for name in names.values():
-                con.unregister(name)
+            con.unregister(name)
+
+    def decide(self, queries: pa.Array | pa.ChunkedArray) -> pa.Table:
+        """The accepted decisions (DECISIONS_SCHEMA) for `queries` (distinct normalized texts), from the
+        memo, the decision cache, or decided now, as a batch of those queries would get them."""
+        return self._decisions(queries.combine_chunks() if isinstance(queries, pa.ChunkedArray) else queries)
+
+    def remembered_into(self, con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+        """Append the memo's decisions (after `recall` knew every query) to the driver's decisions table."""
+        append_outputs(con, prefix, StepOutput({"decisions": self._con.sql("SELECT * FROM memo_decided")
+                                                .to_arrow_table()}))
 
     def recall(self, queries: pa.Array | pa.ChunkedArray) -> bool:
         """Memoize the decision cache's decisions for `queries` (distinct normalized texts, at most
