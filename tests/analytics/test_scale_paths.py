@@ -45,7 +45,7 @@ def test_screened_attribution_equals_deciding_every_query(repo: Path) -> None:
     matcher = build_matcher(load_folder(config.remediations_dir).remediations, config)
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
 
-    attribute_logs(logs, matcher, table="screened", batch_size=5)
+    attribute_logs(logs, matcher, table="screened", part_size=5)
     got = {row[:4]: row[4:] for row in logs.connection.execute(
         "SELECT normalized_query, remediation_id, kind, role, similarity, margin FROM screened").fetchall()}
 
@@ -113,10 +113,10 @@ def test_warm_attribution_runs_over_all_rows_at_once_and_equals_cold(repo: Path,
 
     monkeypatch.setattr(AttributionStep, "recall", recording)
 
-    attribute_logs(logs, matcher, table="plain", batch_size=7, rows=True)  # no decision cache at all
-    attribute_logs(logs, matcher, table="cold", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    attribute_logs(logs, matcher, table="plain", part_size=7, rows=True)  # no decision cache at all
+    attribute_logs(logs, matcher, table="cold", part_size=7, rows=True, cache_dir=config.cache_dir)
     assert recalled == []  # nothing cached yet: the sorted path
-    stats = attribute_logs(logs, matcher, table="warm", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    stats = attribute_logs(logs, matcher, table="warm", part_size=7, rows=True, cache_dir=config.cache_dir)
     assert recalled == [True]  # every query known: nothing decided, every output one SQL over all rows
     assert stats.distinct_queries == logs.connection.execute(
         "SELECT count(DISTINCT normalized_query) FROM logs").fetchone()[0]
@@ -131,12 +131,12 @@ def test_warm_attribution_runs_over_all_rows_at_once_and_equals_cold(repo: Path,
         handle.write(json.dumps({"id": "new", "timestamp": "2026-10-09T00:00:00Z",
                                  "query": "my refund is late"}) + "\n")
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
-    attribute_logs(logs, matcher, table="plain", batch_size=7, rows=True)
+    attribute_logs(logs, matcher, table="plain", part_size=7, rows=True)
     shutil.copytree(config.cache_dir, repo / "copy")
-    attribute_logs(logs, matcher, table="partly", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    attribute_logs(logs, matcher, table="partly", part_size=7, rows=True, cache_dir=config.cache_dir)
     assert recalled == [True, False]
     monkeypatch.setattr(AttributionStep, "recall", lambda self, queries: False)
-    attribute_logs(logs, matcher, table="before", batch_size=7, rows=True, cache_dir=repo / "copy")
+    attribute_logs(logs, matcher, table="before", part_size=7, rows=True, cache_dir=repo / "copy")
     partly = _attribution_tables(logs.connection, "partly")
     assert partly == _attribution_tables(logs.connection, "before")
     assert any(row[0] == "my refund is late" for row in partly["decisions"])
@@ -145,7 +145,7 @@ def test_warm_attribution_runs_over_all_rows_at_once_and_equals_cold(repo: Path,
     for path in (config.cache_dir / "decisions").rglob("*.parquet"):
         path.write_bytes(b"not parquet")
     monkeypatch.setattr(AttributionStep, "recall", recording)
-    attribute_logs(logs, matcher, table="damaged", batch_size=7, rows=True, cache_dir=config.cache_dir)
+    attribute_logs(logs, matcher, table="damaged", part_size=7, rows=True, cache_dir=config.cache_dir)
     assert recalled == [True, False, False]
     assert _attribution_tables(logs.connection, "damaged") == _attribution_tables(logs.connection, "plain")
 
@@ -175,7 +175,7 @@ def test_warm_extra_partials_equal_the_batches_sums(repo: Path) -> None:
     logs = read_logs(["logs.jsonl"], connection=duckdb.connect())
     partials = coverage_partials()
     for table in ("cold", "warm"):
-        attribute_logs(logs, matcher, table=table, batch_size=7, cache_dir=config.cache_dir, partials=partials)
+        attribute_logs(logs, matcher, table=table, part_size=7, cache_dir=config.cache_dir, partials=partials)
     sums = {table: logs.connection.execute(
         f"SELECT remediation_id, normalized_query, source, sum(serves), sum(failing) "
         f"FROM {table}__{SERVES_PARTIAL} GROUP BY ALL ORDER BY ALL").fetchall() for table in ("cold", "warm")}

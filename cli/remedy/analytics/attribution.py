@@ -1,10 +1,9 @@
 """The local engine: the log table in DuckDB, its distinct queries decided by the attribution step,
 then every output in SQL over all the rows.
 
-The distinct queries go to `AttributionStep` (remedy.analytics.step) in sorted parts, each embedded
-and decided once, in the parts a walk over the rows sorted by query in batches would give them
-(`_decide_in_parts`: the same decisions to the last bit), and the memo stays small; a million-row log
-never becomes a million Python objects, and its rows are never sorted. A warm run whose decision
+The distinct queries go to `AttributionStep` (remedy.analytics.step) sorted, in parts of bounded
+size, each embedded and decided once (`_decide_in_parts`); a million-row log never becomes a million
+Python objects, and its rows are never sorted. A warm run whose decision
 cache knows every distinct query decides nothing. Then each output is one SQL over all the rows on
 the log table's own connection (`AttributionStep.run_whole`), as the Ray engine computes it per block:
 `{table}` holds one row per accepted decision
@@ -19,8 +18,6 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from remedy.analytics.step import (
     KINDS,
@@ -44,9 +41,8 @@ __all__ = ["ATTRIBUTIONS", "KINDS", "ROLES", "AttributionStats", "Progress", "at
 
 ATTRIBUTIONS = "attributions"
 Progress = Callable[[str, int, int], None]
-# Rows per batch of the sorted walk whose parts `_decide_in_parts` reproduces (it fixes where each query
-# sits in the matrix products, hence the last bits of its cosines).
-BATCH_ROWS = 262_144
+# Distinct queries decided at a time (`_decide_in_parts`): their texts and vectors, a few tens of MB.
+DECIDE_PART = 65_536
 # DuckDB's memory for the sort by query when the logs are on disk (the cache's Parquet view): the
 # largest use of memory in a run. Sorting 5M cached rows alone peaked at 744 MB of RSS with the
 # reading's 512 MB and 486 MB with 256 MB, in the same CPU time (128 MB fails with 2 threads:
@@ -90,7 +86,7 @@ def step_for(matcher: Matcher, cache_dir: Path | None, *, rows: bool = False,
 
 
 def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTIONS,
-                   progress: Progress | None = None, batch_size: int = BATCH_ROWS,
+                   progress: Progress | None = None, part_size: int = DECIDE_PART,
                    cache_dir: Path | None = None, rows: bool = False,
                    partials: dict[str, str] | None = None) -> AttributionStats:
     """Run the attribution step over every log; its outputs go to `table` and `table__*` (module doc)."""
@@ -112,7 +108,7 @@ def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTION
         if known:
             step.remembered_into(con, table)
         else:
-            _decide_in_parts(reader, logs.table, step, con, table, batch_size, progress, total)
+            _decide_in_parts(reader, logs.table, step, con, table, part_size, progress, total)
         # Every decision is in `table`: each output is one SQL over all the rows on this connection, in
         # parallel and straight into the driver's tables (no sort of the rows, no Arrow batches).
         step.run_whole(con, logs.table, table)
@@ -128,33 +124,22 @@ def attribute_logs(logs: LogTable, matcher: Matcher, *, table: str = ATTRIBUTION
 
 
 def _decide_in_parts(reader: duckdb.DuckDBPyConnection, relation: str, step: AttributionStep,
-                     con: duckdb.DuckDBPyConnection, table: str, batch_size: int, progress: Progress | None,
+                     con: duckdb.DuckDBPyConnection, table: str, part_size: int, progress: Progress | None,
                      total: int) -> None:
-    """Decide every distinct query of `relation` once, into the driver's decisions table `table`.
-
-    The queries go in the parts the rows sorted by query would fall into in batches of `batch_size`
-    (a query in the part of the batch its first row is in), in that order: a part's queries, and their
-    order, fix where each sits in the matrix products, and BLAS rounds the last bit of a cosine
-    differently by position (it moved one attribution's 4-decimal similarity at 1M rows), so the
-    decisions are those of a walk over the sorted rows, without sorting the rows."""
+    """Decide every distinct query of `relation` once, into the driver's decisions table `table`: sorted,
+    `part_size` queries at a time (bounded memory), so a query's place in the matrix products, and with
+    it the last bit of its cosines (BLAS rounds by position), is fixed by the data alone."""
     parts = reader.sql(f"""
-        SELECT normalized_query,
-               coalesce(sum(n) OVER (ORDER BY normalized_query ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-                        0) // {int(batch_size)} AS part,
-               sum(n) OVER (ORDER BY normalized_query) AS rows_through
+        SELECT normalized_query, sum(n) OVER (ORDER BY normalized_query) AS rows_through
         FROM (SELECT normalized_query, count(*) AS n FROM {relation}
               WHERE normalized_query IS NOT NULL GROUP BY ALL)
         ORDER BY normalized_query""").to_arrow_table()
-    if not parts.num_rows:
-        return
-    numbers = parts.column("part").to_numpy()
-    edges = [0, *(1 + index for index in np.flatnonzero(numbers[1:] != numbers[:-1]).tolist()), parts.num_rows]
     queries, through = parts.column("normalized_query"), parts.column("rows_through")
-    for first, stop in zip(edges, edges[1:], strict=False):
-        decided = step.decide(queries.slice(first, stop - first))
+    for first in range(0, parts.num_rows, part_size):
+        decided = step.decide(queries.slice(first, part_size))
         append_outputs(con, table, StepOutput({"decisions": decided}))
         if progress:
-            progress("matching logs", int(through[stop - 1].as_py()), total)
+            progress("matching logs", int(through[min(first + part_size, parts.num_rows) - 1].as_py()), total)
 
 
 @contextlib.contextmanager
