@@ -539,17 +539,21 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int]) -> None:
         finally:
             deciding[0] += time.perf_counter() - start
 
-    original_call = step.AttributionStep.__call__
-
-    def call(self: Any, batch: Any) -> Any:
-        start, before = time.perf_counter(), deciding[0]
-        try:
-            return original_call(self, batch)
-        finally:
-            totals["aggregating"] += time.perf_counter() - start - (deciding[0] - before)
+    def aggregating(original: Any) -> Any:
+        def call(self: Any, *args: Any) -> Any:
+            start, before = time.perf_counter(), deciding[0]
+            try:
+                return original(self, *args)
+            finally:
+                totals["aggregating"] += time.perf_counter() - start - (deciding[0] - before)
+        return call
 
     step.QueryDecider.decide = decide  # type: ignore[method-assign]
-    step.AttributionStep.__call__ = call  # type: ignore[method-assign]
+    # per batch (the Ray engine, and the local one before 2026-12-07); the local engine's distinct queries
+    # (`decide`: the decision cache and the memo around the decisions) and its SQL over all rows (`run_whole`)
+    for name in ("__call__", "decide", "run_whole", "remembered_into"):
+        if hasattr(step.AttributionStep, name):
+            setattr(step.AttributionStep, name, aggregating(getattr(step.AttributionStep, name)))
     attribution = importlib.import_module("remedy.analytics.attribution")
     if hasattr(attribution, "append_outputs"):  # merging: the step's outputs into the driver's tables
         attribution.append_outputs = _timed(totals, "merging", _counted_outputs(attribution.append_outputs, counts))

@@ -43,10 +43,11 @@ ATTRIBUTIONS = "attributions"
 Progress = Callable[[str, int, int], None]
 # Distinct queries decided at a time (`_decide_in_parts`): their texts and vectors, a few tens of MB.
 DECIDE_PART = 65_536
-# DuckDB's memory for the sort by query when the logs are on disk (the cache's Parquet view): the
-# largest use of memory in a run. Sorting 5M cached rows alone peaked at 744 MB of RSS with the
-# reading's 512 MB and 486 MB with 256 MB, in the same CPU time (128 MB fails with 2 threads:
-# "failed to pin block"; each thread needs its own buffers, hence 64 MB a thread on bigger machines).
+# DuckDB's memory for the attribution's SQL when the logs are on disk (the cache's Parquet view): its
+# aggregates spill there. Chosen for the sort by query that SQL once was, the largest use of memory in a
+# run: sorting 5M cached rows alone peaked at 744 MB of RSS with the reading's 512 MB and 486 MB with
+# 256 MB, in the same CPU time (128 MB fails with 2 threads: "failed to pin block"; each thread needs
+# its own buffers, hence 64 MB a thread on bigger machines).
 SORT_MEMORY_LIMIT = f"{max(256, 64 * (os.cpu_count() or 1))}MB"
 
 
