@@ -5,10 +5,12 @@
 optionally one row per attributed log, and partial aggregates (per day, per remediation, per served
 answer) that sum across batches. The partials have a row per day, remediation or served answer, none
 per query, so they stay small on the driver whatever the rows. It holds no state beyond the loaded folder and
-model (plus a bounded memo of decisions and the on-disk decision cache, both only shortcuts): the
-local engine (`remedy.analytics.attribution`) and the Ray engine (`remedy.analytics.ray_engine`)
-call it on their batches, and `merge_sql` turns the partials of any number of batches into the totals
-with DuckDB on the driver, so both engines count the same way.
+model (plus a bounded memo of decisions and the on-disk decision cache, both only shortcuts): the Ray
+engine (`remedy.analytics.ray_engine`) calls it on its blocks; the local engine
+(`remedy.analytics.attribution`) has it decide the distinct queries (`decide`) and then run the same
+SQL once over all the rows, the whole log being one batch (`run_whole`). `merge_sql` turns the
+partials of any number of batches into the totals with DuckDB on the driver, so both engines count
+the same way.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
@@ -198,15 +199,19 @@ def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, l
         return False
     names = settings.fields
     typed = typed_fields(names, log_file.partitions)
-    for attempt in dict.fromkeys([typed, frozenset()]):
-        reader = json_fields_sql(log_file, reader_columns(names, attempt))
-        fields = with_partitions(objects_source(reader, names), names, log_file.partitions)
-        if _write(con, target, parse_sql(fields, index, names, typed=attempt), settings, keep=False) is None:
-            break
-    else:
-        return False
+    # A plain file's lines are counted in a thread while DuckDB reads it (0.3 s of a 545 MB file's 3.5).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lines = pool.submit(line_count, con, log_file) if not log_file.gzip else None
+        for attempt in dict.fromkeys([typed, frozenset()]):
+            reader = json_fields_sql(log_file, reader_columns(names, attempt))
+            fields = with_partitions(objects_source(reader, names), names, log_file.partitions)
+            if _write(con, target, parse_sql(fields, index, names, typed=attempt), settings, keep=False) is None:
+                break
+        else:
+            return False
+        count = lines.result() if lines is not None else line_count(con, log_file)
     rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
-    if unknown or rows != line_count(con, log_file):
+    if unknown or rows != count:
         target.reset(con)
         return False
     target.keep(con)
