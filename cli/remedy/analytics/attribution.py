@@ -145,7 +145,7 @@ def _decide_in_parts(reader: duckdb.DuckDBPyConnection, relation: str, step: Att
 
 @contextlib.contextmanager
 def _sort_memory(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[None]:
-    """SORT_MEMORY_LIMIT while the block runs, when `table` is a view over files (the sort spills
+    """SORT_MEMORY_LIMIT while the block runs, when `table` is a view over files (its aggregates spill
     there); a table held in memory keeps the connection's limit, which must cover the table itself."""
     if not one_row(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = $name",
                    {"name": table})[0]:

@@ -84,8 +84,13 @@ def line_count(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> int:
     if log_file.gzip:
         found = con.execute(f"SELECT count(*) FROM ({source_sql(con, log_file)})").fetchone()
         return int(found[0]) if found else 0
+    return plain_line_count(log_file.path)
+
+
+def plain_line_count(path: str) -> int:
+    """`line_count` of a file that is not compressed."""
     lines, last = 0, b"\n"
-    with open(log_file.path, "rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 24), b""):
             lines += block.count(b"\n")
             last = block[-1:]
