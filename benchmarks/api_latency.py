@@ -32,11 +32,14 @@ def main() -> None:
     parser.add_argument("--no-verifier", action="store_true", help="decide with the static model alone")
     parser.add_argument("--texts-per-entry", type=int, default=0, help="texts per answer (0: as made, 2)")
     parser.add_argument("--negatives", type=int, default=0, help="must_not_match texts per answer")
+    parser.add_argument("--keep", type=Path, help="build the project here and keep it (and its embedding cache) "
+                        "for the next run: \"cold\" is then warm from disk; for before/after runs on a busy machine")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
-        project = Path(temporary)
-        make_distinct_folder(project / "remediations", options.entries)
-        add_texts(project / "remediations", options.texts_per_entry, options.negatives)
+        project = options.keep or Path(temporary)
+        if not (project / "remediations").is_dir():
+            make_distinct_folder(project / "remediations", options.entries)
+            add_texts(project / "remediations", options.texts_per_entry, options.negatives)
         config = 'remediations = "remediations"\n' + ("verifier = false\n" if options.no_verifier else "")
         (project / "remedy.toml").write_text(config, encoding="utf-8")
         start = time.perf_counter()
@@ -70,7 +73,8 @@ def main() -> None:
         verified = getattr(encoder, "verified", 0) - before[0]
         screened = getattr(encoder, "screened", 0) - before[1]
         scorer = str(rem._matcher.embedder.name)
-        shutil.rmtree(project / ".remedy", ignore_errors=True)
+        if options.keep is None:
+            shutil.rmtree(project / ".remedy", ignore_errors=True)
     total = sum(latencies)
     latencies.sort()
     figures = {

@@ -16,7 +16,8 @@ expert who writes those negatives, then measures the decision with them:
   blocked leader steps aside; the next entry must reach the threshold, lead the one after it by the margin
   and pass rule 4 itself), `ignore` (negatives not read: the baseline).
 
-δ is chosen on validation (in-scope val + out-of-scope val queries) and the figures are reported on test.
+δ is chosen on validation (in-scope val + out-of-scope val queries; `choose_delta` says how) and the figures
+are reported on test.
 Scores are computed with NumPy on the vectors `remedy` uses (benchmarks/clinc_vectors.py); the `refuse`
 rule is checked against `MatchIndex` itself on every run.
 
@@ -48,6 +49,7 @@ DELTAS = (-0.06, -0.04, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03, 0.05, 0.08)
 POLICIES = ("ignore", "refuse", "runner-up")
 ROTATIONS = 5
 TARGET = 0.95
+WRONG_COST = round(TARGET / (1 - TARGET))  # 19: the right serves one wrong one is worth at the target
 
 
 @dataclass(frozen=True)
@@ -224,18 +226,21 @@ def _check_against_match_index(entries: list[MatchEntry], texts: list[str], scor
 
 
 def choose_delta(validation: dict[str, Any], policy: str) -> float:
-    """Most recall over k = 10, 20, 40 and both worlds, with precision >= TARGET in each; ties: δ nearest 0."""
-    def ok_and_recall(delta: float) -> tuple[bool, float]:
-        ok, recall = True, 0.0
+    """The δ with the most right serves less WRONG_COST wrong ones, summed over k = 10, 20, 40 and both worlds.
+
+    Every δ keeps precision far above the target here, so "most recall at the target" would pick the δ that
+    blocks least; the exchange rate of the target itself decides instead: at 95 % precision one wrong serve
+    costs as much as 19 right ones (0.95 / 0.05), so a δ that refuses one more wrong answer is worth up to 19
+    right ones lost. Ties: the δ nearest 0."""
+    def utility(delta: float) -> int:
+        total = 0
         for world in ("closed", "open"):
             for k in CLICKS[1:]:
-                figures = ratios(validation[world][k][policy][delta])
-                ok &= figures["precision"] >= TARGET
-                recall += figures["recall"]
-        return ok, recall
+                counts = validation[world][k][policy][delta]
+                total += counts["right"] - WRONG_COST * (counts["accepted"] - counts["right"])
+        return total
 
-    ranked = sorted(DELTAS, key=lambda d: (not ok_and_recall(d)[0], -round(ok_and_recall(d)[1], 4), abs(d)))
-    return ranked[0]
+    return sorted(DELTAS, key=lambda d: (-utility(d), abs(d)))[0]
 
 
 def table(result: dict[str, Any], policy_deltas: dict[str, float]) -> str:
@@ -261,8 +266,10 @@ def main() -> int:
     scorer = Scorer(load_vectors(args.data))
     validation = run_split("val", rows, oos, scorer, DELTAS, check=True)
     chosen = {policy: choose_delta(validation, policy) for policy in POLICIES[1:]}
-    sweep = {policy: {f"{d:g}": {f"{w} k={k}": ratios(validation[w][k][policy][d]) for w in ("closed", "open")
-                                 for k in CLICKS[1:]} for d in DELTAS} for policy in POLICIES[1:]}
+    sweep = {policy: {f"{d:g}": {f"{w} k={k}": {**ratios(validation[w][k][policy][d]),
+                                                 "right": validation[w][k][policy][d]["right"]}
+                                 for w in ("closed", "open") for k in CLICKS[1:]} for d in DELTAS}
+             for policy in POLICIES[1:]}
     test = run_split("test", rows, oos, scorer, tuple(sorted(set(chosen.values()))))
     shown = {"ignore": 0.0, **chosen}
     report = {"settings": {"threshold": scorer.threshold, "margin": scorer.margin, "screen": scorer.screen},
