@@ -141,7 +141,8 @@ def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels:
     report_skipped(summary.skipped_lines, summary.first_skipped)
     drawn = summary.sample
     typer.echo(f"wrote {len(drawn.rows)} questions to {summary.out} ({drawn.considered:,} distinct log queries; "
-               f"{drawn.exact:,} exact matches and {drawn.already_labelled:,} already labelled left out).\n"
+               f"{drawn.exact:,} exact matches, {drawn.already_labelled:,} already labelled and "
+               f"{drawn.no_opinion:,} screened out (the judge has no opinion of them) left out).\n"
                f"next: experts fill in `label: yes | no` (docs/matching.md, 'Labelling'), then "
                f"{labels_command(summary.rounds)} --write", err=True)
 

@@ -87,7 +87,7 @@ class FolderCalibration:
             met_target=self.choice.met_target, target_precision=self.choice.target_precision,
             confidence=self.choice.confidence, labels=self.labels, positives=self.positives,
             expert_labels=self.expert_labels, unanswered=self.unanswered, labels_needed=self.choice.labels_needed,
-            source=self.source, model=self.model, fingerprint=self.fingerprint, labels_hash=self.labels_hash,
+            why_not=self.choice.why_not, floor=round(self.choice.floor, 1), source=self.source, model=self.model, fingerprint=self.fingerprint, labels_hash=self.labels_hash,
             warnings=tuple(self.warnings), curve=self.choice.curve)
 
 
@@ -108,12 +108,19 @@ class CalibrationReport:
     expert_labels: int
     unanswered: int
     labels_needed: int | None
+    why_not: str | None  # when not met: bound | floor | examples | precision | perfection (operating_point.Choice)
+    floor: float  # the fewest effective accepted labels a certificate may rest on
     source: str
     model: str
     fingerprint: str
     labels_hash: str | None
     warnings: tuple[str, ...]
     curve: tuple[OperatingPoint, ...]  # every threshold at the chosen margin
+
+    @property
+    def accepted_labels(self) -> int:
+        """Labels the chosen setting accepts (its row of the curve)."""
+        return next((p.accepted for p in self.curve if p.threshold == self.threshold), 0)
 
     @property
     def shown_curve(self) -> tuple[OperatingPoint, ...]:
@@ -252,21 +259,36 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
                 counts.append(int(count))
     if not queries:
         raise InputError(f"no queries in {', '.join(log_paths)} to sample")
-    decisions = built.index.decide(queries, kind=kind, statuses=STATUSES)
+    vectors = np.asarray(built.encode(queries), dtype=np.float32)
+    decisions = built.index.decide_vectors(vectors, queries, kind=kind, statuses=STATUSES)
     sample = draw_sample(queries, counts, decisions, n, threshold=built.threshold, already_labelled=already,
-                         seed=seed)
+                         seed=seed, judged=judged_rows(built, vectors))
     if not sample.rows:
-        raise InputError("no log query left to ask about (all labelled already, exact matches, or no "
-                         f"{kind} in the folder)")
+        raise InputError("no log query left to ask about (all labelled already, exact matches, screened out "
+                         f"as far from every {kind}, or no {kind} in the folder)")
     rounds = (*labels_files, out)
     summary = [f"{len(sample.rows)} of {len(queries):,} distinct log queries ({sum(counts):,} rows), "
-               f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches and "
-               f"{sample.already_labelled:,} already-labelled queries left out"]
+               f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches, "
+               f"{sample.already_labelled:,} already-labelled queries and {sample.no_opinion:,} the judge "
+               "has no opinion of (screened out) left out"]
     text = render_labels(sample.rows, model=built.embedder.name, fingerprint=built.embedder.fingerprint,
                          questions={r.id: r.question for r in candidates}, summary=summary, rounds=rounds)
     write_atomically(out, text)
     return SampleSummary(out, sample, built.embedder.name, built.embedder.fingerprint, sum(counts),
                          logs.skipped_lines, tuple(logs.first_skipped), rounds)
+
+
+def judged_rows(built: Matcher, vectors: np.ndarray) -> np.ndarray:
+    """Which query vectors carry the judge's opinion: not all zero and, with the verifier, not screened out.
+
+    A screened query's verifier part is zeros (fused.py): at the shipped weight its whole vector is, so
+    it scores 0 against every entry and its best entry is merely the first in tie-break order.
+    """
+    judged = np.any(vectors != 0, axis=1)
+    if built.verified:
+        cut = int(built.embedder.static.dim)  # type: ignore[attr-defined]
+        judged &= np.any(vectors[:, cut:] != 0, axis=1)
+    return judged
 
 
 def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:
