@@ -87,7 +87,8 @@ class FolderCalibration:
             met_target=self.choice.met_target, target_precision=self.choice.target_precision,
             confidence=self.choice.confidence, labels=self.labels, positives=self.positives,
             expert_labels=self.expert_labels, unanswered=self.unanswered, labels_needed=self.choice.labels_needed,
-            why_not=self.choice.why_not, floor=round(self.choice.floor, 1), source=self.source, model=self.model, fingerprint=self.fingerprint, labels_hash=self.labels_hash,
+            why_not=self.choice.why_not, floor=round(self.choice.floor, 1), source=self.source, model=self.model,
+            fingerprint=self.fingerprint, labels_hash=self.labels_hash,
             warnings=tuple(self.warnings), curve=self.choice.curve)
 
 

@@ -79,7 +79,7 @@ def stratum_of(similarity: float, margin: float) -> tuple[int, int]:
 
 def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequence[Decision], n: int, *,
                 threshold: float, already_labelled: set[str] = frozenset(),  # type: ignore[assignment]
-                seed: int = 0, judged: Sequence[bool] | None = None) -> Sample:
+                seed: int = 0, judged: Sequence[bool] | np.ndarray | None = None) -> Sample:
     """Pick `n` of the decided log queries, stratified as the module says; deterministic for a seed.
 
     `judged[i]` False: the judge has no opinion of query i (the verifier's screen cut it, or its vector
