@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from tests.conftest import write_answer, write_small_folder
 from tests.matching.test_verifier import QUERIES, tiny  # noqa: F401 (a fixture)
@@ -62,3 +63,57 @@ def test_the_sample_leaves_out_queries_the_judge_has_no_opinion_of(repo: Path, r
     assert asked and not asked & set(far) and all(row["similarity"] > 0 for row in rows)
     assert "screened out (the judge has no opinion of them)" in sampled.stderr
     assert "the judge has no opinion of (screened out) left out" in (repo / "labels.yaml").read_text(encoding="utf-8")
+
+
+NEAR_MISS = "refund for my cancelled train"
+
+
+@pytest.mark.parametrize(("row", "field", "why"), [
+    (f"- query: {NEAR_MISS.upper()}!\n  candidate: refund\n  label: yes\n", "must_not_match",
+     "here 'refund' is right, there it is listed under must_not_match of 'refund'"),
+    (f"- query: {NEAR_MISS}\n  candidate: pets\n  label: no\n  correct: refund\n", "must_not_match",
+     "here 'refund' is right"),
+    ("- query: my flight got cancelled, can i get my money back\n  candidate: refund\n  label: no\n",
+     "also_matches", "here 'refund' is not right, there it is listed under also_matches of 'refund'"),
+    ("- query: my flight got cancelled, can i get my money back\n  candidate: pets\n  label: no\n"
+     "  correct: none\n", "also_matches", "here no entry is right (correct: none)"),
+])
+def test_a_label_that_contradicts_the_folders_examples_is_refused_with_both_places(
+        repo: Path, run, row: str, field: str, why: str) -> None:
+    (repo / "remedy.toml").write_text("verifier = false\n", encoding="utf-8")
+    write_answer(repo, "refund", "Can I get a refund if my flight is cancelled?",
+                 extra="also_matches:\n  - my flight got cancelled, can i get my money back\n"
+                       f"must_not_match:\n  - {NEAR_MISS}\n")
+    write_answer(repo, "pets", "Can I bring my dog on the plane?")
+    folder_text = (repo / "remediations/answers/refund.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(folder_text, 1) if text.strip().startswith("- ") and
+                folder_text[i - 2].strip().startswith(field))
+    (repo / "labels.yaml").write_text("- query: unrelated\n  candidate: pets\n  label: no\n" + row, encoding="utf-8")
+    result = run("calibrate", "--labels", "labels.yaml")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("remedy: labels.yaml:4: query ")
+    assert f"contradicts remediations/answers/refund.yaml:{line}: {why}" in result.stderr
+    # the same verdicts as the folder's are no contradiction: a "no" for the must_not_match, a "yes" for also_matches
+    (repo / "labels.yaml").write_text(f"- query: {NEAR_MISS}\n  candidate: refund\n  label: no\n"
+                                      "- query: my flight got cancelled, can i get my money back\n"
+                                      "  candidate: refund\n  label: yes\n", encoding="utf-8")
+    assert run("calibrate", "--labels", "labels.yaml").exit_code in (0, 1)
+
+
+def test_a_must_not_match_is_a_no_and_is_never_asked_again(repo: Path, run) -> None:
+    (repo / "remedy.toml").write_text("verifier = false\n", encoding="utf-8")
+    write_answer(repo, "refund", "Can I get a refund if my flight is cancelled?",
+                 extra="also_matches:\n  - my flight got cancelled, can i get my money back\n"
+                       f"must_not_match:\n  - {NEAR_MISS}\n")
+    write_answer(repo, "pets", "Can I bring my dog on the plane?")
+    # The folder alone: the also_matches held out is a "yes", the must_not_match its entry wins is a "no".
+    document = json.loads(run("calibrate", "--format", "json").stdout)
+    assert document["labels"] == 2 and document["positives"] == 1
+    assert max(point["wrong"] for point in document["curve"]) == 1
+    queries = [NEAR_MISS, "refund for my cancelled flight please", "can my dog come on the plane"]
+    (repo / "logs.jsonl").write_text("\n".join(json.dumps({"id": f"q{i}", "timestamp": "2026-08-01T00:00:00Z",
+                                                          "query": q}) for i, q in enumerate(queries)) + "\n",
+                                     encoding="utf-8")
+    assert run("calibrate", "--sample", "10", "--logs", "logs.jsonl", "--out", "labels.yaml").exit_code == 0
+    asked = {row["query"] for row in yaml.safe_load((repo / "labels.yaml").read_text(encoding="utf-8"))}
+    assert NEAR_MISS not in asked and "refund for my cancelled flight please" in asked

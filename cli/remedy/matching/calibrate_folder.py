@@ -34,7 +34,7 @@ import numpy as np
 from remedy.config import Config
 from remedy.errors import InputError, UsageError
 from remedy.files.atomic import write_atomically
-from remedy.files.folder import load_folder
+from remedy.files.folder import display_path, load_folder
 from remedy.files.remediation import Remediation
 from remedy.matching.calibration import LabelledPair
 from remedy.matching.calibration_labels import (
@@ -161,6 +161,7 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
             else:
                 unanswered += 1
     check_consistent(rows)
+    check_against_folder(rows, candidates)
     pin = f"{built.embedder.name}@{built.embedder.fingerprint}"
     # Labels say which entry is right for a query, whatever model asked: they are scored again with today's
     # model, and the sampling weights stay a valid design. But a sample drawn by another model spent its
@@ -249,6 +250,8 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
     for path in labels_files:
         already |= {normalize_question(row.query) for row in read_labels(path)}
     candidates = _candidates(config, kind)
+    # A must_not_match is an expert's "no" already written into the folder: not asked again.
+    already |= {normalize_question(text) for entry in candidates for text in entry.must_not_match}
     built = build_matcher(candidates, config)
     logs = read_project_logs(config, log_paths, strict=strict, refuse_unreadable=False)
     queries: list[str] = []
@@ -277,6 +280,36 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
     write_atomically(out, text)
     return SampleSummary(out, sample, built.embedder.name, built.embedder.fingerprint, sum(counts),
                          logs.skipped_lines, tuple(logs.first_skipped), rounds)
+
+
+def check_against_folder(rows: Sequence[LabelRow], candidates: Sequence[Remediation]) -> None:
+    """Refuse a label that contradicts the folder's own examples, naming both places.
+
+    The folder's `also_matches` and `must_not_match` are labels too, the same expert knowledge written
+    into the entries (`remedy suggest --apply` turns yes/no answers into them): an `also_matches` of X
+    says "X is right for this query", a `must_not_match` of X says "X is wrong for it". A labels row
+    saying the opposite about the same query (after normalization) would be counted both ways.
+    """
+    listed: dict[str, list[tuple[Remediation, str, int]]] = {}
+    for entry in candidates:
+        for field_name in ("also_matches", "must_not_match"):
+            for position, text in enumerate(getattr(entry, field_name)):
+                listed.setdefault(normalize_question(text), []).append((entry, field_name, position))
+    for row in rows:
+        for entry, field_name, position in listed.get(normalize_question(row.query), ()):
+            right = (row.label is True and row.candidate == entry.id) or row.correct == entry.id
+            wrong = (row.label is False and row.candidate == entry.id) or row.correct == "none"
+            if field_name == "must_not_match" and right:
+                why = f"here {entry.id!r} is right, there it is listed under must_not_match of {entry.id!r}"
+            elif field_name == "also_matches" and wrong:
+                said = "no entry is right (correct: none)" if row.correct == "none" else f"{entry.id!r} is not right"
+                why = f"here {said}, there it is listed under also_matches of {entry.id!r}"
+            else:
+                continue
+            where = entry.item_position(field_name, position)
+            raise InputError(f"{row.file}:{row.line}: query {row.query!r} contradicts "
+                             f"{display_path(entry.path)}:{where.line}: {why}; settle it in one place "
+                             "(edit the label, or move the text to the right list of the entry)")
 
 
 def judged_rows(built: Matcher, vectors: np.ndarray) -> np.ndarray:
