@@ -5,6 +5,7 @@ from __future__ import annotations
 from remedy.matching.calibrate_folder import CalibrationReport
 from remedy.matching.explain import MatchReport
 from remedy.matching.self_test import SelfTestReport
+from remedy.matching.settings_origin import settings_text
 from remedy.report.tables import View, plain, render_rows
 
 STAGES = {
@@ -17,7 +18,7 @@ STAGES = {
 def match_text(report: MatchReport, fmt: str = "table") -> str:
     bullet = "- " if fmt == "markdown" else "  "
     lines = [f"query: {report.query}",
-             f"settings: threshold {report.threshold:g}, margin {report.margin:g}",
+             f"settings: {settings_text(report.threshold, report.margin)}",
              f"decided by: {STAGES.get(report.stage, report.stage)}", ""]
     answer = report.answer
     if answer:
@@ -77,10 +78,10 @@ def calibration_headline(report: CalibrationReport) -> str:
     """The recommendation, or why there is none and what would help: always in the terms of the bound shown."""
     bound = f"{report.confidence:.1%} lower bound on precision {report.precision_lower:.3f}"
     if report.met_target:
-        return (f"recommended: threshold {report.threshold:.3f}, margin {report.margin:.3f}: {bound} >= "
+        return (f"recommended: {settings_text(report.threshold, report.margin)}: {bound} >= "
                 f"{report.target_precision} (estimate {report.precision:.3f}, recall {report.recall:.3f}) on "
                 f"{report.labels} labels from {report.source}")
-    closest = f"closest: threshold {report.threshold:.3f}, margin {report.margin:.3f} ({bound}"
+    closest = f"closest: {settings_text(report.threshold, report.margin)} ({bound}"
     if report.why_not == "floor":
         # The bound clears the target, but a certificate also needs enough accepted labels (calibrate_folder.py).
         closest += (f" >= {report.target_precision}, estimate {report.precision:.3f}, but it rests on "
