@@ -411,7 +411,9 @@ def _closest(table: _Table, others: np.ndarray, target: float, confidence: float
         cases = np.stack([total[growable], mean[growable], table.precision[growable], floor_all[growable]], axis=1)
         distinct, back = np.unique(cases, axis=0, return_inverse=True)
         solved = np.full(len(distinct), np.inf)
-        closest = np.argsort(_approximate_factor(*distinct.T, target, confidence), kind="stable")[:_EXACT_CASES]
+        approximate = _approximate_factor(distinct[:, 0], distinct[:, 1], distinct[:, 2], distinct[:, 3], target,
+                                         confidence)
+        closest = np.argsort(approximate, kind="stable")[:_EXACT_CASES]
         n, m, p, floor = distinct[closest].T
 
         def enough(k: np.ndarray) -> np.ndarray:
