@@ -109,7 +109,7 @@ class CalibrationReport:
     expert_labels: int
     unanswered: int
     labels_needed: int | None
-    why_not: str | None  # when not met: bound | floor | examples | precision | perfection (operating_point.Choice)
+    why_not: str | None  # when not met: bound | floor | examples | precision | distant | perfection (Choice)
     floor: float  # the fewest effective accepted labels a certificate may rest on
     source: str
     model: str

@@ -130,7 +130,8 @@ class Choice:
     # When not met, why not at the point shown: "bound" (its bound is below the target), "floor" (its bound
     # reaches the target but rests on too few accepted labels), "examples" (the folder's examples forbid
     # every setting the labels could certify), "precision" (no setting's observed precision is above the
-    # target: more labels like these cannot help), "perfection" (a target of 1); None when met.
+    # target: more labels like these cannot help), "distant" (only just above it: more than 4,096 times the
+    # labels would be needed), "perfection" (a target of 1); None when met.
     why_not: str | None = None
     floor: float = 0.0  # the fewest effective accepted labels a certificate may rest on (min_effective)
 
@@ -442,6 +443,9 @@ def _closest(table: _Table, others: np.ndarray, target: float, confidence: float
     if labels_alone.any() and not (labels_alone & others).any():
         flat = int(np.argmax(np.where(labels_alone, table.precision, -1.0)))
         why = "examples"
+    elif growable.any():  # above the target, but only just: beyond _MAX_LOG2_FACTOR times the labels
+        flat = int(np.argmax(np.where(growable, table.precision, -1.0)))
+        why = "distant"
     else:
         flat = int(np.argmax(np.where(table.sums["count"] > 0, table.precision, -1.0)))
         why = "precision"

@@ -95,6 +95,10 @@ def calibration_headline(report: CalibrationReport) -> str:
         more = ("more labels will not: the folder's own examples (must_not_match won by their entry, also_matches "
                 "held out) forbid every setting the labels could certify; see `remedy test`, fix the entries or "
                 "their examples")
+    elif report.why_not == "distant":
+        more = (f"more labels like these would take over 4,096 times as many: the labels show precision only just "
+                f"above {report.target_precision} (add must_not_match, fix the entries that win wrongly, or lower "
+                "the target)")
     elif report.why_not == "perfection":
         more = "no finite number of labels certifies a precision of 1: lower the target"
     else:
