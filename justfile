@@ -19,10 +19,14 @@ demo: install
     {{bin}}/remedy validate
     {{bin}}/remedy test
     {{bin}}/remedy match "my flight got cancelled, can i get my money back?"
-    {{bin}}/remedy coverage --logs fixtures/logs.jsonl --status active
-    {{bin}}/remedy issues --logs fixtures/logs.jsonl --top 8
-    {{bin}}/remedy issue 1 --logs fixtures/logs.jsonl --limit 3
+    {{bin}}/remedy coverage --logs fixtures/logs.jsonl
+    {{bin}}/remedy issues --logs fixtures/logs.jsonl --top 4
+    {{bin}}/remedy issue 4 --logs fixtures/logs.jsonl --limit 1
     @{{just_executable()}} report
+
+# Rewrite the README's demo transcript from a real run (after changing any output it shows); `--check` in the tests.
+readme: install
+    {{bin}}/python scripts/readme_transcript.py
 
 # Write the demo's analytics page (the last 51 days against the 51 before) to build/report.html.
 report: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -177,3 +178,51 @@ def test_a_stratified_bound_charges_a_region_for_thinly_labelled_heavy_strata() 
     # certifies the setting that accepts them; judged per stratum, 3 labels say little about 12 queries.
     assert pooled.met_target and pooled.point.threshold <= 0.7
     assert stratified.met_target and stratified.point.threshold > 0.7
+
+
+def replicated(found: Evidence, times: int) -> Evidence:
+    """The same labels `times` over: what "more labels like these" means."""
+    out = found
+    for _ in range(times - 1):
+        out = out.concat(found)
+    return out
+
+
+def test_labels_needed_is_read_from_the_bound_shown_and_more_such_labels_do_certify() -> None:
+    # Issue 34: a stratified bound stayed at 0.932 for three rounds while the advice said "1 more label"
+    # (the count came from the exact bound on the pooled sample, not from the stratified bound shown).
+    # Twenty strata of ten labels, all right: the exact bound on 200 labels would certify 0.95, the stratified
+    # one (each stratum's Jeffreys mean is 10.5 / 11) does not.
+    found = Evidence.build([0.9] * 200, [0.2] * 200, [True] * 200, [True] * 200,
+                           stratum=[i // 10 for i in range(200)])
+    result = choose(found, confidence=0.975)
+    assert not result.met_target and result.why_not == "bound"
+    assert result.point.precision_lower < 0.95 and result.labels_needed is not None
+    assert result.labels_needed > 50  # far from "1 more label"
+    times = math.ceil((len(found) + result.labels_needed) / len(found))
+    assert choose(replicated(found, times), confidence=0.975).met_target
+
+
+def test_a_bound_above_the_target_that_rests_on_too_few_labels_says_so() -> None:
+    # Issue 34: "no setting certifies 0.9" beside a best lower bound of 0.920.
+    found = evidence([(0.9, 0.2, True)] * 40)
+    result = choose(found, target_precision=0.9, confidence=0.975, min_effective=70)
+    assert not result.met_target and result.point.precision_lower >= 0.9
+    assert result.why_not == "floor" and result.floor == 70
+    assert result.labels_needed == 30  # 40 accepted labels, 70 needed
+    assert choose(replicated(found, 2), target_precision=0.9, confidence=0.975, min_effective=70).met_target
+
+
+def test_when_the_folders_examples_forbid_every_certified_setting_more_labels_will_not_help() -> None:
+    labels = evidence([(0.9, 0.2, True)] * 200)
+    assert choose(labels).met_target
+    veto = evidence([(0.99, 0.3, False)] * 20)  # must_not_match texts won by their own entry, above everything
+    result = choose(labels, constraints=[veto])
+    assert not result.met_target and result.why_not == "examples" and result.labels_needed is None
+
+
+def test_a_precision_only_just_above_the_target_is_not_an_errand_for_more_labels() -> None:
+    # 0.9500002 observed: certifying 0.95 would take billions of labels like these; say so, not "N more"
+    rows = [(0.9, 0.2, True)] * 19 + [(0.9, 0.2, False)]
+    result = choose(evidence(rows, [1.0] * 19 + [0.99999]))
+    assert not result.met_target and result.labels_needed is None and result.why_not == "distant"

@@ -44,6 +44,7 @@ from remedy.files.scaffold import draft_file, taken_ids
 from remedy.git import git_output, repository_root
 from remedy.json_fields import OMIT_NONE
 from remedy.logs.project import read_project_logs
+from remedy.matching.settings_origin import settings_origin
 
 # How many rows the page shows before an "N more" line.
 MAX_REMEDIATIONS = 100
@@ -546,16 +547,7 @@ def _queue_trend(trend: Trend) -> str:
 def _matching_health(config: Config, analysis: Analysis) -> MatchingHealth:
     matcher = analysis.matcher
     fingerprint = matcher.embedder.fingerprint
-    pinned = config.calibration.get("fingerprint")
-    if config.threshold is not None and pinned:
-        source = "calibrated (remedy.toml [calibration])" if pinned == fingerprint else \
-            f"calibrated for another model ({config.calibration.get('model')!r}, {pinned}): calibrate again"
-    elif config.threshold is not None:
-        source = "set in the configuration (not calibrated)"
-    elif getattr(matcher.embedder, "defaults", None) is not None:
-        source = "the model's calibrated defaults"
-    else:
-        source = "built-in fallback"
+    source = settings_origin(config, matcher.embedder).text  # the words `validate` and `match` use too
     near = _near_misses(analysis)
     own = sum(1 for r in matcher.by_id.values() if r.threshold is not None)
     return MatchingHealth(model=str(getattr(matcher.embedder, "name", config.model)), fingerprint=fingerprint,

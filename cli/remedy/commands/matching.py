@@ -9,6 +9,7 @@ import typer
 from remedy.commands.analytics import STRICT
 from remedy.commands.common import choose, config_from, write
 from remedy.errors import EXIT_FINDINGS, EXIT_OK
+from remedy.matching.settings_origin import settings_text
 from remedy.report.tables import FORMATS, render
 
 model_app = typer.Typer(no_args_is_help=True, help="Work with the embedding model.")
@@ -141,7 +142,8 @@ def _calibrate_sample(config, n: int, logs: list[str], out: Path | None, labels:
     report_skipped(summary.skipped_lines, summary.first_skipped)
     drawn = summary.sample
     typer.echo(f"wrote {len(drawn.rows)} questions to {summary.out} ({drawn.considered:,} distinct log queries; "
-               f"{drawn.exact:,} exact matches and {drawn.already_labelled:,} already labelled left out).\n"
+               f"{drawn.exact:,} exact matches, {drawn.already_labelled:,} already labelled and "
+               f"{drawn.no_opinion:,} screened out (the judge has no opinion of them) left out).\n"
                f"next: experts fill in `label: yes | no` (docs/matching.md, 'Labelling'), then "
                f"{labels_command(summary.rounds)} --write", err=True)
 
@@ -223,7 +225,7 @@ def adapt(
 
 def _adapted_defaults_text(summary) -> str:  # noqa: ANN001
     defaults, chosen, base = summary.defaults, summary.chosen, summary.base_chosen
-    setting = f"threshold {defaults['threshold']:g}, margin {defaults['margin']:g}"
+    setting = settings_text(defaults['threshold'], defaults['margin'])
     if chosen is None:
         why = defaults.get("rule", "")
         lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): {why}"]
@@ -242,8 +244,8 @@ def _adapted_defaults_text(summary) -> str:  # noqa: ANN001
             lines = [f"decision defaults written for the adapted model: {setting} (exact matches only): no setting "
                      f"certifies precision {defaults['target_precision']} {held}"]
         if base is not None:
-            lines.append(f"  the base model there at its defaults (threshold {base.threshold:g}, margin "
-                         f"{base.margin:g}): precision {base.precision:.3f}, recall {base.recall:.3f}; adapted: "
+            lines.append(f"  the base model there at its defaults ({settings_text(base.threshold, base.margin)})"
+                         f": precision {base.precision:.3f}, recall {base.recall:.3f}; adapted: "
                          f"precision {chosen.precision:.3f}, recall {chosen.recall:.3f}")
     worse = summary.worse
     if worse:

@@ -34,7 +34,7 @@ import numpy as np
 from remedy.config import Config
 from remedy.errors import InputError, UsageError
 from remedy.files.atomic import write_atomically
-from remedy.files.folder import load_folder
+from remedy.files.folder import display_path, load_folder
 from remedy.files.remediation import Remediation
 from remedy.matching.calibration import LabelledPair
 from remedy.matching.calibration_labels import (
@@ -87,7 +87,8 @@ class FolderCalibration:
             met_target=self.choice.met_target, target_precision=self.choice.target_precision,
             confidence=self.choice.confidence, labels=self.labels, positives=self.positives,
             expert_labels=self.expert_labels, unanswered=self.unanswered, labels_needed=self.choice.labels_needed,
-            source=self.source, model=self.model, fingerprint=self.fingerprint, labels_hash=self.labels_hash,
+            why_not=self.choice.why_not, floor=round(self.choice.floor, 1), source=self.source, model=self.model,
+            fingerprint=self.fingerprint, labels_hash=self.labels_hash,
             warnings=tuple(self.warnings), curve=self.choice.curve)
 
 
@@ -108,12 +109,19 @@ class CalibrationReport:
     expert_labels: int
     unanswered: int
     labels_needed: int | None
+    why_not: str | None  # when not met: bound | floor | examples | precision | distant | perfection (Choice)
+    floor: float  # the fewest effective accepted labels a certificate may rest on
     source: str
     model: str
     fingerprint: str
     labels_hash: str | None
     warnings: tuple[str, ...]
     curve: tuple[OperatingPoint, ...]  # every threshold at the chosen margin
+
+    @property
+    def accepted_labels(self) -> int:
+        """Labels the chosen setting accepts (its row of the curve)."""
+        return next((p.accepted for p in self.curve if p.threshold == self.threshold), 0)
 
     @property
     def shown_curve(self) -> tuple[OperatingPoint, ...]:
@@ -153,6 +161,7 @@ def calibrate_project(config: Config, *, pairs_file: Path | None = None, labels_
             else:
                 unanswered += 1
     check_consistent(rows)
+    check_against_folder(rows, candidates)
     pin = f"{built.embedder.name}@{built.embedder.fingerprint}"
     # Labels say which entry is right for a query, whatever model asked: they are scored again with today's
     # model, and the sampling weights stay a valid design. But a sample drawn by another model spent its
@@ -241,6 +250,8 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
     for path in labels_files:
         already |= {normalize_question(row.query) for row in read_labels(path)}
     candidates = _candidates(config, kind)
+    # A must_not_match is an expert's "no" already written into the folder: not asked again.
+    already |= {normalize_question(text) for entry in candidates for text in entry.must_not_match}
     built = build_matcher(candidates, config)
     logs = read_project_logs(config, log_paths, strict=strict, refuse_unreadable=False)
     queries: list[str] = []
@@ -252,21 +263,66 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
                 counts.append(int(count))
     if not queries:
         raise InputError(f"no queries in {', '.join(log_paths)} to sample")
-    decisions = built.index.decide(queries, kind=kind, statuses=STATUSES)
+    vectors = np.asarray(built.encode(queries), dtype=np.float32)
+    decisions = built.index.decide_vectors(vectors, queries, kind=kind, statuses=STATUSES)
     sample = draw_sample(queries, counts, decisions, n, threshold=built.threshold, already_labelled=already,
-                         seed=seed)
+                         seed=seed, judged=judged_rows(built, vectors))
     if not sample.rows:
-        raise InputError("no log query left to ask about (all labelled already, exact matches, or no "
-                         f"{kind} in the folder)")
+        raise InputError("no log query left to ask about (all labelled already, exact matches, screened out "
+                         f"as far from every {kind}, or no {kind} in the folder)")
     rounds = (*labels_files, out)
     summary = [f"{len(sample.rows)} of {len(queries):,} distinct log queries ({sum(counts):,} rows), "
-               f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches and "
-               f"{sample.already_labelled:,} already-labelled queries left out"]
+               f"drawn by similarity/margin stratum (seed {seed}); {sample.exact:,} exact matches, "
+               f"{sample.already_labelled:,} already-labelled queries and {sample.no_opinion:,} the judge "
+               "has no opinion of (screened out) left out"]
     text = render_labels(sample.rows, model=built.embedder.name, fingerprint=built.embedder.fingerprint,
                          questions={r.id: r.question for r in candidates}, summary=summary, rounds=rounds)
     write_atomically(out, text)
     return SampleSummary(out, sample, built.embedder.name, built.embedder.fingerprint, sum(counts),
                          logs.skipped_lines, tuple(logs.first_skipped), rounds)
+
+
+def check_against_folder(rows: Sequence[LabelRow], candidates: Sequence[Remediation]) -> None:
+    """Refuse a label that contradicts the folder's own examples, naming both places.
+
+    The folder's `also_matches` and `must_not_match` are labels too, the same expert knowledge written
+    into the entries (`remedy suggest --apply` turns yes/no answers into them): an `also_matches` of X
+    says "X is right for this query", a `must_not_match` of X says "X is wrong for it". A labels row
+    saying the opposite about the same query (after normalization) would be counted both ways.
+    """
+    listed: dict[str, list[tuple[Remediation, str, int]]] = {}
+    for entry in candidates:
+        for field_name in ("also_matches", "must_not_match"):
+            for position, text in enumerate(getattr(entry, field_name)):
+                listed.setdefault(normalize_question(text), []).append((entry, field_name, position))
+    for row in rows:
+        for entry, field_name, position in listed.get(normalize_question(row.query), ()):
+            right = (row.label is True and row.candidate == entry.id) or row.correct == entry.id
+            wrong = (row.label is False and row.candidate == entry.id) or row.correct == "none"
+            if field_name == "must_not_match" and right:
+                why = f"here {entry.id!r} is right, there it is listed under must_not_match of {entry.id!r}"
+            elif field_name == "also_matches" and wrong:
+                said = "no entry is right (correct: none)" if row.correct == "none" else f"{entry.id!r} is not right"
+                why = f"here {said}, there it is listed under also_matches of {entry.id!r}"
+            else:
+                continue
+            where = entry.item_position(field_name, position)
+            raise InputError(f"{row.file}:{row.line}: query {row.query!r} contradicts "
+                             f"{display_path(entry.path)}:{where.line}: {why}; settle it in one place "
+                             "(edit the label, or move the text to the right list of the entry)")
+
+
+def judged_rows(built: Matcher, vectors: np.ndarray) -> np.ndarray:
+    """Which query vectors carry the judge's opinion: not all zero and, with the verifier, not screened out.
+
+    A screened query's verifier part is zeros (fused.py): at the shipped weight its whole vector is, so
+    it scores 0 against every entry and its best entry is merely the first in tie-break order.
+    """
+    judged = np.any(vectors != 0, axis=1)
+    if built.verified:
+        cut = int(built.embedder.static.dim)  # type: ignore[attr-defined]
+        judged &= np.any(vectors[:, cut:] != 0, axis=1)
+    return judged
 
 
 def read_pairs(path: Path, known_ids: set[str]) -> list[LabelledPair]:

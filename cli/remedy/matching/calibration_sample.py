@@ -68,6 +68,7 @@ class Sample:
     considered: int  # distinct log queries decided
     exact: int  # left out: they match an entry exactly
     already_labelled: int  # left out: in a labels file given
+    no_opinion: int = 0  # left out: the judge said nothing of them (screened out, or no known word)
 
 
 def stratum_of(similarity: float, margin: float) -> tuple[int, int]:
@@ -78,16 +79,24 @@ def stratum_of(similarity: float, margin: float) -> tuple[int, int]:
 
 def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequence[Decision], n: int, *,
                 threshold: float, already_labelled: set[str] = frozenset(),  # type: ignore[assignment]
-                seed: int = 0) -> Sample:
-    """Pick `n` of the decided log queries, stratified as the module says; deterministic for a seed."""
+                seed: int = 0, judged: Sequence[bool] | np.ndarray | None = None) -> Sample:
+    """Pick `n` of the decided log queries, stratified as the module says; deterministic for a seed.
+
+    `judged[i]` False: the judge has no opinion of query i (the verifier's screen cut it, or its vector
+    is zero): its similarity is 0 to every entry and its "candidate" merely the first entry in tie-break
+    order, a question that means nothing to an expert. Such queries are never accepted at any setting,
+    so leaving them out changes no precision; they are counted in `no_opinion`.
+    """
     rng = np.random.default_rng(seed)
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    exact = labelled = 0
+    exact = labelled = silent = 0
     for i, (query, decision) in enumerate(zip(queries, decisions, strict=True)):
         if query in already_labelled:
             labelled += 1
         elif decision.exact:
             exact += 1
+        elif (judged is not None and not judged[i]) or decision.similarity <= 0.0:
+            silent += 1
         elif decision.best_id is not None:
             groups[stratum_of(decision.similarity, decision.margin)].append(i)
     allocation = _allocate(groups, n, threshold)
@@ -105,7 +114,7 @@ def draw_sample(queries: Sequence[str], counts: Sequence[int], decisions: Sequen
                               if key[0] else (0.0, 1.0), len(members), logs, len(picked)))
     # Grouped by candidate, best first: the expert reads one answer and judges its queries together.
     rows.sort(key=lambda r: (r.candidate or "", -(r.similarity or 0.0), r.query))
-    return Sample(rows, strata, len(queries), exact, labelled)
+    return Sample(rows, strata, len(queries), exact, labelled, silent)
 
 
 def _allocate(groups: dict[tuple[int, int], list[int]], n: int, threshold: float) -> dict[tuple[int, int], int]:

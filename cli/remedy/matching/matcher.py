@@ -118,18 +118,13 @@ def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:
 
 def uncalibrated_notice(config: Config, embedder: Any) -> str | None:
     """A line for stderr when the settings in force were not certified by `remedy calibrate` for this model."""
-    pinned = config.calibration.get("fingerprint")
-    if pinned and pinned == getattr(embedder, "fingerprint", None):
+    from remedy.matching.settings_origin import settings_origin, settings_text
+
+    origin = settings_origin(config, embedder)
+    if origin.certified:
         return None
-    threshold, margin = decision_settings(config, embedder)
-    if pinned:
-        how = f"calibrated for another model ({config.calibration.get('model')!r}, {pinned})"
-    elif config.threshold is not None or config.margin is not None:
-        how = "set by hand, not calibrated"
-    else:
-        how = "the model's uncalibrated defaults"
-    return (f"note: threshold {threshold:g}, margin {margin:g} are {how}; certify settings on your own queries "
-            "with `remedy calibrate --sample 200 --logs LOGS --out labels.yaml` (docs/matching.md)")
+    return (f"note: {settings_text(*decision_settings(config, embedder))} are {origin.text}; certify settings on "
+            "your own queries with `remedy calibrate --sample 200 --logs LOGS --out labels.yaml` (docs/matching.md)")
 
 
 def load_configured_embedder(config: Config) -> Any:

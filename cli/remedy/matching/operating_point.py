@@ -128,6 +128,13 @@ class Choice:
     confidence: float
     curve: tuple[OperatingPoint, ...]  # every threshold at the chosen margin
     labels_needed: int | None  # when not met: roughly how many more labels could certify the target
+    # When not met, why not at the point shown: "bound" (its bound is below the target), "floor" (its bound
+    # reaches the target but rests on too few accepted labels), "examples" (the folder's examples forbid
+    # every setting the labels could certify), "precision" (no setting's observed precision is above the
+    # target: more labels like these cannot help), "distant" (only just above it: more than 4,096 times the
+    # labels would be needed), "perfection" (a target of 1); None when met.
+    why_not: str | None = None
+    floor: float = 0.0  # the fewest effective accepted labels a certificate may rest on (min_effective)
 
 
 def clopper_pearson_lower(successes: float, trials: float, confidence: float = CONFIDENCE) -> float:
@@ -274,6 +281,9 @@ def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float =
     tables += [_table(e, thresholds, margins, target_precision, confidence) for e in constraints]
     reaches = np.logical_and.reduce([t.reaches for t in tables]) & (tables[0].effective >= min_effective)
     first = tables[0]
+    # What more labels like the first set's cannot change: every other set, estimate and constraint.
+    others = np.logical_and.reduce([t.reaches for t in tables[1:]]) if len(tables) > 1 \
+        else np.ones_like(first.reaches)
     met = bool(reaches.any()) and target_precision < 1.0  # no finite sample certifies perfection
     if met:
         # Most recall; among equal recall the larger effective sample (a tighter bound), then the middle
@@ -285,14 +295,14 @@ def choose(evidence: Evidence | Sequence[Evidence], *, target_precision: float =
         order = np.lexsort((rows, columns))
         pick = order[len(order) // 2]
         row, column = int(rows[pick]), int(columns[pick])
-        needed = None
+        needed, why = None, None
     else:
-        row, column, needed = _closest(first.precision, first.effective, first.sums["count"], target_precision,
-                                       confidence, len(sets[0]), min_effective)
+        row, column, needed, why = _closest(first, others, target_precision, confidence, len(sets[0]),
+                                            min_effective)
     bounds = beta_lower(first.alpha[row], first.beta[row], confidence)
     curve = tuple(_point(first, bounds, thresholds, margins, row, c) for c in range(len(thresholds)))
     return Choice(point=curve[column], met_target=met, target_precision=target_precision, confidence=confidence,
-                  curve=curve, labels_needed=needed)
+                  curve=curve, labels_needed=needed, why_not=why, floor=min_effective)
 
 
 @dataclass(frozen=True)
@@ -302,6 +312,7 @@ class _Table:
     effective: np.ndarray  # labels the bound rests on (Kish's n_eff; stratified: the matched Beta's a + b - 1)
     alpha: np.ndarray  # the bound is the lower quantile of Beta(alpha, beta)
     beta: np.ndarray
+    beta_offset: float  # what of beta is not evidence: 1 for Clopper-Pearson's Beta(x, n - x + 1), else 0
     recall: np.ndarray
     reaches: np.ndarray
 
@@ -313,6 +324,7 @@ def _table(evidence: Evidence, thresholds: Sequence[float], margins: Sequence[fl
     accepted_weight = sums["weight"]
     precision = np.divide(sums["correct"], accepted_weight, out=np.ones_like(accepted_weight),
                           where=accepted_weight > 0)
+    offset = 0.0
     if evidence.stratified:
         alpha, beta = _stratified_beta(evidence, thresholds, margins, accepted_weight)
         effective = np.maximum(alpha + beta - 1.0, 0.0)
@@ -321,13 +333,14 @@ def _table(evidence: Evidence, thresholds: Sequence[float], margins: Sequence[fl
                               where=sums["square"] > 0)
         alpha = effective * precision
         beta = effective - alpha + 1.0
+        offset = 1.0
     answerable = float((evidence.weight * evidence.answerable).sum())
     recall = sums["correct"] / answerable if answerable > 0 else np.zeros_like(accepted_weight)
     candidates = (sums["count"] > 0) & (precision >= target - 1e-12) & (effective > 0)
     reaches = candidates.copy()
     if confidence is not None:
         reaches[candidates] = beta_reaches(alpha[candidates], beta[candidates], target, confidence)
-    return _Table(sums, precision, effective, alpha, beta, recall, reaches)
+    return _Table(sums, precision, effective, alpha, beta, offset, recall, reaches)
 
 
 def _stratified_beta(evidence: Evidence, thresholds: Sequence[float], margins: Sequence[float],
@@ -369,24 +382,102 @@ def labels_to_certify(precision: np.ndarray, target: float, confidence: float = 
     return out
 
 
-def _closest(precision: np.ndarray, effective: np.ndarray, count: np.ndarray, target: float, confidence: float,
-             total_labels: int, min_effective: float = 0.0) -> tuple[int, int, int | None]:
-    """The setting that needs the fewest more labels to certify the target, and roughly how many.
+def _closest(table: _Table, others: np.ndarray, target: float, confidence: float, total_labels: int,
+             min_effective: float = 0.0) -> tuple[int, int, int | None, str]:
+    """The setting that needs the fewest more labels to certify the target, how many, and why it is not yet.
 
-    At a setting whose observed precision is above the target, the bound tightens as accepted labels
-    grow; scaling the labels by (needed / accepted now) estimates the total. None when no setting's
-    observed precision is above the target: more labels of the same kind will not help.
+    "More labels like these" is the evidence k times over; the bound is read from the same Beta as
+    the one shown, grown k times: Clopper-Pearson's Beta(x, n - x + 1) becomes Beta(k x, k (n - x) + 1);
+    the stratified Beta(a, b) keeps a + b growing k times while its mean moves from the Jeffreys-smoothed
+    mean m towards the observed precision p as m + (p - m) (1 - 1/k) (each stratum's half-label prior
+    weighs 1/k as much). The accepted labels grow k times too (the certificate's floor). The smallest k
+    that makes the bound reach the target at a setting the other evidence allows gives
+    ceil(labels x (k - 1)) more labels; checked against the labels replicated k times
+    (tests/matching/test_calibration.py). None where no such setting exists: its observed precision is
+    at or below the target, or the folder's examples forbid it; more labels like these cannot help.
     """
-    needed = np.full(precision.shape, np.inf)
-    usable = (count > 0) & (precision > target)
-    needed[usable] = np.maximum(labels_to_certify(precision[usable], target, confidence), min_effective)
-    factor = np.where(usable, needed / np.maximum(effective, 1e-9), np.inf)
+    if target >= 1.0:
+        flat = int(np.argmax(np.where(table.sums["count"] > 0, table.precision, -1.0)))
+        row, column = np.unravel_index(flat, table.precision.shape)
+        return int(row), int(column), None, "perfection"
+    total = table.alpha + table.beta - table.beta_offset
+    mean = np.divide(table.alpha, total, out=np.zeros_like(total), where=total > 0)
+    growable = (table.sums["count"] > 0) & (table.precision > target) & (total > 0) & others
+    factor = np.full(table.precision.shape, np.inf)
+    if growable.any():
+        floor_all = np.divide(min_effective, table.effective, out=np.full(total.shape, np.inf),
+                              where=table.effective > 0) if min_effective > 0 else np.ones(total.shape)
+        # Many grid points accept the same labels (thresholds between two observed similarities): solve
+        # each distinct case once, and exactly only for the few a normal approximation ranks first (the
+        # exact quantile of a Beta with a + b in the hundreds of thousands is slow to evaluate).
+        cases = np.stack([total[growable], mean[growable], table.precision[growable], floor_all[growable]], axis=1)
+        distinct, back = np.unique(cases, axis=0, return_inverse=True)
+        solved = np.full(len(distinct), np.inf)
+        approximate = _approximate_factor(distinct[:, 0], distinct[:, 1], distinct[:, 2], distinct[:, 3], target,
+                                         confidence)
+        closest = np.argsort(approximate, kind="stable")[:_EXACT_CASES]
+        n, m, p, floor = distinct[closest].T
+
+        def enough(k: np.ndarray) -> np.ndarray:
+            grown = m + (p - m) * (1.0 - 1.0 / k) if table.beta_offset == 0.0 else m
+            a, b = grown * k * n, (1.0 - grown) * k * n + table.beta_offset
+            return beta_reaches(a, b, target, confidence) & (k >= floor - 1e-9)
+
+        low, high = np.zeros(n.shape), np.full(n.shape, _MAX_LOG2_FACTOR)
+        for _ in range(24):  # bisection on log2 k: the bound rises with k
+            middle = (low + high) / 2
+            ok = enough(2.0**middle)
+            high = np.where(ok, middle, high)
+            low = np.where(ok, low, middle)
+        solved[closest] = np.where(enough(2.0**high), 2.0**high, np.inf)
+        factor[growable] = solved[back.reshape(-1)]
     if np.isfinite(factor).any():
         row, column = np.unravel_index(int(np.argmin(factor)), factor.shape)
-        return int(row), int(column), max(1, math.ceil(total_labels * (float(factor[row, column]) - 1.0)))
-    flat = int(np.argmax(np.where(count > 0, precision, -1.0)))
-    row, column = np.unravel_index(flat, precision.shape)
-    return int(row), int(column), None
+        k = float(factor[row, column])
+        needed = max(1, math.ceil(total_labels * (k - 1.0) - 1e-4))  # less the bisection's rounding
+        bound = float(beta_lower(table.alpha[row:row + 1, column], table.beta[row:row + 1, column], confidence)[0])
+        why = "floor" if bound >= target else "bound"
+        return int(row), int(column), needed, why
+    # Nothing grows into a certificate: show the most precise setting, and say whether the folder's
+    # examples are what forbids the ones the labels alone would certify.
+    labels_alone = (table.sums["count"] > 0) & (table.precision > target)
+    if labels_alone.any() and not (labels_alone & others).any():
+        flat = int(np.argmax(np.where(labels_alone, table.precision, -1.0)))
+        why = "examples"
+    elif growable.any():  # above the target, but only just: beyond _MAX_LOG2_FACTOR times the labels
+        flat = int(np.argmax(np.where(growable, table.precision, -1.0)))
+        why = "distant"
+    else:
+        flat = int(np.argmax(np.where(table.sums["count"] > 0, table.precision, -1.0)))
+        why = "precision"
+    row, column = np.unravel_index(flat, table.precision.shape)
+    return int(row), int(column), None, why
+
+
+_EXACT_CASES = 24  # distinct cases solved exactly, the ones the normal approximation ranks first
+_MAX_LOG2_FACTOR = 12.0  # more than 4,096 times the labels: "more labels like these" is no plan
+
+
+def _approximate_factor(total: np.ndarray, mean: np.ndarray, precision: np.ndarray, floor: np.ndarray,
+                        target: float, confidence: float) -> np.ndarray:
+    """k such that mean - z sd reaches the target, sd of a Beta with k times the evidence; for ranking only."""
+    z = math.sqrt(2.0) * _inverse_erf(2.0 * confidence - 1.0)
+    centre = np.maximum(precision, mean)
+    gap = centre - target
+    spread = centre * (1.0 - centre) + 1e-12
+    k = np.where(gap > 0, z * z * spread / np.maximum(gap, 1e-12) ** 2 / np.maximum(total, 1e-9), np.inf)
+    return np.maximum(np.maximum(k, 1.0), floor)
+
+
+def _inverse_erf(y: float) -> float:
+    """erf^-1 by Newton's method from a fair start (math has erf, not its inverse)."""
+    x = 0.0
+    for _ in range(60):
+        step = (math.erf(x) - y) / (2.0 / math.sqrt(math.pi) * math.exp(-x * x))
+        x -= step
+        if abs(step) < 1e-12:
+            break
+    return x
 
 
 def _point(table: _Table, bounds: np.ndarray, thresholds: Sequence[float], margins: Sequence[float], row: int,

@@ -8,6 +8,7 @@ from typing import Any
 from remedy.analytics.coverage import CoverageReport, CoverageRow
 from remedy.analytics.issue_queue import IssueDetail, IssueList, IssueSummary
 from remedy.analytics.preview import Preview
+from remedy.matching.settings_origin import settings_text
 from remedy.report.tables import View, iso_z
 
 
@@ -52,8 +53,8 @@ COVERAGE = View(rows="remediations", columns=("id", "kind", "status", "covered_f
 def preview_summary(report: Preview) -> str:
     return (f"{report.id} would capture {report.captured_logs:,} past logs "
             f"({report.captured_failures:,} failures, {report.captured_non_failures:,} non-failures, "
-            f"{report.taken_over:,} now going to another entry) at threshold {report.threshold:.2f}, "
-            f"margin {report.margin:.2f}; check the top rows (least certain) for false matches")
+            f"{report.taken_over:,} now going to another entry) at {settings_text(report.threshold, report.margin)}"
+            "; check the top rows (least certain) for false matches")
 
 
 PREVIEW = View(rows="logs", columns=("similarity", "margin", "failure", "currently", "log_id", "timestamp", "query"),
@@ -72,8 +73,8 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
              + (f"\nnote: {issue.note}" if issue.note else "")
              + "".join(f"\ndraft in progress: {draft} (still a scaffold: write its text; until then the issue "
                        "stays listed)" for draft in issue.drafts_in_progress), "",
-             f"{heading}queries ({len(issue.queries)} distinct):"]
-    lines += [f"  - {query}" for query in issue.queries[:30]]
+             f"{heading}queries ({_queries_shown(len(issue.queries))}):"]
+    lines += [f"  - {query}" for query in issue.queries[:QUERIES_SHOWN]]
     lines += ["", f"{heading}logs (most severe first):"]
     for row in issue.logs:
         lines += [f"  {row.log_id}  {iso_z(row.timestamp)}  severity {row.severity or 0.0:.2f}  {row.primary_issue}",
@@ -88,6 +89,16 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
               f"or decide: remedy triage {issue.id} --logs … --addressed | --no-action | --wont-fix | "
               "--assign HANDLE; or judge the response: remedy review " + issue.id + " --logs … --good | --bad"]
     return "\n".join(lines) + "\n"
+
+
+QUERIES_SHOWN = 30  # an issue's distinct queries a person reads; JSON and CSV carry them all
+
+
+def _queries_shown(distinct: int) -> str:
+    """Say when the list is cut: "83 distinct" over 30 lines read as if the other 53 were missing."""
+    if distinct <= QUERIES_SHOWN:
+        return f"{distinct} distinct"
+    return f"{distinct} distinct, the first {QUERIES_SHOWN} shown; --format json lists all"
 
 
 def _labelled(label: str, text: str) -> str:

@@ -24,6 +24,7 @@ from remedy.analytics.report import (
     RemediationRow,
     Report,
 )
+from remedy.matching.settings_origin import setting_text
 from remedy.report.svg import line_chart, sparkline, stacked_bars
 from remedy.report.tables import iso_z
 
@@ -248,7 +249,7 @@ def _queue(report: Report) -> str:
 def _matching(report: Report) -> str:
     health = report.matching
     facts = [("model", health.model), ("model pin (fingerprint)", health.fingerprint),
-             ("threshold", f"{health.threshold:.3f}"), ("margin", f"{health.margin:.3f}"),
+             ("threshold", setting_text(health.threshold)), ("margin", setting_text(health.margin)),
              ("settings from", health.settings_source),
              ("entries with their own threshold", str(health.entry_thresholds))]
     fact_html = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)

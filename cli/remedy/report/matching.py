@@ -5,6 +5,7 @@ from __future__ import annotations
 from remedy.matching.calibrate_folder import CalibrationReport
 from remedy.matching.explain import MatchedText, MatchReport, NearAnswer
 from remedy.matching.self_test import SelfTestReport
+from remedy.matching.settings_origin import settings_text
 from remedy.report.tables import View, plain, render_rows
 
 STAGES = {
@@ -17,7 +18,7 @@ STAGES = {
 def match_text(report: MatchReport, fmt: str = "table") -> str:
     bullet = "- " if fmt == "markdown" else "  "
     lines = [f"query: {report.query}",
-             f"settings: threshold {report.threshold:g}, margin {report.margin:g}",
+             f"settings: {settings_text(report.threshold, report.margin)}",
              f"decided by: {STAGES.get(report.stage, report.stage)}"]
     if report.screen is not None:
         screen = report.screen
@@ -107,19 +108,38 @@ CALIBRATION_COLUMNS = ("threshold", "margin", "precision", "precision_lower", "r
 
 
 def calibration_headline(report: CalibrationReport) -> str:
-    """The recommendation, or why there is none and what would help."""
+    """The recommendation, or why there is none and what would help: always in the terms of the bound shown."""
     bound = f"{report.confidence:.1%} lower bound on precision {report.precision_lower:.3f}"
     if report.met_target:
-        return (f"recommended: threshold {report.threshold:.3f}, margin {report.margin:.3f}: {bound} >= "
+        return (f"recommended: {settings_text(report.threshold, report.margin)}: {bound} >= "
                 f"{report.target_precision} (estimate {report.precision:.3f}, recall {report.recall:.3f}) on "
                 f"{report.labels} labels from {report.source}")
-    more = (f"roughly {report.labels_needed} more label(s) like these could certify it"
-            if report.labels_needed else "more labels like these will not: at every setting the labels show "
-            "precision at or below the target (add must_not_match, fix the entries that win wrongly, or lower "
-            "the target)")
+    closest = f"closest: {settings_text(report.threshold, report.margin)} ({bound}"
+    if report.why_not == "floor":
+        # The bound clears the target, but a certificate also needs enough accepted labels (calibrate_folder.py).
+        closest += (f" >= {report.target_precision}, estimate {report.precision:.3f}, but it rests on "
+                    f"{report.accepted_labels} accepted label(s); a certificate needs the equivalent of "
+                    f"{report.floor:g}: the best of thousands of settings looks safe by luck on fewer)")
+    else:
+        closest += f", estimate {report.precision:.3f})"
+    if report.labels_needed:
+        more = f"roughly {report.labels_needed} more label(s) like these could certify it"
+    elif report.why_not == "examples":
+        more = ("more labels will not: the folder's own examples (must_not_match won by their entry, also_matches "
+                "held out) forbid every setting the labels could certify; see `remedy test`, fix the entries or "
+                "their examples")
+    elif report.why_not == "distant":
+        more = (f"more labels like these would take over 4,096 times as many: the labels show precision only just "
+                f"above {report.target_precision} (add must_not_match, fix the entries that win wrongly, or lower "
+                "the target)")
+    elif report.why_not == "perfection":
+        more = "no finite number of labels certifies a precision of 1: lower the target"
+    else:
+        more = (f"it cannot be reached by more labels at this precision: at every setting the labels show "
+                f"precision at or below {report.target_precision} (add must_not_match, fix the entries that win "
+                "wrongly, or lower the target)")
     return (f"no setting certifies precision {report.target_precision} on {report.labels} labels from "
-            f"{report.source}; closest: threshold {report.threshold:.3f}, margin {report.margin:.3f} ({bound}, "
-            f"estimate {report.precision:.3f}); {more}")
+            f"{report.source}; {closest}; {more}")
 
 
 def calibration_text(report: CalibrationReport, fmt: str) -> str:

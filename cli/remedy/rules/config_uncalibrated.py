@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from remedy.config import CONFIG_FILE
 from remedy.files.folder import display_path
+from remedy.matching.settings_origin import settings_origin
 from remedy.problems import Problem, as_severity
 from remedy.rules.context import RuleContext
 
@@ -28,14 +29,14 @@ SEVERITY = "warning"
 
 
 def check(context: RuleContext) -> Iterator[Problem]:
-    if context.config.calibration.get("fingerprint"):
+    origin = settings_origin(context.config)
+    if origin.certified:
         return  # calibrated; config.model-pin (C001) says when for another model
     if not any(r.kind == "answer" and r.status == "active" for r in context.folder.remediations):
         return
     config = context.config
     where = config.file if config.file is not None else config.root / CONFIG_FILE
-    how = "set by hand" if config.threshold is not None or config.margin is not None else "the model's defaults"
     yield Problem(display_path(where), 1, 1, CODE, as_severity(SEVERITY),
-                  f"answers are served on uncalibrated settings ({how}): label a sample of your own log queries "
-                  "with `remedy calibrate --sample 200 --logs LOGS --out labels.yaml`, then "
+                  f"answers are served on uncalibrated settings ({origin.short}): label a sample of your own log "
+                  "queries with `remedy calibrate --sample 200 --logs LOGS --out labels.yaml`, then "
                   "`remedy calibrate --labels labels.yaml --write`")
