@@ -66,12 +66,14 @@ def validate(
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     result = validate_folder(config_from(ctx), semantic=semantic)
+    judge = result.judge.describe() if result.judge else None
     if fmt == "json":
-        write(problems_json(result.problems))
+        write(problems_json(result.problems, judge=result.judge.as_dict() if result.judge else None))
     elif fmt == "github":
-        write(problems_github(result.problems))
+        write(problems_github(result.problems) + (f"::notice title=remedy::{judge}\n" if judge else ""))
     else:
-        write(problems_text(result.problems) + problems_summary(result.problems, result.files) + "\n")
+        write(problems_text(result.problems) + problems_summary(result.problems, result.files)
+              + "\n" + (f"{judge}\n" if judge else ""))
     failed = any(p.severity == "error" or strict for p in result.problems)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from remedy.control_characters import visible
 from remedy.files.folder import display_path
 from remedy.gate.changes import Change
 from remedy.problems import count_errors
 from remedy.pull_request_check import CheckResult
+from remedy.report.markdown_text import markdown_code, markdown_text
 from remedy.report.problems import problems_github, problems_text
 from remedy.report.tables import json_document
 
@@ -95,19 +94,13 @@ def _handles(owners: list[str], *, cell: bool = False) -> str:
 
 
 # Text from the pull request (a git author, a file name, a query quoted in a message) must stay inside its
-# table cell or list item: one line (newlines shown as \u000a), `|` escaped in a table, no raw HTML.
+# table cell or list item and render as the characters it is: report/markdown_text.py.
 def _text(text: str, *, cell: bool = False) -> str:
-    text = visible(text, one_line=True).replace("&", "&amp;").replace("<", "&lt;")
-    return text.replace("|", "\\|") if cell else text
+    return markdown_text(text)
 
 
 def _code(text: str, *, cell: bool = False) -> str:
-    """A code span that holds any text: a fence longer than its longest run of backticks (CommonMark)."""
-    text = visible(text, one_line=True)
-    fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    span = f"{fence}{pad}{text}{pad}{fence}"
-    return span.replace("|", "\\|") if cell else span  # GFM splits cells on | even inside code spans
+    return markdown_code(text)
 
 
 def check_github(result: CheckResult) -> str:

@@ -20,9 +20,12 @@ def problems_summary(problems: list[Problem], files: int) -> str:
             f"{warnings} warning{'s' if warnings != 1 else ''}")
 
 
-def problems_json(problems: list[Problem]) -> str:
+def problems_json(problems: list[Problem], judge: dict[str, object] | None = None) -> str:
     errors = count_errors(problems)
-    document = {"problems": [p.as_dict() for p in problems], "errors": errors, "warnings": len(problems) - errors}
+    document: dict[str, object] = {"problems": [p.as_dict() for p in problems], "errors": errors,
+                                   "warnings": len(problems) - errors}
+    if judge is not None:
+        document["judge"] = judge
     return json_document(document)
 
 
