@@ -8,7 +8,7 @@ from remedy.files.folder import display_path
 from remedy.gate.changes import Change
 from remedy.problems import count_errors
 from remedy.pull_request_check import CheckResult
-from remedy.report.markdown_text import markdown_code, markdown_text
+from remedy.report.markdown_text import markdown_block, markdown_code, markdown_text
 from remedy.report.problems import problems_github, problems_text
 from remedy.report.tables import json_document
 
@@ -18,6 +18,7 @@ def check_document(result: CheckResult) -> dict[str, Any]:
     impact = result.impact
     return {
         "base": result.base_ref, "base_commit": result.base_commit, "passed": errors == 0,
+        "judge": result.judge.as_dict() if result.judge else None,
         "errors": errors, "warnings": len(result.problems) - errors,
         "problems": [problem.as_dict() for problem in result.problems],
         "changes": [{"id": c.id, "change": c.what if c.what != "unchanged" else "renamed", "fields": list(c.fields),
@@ -38,7 +39,7 @@ def check_json(result: CheckResult) -> str:
 
 def check_text(result: CheckResult) -> str:
     document = check_document(result)
-    lines = [_summary(document), ""]
+    lines = [_summary(document), *([result.judge.describe()] if result.judge else []), ""]
     for change in document["changes"]:
         fields = f" ({', '.join(change['fields'])})" if change["fields"] else ""
         ask = ", ".join(owners_to_ask(change))
@@ -57,6 +58,8 @@ def check_markdown(result: CheckResult) -> str:
     document = check_document(result)
     impact = document["impact"]
     lines = [f"### remedy check: {'✅ passed' if document['passed'] else '❌ failed'}", "", _summary(document)]
+    if result.judge:
+        lines += ["", result.judge.describe()]
     everyone = list(dict.fromkeys(owner for change in document["changes"] for owner in owners_to_ask(change)))
     if everyone:
         lines += ["", f"owners to ask for review: {_handles(everyone)}"]
@@ -75,11 +78,27 @@ def check_markdown(result: CheckResult) -> str:
                 entry = by_id.get(change["id"])
                 row += f" {entry.newly_covered if entry else 0} | {entry.no_longer_covered if entry else 0} |"
             lines.append(row)
+    lines += _text_changes(result.changes)
     if result.problems:
         lines += ["", "**Problems**", ""]
         lines += [f"- {_code(f'{p.file}:{p.line}')} **{p.code}** {p.severity}: {_text(p.message)}"
                   for p in result.problems]
     return "\n".join(lines) + "\n"
+
+
+def _text_changes(changes: list[Change]) -> list[str]:
+    """The old and the new question / answer text of each entry whose text changed, so reviewers see the edit."""
+    lines = []
+    for change in changes:
+        old, new = change.base, change.current
+        if change.what != "modified" or old is None or new is None:
+            continue
+        for field, key in (("question", "question"), ("text", "answer" if new.kind == "answer" else new.kind)):
+            if field in change.fields:
+                before, after = (getattr(entry, field) for entry in (old, new))
+                lines += ["", f"**{markdown_code(change.id)}: {key} changed**", "", "before:",
+                          markdown_block(before), "after:", markdown_block(after)]
+    return (["", "**Text changes**"] + lines) if lines else []
 
 
 def owners_to_ask(change: dict[str, Any]) -> list[str]:
