@@ -84,15 +84,18 @@ def test_the_workflow_install_step_runs_in_a_fresh_venv(repo: Path, run, tmp_pat
     site = next(fresh.glob("lib/python*/site-packages"))
     dev_site = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p, "typer").is_dir())
     (site / "dev-dependencies.pth").write_text(f"{dev_site}\n")  # the dependencies, not remedy (editable)
+    output = tmp_path_factory.mktemp("github") / "output"
+    output.write_text("")
     env = {**os.environ, "PATH": f"{fresh / 'bin'}{os.pathsep}{os.environ['PATH']}", "PIP_NO_INDEX": "1",
-           "VIRTUAL_ENV": str(fresh)}
+           "VIRTUAL_ENV": str(fresh), "GITHUB_OUTPUT": str(output)}
     env.pop("PYTHONPATH", None)
     steps = [step for step in workflow_steps(repo) if "run" in step and "if" not in step]
-    assert [step["name"].split()[0] for step in steps] == ["Install", "Validate", "Test"]
-    for step in steps:
-        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=300)
+    assert [step["name"].split()[0] for step in steps] == ["Install", "Fingerprint", "Validate", "Test"]
+    for step in steps:  # each with its own env: values, as the runner gives them
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env={**env, **step.get("env", {})},
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{step['name']}: {done.stdout}\n{done.stderr}"
+    assert output.read_text().startswith("key=static-"), "the cache key step wrote its output"
     where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import remedy; print(remedy.__file__)"],
                            capture_output=True, text=True, env=env, check=True).stdout
     assert where.startswith(str(site)), "remedy came from the wheel the workflow line names"
