@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from tests.conftest import git, write_answer
@@ -98,3 +100,25 @@ def test_one_escaping_function_writes_every_text_in_markdown() -> None:
     html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown_text(nasty))
     assert all(tag not in html for tag in ("<em>", "<strong>", "<a ", "<img", "<x>", "<code>", "<h1>", "<s>"))
     assert "[a](b)" in html and "https://evil.example" in html
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(), st.text(alphabet="git+https:/@.$`{}\"'\n;|&()-_~ 0123456789abcwhlremdy_sme")))
+def test_any_value_is_refused_or_lands_only_as_the_env_value(tmp_path_factory, value: str) -> None:
+    """Hypothesis: whatever `--install-from` is, either UsageError, or the workflow holds it as one env value
+    and a `run:` line holds none of it (project_init.checked_workflow raises otherwise)."""
+    from importlib import resources
+
+    from remedy.errors import UsageError
+    from remedy.install_source import parse_install_source
+    from remedy.project_init import _filled, checked_workflow
+
+    try:
+        source = parse_install_source(value, tmp_path_factory.getbasetemp(), "remedy-sme")
+    except UsageError:
+        return
+    assert re.fullmatch(r"[A-Za-z0-9._~/:@%+=#,<>!\[\] -]+", source.requirement), source.requirement
+    assert "$" not in source.requirement and "{" not in source.requirement and "`" not in source.requirement
+    template = (resources.files("remedy") / "templates" / "workflow.yml").read_text(encoding="utf-8")
+    for extras in ((), ("precise",)):
+        checked_workflow(_filled(template, source.with_extras(extras), extras), source.with_extras(extras))
