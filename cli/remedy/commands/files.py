@@ -59,7 +59,7 @@ def validate(
     Prints `file:line:col: CODE severity: message`, then the totals; exits 1 when there are errors (or warnings
     with --strict).
     """
-    from remedy.report.problems import problems_github, problems_json, problems_summary, problems_text
+    from remedy.report.problems import github_notice, problems_github, problems_json, problems_summary, problems_text
     from remedy.validation import validate as validate_folder
 
     choose(fmt, VALIDATE_FORMATS, "--format")
@@ -70,7 +70,7 @@ def validate(
     if fmt == "json":
         write(problems_json(result.problems, judge=result.judge.as_dict() if result.judge else None))
     elif fmt == "github":
-        write(problems_github(result.problems) + (f"::notice title=remedy::{judge}\n" if judge else ""))
+        write(problems_github(result.problems) + (github_notice(judge) if judge else ""))
     else:
         write(problems_text(result.problems) + problems_summary(result.problems, result.files)
               + "\n" + (f"{judge}\n" if judge else ""))
