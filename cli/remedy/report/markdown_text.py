@@ -18,13 +18,13 @@ from remedy.control_characters import visible
 
 # Inline meaning: emphasis, code, links and images, raw HTML and entities, tables, strikethrough, math,
 # headings and quotes at a line's start, and the backslash itself.
-_SPECIAL = re.compile(r"([\\`*_\[\]()!|~#$])")
+_SPECIAL = re.compile(r"([\\`*\[\]()!|~#$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")  # `a_b` is no emphasis
 _AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<=www)(\.)")
 
 
 def markdown_text(text: object) -> str:
     """`text` as Markdown that renders as exactly these characters, on one line."""
-    escaped = _SPECIAL.sub(r"\\\1", visible(str(text), one_line=True))
+    escaped = _SPECIAL.sub(lambda match: "\\" + match.group(), visible(str(text), one_line=True))
     # HTML and entities as entities: `<img …>` shows as text and is never a tag in the raw comment either.
     escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _AUTOLINK.sub(lambda match: "\\" + match.group(), escaped)
