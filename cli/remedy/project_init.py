@@ -20,6 +20,7 @@ FILES = (
     ("example-review.yaml", "remediations/reviews/example-invented-discount.yaml"),
     ("workflow.yml", ".github/workflows/remedy.yml"),
 )
+WORKFLOW_FILE = ".github/workflows/remedy.yml"
 SCHEMA_FILE = ".remedy-schema.json"
 
 
@@ -59,7 +60,7 @@ def init_project(directory: Path, install_from: str | None = None) -> InitReport
     for target, text in contents:
         path = directory / target
         filled = _filled(text, ci_source, extras)
-        if target == FILES[-1][1]:
+        if target == WORKFLOW_FILE:
             checked_workflow(filled, ci_source)
         try:
             write_atomically(path, filled, exclusive=True)  # never replaces, even a file made just now
