@@ -36,6 +36,7 @@ class CheckResult:
     history: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per changed entry: the owners to ask, now and at the base (see change_owners).
     owners: dict[str, dict[str, list[str] | None]] = field(default_factory=dict)
+    judge: Any | None = None  # matching.judge.Judge of the semantic rules (None: --no-semantic, or no entries)
 
 
 def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | None = None,
@@ -44,7 +45,7 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
     """The gate. `config_file` / `remediations_dir` are the command-line options, which bind both sides;
     otherwise the base is read with the configuration committed at the base (gate/base_config.py)."""
     from remedy.rules.registry import run_gate_rules
-    from remedy.validation import check_folder
+    from remedy.validation import check_folder, folder_judge
 
     current = load_folder(config.remediations_dir)  # first: a missing folder says so, wherever it is
     top = repository_root(config.remediations_dir)
@@ -67,7 +68,7 @@ def check_change(config: Config, base_ref: str, *, log_paths: Sequence[str] | No
                                            config=config, preventions=preventions, semantic=semantic))
     shown = [c for c in changes if c.what != "unchanged" or c.moved]
     return CheckResult(base_ref, commit, sorted(set(problems)), shown, impact, change_history(config, shown),
-                       change_owners(config, shown))
+                       change_owners(config, shown), folder_judge(current, config) if semantic else None)
 
 
 def change_owners(config: Config, changes: list[Change]) -> dict[str, dict[str, list[str] | None]]:

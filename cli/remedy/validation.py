@@ -16,6 +16,7 @@ from remedy.rules.context import RuleContext
 from remedy.rules.registry import REMEDIATION_RULES, RULES, run_rules
 
 if TYPE_CHECKING:
+    from remedy.matching.judge import Judge
     from remedy.matching.matcher import Matcher
 
 
@@ -23,13 +24,22 @@ if TYPE_CHECKING:
 class ValidationResult:
     problems: list[Problem]
     files: int
+    judge: Judge | None = None  # who decided the semantic rules (None: --no-semantic, or nothing to match)
 
 
 def validate(config: Config, *, today: datetime.date | None = None, semantic: bool = True) -> ValidationResult:
     """Check every file under the configured folder; `semantic=False` skips the rules that need the model."""
     folder = load_folder(config.remediations_dir)
     problems = check_folder(folder, config, today=today, semantic=semantic, triage=True)
-    return ValidationResult(problems=problems, files=len(folder.documents) + len(folder.file_problems))
+    return ValidationResult(problems=problems, files=len(folder.documents) + len(folder.file_problems),
+                            judge=folder_judge(folder, config) if semantic else None)
+
+
+def folder_judge(folder: Folder, config: Config) -> Judge | None:
+    """The judge of the folder's semantic rules, or None when it has no entry to match."""
+    from remedy.matching.judge import judge_for
+
+    return judge_for(config) if folder.remediations else None
 
 
 def check_folder(folder: Folder, config: Config, *, today: datetime.date | None = None,

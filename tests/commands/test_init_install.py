@@ -25,7 +25,10 @@ def workflow_steps(project: Path) -> list[dict]:
 
 
 def install_lines(project: Path) -> list[str]:
-    return [step["run"] for step in workflow_steps(project) if step.get("name", "").startswith("Install remedy")]
+    """What the install steps give pip: the requirement is an env value, the command line never changes."""
+    steps = [step for step in workflow_steps(project) if step.get("name", "").startswith("Install remedy")]
+    assert all(step["run"] == 'pip install "$REMEDY_REQUIREMENT"' for step in steps)
+    return [f'pip install "{step["env"]["REMEDY_REQUIREMENT"]}"' for step in steps]
 
 
 def test_the_default_installs_the_released_name_and_says_how_to_choose_another(repo: Path, run) -> None:
@@ -33,16 +36,16 @@ def test_the_default_installs_the_released_name_and_says_how_to_choose_another(r
 
     result = run("init", ".")
     assert result.exit_code == 0, result.stderr
-    assert install_lines(repo) == [f'pip install "remedy-sme=={__version__}"']
+    assert install_lines(repo) == [f'pip install "remedy-sme[precise]=={__version__}"']
     assert "until that release is on the package index, choose your own source with --install-from" in result.stdout
-    assert f'additional_dependencies: ["remedy-sme=={__version__}"]' in result.stdout
-    assert "<org>" not in result.stdout and "remedy[" not in (repo / ".github/workflows/remedy.yml").read_text()
+    assert f'additional_dependencies: ["remedy-sme[precise]=={__version__}"]' in result.stdout
+    assert "<org>" not in result.stdout and '"remedy[' not in (repo / ".github/workflows/remedy.yml").read_text()
 
 
 def test_a_git_tag_fills_the_workflow_and_the_precommit_snippet(repo: Path, run) -> None:
     result = run("init", ".", "--install-from", "git+https://github.com/acme/remedy@v0.1.0")
     assert result.exit_code == 0, result.stderr
-    assert install_lines(repo) == ['pip install "remedy-sme @ git+https://github.com/acme/remedy@v0.1.0"']
+    assert install_lines(repo) == ['pip install "remedy-sme[precise] @ git+https://github.com/acme/remedy@v0.1.0"']
     snippet = yaml.safe_load(result.stdout[result.stdout.index("repos:"):])
     assert snippet == {"repos": [{"repo": "https://github.com/acme/remedy", "rev": "v0.1.0",
                                   "hooks": [{"id": "remedy-validate"}, {"id": "remedy-test"}]}]}
@@ -73,23 +76,26 @@ def test_the_workflow_install_step_runs_in_a_fresh_venv(repo: Path, run, tmp_pat
     (repo / "tools" / wheel.name).write_bytes(wheel.read_bytes())  # a wheel the team keeps in its repository
     result = run("init", ".", "--install-from", f"tools/{wheel.name}")
     assert result.exit_code == 0, result.stderr
-    assert install_lines(repo) == [f'pip install "./tools/{wheel.name}"']
-    assert "language: system" in result.stdout and f'pip install "./tools/{wheel.name}"' in result.stdout
+    assert install_lines(repo) == [f'pip install "./tools/{wheel.name}[precise]"']
+    assert "language: system" in result.stdout and f'pip install "./tools/{wheel.name}[precise]"' in result.stdout
 
     fresh = tmp_path_factory.mktemp("venv") / "ci"
     venv.EnvBuilder(with_pip=True).create(fresh)
     site = next(fresh.glob("lib/python*/site-packages"))
     dev_site = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p, "typer").is_dir())
     (site / "dev-dependencies.pth").write_text(f"{dev_site}\n")  # the dependencies, not remedy (editable)
+    output = tmp_path_factory.mktemp("github") / "output"
+    output.write_text("")
     env = {**os.environ, "PATH": f"{fresh / 'bin'}{os.pathsep}{os.environ['PATH']}", "PIP_NO_INDEX": "1",
-           "VIRTUAL_ENV": str(fresh)}
+           "VIRTUAL_ENV": str(fresh), "GITHUB_OUTPUT": str(output)}
     env.pop("PYTHONPATH", None)
     steps = [step for step in workflow_steps(repo) if "run" in step and "if" not in step]
-    assert [step["name"].split()[0] for step in steps] == ["Install", "Validate", "Test"]
-    for step in steps:
-        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=300)
+    assert [step["name"].split()[0] for step in steps] == ["Install", "Fingerprint", "Validate", "Test"]
+    for step in steps:  # each with its own env: values, as the runner gives them
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env={**env, **step.get("env", {})},
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{step['name']}: {done.stdout}\n{done.stderr}"
+    assert output.read_text().startswith("key=static-"), "the cache key step wrote its output"
     where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import remedy; print(remedy.__file__)"],
                            capture_output=True, text=True, env=env, check=True).stdout
     assert where.startswith(str(site)), "remedy came from the wheel the workflow line names"

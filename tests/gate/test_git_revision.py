@@ -73,7 +73,7 @@ def test_deleting_or_rewriting_an_ever_active_answer_is_forbidden(base: Path) ->
     problems = list(forbidden_edits(changes, None))
     assert [(p.code, p.file) for p in problems] == [("G001", "remediations/answers/bags.yaml"),
                                                     ("G002", "remediations/answers/pets.yaml")]
-    assert "pause it" in problems[1].message and problems[1].line == 4
+    assert "remedy new answer --from pets" in problems[1].message and problems[1].line == 4
     # With logs, only an answer that really prevented failures is protected.
     assert [p.code for p in forbidden_edits(changes, {"pets": 3})] == ["G002"]
     assert "was served 3 times in the logs" in next(iter(forbidden_edits(changes, {"pets": 3}))).message

@@ -345,8 +345,9 @@ def test_the_distribution_name_is_ours_and_the_workflow_pins_it(repo: Path, run)
     assert 'remedy = "remedy.commands.app:main"' in pyproject, "the command stays remedy"
     run("init", ".")
     workflow = yaml.safe_load((repo / ".github/workflows/remedy.yml").read_text())
-    installs = [step["run"] for step in workflow["jobs"]["remedy"]["steps"] if "pip install" in step.get("run", "")]
-    assert installs == [f'pip install "{DISTRIBUTION}=={installed_version()}"']
+    installs = [step["env"]["REMEDY_REQUIREMENT"] for step in workflow["jobs"]["remedy"]["steps"]
+                if "pip install" in step.get("run", "")]
+    assert installs == [f"{DISTRIBUTION}[precise]=={installed_version()}"]
     version = run("--version")
     assert version.exit_code == 0 and version.stdout.strip() == f"remedy {installed_version()} ({DISTRIBUTION})"
 

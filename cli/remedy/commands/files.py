@@ -59,19 +59,21 @@ def validate(
     Prints `file:line:col: CODE severity: message`, then the totals; exits 1 when there are errors (or warnings
     with --strict).
     """
-    from remedy.report.problems import problems_github, problems_json, problems_summary, problems_text
+    from remedy.report.problems import github_notice, problems_github, problems_json, problems_summary, problems_text
     from remedy.validation import validate as validate_folder
 
     choose(fmt, VALIDATE_FORMATS, "--format")
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     result = validate_folder(config_from(ctx), semantic=semantic)
+    judge = result.judge.describe() if result.judge else None
     if fmt == "json":
-        write(problems_json(result.problems))
+        write(problems_json(result.problems, judge=result.judge.as_dict() if result.judge else None))
     elif fmt == "github":
-        write(problems_github(result.problems))
+        write(problems_github(result.problems) + (github_notice(judge) if judge else ""))
     else:
-        write(problems_text(result.problems) + problems_summary(result.problems, result.files) + "\n")
+        write(problems_text(result.problems) + problems_summary(result.problems, result.files)
+              + "\n" + (f"{judge}\n" if judge else ""))
     failed = any(p.severity == "error" or strict for p in result.problems)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 
@@ -158,20 +160,26 @@ def _scaffold(ctx: typer.Context, draft_kind: str, question: str | None, text: s
               must_not_match: list[str] | None = None, tag: list[str] | None = None,
               remediation_id: str | None = None, from_log: str | None = None,
               from_issue: str | None = None, logs: list[str] | None = None, since: str | None = None,
-              until: str | None = None) -> None:
+              until: str | None = None, from_id: str | None = None) -> None:
     from remedy.commands.analytics import parse_time
     from remedy.errors import UsageError
     from remedy.files.folder import display_path
     from remedy.files.scaffold import Draft, write_draft
 
     config = config_from(ctx)
-    if from_log and from_issue:
-        raise UsageError("use --from-log or --from-issue, not both")
+    if sum(bool(option) for option in (from_log, from_issue, from_id)) > 1:
+        raise UsageError("use one of --from, --from-log and --from-issue")
     if (from_log or from_issue) and not logs:
         raise UsageError("--from-log and --from-issue need --logs PATH")
     if (since or until) and not from_issue:
         raise UsageError("--since and --until choose the logs of --from-issue; use them with --from-issue")
-    if from_log or from_issue:
+    if from_id:
+        from remedy.files.scaffold import draft_replacing
+
+        draft = draft_replacing(config.remediations_dir, from_id)
+        draft.question = question or draft.question
+        draft.text = text or draft.text
+    elif from_log or from_issue:
         from remedy.analytics.drafts import draft_from_issue, draft_from_log
 
         draft = (draft_from_log(config, draft_kind, from_log, logs or [], text=text, verdict=verdict, note=note)
@@ -187,9 +195,12 @@ def _scaffold(ctx: typer.Context, draft_kind: str, question: str | None, text: s
     draft.also_matches += list(also_match or [])
     draft.must_not_match += list(must_not_match or [])
     draft.tags += list(tag or [])
-    draft.id = remediation_id
+    draft.id = remediation_id or draft.id
     path = write_draft(config.remediations_dir, draft)
     write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
+    if draft.replaces:
+        write(f"it replaces {draft.replaces}: edit its text, then `remedy pause {draft.replaces}` and "
+              f"`remedy activate {path.stem}` in the same pull request\n")
 
 
 QUESTION = typer.Option(None, "--question", help="The user question.")
@@ -212,15 +223,18 @@ def new_answer(ctx: typer.Context, question: str | None = QUESTION,
                also_match: list[str] | None = ALSO, must_not_match: list[str] | None = MUST_NOT,
                tag: list[str] | None = TAG, remediation_id: str | None = ID, from_log: str | None = FROM_LOG,
                from_issue: str | None = FROM_ISSUE, logs: list[str] | None = LOGS, since: str | None = SINCE,
-               until: str | None = UNTIL) -> None:
+               until: str | None = UNTIL,
+               from_id: str | None = typer.Option(None, "--from", help="Copy this answer as a new draft that "
+                                                  "replaces it (`replaces: ID`), to edit its text.")) -> None:
     """A draft Expert Answer.
 
     Example: remedy new answer --question "..." --answer "..."; or from the issue queue:
-    remedy new answer --from-issue 6ad3f8a27f30 --logs exports/logs.jsonl (the answer is left for you to write).
+    remedy new answer --from-issue 6ad3f8a27f30 --logs exports/logs.jsonl (the answer is left for you to write);
+    or a new version of an answer users were served: remedy new answer --from cabin-bag-size.
     """
     _scaffold(ctx, "answer", question, answer, also_match=also_match, must_not_match=must_not_match, tag=tag,
               remediation_id=remediation_id, from_log=from_log, from_issue=from_issue, logs=logs, since=since,
-              until=until)
+              until=until, from_id=from_id)
 
 
 @new_app.command("guidance")

@@ -178,6 +178,17 @@ def _calibrate_labels(config, labels: list[Path], pairs: Path | None, target: fl
     typer.echo(f"wrote threshold and margin to {path}", err=True)
 
 
+@model_app.command("fingerprint")
+def fingerprint(ctx: typer.Context) -> None:
+    """Print one word naming the models that decide (static, and the verifier when it does): a CI cache key.
+
+    The workflow `remedy init` writes keys its cache of .remedy/ with it (docs/pull-requests.md).
+    """
+    from remedy.matching.judge import judge_for
+
+    write(judge_for(config_from(ctx)).cache_key() + "\n")
+
+
 @model_app.command("adapt")
 def adapt(
     ctx: typer.Context,

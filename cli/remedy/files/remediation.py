@@ -36,6 +36,7 @@ class Remediation:
     review_by: datetime.date | None = None
     activated: datetime.datetime | None = None
     source_logs: tuple[str, ...] = ()
+    replaces: str | None = None  # an answer: the id of the answer whose new version this is
     created: datetime.datetime | None = None
     updated: datetime.datetime | None = None
     updated_by: str | None = None
@@ -95,6 +96,7 @@ class Remediation:
             review_by=values.get("review_by"),
             activated=parse_timestamp(values["activated"]) if "activated" in values else None,
             source_logs=tuple(str(item) for item in values.get("source_logs") or ()),
+            replaces=values.get("replaces"),
             created=parse_timestamp(values["created"]) if "created" in values else None,
             updated=parse_timestamp(values["updated"]) if "updated" in values else None,
             updated_by=values.get("updated_by"),

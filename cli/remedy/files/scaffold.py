@@ -41,6 +41,7 @@ class Draft:
     # Offered to the SME as commented-out lines: keep the ones that really are the same question.
     candidate_also_matches: list[str] = field(default_factory=list)
     id: str | None = None
+    replaces: str | None = None  # `new answer --from ID`: the answer this draft is a new version of
 
 
 def write_draft(remediations_dir: Path, draft: Draft) -> Path:
@@ -70,6 +71,24 @@ def write_draft(remediations_dir: Path, draft: Draft) -> Path:
         except FileExistsError:
             raise UsageError(f"{display_path(path)} already exists; nothing written") from None
     return path
+
+
+def draft_replacing(remediations_dir: Path, answer_id: str) -> Draft:
+    """`remedy new answer --from ID`: a copy of answer ID as a new draft that says it replaces it.
+
+    Its question, answer, also_matches, must_not_match and tags are the old answer's, to be edited; the
+    old answer stays as it was (what users were served), so the pull-request gate lets the change through.
+    The new draft takes a new id (`ID-2`, …): an id names one text for good."""
+    folder = load_folder(remediations_dir)
+    found = [r for r in folder.remediations if r.id == answer_id]
+    if not found:
+        raise UsageError(f"--from {answer_id}: no remediation with this id in {display_path(remediations_dir)}")
+    old = found[0]
+    if old.kind != "answer":
+        raise UsageError(f"--from {answer_id}: a {old.kind}, not an answer ({display_path(old.path)})")
+    new_id = unique_slug(old.id, taken_ids(remediations_dir, folder.remediations), fallback="answer")
+    return Draft("answer", old.question, old.text, also_matches=list(old.also_matches),
+                 must_not_match=list(old.must_not_match), tags=list(old.tags), id=new_id, replaces=old.id)
 
 
 def draft_file(remediations_dir: Path, draft: Draft, *, existing: set[str] | None = None) -> tuple[Path, str]:
@@ -119,6 +138,8 @@ def render_draft(draft: Draft, remediation_id: str) -> str:
         lines.append(f"tags: [{', '.join(scalar_text(tag) for tag in draft.tags)}]")
     if draft.source_logs:
         lines.append(f"source_logs: [{', '.join(scalar_text(log_id) for log_id in draft.source_logs)}]")
+    if draft.replaces:
+        lines.append(f"replaces: {scalar_text(draft.replaces)}")
     text = "\n".join(lines) + "\n"
     loaded = yaml.safe_load(text)
     if loaded["question"] != draft.question or loaded["id"] != remediation_id:  # pragma: no cover - a bug

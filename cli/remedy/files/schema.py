@@ -59,6 +59,9 @@ FIELDS: tuple[Field, ...] = (
     Field("review_by", "date", "After this date `validate` warns that the entry needs a fresh look."),
     Field("activated", "timestamp", "When the entry was last activated (written by `remedy activate`)."),
     Field("source_logs", "log_ids", "Ids of the failure logs this entry was created from."),
+    Field("replaces", "slug", "The id of the answer this one replaces: its text is a new version of that answer's "
+          "(written by `remedy new answer --from ID`; pause the old one when this one is activated).",
+          kinds=("answer",)),
     Field("created", "timestamp", "Creation time where the folder is not in git."),
     Field("updated", "timestamp", "Last edit time where the folder is not in git."),
     Field("updated_by", "string", "Last editor where the folder is not in git."),

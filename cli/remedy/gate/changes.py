@@ -8,7 +8,8 @@ from remedy.files.folder import Folder
 from remedy.files.remediation import Remediation
 
 COMPARED = ("kind", "status", "question", "text", "verdict", "note", "also_matches", "must_not_match",
-            "threshold", "tags", "owners", "review_by", "activated", "source_logs")
+            "threshold", "tags", "owners", "review_by", "activated", "source_logs",
+            "replaces")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from remedy.analytics.coverage import CoverageReport, CoverageRow
 from remedy.analytics.issue_queue import IssueDetail, IssueList, IssueSummary
 from remedy.analytics.preview import Preview
 from remedy.matching.settings_origin import settings_text
+from remedy.report.markdown_text import markdown_lines
 from remedy.report.tables import View, iso_z
 
 
@@ -64,27 +65,30 @@ PREVIEW = View(rows="logs", columns=("similarity", "margin", "failure", "current
 def issue_text(issue: IssueDetail, fmt: str) -> str:
     """`remedy issue N` for a person (table) or a pull request or ticket (markdown)."""
     heading = "## " if fmt == "markdown" else ""
-    lines = [f"{heading}issue {issue.rank} ({issue.id}): {issue.representative_query}",
+    # In a ticket or a pull request, texts from the logs are text, never Markdown (report/markdown_text.py).
+    t = markdown_lines if fmt == "markdown" else str
+    lines = [f"{heading}issue {issue.rank} ({issue.id}): {t(issue.representative_query)}",
              f"{issue.size} failures, mean severity {issue.mean_severity:.2f}, impact "
-             f"{issue.impact:.2f}, primary issue {issue.primary_issue}",
-             f"state {issue.state}" + (f", assignee {issue.assignee}" if issue.assignee else "")
+             f"{issue.impact:.2f}, primary issue {t(issue.primary_issue)}",
+             f"state {issue.state}" + (f", assignee {t(issue.assignee)}" if issue.assignee else "")
              + f"; first seen {_iso(issue.first_seen)}, last seen {_iso(issue.last_seen)}; last 7 days "
              f"{issue.trend.last_7_days} vs {issue.trend.previous_7_days} the 7 before"
-             + (f"\nnote: {issue.note}" if issue.note else "")
-             + "".join(f"\ndraft in progress: {draft} (still a scaffold: write its text; until then the issue "
+             + (f"\nnote: {t(issue.note)}" if issue.note else "")
+             + "".join(f"\ndraft in progress: {t(draft)} (still a scaffold: write its text; until then the issue "
                        "stays listed)" for draft in issue.drafts_in_progress), "",
              f"{heading}queries ({_queries_shown(len(issue.queries))}):"]
-    lines += [f"  - {query}" for query in issue.queries[:QUERIES_SHOWN]]
+    lines += [f"  - {t(query)}" for query in issue.queries[:QUERIES_SHOWN]]
     lines += ["", f"{heading}logs (most severe first):"]
     for row in issue.logs:
-        lines += [f"  {row.log_id}  {iso_z(row.timestamp)}  severity {row.severity or 0.0:.2f}  {row.primary_issue}",
-                  _labelled("query", row.query), _labelled("response", row.response or "")]
+        lines += [f"  {t(row.log_id)}  {iso_z(row.timestamp)}  severity {row.severity or 0.0:.2f}  "
+                  f"{t(row.primary_issue)}",
+                  _labelled("query", t(row.query)), _labelled("response", t(row.response or ""))]
         if row.context:
-            lines.append(_labelled("context", row.context))
+            lines.append(_labelled("context", t(row.context)))
         if row.scores:
-            lines.append(f"    scores:   {json.dumps(row.scores, default=str)}")
+            lines.append(f"    scores:   {t(json.dumps(row.scores, default=str))}")
         if row.metadata:
-            lines.append(f"    metadata: {json.dumps(row.metadata, ensure_ascii=False, default=str)}")
+            lines.append(f"    metadata: {t(json.dumps(row.metadata, ensure_ascii=False, default=str))}")
     lines += ["", f"remediate: {issue.remediate}",
               f"or decide: remedy triage {issue.id} --logs … --addressed | --no-action | --wont-fix | "
               "--assign HANDLE; or judge the response: remedy review " + issue.id + " --logs … --good | --bad"]

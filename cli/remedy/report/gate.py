@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from remedy.control_characters import visible
 from remedy.files.folder import display_path
 from remedy.gate.changes import Change
 from remedy.problems import count_errors
 from remedy.pull_request_check import CheckResult
+from remedy.report.markdown_text import markdown_block, markdown_code, markdown_text
 from remedy.report.problems import problems_github, problems_text
 from remedy.report.tables import json_document
 
@@ -19,6 +18,7 @@ def check_document(result: CheckResult) -> dict[str, Any]:
     impact = result.impact
     return {
         "base": result.base_ref, "base_commit": result.base_commit, "passed": errors == 0,
+        "judge": result.judge.as_dict() if result.judge else None,
         "errors": errors, "warnings": len(result.problems) - errors,
         "problems": [problem.as_dict() for problem in result.problems],
         "changes": [{"id": c.id, "change": c.what if c.what != "unchanged" else "renamed", "fields": list(c.fields),
@@ -39,7 +39,7 @@ def check_json(result: CheckResult) -> str:
 
 def check_text(result: CheckResult) -> str:
     document = check_document(result)
-    lines = [_summary(document), ""]
+    lines = [_summary(document), *([result.judge.describe()] if result.judge else []), ""]
     for change in document["changes"]:
         fields = f" ({', '.join(change['fields'])})" if change["fields"] else ""
         ask = ", ".join(owners_to_ask(change))
@@ -58,6 +58,8 @@ def check_markdown(result: CheckResult) -> str:
     document = check_document(result)
     impact = document["impact"]
     lines = [f"### remedy check: {'✅ passed' if document['passed'] else '❌ failed'}", "", _summary(document)]
+    if result.judge:
+        lines += ["", result.judge.describe()]
     everyone = list(dict.fromkeys(owner for change in document["changes"] for owner in owners_to_ask(change)))
     if everyone:
         lines += ["", f"owners to ask for review: {_handles(everyone)}"]
@@ -76,11 +78,27 @@ def check_markdown(result: CheckResult) -> str:
                 entry = by_id.get(change["id"])
                 row += f" {entry.newly_covered if entry else 0} | {entry.no_longer_covered if entry else 0} |"
             lines.append(row)
+    lines += _text_changes(result.changes)
     if result.problems:
         lines += ["", "**Problems**", ""]
         lines += [f"- {_code(f'{p.file}:{p.line}')} **{p.code}** {p.severity}: {_text(p.message)}"
                   for p in result.problems]
     return "\n".join(lines) + "\n"
+
+
+def _text_changes(changes: list[Change]) -> list[str]:
+    """The old and the new question / answer text of each entry whose text changed, so reviewers see the edit."""
+    lines = []
+    for change in changes:
+        old, new = change.base, change.current
+        if change.what != "modified" or old is None or new is None:
+            continue
+        for field, key in (("question", "question"), ("text", "answer" if new.kind == "answer" else new.kind)):
+            if field in change.fields:
+                before, after = (getattr(entry, field) for entry in (old, new))
+                lines += ["", f"**{markdown_code(change.id)}: {key} changed**", "", "before:",
+                          markdown_block(before), "after:", markdown_block(after)]
+    return (["", "**Text changes**"] + lines) if lines else []
 
 
 def owners_to_ask(change: dict[str, Any]) -> list[str]:
@@ -95,19 +113,13 @@ def _handles(owners: list[str], *, cell: bool = False) -> str:
 
 
 # Text from the pull request (a git author, a file name, a query quoted in a message) must stay inside its
-# table cell or list item: one line (newlines shown as \u000a), `|` escaped in a table, no raw HTML.
+# table cell or list item and render as the characters it is: report/markdown_text.py.
 def _text(text: str, *, cell: bool = False) -> str:
-    text = visible(text, one_line=True).replace("&", "&amp;").replace("<", "&lt;")
-    return text.replace("|", "\\|") if cell else text
+    return markdown_text(text)
 
 
 def _code(text: str, *, cell: bool = False) -> str:
-    """A code span that holds any text: a fence longer than its longest run of backticks (CommonMark)."""
-    text = visible(text, one_line=True)
-    fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    span = f"{fence}{pad}{text}{pad}{fence}"
-    return span.replace("|", "\\|") if cell else span  # GFM splits cells on | even inside code spans
+    return markdown_code(text)
 
 
 def check_github(result: CheckResult) -> str:

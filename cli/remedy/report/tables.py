@@ -25,6 +25,7 @@ from typing import Any
 
 from remedy.control_characters import visible
 from remedy.json_fields import JSON_NAME, OMIT_NONE  # the field metadata keys the encoder reads
+from remedy.report.markdown_text import markdown_text
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -138,9 +139,9 @@ def render_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
         return buffer.getvalue()
     # One cell, one line: a newline or tab inside a query would break the table's layout.
     cells = [[visible(_cell(row.get(column)), one_line=True) for column in columns] for row in rows]
-    if fmt == "markdown":
+    if fmt == "markdown":  # cells hold queries, answers, names: text, never Markdown (report/markdown_text.py)
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in cells]
+        lines += ["| " + " | ".join(markdown_text(cell) for cell in row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
     widths = [max([len(column), *(len(row[index]) for row in cells)]) for index, column in enumerate(columns)]
     lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)).rstrip()]
