@@ -25,6 +25,7 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -262,3 +263,22 @@ def _ordered(lines: list[Suggestion], order: str) -> list[Suggestion]:
             picked.extend(i for i in range(len(lines)) if i not in seen)
             break
     return [lines[i] for i in picked]
+
+
+def write_suggestion_labels(result: Suggestions, out: Path, *, inputs: Sequence[str | Path] = ()) -> int:
+    """Write the fill-in labels file of `result` to `out` (a new file; never one of `inputs`); the rows written."""
+    from remedy.files.atomic import write_atomically
+    from remedy.files.outputs import refuse_output_over_inputs
+    from remedy.matching.suggestion_labels import SuggestionLabel, render_suggestion_labels
+
+    refuse_output_over_inputs(out, inputs, option="--out")
+    if out.exists():
+        raise UsageError(f"--out {out} exists; choose a new file (or apply that one first: remedy suggest --apply "
+                         f"{out})")
+    rows = [SuggestionLabel(id=s.id, query=s.query, similarity=s.similarity, count=s.count) for s in result.suggestions]
+    summary = [f"{len(rows)} suggestions for {len(result.entries)} entries from {result.distinct_queries:,} distinct "
+               f"log queries ({result.logs:,} rows); band: {result.band:g} below each threshold, {result.order} first"]
+    text = render_suggestion_labels(rows, model=result.model, fingerprint=result.fingerprint,
+                                    questions={e.id: e.question for e in result.entries}, summary=summary)
+    write_atomically(out, text, exclusive=True)
+    return len(rows)
