@@ -61,6 +61,8 @@ def main() -> int:
     parser.add_argument("--worlds", nargs="+", default=["closed", "open"])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "teach.json")
     parser.add_argument("--band", type=float, default=BAND, help="how far below the threshold suggestions reach")
+    parser.add_argument("--with-negatives-only", action="store_true",
+                        help="score the folder as it is only (comparing orders or bands, not negatives)")
     parser.add_argument("--keep", type=Path, default=None, help="build the projects here and keep them")
     args = parser.parse_args()
     if not (args.data / "queries.jsonl").is_file():
@@ -96,9 +98,11 @@ def main() -> int:
                     write_folder(folder, rows, answered)
                     labels = teach(root, folder, logs, val_intents, k, order, run, args.band) if k else {}
                     with_negatives = score(root, folder, test, set(answered))
-                    bare = run / "without-negatives"
-                    drop_negatives(folder, bare)
-                    without = score(root, bare, test, set(answered))
+                    without = None
+                    if not args.with_negatives_only:
+                        bare = run / "without-negatives"
+                        drop_negatives(folder, bare)
+                        without = score(root, bare, test, set(answered))
                     result = {"world": world, "order": order if k else "-", "clicks": k, **labels,
                               "with_negatives": with_negatives, "without_negatives": without,
                               "seconds": round(time.perf_counter() - started, 1)}
@@ -231,7 +235,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
              "precision / recall | yes share | suggested (yes / no) | refused by the gate |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
-        w, wo = r["with_negatives"], r["without_negatives"]
+        w, wo = r["with_negatives"], r["without_negatives"] or {"precision": float("nan"), "recall": float("nan")}
         lines.append(f"| {r['world']} | {r['order']} | {r['clicks']} | {w['precision']:.3f} / {w['recall']:.3f} | "
                      f"{wo['precision']:.3f} / {wo['recall']:.3f} | "
                      + (f"{r['yes_share']:.2f} | {r['suggested']} ({r['yes']} / {r['no']}) | {r['refused_by_gate']} |"
