@@ -302,3 +302,90 @@ def test_deciding_from_every_entry_scores_equals_deciding_alone(query: str, kind
     near_alone = index.nearest_vector(vector, normalized[0], top=4)
     assert [i for i, _ in near_shared] == [i for i, _ in near_alone]
     assert [s for _, s in near_shared] == pytest.approx([s for _, s in near_alone], abs=1e-6)
+
+
+# -- rule 4: must_not_match ---------------------------------------------------------------------------------
+
+NEAR_MISS = "can i get a refund for a cancelled hotel"
+
+
+def _with_negatives(*negatives: str, delta: float = 0.0) -> MatchIndex:
+    entries = [MatchEntry(id="refund", kind="answer", status="active", question="can i get a refund for a cancelled "
+                          "flight", also_matches=("my flight got cancelled money back",), must_not_match=negatives),
+               *ENTRIES[1:]]
+    return MatchIndex(entries, bag_of_words, threshold=0.3, margin=0.0, delta=delta)
+
+
+def test_a_listed_near_miss_is_refused_and_says_by_what() -> None:
+    [before] = make_index(threshold=0.3, margin=0.0).decide([NEAR_MISS], kind="answer")
+    assert before.entry_id == "refund" and not before.blocked and before.negative_similarity is None
+    [after] = _with_negatives(NEAR_MISS.upper() + "?").decide([NEAR_MISS], kind="answer")
+    assert after.entry_id is None and not after.accepted and after.blocked
+    assert after.best_id == "refund" and after.negative_similarity == 1.0  # equal once normalized
+    assert after.similarity == pytest.approx(before.similarity)
+
+
+def test_a_query_nearer_a_negative_than_the_entry_is_refused_and_a_paraphrase_still_served() -> None:
+    index = _with_negatives("refund for a cancelled hotel room booking")
+    near, paraphrase = index.decide(["refund cancelled hotel room", "refund for my cancelled flight"], kind="answer")
+    assert near.best_id == "refund" and near.blocked and near.entry_id is None
+    assert near.negative_similarity is not None and near.negative_similarity >= near.similarity
+    assert paraphrase.entry_id == "refund" and not paraphrase.blocked
+    assert paraphrase.negative_similarity is not None and paraphrase.negative_similarity < paraphrase.similarity
+
+
+def test_delta_widens_the_refusal() -> None:
+    query = "refund for my cancelled flight"
+    [plain] = _with_negatives("refund for a cancelled hotel room booking").decide([query], kind="answer")
+    gap = plain.similarity - plain.negative_similarity
+    [wide] = _with_negatives("refund for a cancelled hotel room booking", delta=gap + 0.01).decide([query],
+                                                                                                    kind="answer")
+    assert not plain.blocked and wide.blocked and wide.entry_id is None
+
+
+def test_an_exact_match_is_never_blocked_and_leave_out_hides_the_negative_itself() -> None:
+    index = _with_negatives(NEAR_MISS, "can i get a refund for a cancelled flight")
+    [exact] = index.decide(["Can I get a refund for a cancelled flight"], kind="answer")
+    assert exact.exact and exact.entry_id == "refund"
+    [held_out] = _with_negatives(NEAR_MISS).decide([NEAR_MISS], kind="answer", leave_out_exact=True)
+    assert held_out.entry_id == "refund" and not held_out.blocked and held_out.negative_similarity is None
+
+
+def test_closest_negative_names_the_text() -> None:
+    index = _with_negatives("refund for a cancelled hotel room booking", "lost my luggage")
+    vector = bag_of_words(["refund cancelled hotel room"])[0]
+    text, similarity = index.closest_negative("refund", vector) or ("", 0.0)
+    assert text == "refund for a cancelled hotel room booking" and 0.5 < similarity < 1.0
+    assert index.closest_negative("baggage", vector) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.lists(questions, min_size=1, max_size=3), st.lists(questions, max_size=3)),
+             min_size=1, max_size=6),
+    st.lists(questions, min_size=1, max_size=4),
+    st.sampled_from([0.0, 0.02, 0.1]),
+    st.booleans(),
+)
+def test_rule_4_equals_brute_force(specs: list, queries: list[str], delta: float, leave_out: bool) -> None:
+    entries = [MatchEntry(id=f"e{i}", kind="answer", status="active", question=texts[0],
+                          also_matches=tuple(texts[1:]), must_not_match=tuple(negatives))
+               for i, (texts, negatives) in enumerate(specs)]
+    index = MatchIndex(entries, bag_of_words, threshold=0.2, margin=0.01, delta=delta)
+    for query, d in zip(queries, index.decide(queries, kind="answer", leave_out_exact=leave_out), strict=True):
+        if d.exact:
+            continue
+        owner = next(e for e in entries if e.id == d.best_id)
+        q = normalize_question(query)
+        kept = [t for t in dict.fromkeys(owner.must_not_match) if not (leave_out and normalize_question(t) == q)]
+        scores = [1.0 if normalize_question(t) == q else float(bag_of_words([t])[0] @ bag_of_words([query])[0])
+                  for t in kept]
+        nearest = max(scores, default=None)
+        if nearest is None:
+            assert d.negative_similarity is None and not d.blocked
+            continue
+        assert d.negative_similarity == pytest.approx(nearest, abs=1e-5)
+        if abs(nearest - (d.similarity - delta)) > 1e-5:  # away from the edge, where float rounding decides
+            assert d.blocked == (nearest >= d.similarity - delta and d.similarity > 0)
+        if d.blocked:
+            assert d.entry_id is None

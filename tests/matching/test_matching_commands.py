@@ -92,8 +92,14 @@ def test_test_command_passes_then_fails_on_a_conflict(folder: Path, run) -> None
 
 
 def test_must_not_match_that_matches_fails_test_and_validate(folder: Path, run) -> None:
+    # a near miss listed is refused by the decision itself (rule 4): test and validate pass
     write_answer(folder, "sourdough", "How do I bake sourdough bread?", status="active",
                  extra="must_not_match:\n  - how do i bake sourdough bread at home\n")
+    assert run("test").exit_code == 0
+    assert "M003" not in run("validate").stdout
+    # the same text as the question: the exact "yes" wins, so the "no" does nothing
+    write_answer(folder, "sourdough", "How do I bake sourdough bread?", status="active",
+                 extra="must_not_match:\n  - how do i bake sourdough bread\n")
     result = run("test")
     assert result.exit_code == 1
     validate = run("validate")

@@ -1,7 +1,7 @@
 """An on-disk cache of attribution decisions per distinct normalized query (DESIGN 2.5).
 
 A decision depends only on the query text, the folder's matchable fields (ids, kinds, statuses,
-texts, thresholds), the model and the decision settings; the cache is keyed by all of them
+texts, must_not_match, thresholds), the model and the decision settings; the cache is keyed by all of them
 (`decision_key`), so a warm run decides only queries it has not seen and a changed folder or model
 starts afresh. Layout: `.remedy/decisions/<key>/part-*.parquet`, each row a (query, remediation,
 kind, role, similarity, margin) decision, or a query with a NULL remediation when nothing was
@@ -33,8 +33,8 @@ from remedy.files.atomic import write_atomically
 if TYPE_CHECKING:
     from remedy.matching.matcher import Matcher
 
-# Bump when the decision rule or the screen changes what a query is attributed to.
-DECISION_VERSION = 1
+# Bump when the decision rule or the screen changes what a query is attributed to (2: must_not_match decides).
+DECISION_VERSION = 2
 FOLDER = "decisions"
 MAX_FILES = 16  # beyond this, a flush merges the files into one
 KEEP_KEYS = 8  # folders of other keys (other folders, models, settings) kept besides the current one
@@ -43,10 +43,10 @@ log = logging.getLogger("remedy")
 
 def decision_key(matcher: Matcher) -> str:
     """A short hash of everything a decision depends on besides the query."""
-    entries = sorted((e.id, e.kind, e.status, e.question, list(e.also_matches), e.threshold)
+    entries = sorted((e.id, e.kind, e.status, e.question, list(e.also_matches), e.threshold, list(e.must_not_match))
                      for e in matcher.index.entries)
     shape = {"version": DECISION_VERSION, "model": matcher.embedder.fingerprint, "threshold": matcher.threshold,
-             "margin": matcher.margin, "entries": entries}
+             "margin": matcher.margin, "delta": matcher.index.delta, "entries": entries}
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 

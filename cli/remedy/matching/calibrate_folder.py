@@ -337,8 +337,10 @@ def _folder_examples(built: Matcher, candidates: Sequence[Remediation], kind: st
     owners = [(text, r.id) for r in candidates for text in r.must_not_match]
     if owners:
         # A must_not_match says its own entry is wrong for it, nothing about the others (it may well be
-        # another entry's question): it is a label only where its own entry comes first.
-        decisions = built.index.decide([text for text, _ in owners], kind=kind, statuses=STATUSES)
+        # another entry's question): it is a label only where its own entry comes first. Listed, it is refused
+        # by rule 4 whatever the settings, so it is judged held out, as if not listed (the others still count).
+        decisions = built.index.decide([text for text, _ in owners], kind=kind, statuses=STATUSES,
+                                       leave_out_exact=True)
         own = [d for d, (_, owner) in zip(decisions, owners, strict=True) if d.best_id == owner]
         if own:
             parts.append(Evidence.from_decisions(own, [set() for _ in own]))

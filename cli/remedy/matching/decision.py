@@ -17,6 +17,12 @@ Rule (for one kind and a set of statuses, the *candidates*):
    between two remediations is ambiguous, and serving either verbatim answer is a gamble.
 3. Ties are broken deterministically: higher similarity, then status ``active`` before ``draft``
    (before anything else), then the lower id.
+4. Negatives: the best candidate is refused (nothing is served) when the query's similarity to the
+   nearest of its `must_not_match` texts reaches its similarity to the candidate's own texts less
+   `NEGATIVE_DELTA` (a query equal to one of them, normalized, scores 1.0 there). The expert's "not
+   this" outranks the cosine: a near miss listed once stays refused, and so do queries nearer to it
+   than to the entry. An exact match (rule 1) is the expert's "yes" and is never blocked. Refusing
+   rather than letting the runner-up compete was chosen by measurement (docs/matching.md).
 
 A query with no known token (a zero vector) never matches except exactly.
 """
@@ -33,6 +39,9 @@ from remedy.normalize import normalize_question
 # Keep each similarity block (queries x entry texts, float32) near this many cells: ~64 MB.
 _BLOCK_CELLS = 16_000_000
 _STATUS_RANK = {"active": 0, "draft": 1, "paused": 2}
+# Rule 4's slack: a query is refused an entry when its nearest `must_not_match` scores at least the entry's
+# own similarity less this. Chosen on CLINC150 validation (benchmarks/negatives.py, docs/matching.md).
+NEGATIVE_DELTA = 0.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class MatchEntry:
     question: str
     also_matches: tuple[str, ...] = ()
     threshold: float | None = None
+    must_not_match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,10 @@ class Decision:
     margin: float  # similarity - runner_up_similarity
     exact: bool  # normalized query identical to one of the best entry's texts
     accepted: bool
+    # Rule 4: the best entry's nearest must_not_match (its similarity; None when it has none), and whether
+    # that refused the entry. A blocked decision is refused at every threshold and margin.
+    negative_similarity: float | None = None
+    blocked: bool = False
 
 
 _NO_CANDIDATE = Decision(None, None, 0.0, None, 0.0, 0.0, False, False)
@@ -77,12 +91,19 @@ class _View:
     position: dict[int, int]  # entry index -> column in this view
     text_position: dict[int, list[int]]  # text row -> its text columns in this view
     ids: tuple[str, ...]  # entry id per column (built once: a per-call list cost 1,000 lookups a query)
+    # The candidates' must_not_match texts, grouped by entry column (rule 4):
+    negatives_t: np.ndarray  # (dim, n_negatives) float32, transposed
+    negative_rows: np.ndarray  # row of each column in the index's negative matrix
+    negative_starts: np.ndarray  # first column of each group (for np.maximum.reduceat)
+    negative_group: np.ndarray  # (n_entries,) the entry column's group, -1 when it has no negatives
 
 
 class MatchIndex:
     """Entries embedded once; decisions for any number of queries.
 
-    `encode` maps texts to L2-normalized float32 rows (an `Embedder.encode`, possibly cached).
+    `encode` maps texts to L2-normalized float32 rows (an `Embedder.encode`, possibly cached);
+    `entry_encode`, when given, embeds the entries' own texts and negatives (the verifier's screen must not
+    empty a `must_not_match` far from every question). `delta` is rule 4's slack.
     """
 
     def __init__(
@@ -91,6 +112,9 @@ class MatchIndex:
         encode: Callable[[Sequence[str]], np.ndarray],
         threshold: float,
         margin: float,
+        *,
+        entry_encode: Callable[[Sequence[str]], np.ndarray] | None = None,
+        delta: float = NEGATIVE_DELTA,
     ) -> None:
         # Sorting once by the tie-break order makes np.argmax's "first maximum" the right winner.
         self.entries: tuple[MatchEntry, ...] = tuple(
@@ -98,7 +122,9 @@ class MatchIndex:
         )
         self.threshold = float(threshold)
         self.margin = float(margin)
+        self.delta = float(delta)
         self._encode = encode
+        entry_encode = entry_encode or encode
         texts: list[str] = []
         owners: list[int] = []
         self._exact: dict[str, list[int]] = {}
@@ -112,8 +138,24 @@ class MatchIndex:
         self._rows_by_text: dict[str, list[int]] = {}
         for row, text in enumerate(texts):
             self._rows_by_text.setdefault(normalize_question(text), []).append(row)
-        vectors = np.asarray(encode(texts), dtype=np.float32) if texts else np.zeros((0, 0), np.float32)
+        vectors = np.asarray(entry_encode(texts), dtype=np.float32) if texts else np.zeros((0, 0), np.float32)
         self._vectors = unit_rows(vectors)
+        negatives: list[str] = []
+        negative_owners: list[int] = []
+        self._negative_exact: dict[str, list[int]] = {}  # normalized must_not_match -> its entries
+        self._negative_rows_by_text: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.entries):
+            own = list(dict.fromkeys(entry.must_not_match))
+            for text in own:
+                self._negative_rows_by_text.setdefault(normalize_question(text), []).append(len(negatives))
+                negatives.append(text)
+                negative_owners.append(index)
+            for normalized in {normalize_question(t) for t in own} - {""}:
+                self._negative_exact.setdefault(normalized, []).append(index)
+        self._negative_texts = tuple(negatives)
+        self._negative_owners = np.asarray(negative_owners, dtype=np.int64)
+        self._negatives = (unit_rows(np.asarray(entry_encode(negatives), dtype=np.float32)) if negatives
+                           else np.zeros((0, self.dim), np.float32))
         self._views: dict[tuple[str | None, frozenset[str] | None], _View] = {}
 
     @property
@@ -164,15 +206,18 @@ class MatchIndex:
         if every_entry is not None and not leave_out_exact:
             # The columns of every_entry are the entries in index order; a fancy index copies (the block is
             # modified in place below).
-            return self._decide_block(view, every_entry[:, view.entries], normalized_queries)
-        block = max(1, _BLOCK_CELLS // max(1, view.text_rows.size))
+            negative = self._negative_scores(view, query_vectors)
+            return self._decide_block(view, every_entry[:, view.entries], normalized_queries, negative)
+        block = max(1, _BLOCK_CELLS // max(1, view.text_rows.size + view.negative_rows.size))
         decisions: list[Decision] = []
         for start in range(0, n, block):
             stop = min(n, start + block)
             chunk = normalized_queries[start:stop]
             hidden = self._own_text_columns(view, chunk) if leave_out_exact else None
             scores = self._entry_scores(view, query_vectors[start:stop], hidden)
-            decisions.extend(self._decide_block(view, scores, chunk, exact_allowed=not leave_out_exact))
+            hidden_negatives = self._own_negative_columns(view, chunk) if leave_out_exact else None
+            negative = self._negative_scores(view, query_vectors[start:stop], hidden_negatives)
+            decisions.extend(self._decide_block(view, scores, chunk, negative, exact_allowed=not leave_out_exact))
         return decisions
 
     def scores(
@@ -239,6 +284,21 @@ class MatchIndex:
         order = candidates[np.argsort(-row[candidates], kind="stable")][:top]
         return [(view.ids[c], float(row[c])) for c in order]
 
+    def closest_negative(self, entry_id: str, query_vector: np.ndarray,
+                         normalized_query: str | None = None) -> tuple[str, float] | None:
+        """The entry's `must_not_match` nearest the query and its similarity (1.0 when equal, normalized)."""
+        rows = [i for i, e in enumerate(self.entries) if e.id == entry_id]
+        if not rows or not (self._negative_owners == rows[0]).any():
+            return None
+        columns = np.flatnonzero(self._negative_owners == rows[0])
+        scores = (self._negatives[columns] @ unit_rows(query_vector.reshape(1, -1))[0]).astype(np.float64)
+        if normalized_query is not None:
+            for j, column in enumerate(columns.tolist()):
+                if normalize_question(self._negative_texts[column]) == normalized_query:
+                    scores[j] = 1.0
+        best = int(np.argmax(scores))
+        return self._negative_texts[int(columns[best])], float(scores[best])
+
     def closest_text(self, entry_id: str, query_vector: np.ndarray) -> str | None:
         """The entry's text (question or one of its also_matches) closest to the query: what its score is of."""
         rows = [i for i, e in enumerate(self.entries) if e.id == entry_id]
@@ -267,7 +327,8 @@ class MatchIndex:
         entries = np.asarray(chosen, dtype=np.int64)
         if entries.size == 0 or self._owners.size == 0:
             empty = np.zeros(0, np.int64)
-            return _View(empty, empty, (), np.zeros((0, 0), np.float32), np.zeros(0, np.float32), {}, {}, ())
+            return _View(empty, empty, (), np.zeros((0, 0), np.float32), np.zeros(0, np.float32), {}, {}, (),
+                         np.zeros((0, 0), np.float32), empty, empty, empty)
         mask = np.isin(self._owners, entries)
         grouped = np.flatnonzero(mask)  # owners are sorted, so groups follow the entries' order
         counts = np.bincount(self._owners[grouped], minlength=len(self.entries))[entries]
@@ -299,6 +360,14 @@ class MatchIndex:
             dtype=np.float32,
         )
         matrix_t = np.ascontiguousarray(self._vectors[text_rows].T)
+        # Negatives grouped by entry column: one product and one reduceat give each entry's nearest negative.
+        # (owners are ascending like `chosen`, so the rows come grouped in the view's column order)
+        negative_rows = np.flatnonzero(np.isin(self._negative_owners, entries)).astype(np.int64)
+        negative_counts = np.bincount(self._negative_owners, minlength=len(self.entries))[entries].astype(np.int64)
+        having = np.flatnonzero(negative_counts)
+        negative_group = np.full(entries.size, -1, dtype=np.int64)
+        negative_group[having] = np.arange(having.size)
+        negative_starts = (np.concatenate(([0], np.cumsum(negative_counts)[:-1]))[having]).astype(np.int64)
         return _View(
             entries,
             text_rows,
@@ -308,6 +377,11 @@ class MatchIndex:
             {e: c for c, e in enumerate(chosen)},
             _positions(text_rows),
             tuple(self.entries[i].id for i in chosen),
+            np.ascontiguousarray(self._negatives[negative_rows].T) if negative_rows.size
+            else np.zeros((self.dim, 0), np.float32),
+            negative_rows,
+            negative_starts,
+            negative_group,
         )
 
     def _own_text_columns(self, view: _View, normalized: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -320,6 +394,30 @@ class MatchIndex:
                     rows.append(q)
                     columns.append(column)
         return np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64)
+
+    def _own_negative_columns(self, view: _View, normalized: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, negative column) pairs where the query is one of the view's own negatives."""
+        rows: list[int] = []
+        columns: list[int] = []
+        if view.negative_rows.size:
+            position = {int(r): c for c, r in enumerate(view.negative_rows.tolist())}
+            for q, text in enumerate(normalized):
+                for negative_row in self._negative_rows_by_text.get(text, ()):
+                    if negative_row in position:
+                        rows.append(q)
+                        columns.append(position[negative_row])
+        return np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64)
+
+    @staticmethod
+    def _negative_scores(view: _View, query_vectors: np.ndarray,
+                         hidden: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+        """(n_queries, entries with negatives): each such entry's nearest negative; None when none has any."""
+        if view.negative_rows.size == 0:
+            return None
+        scores = unit_rows(np.asarray(query_vectors, dtype=np.float32)) @ view.negatives_t
+        if hidden is not None and hidden[0].size:
+            scores[hidden] = -np.inf
+        return np.maximum.reduceat(scores, view.negative_starts, axis=1)
 
     @staticmethod
     def _entry_scores(
@@ -340,7 +438,8 @@ class MatchIndex:
         return np.maximum(text_scores, -1.0) if hidden is not None else text_scores
 
     def _decide_block(
-        self, view: _View, scores: np.ndarray, normalized: Sequence[str], *, exact_allowed: bool = True
+        self, view: _View, scores: np.ndarray, normalized: Sequence[str], negative: np.ndarray | None = None,
+        *, exact_allowed: bool = True
     ) -> list[Decision]:
         n_queries, n_entries = scores.shape
         rows = np.arange(n_queries)
@@ -355,10 +454,23 @@ class MatchIndex:
         else:
             second = np.full(n_queries, -1)
             second_score = np.zeros(n_queries, np.float32)
+        # Rule 4: the leader's nearest negative (-inf where it has none).
+        group = view.negative_group[best]
+        nearest_negative = np.full(n_queries, -np.inf, dtype=np.float64)
+        if negative is not None:
+            has = group >= 0
+            nearest_negative[has] = negative[rows[has], group[has]]
+        if self._negative_exact and exact_allowed:
+            for q, text in enumerate(normalized):
+                for index in self._negative_exact.get(text, ()):
+                    if view.position.get(index) == int(best[q]):
+                        nearest_negative[q] = 1.0
+        blocked = (nearest_negative >= best_score - self.delta) & (best_score > 0.0)
         accepted = (
             (best_score >= view.thresholds[best])
             & (best_score - second_score >= self.margin)
             & (best_score > 0.0)  # a zero vector (no known token) scores 0 everywhere
+            & ~blocked
         )
         ids = view.ids
         decisions: list[Decision] = []
@@ -370,6 +482,7 @@ class MatchIndex:
             b, s = int(best[q]), int(second[q])
             sim, runner = float(best_score[q]), float(second_score[q])
             ok = bool(accepted[q])
+            near = float(nearest_negative[q])
             decisions.append(
                 Decision(
                     entry_id=ids[b] if ok else None,
@@ -380,6 +493,8 @@ class MatchIndex:
                     margin=sim - runner,
                     exact=False,
                     accepted=ok,
+                    negative_similarity=near if near > -np.inf else None,
+                    blocked=bool(blocked[q]),
                 )
             )
         return decisions

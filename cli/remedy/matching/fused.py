@@ -119,6 +119,15 @@ class ScreenedEncoder:
             best[start:start + block] = (static_vectors[start:start + block] @ self._screen).max(axis=1)
         return best >= self.fused.settings.screen
 
+    def entry_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Both parts for every text, from the caches: entry texts and `must_not_match` (never screened out: a
+        negative far from every question still blocks the queries near it)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.fused.dim), np.float32)
+        static = np.asarray(self._static(texts), np.float32).reshape(len(texts), -1)
+        return self.fused.join(static, np.asarray(self._verifier(texts), np.float32))
+
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         static = np.asarray(self._static(texts), np.float32).reshape(len(texts), -1)

@@ -174,7 +174,8 @@ def match_entries(remediations: Sequence[Remediation]) -> list[Any]:
     from remedy.matching.decision import MatchEntry
 
     return [MatchEntry(id=r.id, kind=r.kind, status=r.status, question=r.question,
-                       also_matches=tuple(r.also_matches), threshold=r.threshold) for r in remediations]
+                       also_matches=tuple(r.also_matches), threshold=r.threshold,
+                       must_not_match=tuple(r.must_not_match)) for r in remediations]
 
 
 def verifier_for(config: Config) -> tuple[Any, str | None]:
@@ -229,7 +230,7 @@ def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedd
     default_threshold, default_margin = decision_settings(config, scorer)
     threshold = default_threshold if threshold is None else threshold
     margin = default_margin if margin is None else margin
-    index = MatchIndex(entries, encode, threshold, margin)
+    index = MatchIndex(entries, encode, threshold, margin, entry_encode=getattr(encode, "entry_vectors", None))
     return Matcher(index=index, embedder=scorer, encode=encode, threshold=threshold, margin=margin,
                    by_id={r.id: r for r in remediations}, query_encode=query_encode,
                    static_encode=static_encode, pair_encode=rounded_encoder(scorer), verifier_encode=verifier_encode)

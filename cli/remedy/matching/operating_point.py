@@ -77,7 +77,8 @@ class Evidence:
                        weight: Sequence[float] | None = None, stratum: Sequence[int] | None = None) -> Evidence:
         """Decisions of the rule and, per query, the entries that are right answers (empty: none is)."""
         return cls.build(
-            [d.similarity for d in decisions],
+            # a query a must_not_match blocked is refused at every threshold and margin (decision rule 4)
+            [-1.0 if d.blocked else d.similarity for d in decisions],
             [d.margin for d in decisions],
             [d.best_id is not None and d.best_id in r for d, r in zip(decisions, right, strict=True)],
             [bool(r) for r in right],

@@ -1,15 +1,19 @@
 """A `must_not_match` example matches its own remediation.
 
-The SME said this query must not get this entry, but the matcher would serve it. Raise the entry's
-`threshold`, make its question more specific, or run `remedy calibrate`.
+Since the decision reads `must_not_match` (a query as near to one of them as to the entry is refused it,
+docs/matching.md), a listed near miss is refused by itself; it still matches when the same text is also
+the entry's question or one of its `also_matches` (after normalization): an exact match is the expert's
+"yes" and wins, so the "no" does nothing. Keep the text in one list only.
 
-Bad (in an answer about refunds for cancelled flights, with a loose threshold):
+Bad (the same text said both ways):
 
-    threshold: 0.5
-    must_not_match:
+    question: Can I get a refund if my flight is cancelled?
+    also_matches:
       - can I get a refund on a hotel booking
+    must_not_match:
+      - Can I get a refund on a hotel booking?
 
-Good: the project threshold from `remedy calibrate`, and a specific question.
+Good: the hotel question in `must_not_match` only (or in another entry's `also_matches`).
 """
 
 from collections.abc import Iterator
