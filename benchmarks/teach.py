@@ -61,6 +61,9 @@ def main() -> int:
     parser.add_argument("--worlds", nargs="+", default=["closed", "open"])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "teach.json")
     parser.add_argument("--band", type=float, default=BAND, help="how far below the threshold suggestions reach")
+    parser.add_argument("--logs-from", choices=["val", "val+train"], default="val",
+                        help="the unlabelled logs: the validation split (the protocol), or also the train queries "
+                             "the folder does not hold (~115 a intent: a budget of 40 clicks does not run out)")
     parser.add_argument("--with-negatives-only", action="store_true",
                         help="score the folder as it is only (comparing orders or bands, not negatives)")
     parser.add_argument("--keep", type=Path, default=None, help="build the projects here and keep them")
@@ -76,13 +79,21 @@ def main() -> int:
     (root / "remedy.toml").write_text("# the defaults of the model in use\n", encoding="utf-8")
     logs = root / "logs.jsonl"
     val = [r for r in rows + oos if r["split"] == "val"]
+    if args.logs_from == "val+train":
+        seen: dict[str, int] = defaultdict(int)
+        for r in rows + oos:
+            if r["split"] == "train":
+                seen[r["intent"]] += 1
+                if seen[r["intent"]] > 1 + PHRASINGS:  # never a text of the folder
+                    val.append(r)
     write_logs(logs, val)
     val_intents: dict[str, set[str]] = defaultdict(set)
     for r in val:
         val_intents[normalize_question(r["text"])].add(r["intent"])
     test = [r for r in rows + oos if r["split"] == "test"]
     intents = sorted({r["intent"] for r in rows})
-    report: dict[str, Any] = {"data": str(args.data), "band": args.band, "logs": len(val), "test": len(test),
+    report: dict[str, Any] = {"data": str(args.data), "band": args.band, "logs_from": args.logs_from,
+                              "logs": len(val), "test": len(test),
                               "results": []}
     try:
         for world in args.worlds:
@@ -93,7 +104,7 @@ def main() -> int:
                     if k == 0 and baseline is not None:
                         continue  # no click: the same folder whatever the order
                     started = time.perf_counter()
-                    run = root / f"{world}-{order}-{k}-{args.band:g}"
+                    run = root / f"{world}-{order}-{k}-{args.band:g}-{args.logs_from}"
                     folder = run / "remediations"
                     write_folder(folder, rows, answered)
                     labels = teach(root, folder, logs, val_intents, k, order, run, args.band) if k else {}

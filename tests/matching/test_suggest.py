@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import git, write, write_answer
+from tests.serving.server_process import start_server
 
 from remedy import Remediations
 
+SERVED_NEAR_MISS = "can i get money back if my flight is delayed"  # refund serves it today
+ITS_PARAPHRASE = "can i get my money back if my flight is delayed"  # too: the audit folds the two in one line
 PARAPHRASE = "can my dog fly with me"  # in pets' band: its best entry, below the threshold
 NEAR_MISS = "how do I get a refund when my flight is delayed"  # in refund's band, but not its question
 REFUND_FILE = """\
@@ -36,7 +39,7 @@ def project(repo: Path) -> Path:
                  extra="activated: 2026-11-03T10:00:00Z\n")
     queries = [PARAPHRASE] * 3 + ["Can my dog fly with me?", NEAR_MISS, NEAR_MISS,
                                   "cancelled flight refund", "what is the weather in paris",
-                                  "can i get a refund for my hotel booking"]
+                                  "can i get a refund for my hotel booking", SERVED_NEAR_MISS, ITS_PARAPHRASE]
     with (repo / "logs.jsonl").open("w", encoding="utf-8") as out:
         for i, query in enumerate(queries):
             out.write(json.dumps({"id": f"log-{i}", "timestamp": f"2026-11-2{i % 9}T10:00:00Z", "query": query,
@@ -77,7 +80,9 @@ def test_suggest_lists_the_band_folded_with_counts(project: Path, run) -> None:
     assert {e["id"] for e in report["entries"]} == {"pets", "refund"}
     audit = json.loads(run("suggest", "refund", "--logs", "logs.jsonl", "--served", "--format", "json").stdout)
     served = [s for s in audit["suggestions"] if s["served"]]
-    assert [s["query"] for s in served] == ["cancelled flight refund"]
+    # the two delayed-flight queries are near-duplicates: one line (the nearer), two variants, two rows
+    assert {(s["query"], s["variants"], s["count"]) for s in served} == {("cancelled flight refund", 1, 1),
+                                                                         (ITS_PARAPHRASE, 2, 2)}
     for fmt in ("table", "csv", "markdown"):
         shown = run("suggest", "--logs", "logs.jsonl", "--format", fmt)
         assert shown.exit_code == 0 and PARAPHRASE in shown.stdout
@@ -183,3 +188,31 @@ def test_a_named_draft_gets_its_band_as_if_active(project: Path, run) -> None:
     report = json.loads(run("suggest", "dogs", "--logs", "logs.jsonl", "--format", "json").stdout)
     assert [e["id"] for e in report["entries"]] == ["dogs"] and report["entries"][0]["status"] == "draft"
     assert all(s["id"] == "dogs" for s in report["suggestions"])
+
+
+def test_a_no_from_the_audit_is_refused_by_the_api_match_serve_and_coverage(project: Path, run) -> None:
+    """The audit (`--served`) shows a near miss refund serves today; the expert says no: after --apply it and
+    its paraphrase are refused everywhere (the decision reads must_not_match), the real paraphrases stay."""
+    assert Remediations.load(project / "remediations").answer_for(ITS_PARAPHRASE).id == "refund"  # type: ignore[union-attr]
+    before = json.loads(run("coverage", "--logs", "logs.jsonl", "--format", "json").stdout)
+    assert run("suggest", "refund", "--logs", "logs.jsonl", "--served", "--out", "labels.yaml").exit_code == 0
+    fill(project / "labels.yaml", {ITS_PARAPHRASE: "no", "cancelled flight refund": "yes"})
+    applied = run("suggest", "--apply", "labels.yaml")
+    assert applied.exit_code == 0, applied.stderr
+    assert f"must_not_match:\n  - {ITS_PARAPHRASE}\n" in (project / "remediations/answers/refund.yaml").read_text()
+    assert run("test").exit_code == 0
+    api = Remediations.load(project / "remediations")
+    assert api.answer_for(SERVED_NEAR_MISS) is None and api.answer_for(ITS_PARAPHRASE) is None
+    assert api.answer_for("cancelled flight refund").id == "refund"  # type: ignore[union-attr]
+    assert api.answer_for("they cancelled my flight, do i get a refund").id == "refund"  # type: ignore[union-attr]
+    assert json.loads(run("match", ITS_PARAPHRASE, "--format", "json").stdout)["answer"] is None
+    after = json.loads(run("coverage", "--logs", "logs.jsonl", "--format", "json").stdout)
+    covered = {r["id"]: r["covered_logs"] for r in after["remediations"]}
+    assert covered["refund"] == {r["id"]: r["covered_logs"] for r in before["remediations"]}["refund"] - 2
+    server = start_server(project)
+    try:
+        for query, expected in ((ITS_PARAPHRASE, None), ("cancelled flight refund", "refund")):
+            reply = server.request("POST", "/v1/match", {"query": query}, token=None)
+            assert reply.status == 200 and (reply.body["answer"] or {}).get("id") == expected, reply.body
+    finally:
+        server.stop()

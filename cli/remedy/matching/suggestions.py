@@ -38,7 +38,7 @@ from remedy.matching.decision import Decision, unit_rows
 from remedy.matching.matcher import Matcher, build_matcher, uncalibrated_notice
 from remedy.normalize import normalize_question
 
-BAND = 0.15  # how far below the entry's threshold the band reaches (docs/matching.md: chosen on CLINC150)
+BAND = 0.25  # how far below the entry's threshold the band reaches: beyond it most are a no (docs/matching.md)
 FOLD = 0.95  # cosine at which two distinct queries are one suggestion (near-duplicates)
 DEFAULT_LIMIT = 20
 ORDER_NEAREST = "nearest"
