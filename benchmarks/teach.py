@@ -149,7 +149,7 @@ def write_folder(folder: Path, rows: list[dict], answered: list[str]) -> None:
     for intent in answered:
         texts = by_intent[intent]
         entry_id = intent.replace("_", "-")
-        lines = ["kind: answer", f"id: {entry_id}", "status: active",
+        lines = ["kind: answer", f"id: {yaml_text(entry_id)}", "status: active",  # the intent "no" is no boolean
                  f"question: {yaml_text(texts[0])}", f"answer: The answer about {intent.replace('_', ' ')}.",
                  "also_matches:", *(f"  - {yaml_text(t)}" for t in texts[1:1 + PHRASINGS])]
         (folder / f"{entry_id}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
