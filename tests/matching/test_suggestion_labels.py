@@ -23,7 +23,7 @@ from remedy.matching.suggestion_labels import (
     parse_suggestion_labels,
     render_suggestion_labels,
 )
-from remedy.matching.suggestions import ORDER_SPREAD, LogQueries, suggest_for_queries
+from remedy.matching.suggestions import ORDER_NEAREST, ORDER_SPREAD, LogQueries, suggest_for_queries
 
 # One line of text: no line break YAML counts, no lone surrogate (not encodable), something besides white space.
 ONE_LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60).filter(
@@ -117,14 +117,16 @@ def test_the_band_is_folded_and_ordered() -> None:
     names = sorted(at)
     queries = LogQueries(normalized=names, texts=names, counts=np.array([2] * len(names)),
                          failures=np.array([1] * len(names)), rows=2 * len(names))
-    result = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=10, band=0.25)
+    result = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=10, band=0.25,
+                                 order=ORDER_NEAREST)
     # the near-duplicates (cosine 0.99+ to each other) are one line with both counts; nearest first
     assert [(s.query, s.count, s.variants) for s in result.suggestions] == [("q-85", 4, 2), ("q-75", 2, 1),
                                                                            ("q-70", 2, 1)]
     assert result.entries[0].in_band == 4 and result.entries[0].served_queries == 1
     audit = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=10, band=0.25, served=True)
     assert [s.query for s in audit.suggestions if s.served] == ["q-served"]
-    nearest = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=2, band=0.25)
+    nearest = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=2, band=0.25,
+                                  order=ORDER_NEAREST)
     assert [s.query for s in nearest.suggestions] == ["q-85", "q-75"]
     spread = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=2, band=0.25,
                                  order=ORDER_SPREAD)

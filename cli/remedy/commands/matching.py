@@ -85,6 +85,8 @@ def suggest(
     served: bool = typer.Option(False, "--served", help="Also list what each entry already serves (least "
                                 "certain first): an audit."),
     limit: int = typer.Option(20, "--limit", help="Suggestions per entry (and as many served ones with --served)."),
+    order: str = typer.Option("default", "--order", help="spread (over the band, the default: more recall per "
+                              "click on CLINC150) or nearest (the nearest first)."),
     out: Path | None = typer.Option(None, "--out", help="Write the suggestions as a fill-in labels file "
                                     "(label: yes | no | skip); must not exist yet."),
     apply: Path | None = typer.Option(None, "--apply", help="Apply a filled-in labels file: yes -> also_matches, "
@@ -117,7 +119,10 @@ def suggest(
         return
     if not logs:
         raise UsageError("remedy suggest needs --logs PATH… (or --apply FILE)")
-    result = suggest_core(config, logs, ids or (), served=served, limit=limit, strict=strict,
+    from remedy.matching.suggestions import DEFAULT_ORDER, ORDERS
+
+    chosen = DEFAULT_ORDER if order == "default" else choose(order, ORDERS, "--order")
+    result = suggest_core(config, logs, ids or (), served=served, limit=limit, order=chosen, strict=strict,
                           since=parse_time(since, "--since"), until=parse_time(until, "--until"))
     report_skipped(result.skipped_lines, result.first_skipped)
     if result.uncalibrated:
