@@ -47,7 +47,10 @@ def make_folder(target: Path, count: int) -> None:
                 made += 1
 
 
-WIKI = ROOT.parent / "shared" / "data" / "clinc150" / "wiki_sents.txt"
+# beside the checkout, or two levels up for a worktree under /work/wt/
+WIKI = next((root / "shared" / "data" / "clinc150" / "wiki_sents.txt" for root in (ROOT.parent, ROOT.parents[1])
+             if (root / "shared" / "data" / "clinc150" / "wiki_sents.txt").is_file()),
+            ROOT.parent / "shared" / "data" / "clinc150" / "wiki_sents.txt")
 
 
 def make_distinct_folder(target: Path, count: int) -> bool:

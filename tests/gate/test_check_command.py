@@ -122,11 +122,12 @@ def test_markdown_keeps_pipes_newlines_and_backticks_inside_their_cell(branches:
     import re
 
     query = "is there wifi | on board <img src=x>\n\n### ✅ passed\n| a | b |"
+    # the hostile text listed both ways: the exact "yes" wins over the "no", so M003 quotes it (decision rule 4
+    # refuses a must_not_match listed alone, whatever the threshold)
     write_answer(branches, "wifi", "Is there wifi on board?", status="draft",
-                 extra=f"threshold: 0.3\nowners: ['@a`b|c']\nmust_not_match:\n  - {json.dumps(query)}\n"
-                       "  - is there wifi on the plane\n")
-    # the static path, whose cosine at threshold 0.3 matches the hostile must_not_match (the verifier's screen
-    # refuses it: nothing would be quoted)
+                 extra=f"threshold: 0.3\nowners: ['@a`b|c']\nalso_matches:\n  - {json.dumps(query)}\n"
+                       f"must_not_match:\n  - {json.dumps(query)}\n  - is there wifi on the plane\n")
+    # the static path, as the test was written for
     (branches / "remedy.toml").write_text("verifier = false\n", encoding="utf-8")
     git(branches, "add", ".")
     git(branches, "commit", "-qm", "wifi", env={**os.environ, "GIT_AUTHOR_NAME": "Ada | SME"})

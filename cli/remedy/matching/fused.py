@@ -91,6 +91,7 @@ class ScreenedEncoder:
         self._static = static_encode
         self._verifier = verifier_encode
         self._screen: np.ndarray | None = None  # (dim, entry texts) static vectors, transposed
+        self._screen_owners: tuple[str, ...] = ()  # the entry id of each screen column, when known
         self.screened = 0
         self.verified = 0
 
@@ -103,10 +104,26 @@ class ScreenedEncoder:
     def share_screen(self, other: ScreenedEncoder) -> None:
         """Screen against `other`'s entry texts, already embedded (its static vectors equal this one's)."""
         self._screen = other._screen
+        self._screen_owners = other._screen_owners
 
-    def set_screen(self, entry_texts: Sequence[str]) -> None:
+    def set_screen(self, entry_texts: Sequence[str], owners: Sequence[str] = ()) -> None:
+        """`owners`: the entry id of each text (for `static_nearest`)."""
         vectors = np.asarray(self._static(list(entry_texts)), np.float32) if entry_texts else np.zeros((0, 0))
         self._screen = np.ascontiguousarray(vectors.T) if vectors.size else None
+        self._screen_owners = tuple(owners)
+
+    def static_nearest(self, text: str) -> list[tuple[str, float]]:
+        """Each entry's best static cosine to `text` (what the screen compared), best first, ties by id.
+
+        For `remedy match` on a query the screen stopped: its decision scores are all zero, these are not."""
+        if self._screen is None or len(self._screen_owners) != self._screen.shape[1]:
+            return []
+        cosines = (np.asarray(self._static([text]), np.float32).reshape(1, -1) @ self._screen)[0].tolist()
+        best: dict[str, float] = {}
+        for owner, value in zip(self._screen_owners, cosines, strict=True):
+            if value > best.get(owner, -2.0):
+                best[owner] = value
+        return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
     def passes(self, static_vectors: np.ndarray) -> np.ndarray:
         """Which rows reach the verifier: best static cosine to any entry text >= the screen."""

@@ -225,7 +225,9 @@ def build_matcher(remediations: Sequence[Remediation], config: Config, *, embedd
 
         encode = ScreenedEncoder(scorer, static_encode, verifier_encode)
         query_encode = ScreenedEncoder(scorer, query_encode, rounded_encoder(verifier))
-        encode.set_screen([text for entry in entries for text in dict.fromkeys((entry.question, *entry.also_matches))])
+        screened = [(text, entry.id) for entry in entries
+                    for text in dict.fromkeys((entry.question, *entry.also_matches))]
+        encode.set_screen([text for text, _ in screened], [owner for _, owner in screened])
         query_encode.share_screen(encode)  # the same rounded static vectors: the entry texts embedded once
     default_threshold, default_margin = decision_settings(config, scorer)
     threshold = default_threshold if threshold is None else threshold

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from remedy.matching.calibrate_folder import CalibrationReport
-from remedy.matching.explain import MatchReport
+from remedy.matching.explain import MatchedText, MatchReport, NearAnswer
 from remedy.matching.self_test import SelfTestReport
 from remedy.matching.suggestions import Suggestions
 from remedy.report.tables import View, plain, render_rows
@@ -20,16 +20,27 @@ def match_text(report: MatchReport, fmt: str = "table") -> str:
     bullet = "- " if fmt == "markdown" else "  "
     lines = [f"query: {report.query}",
              f"settings: threshold {report.threshold:g}, margin {report.margin:g}",
-             f"decided by: {STAGES.get(report.stage, report.stage)}", ""]
+             f"decided by: {STAGES.get(report.stage, report.stage)}"]
+    if report.screen is not None:
+        screen = report.screen
+        lines.append(f"screen: best static similarity {screen.best_static_similarity:.3f} "
+                     + (f">= {screen.value:g}: passed to the verifier" if screen.passed else
+                        f"< {screen.value:g}: the screen stopped the query (the verifier did not run)"))
+    lines.append("")
     answer = report.answer
     if answer:
         how = "exact" if answer.exact else f"similarity {answer.similarity:.3f}, margin {answer.margin:.3f}"
         if answer.static_similarity is not None:
             verifier = "not run" if answer.verifier_similarity is None else f"{answer.verifier_similarity:.3f}"
             how += f"; static {answer.static_similarity:.3f}, verifier {verifier}"
-        lines += [f"answer: {answer.id} ({how})", *(f"{bullet}{line}" for line in answer.text.splitlines())]
+        lines += [f"answer: {answer.id} ({how})"]
+        if answer.matched is not None:
+            lines.append(f"{bullet}matched by {_matched(answer.matched)}")
+        lines += [f"{bullet}{line}" for line in answer.text.splitlines()]
     else:
         lines.append("answer: none (the assistant answers on its own)")
+        if report.near_answer is not None:
+            lines.append(f"{bullet}nearest answer: {_near(report.near_answer, report)}")
     for guidance in report.guidance:
         lines += [f"guidance: {guidance.id} (similarity {guidance.similarity:.3f})",
                   *(f"{bullet}{line}" for line in guidance.text.splitlines())]
@@ -48,8 +59,30 @@ def match_text(report: MatchReport, fmt: str = "table") -> str:
     if drafts:
         lines.append("drafts that would match once active: " + ", ".join(drafts))
     lines += ["", "nearest:"]
-    lines += [f"{bullet}{n.similarity:.3f}  {n.id} ({n.kind}, {n.status})" for n in report.nearest]
+    lines += [f"{bullet}{n.similarity:.3f}  {n.id} ({n.kind}, {n.status})" if n.static_similarity is None else
+              f"{bullet}{n.static_similarity:.3f} static  {n.id} ({n.kind}, {n.status})" for n in report.nearest]
     return "\n".join(lines) + "\n"
+
+
+def _matched(matched: MatchedText) -> str:
+    where = "its question" if matched.field == "question" else f"also_matches[{matched.position}]"
+    return f"{where}: {matched.text!r}"
+
+
+def _near(near: NearAnswer, report: MatchReport) -> str:
+    """The best active answer that was not served, and what refused it."""
+    if near.refused_by == "screen":
+        return (f"{near.id} (static similarity {near.static_similarity:.3f}): not served, the static screen "
+                f"stopped the query at {report.screen.value:g}" if report.screen else f"{near.id}: screened out")
+    said = f"{near.id} (similarity {near.similarity:.3f}, margin {near.margin:.3f}"
+    said += f"; nearest {_matched(near.matched)})" if near.matched else ")"
+    if near.refused_by == "must_not_match" and near.blocked_by is not None:
+        blocked = near.blocked_by
+        return (f"{said}: refused by its must_not_match[{blocked.position}] {blocked.text!r} "
+                f"(similarity {blocked.similarity:.3f})")
+    if near.refused_by == "threshold":
+        return f"{said}: below the threshold"
+    return f"{said}: its lead over the runner-up is below the margin {report.margin:g}"
 
 
 # CSV: the nearest entries, one a row (the text formats show them after the decisions).
