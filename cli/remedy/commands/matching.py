@@ -1,4 +1,4 @@
-"""Commands that use the matcher: match, test, calibrate, and `model adapt`."""
+"""Commands that use the matcher: match, test, calibrate, suggest, and `model adapt`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     app.command("match")(match)
     app.command("test")(test)
     app.command("calibrate")(calibrate)
+    app.command("suggest")(suggest)
     app.add_typer(model_app, name="model")
 
 
@@ -75,6 +76,74 @@ def test(
     if fmt == "csv":  # a CSV file is one table: its totals go beside it
         typer.echo(self_test_summary(report), err=True)
     raise typer.Exit(EXIT_FINDINGS if report.failures else EXIT_OK)
+
+
+def suggest(
+    ctx: typer.Context,
+    ids: list[str] = typer.Argument(None, metavar="[ID]...", show_default=False,
+                                    help="The answers (or guidance) to teach; none: every active answer."),
+    logs: list[str] = typer.Option([], "--logs", help="Log export(s) whose queries to suggest (repeatable)."),
+    served: bool = typer.Option(False, "--served", help="Also list what each entry already serves (least "
+                                "certain first): an audit."),
+    limit: int = typer.Option(20, "--limit", help="Suggestions per entry (and as many served ones with --served)."),
+    order: str = typer.Option("default", "--order", help="spread (over the band, the default: more recall per "
+                              "click on CLINC150) or nearest (the nearest first)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the suggestions as a fill-in labels file "
+                                    "(label: yes | no | skip); must not exist yet."),
+    apply: Path | None = typer.Option(None, "--apply", help="Apply a filled-in labels file: yes -> also_matches, "
+                                      "no -> must_not_match (all or nothing)."),
+    since: str | None = typer.Option(None, "--since", help="Only logs at or after this date/time (ISO 8601)."),
+    until: str | None = typer.Option(None, "--until", help="Only logs before this date/time (ISO 8601)."),
+    strict: bool = STRICT,
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or markdown."),
+) -> None:
+    """The log queries an expert should judge for each answer, nearest first, near-duplicates folded.
+
+    Step 1: remedy suggest --logs logs.jsonl --out labels.yaml   (or name answers: remedy suggest ID … --logs …)
+
+    Step 2: the expert fills in label: yes (same question) | no (must not get this answer) | skip
+
+    Step 3: remedy suggest --apply labels.yaml, then remedy test, and commit the changed files.
+    """
+    from remedy.commands.analytics import parse_time, report_skipped
+    from remedy.errors import UsageError
+    from remedy.matching.suggestions import suggest as suggest_core
+    from remedy.matching.suggestions import write_suggestion_labels
+    from remedy.report.matching import SUGGESTIONS, suggestions_summary
+
+    choose(fmt, FORMATS, "--format")
+    config = config_from(ctx)
+    if apply is not None:
+        if ids or logs or out is not None or served:
+            raise UsageError("--apply FILE takes no ids, --logs, --out or --served: it applies the file's labels")
+        _apply_suggestions(config, apply, fmt)
+        return
+    if not logs:
+        raise UsageError("remedy suggest needs --logs PATH… (or --apply FILE)")
+    from remedy.matching.suggestions import DEFAULT_ORDER, ORDERS
+
+    chosen = DEFAULT_ORDER if order == "default" else choose(order, ORDERS, "--order")
+    result = suggest_core(config, logs, ids or (), served=served, limit=limit, order=chosen, strict=strict,
+                          since=parse_time(since, "--since"), until=parse_time(until, "--until"))
+    report_skipped(result.skipped_lines, result.first_skipped)
+    if result.uncalibrated:
+        typer.echo(result.uncalibrated, err=True)
+    if out is not None:
+        written = write_suggestion_labels(result, out, inputs=logs)
+        typer.echo(f"wrote {written} suggestions to {out}; next: fill in label: yes | no | skip, then "
+                   f"remedy suggest --apply {out}", err=True)
+        return
+    write(render(result, fmt, SUGGESTIONS))
+    if fmt == "csv":
+        typer.echo(suggestions_summary(result), err=True)
+
+
+def _apply_suggestions(config, labels: Path, fmt: str) -> None:  # noqa: ANN001
+    from remedy.report.matching import APPLIED
+    from remedy.suggestion_apply import apply_labels
+
+    applied = apply_labels(config, labels)
+    write(render(applied, fmt, APPLIED))
 
 
 def calibrate(

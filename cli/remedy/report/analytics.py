@@ -55,7 +55,9 @@ def preview_summary(report: Preview) -> str:
     return (f"{report.id} would capture {report.captured_logs:,} past logs "
             f"({report.captured_failures:,} failures, {report.captured_non_failures:,} non-failures, "
             f"{report.taken_over:,} now going to another entry) at {settings_text(report.threshold, report.margin)}"
-            "; check the top rows (least certain) for false matches")
+            "; check the top rows (least certain) for false matches; judge the "
+            f"near misses and paraphrases just below it with remedy suggest {report.id} --logs … --served --out "
+            "labels.yaml, then remedy suggest --apply labels.yaml")
 
 
 PREVIEW = View(rows="logs", columns=("similarity", "margin", "failure", "currently", "log_id", "timestamp", "query"),
@@ -91,7 +93,9 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
             lines.append(f"    metadata: {t(json.dumps(row.metadata, ensure_ascii=False, default=str))}")
     lines += ["", f"remediate: {issue.remediate}",
               f"or decide: remedy triage {issue.id} --logs … --addressed | --no-action | --wont-fix | "
-              "--assign HANDLE; or judge the response: remedy review " + issue.id + " --logs … --good | --bad"]
+              "--assign HANDLE; or judge the response: remedy review " + issue.id + " --logs … --good | --bad",
+              "once the answer exists: remedy suggest ID --logs … --out labels.yaml (the log's paraphrases to judge "
+              "yes / no), then remedy suggest --apply labels.yaml"]
     return "\n".join(lines) + "\n"
 
 

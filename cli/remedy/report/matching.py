@@ -6,7 +6,9 @@ from remedy.matching.calibrate_folder import CalibrationReport
 from remedy.matching.explain import MatchedText, MatchReport, NearAnswer
 from remedy.matching.self_test import SelfTestReport
 from remedy.matching.settings_origin import settings_text
+from remedy.matching.suggestions import Suggestions
 from remedy.report.tables import View, plain, render_rows
+from remedy.suggestion_apply import AppliedEntry, AppliedLabels
 
 STAGES = {
     "static": "the static model (no verifier: install the `precise` extra)",
@@ -148,3 +150,32 @@ def calibration_text(report: CalibrationReport, fmt: str) -> str:
 
 
 CALIBRATION = View(rows="curve", columns=CALIBRATION_COLUMNS, text=calibration_text)
+
+
+def suggestions_summary(result: Suggestions) -> str:
+    shown = len(result.suggestions)
+    in_band = sum(e.in_band for e in result.entries)
+    return (f"{shown} suggestions for {len(result.entries)} entries ({in_band:,} distinct log queries in the bands, "
+            f"{result.band:g} below each threshold; near-duplicates folded at {result.fold:g}; {result.order} "
+            f"first) from {result.distinct_queries:,} distinct queries in {result.logs:,} logs; judge them with "
+            "`remedy suggest … --out labels.yaml`, then `remedy suggest --apply labels.yaml`")
+
+
+SUGGESTIONS = View(rows="suggestions", columns=("id", "similarity", "margin", "count", "variants", "served",
+                                                "runner_up", "query"), headline=suggestions_summary)
+
+
+def applied_summary(result: AppliedLabels) -> str:
+    added = sum(len(e.also_matches) + len(e.must_not_match) for e in result.entries)
+    head = (f"{result.file}: {result.yes} yes, {result.no} no, {result.skipped} skipped, {result.unanswered} not "
+            f"judged; {added} texts added to {len(result.entries)} files")
+    return head + ("; next: remedy test, then commit the changed files" if added else "")
+
+
+def applied_cells(row: AppliedEntry) -> dict[str, object]:
+    return {"id": row.id, "file": row.file, "also_matches_added": len(row.also_matches),
+            "must_not_match_added": len(row.must_not_match)}
+
+
+APPLIED = View(rows="entries", columns=("id", "file", "also_matches_added", "must_not_match_added"),
+               headline=applied_summary, cells=applied_cells)
