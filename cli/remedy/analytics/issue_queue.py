@@ -230,12 +230,11 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     scaffolds = scaffold_drafts(analysis)
     where = failure_filter(analysis.attributions, status, primary_issue, scaffolds)
     con = analysis.con
-    # the newest log of the input, from the step's partials: a Ray driver holds the failure logs only
-    newest = one_row(con, f"SELECT max(newest) FROM {analysis.attributions}__by_day")[0]
+    newest = analysis.now  # the newest plausible log: one dated in 2100 does not age every other (log_clock)
     triages = load_triage(config.triage_dir).triages if config else {}
     _match_triage(analysis, triages, where)
     decay = "1.0" if math.isinf(half_life) or newest is None else \
-        f"pow(2.0, -(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts)) / {half_life!r})"
+        f"pow(2.0, -greatest(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts), 0) / {half_life!r})"
     condition = f"AND {where}" if where else ""
     clusters = _cluster_untriaged(analysis, decay, condition) + _triaged_clusters(analysis, triages, decay, condition)
     clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 # Bump when the canonical rows of a file would change for the same input (parsing, checks, derived
 # columns, normalize_question): every older entry then misses.
-READER_VERSION = 5
+READER_VERSION = 6
 # A file whose mtime or ctime is this close to the moment its stamp was taken may change again within the
 # same timestamp tick (coarse clocks, e.g. 2 s on FAT): its stamp is not trusted and it is hashed again.
 RACY_NS = 2_000_000_000

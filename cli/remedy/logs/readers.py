@@ -20,11 +20,12 @@ from remedy.sql import sql_string
 if TYPE_CHECKING:
     import duckdb
 
-# One JSONL line (e.g. a 10 MB query or a long context) may be this long.
-MAX_LINE_BYTES = 256 * 1024 * 1024
+# The longest line DuckDB's line reader takes: a longer one stops the file (exit 2 naming it). Lines longer
+# than `fields.MAX_LINE_BYTES` (16 MB) are read as text only to be skipped and named.
+READER_LINE_BYTES = 256 * 1024 * 1024
 # DuckDB's CSV buffer defaults to 16 lines of the maximum size, capped by the file: a 5 GB export
 # asked for one 4 GB block. A buffer just above one line reads as fast and keeps memory flat.
-_CSV_BUFFER_BYTES = MAX_LINE_BYTES + 1024 * 1024
+_CSV_BUFFER_BYTES = READER_LINE_BYTES + 1024 * 1024
 # The fast JSON reader (`json_fields_sql`) refuses a line longer than this: such a file is read line by
 # line instead (its buffers are this size per thread, so it stays small).
 FAST_JSON_OBJECT_BYTES = 16 * 1024 * 1024
@@ -38,7 +39,7 @@ def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
         return (
             f"SELECT line AS doc FROM read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, "
             f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
-            f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
+            f"max_line_size = {READER_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
         )
     # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
     members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name in parquet_schema(con, log_file))
