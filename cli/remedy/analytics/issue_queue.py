@@ -25,7 +25,7 @@ from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import is_scaffold_draft
-from remedy.analytics.tables import create_table, insert_columns, one_row
+from remedy.analytics.tables import create_table, insert_columns
 from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
@@ -229,7 +229,6 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
         check_primary_issue(analysis, primary_issue)
     scaffolds = scaffold_drafts(analysis)
     where = failure_filter(analysis.attributions, status, primary_issue, scaffolds)
-    con = analysis.con
     newest = analysis.now  # the newest plausible log: one dated in 2100 does not age every other (log_clock)
     triages = load_triage(config.triage_dir).triages if config else {}
     _match_triage(analysis, triages, where)

@@ -31,8 +31,8 @@ log = logging.getLogger("remedy")
 def reference_time(con: duckdb.DuckDBPyConnection, by_day: str, logs: str,
                    today: dt.date | None = None) -> dt.datetime | None:
     """The newest log dated no later than tomorrow (`today`: UTC by this machine's clock), from the partials
-    per day `by_day` (columns logs and newest; a report window's slices too); the newest log when every log is later; None without logs.
-    Logs dated later are named on stderr, from the log table `logs` (file:line)."""
+    per day `by_day` (columns logs and newest; a report window's slices too); the newest log when every log
+    is later; None without logs. Logs dated later are named on stderr, from the log table `logs` (file:line)."""
     today = today or dt.datetime.now(dt.timezone.utc).date()
     last_day = today + dt.timedelta(days=FUTURE_DAYS)
     after = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time())

@@ -307,10 +307,11 @@ def columns_source(reader: str, names: Mapping[str, str], columns: frozenset[str
     return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {', '.join(values)} FROM ({reader})"
 
 
-def objects_source(fields_sql: str, names: Mapping[str, str]) -> str:
+def objects_source(fields_sql: str, names: Mapping[str, str], keep: Sequence[str] = ()) -> str:
     """The `f_<field>` columns from a reader that parsed every line as an object already
-    (`sources.json_fields_sql`): nothing is blank, invalid or not an object."""
-    values = ", ".join(f"{quote_ident(names[f.name])} AS f_{f.name}" for f in FIELDS)
+    (`sources.json_fields_sql`): nothing is blank, invalid or not an object. `keep`: columns of the
+    reader passed through (a bundle's file index)."""
+    values = ", ".join([*(f"{quote_ident(names[f.name])} AS f_{f.name}" for f in FIELDS), *keep])
     return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {values} FROM ({fields_sql})"
 
 
@@ -332,7 +333,7 @@ def _value(field: LogField, typed_read: TypedRead | None) -> str:
     return typed_read.value if typed_read else field.value
 
 
-def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False,
+def parse_sql(fields: str, index: int | str, names: Mapping[str, str], *, marked: bool = False,
               typed: frozenset[str] = frozenset(), exact: frozenset[str] = frozenset()) -> str:
     """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source`, `objects_source`
     or `columns_source`): the typed fields of a good line, or the reason it is skipped. The fields named in

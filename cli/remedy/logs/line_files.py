@@ -20,7 +20,7 @@ import csv
 import gzip
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 from remedy.errors import InputError
@@ -144,7 +144,7 @@ def _number(cell: str) -> object:
     return number if math.isfinite(number) else cell
 
 
-def _decoded(stream: IO[bytes], bad_lines: set[int]) -> Iterator[str]:
+def _decoded(stream: Iterable[bytes], bad_lines: set[int]) -> Iterator[str]:
     for number, raw in enumerate(stream, start=1):
         try:
             yield raw.decode("utf-8")

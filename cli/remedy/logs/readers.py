@@ -26,9 +26,6 @@ READER_LINE_BYTES = 256 * 1024 * 1024
 # DuckDB's CSV buffer defaults to 16 lines of the maximum size, capped by the file: a 5 GB export
 # asked for one 4 GB block. A buffer just above one line reads as fast and keeps memory flat.
 _CSV_BUFFER_BYTES = READER_LINE_BYTES + 1024 * 1024
-# The fast JSON reader (`json_fields_sql`) refuses a line longer than this: such a file is read line by
-# line instead (its buffers are this size per thread, so it stays small).
-FAST_JSON_OBJECT_BYTES = 16 * 1024 * 1024
 
 def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
     """A subquery yielding one `doc` (JSON text, NULL for a blank line) per line or row, in file order."""
@@ -77,25 +74,43 @@ def json_fields_sql(log_file: LogFile, columns: Mapping[str, str]) -> str:
     compression = "gzip" if log_file.gzip else "none"
     return (f"SELECT * FROM read_json({duckdb_path(log_file.path)}, format = 'newline_delimited', "
             f"records = true, columns = {{{listed}}}, compression = '{compression}', "
-            f"maximum_object_size = {FAST_JSON_OBJECT_BYTES})")
+            f"maximum_object_size = {fast_object_bytes()})")
 
 
-def line_count(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> int:
-    """How many lines the file has, counted as `source_sql` does (a last line without a newline too)."""
+def fast_object_bytes() -> int:
+    """The fast JSON reader refuses a line longer than a line may be (`fields.MAX_LINE_BYTES`): such a
+    file is read line by line, where that line is skipped and named (its buffers are this size per thread)."""
+    from remedy.logs import fields
+
+    return fields.MAX_LINE_BYTES
+
+
+def line_count(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> tuple[int, bool]:
+    """How many lines the file has, counted as `source_sql` does (a last line without a newline too), and
+    whether one is longer than a line may be (`fields.MAX_LINE_BYTES`)."""
     if log_file.gzip:
-        found = con.execute(f"SELECT count(*) FROM ({source_sql(con, log_file)})").fetchone()
-        return int(found[0]) if found else 0
+        found = con.execute(f"SELECT count(*), coalesce(max(strlen(doc)), 0) FROM ({source_sql(con, log_file)})"
+                            ).fetchone()
+        return (int(found[0]), int(found[1]) > fast_object_bytes()) if found else (0, False)
     return plain_line_count(log_file.path)
 
 
-def plain_line_count(path: str) -> int:
-    """`line_count` of a file that is not compressed."""
-    lines, last = 0, b"\n"
+def plain_line_count(path: str) -> tuple[int, bool]:
+    """`line_count` of a file that is not compressed. Blocks are at most the longest line a line may be, so
+    a longer line crosses a block's end: only the runs across blocks need measuring."""
+    limit = fast_object_bytes()
+    lines, last, run, too_long = 0, b"\n", 0, False
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            lines += block.count(b"\n")
+        for block in iter(lambda: handle.read(min(1 << 24, limit)), b""):
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+            else:
+                lines += block.count(b"\n")
+                too_long = too_long or run + first > limit
+                run = len(block) - block.rfind(b"\n") - 1
             last = block[-1:]
-    return lines + (last != b"\n")
+    return lines + (last != b"\n"), too_long or run > limit
 
 
 def starts_with_bom(log_file: LogFile) -> bool:
