@@ -3,12 +3,13 @@
 A year of hourly partitions is 8,760 files of a few lines. Read one by one, each file cost its own DuckDB
 queries (a typed read, a check, a COPY, the entry read back), a stamp written with fsync, a directory
 listing, and a part of the log view: 5,000 one-line files took 600 s cold and 261 s warm, the same rows in
-one file 2 s. A bundle is read by one DuckDB `read_json` over its list of files (`filename` says which
-file a row came from), checked as one file is (rows are the files' lines: as many rows per file as
-lines, in order, no `null` line), staged into one table and written as one cache entry. When that read
-stops or the check fails, the bundle is split in halves and each is read again the same way, down to
-single files, which are read as any file is (`staging.stage_file`): every bad line still gets its reason
-and line number, and a clean bundle costs one read.
+one file 2 s. One DuckDB `read_json` over the list of files was tried first: its cost grows with files x
+columns (3 CPU s per 1,000 one-line files). So a bundle's files are copied, one after the other, into one
+temporary JSON lines file (a last line without a line break gets one, a leading byte order mark is
+dropped, gzip is decompressed), which is read as any file is (`staging.stage_file`: the fast path, and
+line by line where it must be, so every bad line keeps its reason); each row's file and line come from
+its position, since the files' lines follow one another. The bundle is one cache entry and one part of
+the log view.
 
 Which files: JSON lines (gzip too) up to `SMALL_FILE_BYTES`, without a hive partition that fills a field
 (a per-file value), in the order `sources` gives; a run of them is cut into bundles of at most
@@ -26,20 +27,21 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
+from remedy.errors import InputError
 from remedy.logs.cache import READER_VERSION, ViewPart, building_entry, file_status, read_entry_facts
-from remedy.logs.derive import canonical_columns, rows_sql
-from remedy.logs.fields import objects_source, parse_sql
-from remedy.logs.readers import duckdb_path, fast_object_bytes
+from remedy.logs.derive import canonical_columns
+from remedy.logs.readers import duckdb_path
 from remedy.logs.sources import GLOB_CHARS, REPORTED_SKIPS, LogFile, SkippedLine
 from remedy.logs.staging import TableTarget, create_staged_table, stage_file
-from remedy.logs.typed import reader_columns, typed_fields
 from remedy.sql import sql_string
 
 if TYPE_CHECKING:
@@ -139,7 +141,7 @@ def load_bundle(con: duckdb.DuckDBPyConnection, parquet: Path, files: Sequence[L
         if not set(per_file) <= set(range(len(files))):
             raise ValueError("it holds rows of files it does not list")
         counts = [per_file.get(index, (0, 0, 0)) for index in range(len(files))]
-        starts = [sum(rows for rows, _, _ in counts[:index]) for index in range(len(files))]
+        starts = list(itertools.accumulate((rows for rows, _, _ in counts[:-1]), initial=0))
         first = con.execute(
             f"SELECT file_index, file_row_number, reason FROM read_parquet({path}, file_row_number = true) "
             f"WHERE reason <> 'blank' ORDER BY file_row_number LIMIT {REPORTED_SKIPS}").fetchall()
@@ -157,13 +159,23 @@ def build_bundle(con: duckdb.DuckDBPyConnection, parquet: Path, files: Sequence[
     """Read the bundle `files` (module doc) into its entry at `parquet`, and load it."""
     staged = "remedy_bundle__staged"
     create_staged_table(con, staged)
+    handle, joined = tempfile.mkstemp(prefix="remedy-bundle-", suffix=".jsonl")
     try:
         with building_entry(con, files, parquet) as build:
-            target = TableTarget(staged)
-            _stage_range(con, target, files, 0, len(files), settings, [_line_facts(f) for f in files])
-            con.execute(f"COPY (SELECT * FROM {staged}) TO {sql_string(str(build.temporary))} ({build.options})")
+            with os.fdopen(handle, "wb") as out:
+                lines = [_append(log_file, out) for log_file in files]
+            stage_file(con, TableTarget(staged), 0, LogFile(joined, "jsonl"), settings)
+            # each row's file, from its position: the files' lines follow one another
+            ends = list(itertools.accumulate(lines))
+            con.execute("CREATE OR REPLACE TEMP TABLE remedy_bundle__files AS SELECT unnest(?) AS ends, "
+                        "generate_subscripts(?, 1) - 1 AS file", [ends, ends])
+            con.execute(f"COPY (SELECT s.* REPLACE (f.file::INTEGER AS file_index) FROM {staged} s "
+                        "ASOF JOIN remedy_bundle__files f ON s.rowid < f.ends ORDER BY s.rowid) "
+                        f"TO {sql_string(str(build.temporary))} ({build.options})")
     finally:
         con.execute(f"DROP TABLE IF EXISTS {staged}")
+        con.execute("DROP TABLE IF EXISTS remedy_bundle__files")
+        os.unlink(joined)
     entry = load_bundle(con, parquet, files)
     if entry is None:
         from remedy.logs.cache import CacheFailed
@@ -172,89 +184,9 @@ def build_bundle(con: duckdb.DuckDBPyConnection, parquet: Path, files: Sequence[
     return entry
 
 
-def _stage_range(con: duckdb.DuckDBPyConnection, target: TableTarget, files: Sequence[LogFile], start: int,
-                 end: int, settings: LogSettings, facts: list[tuple[int, bool]]) -> None:
-    """Stage files[start:end] (file indexes as in the bundle) into `target`: read as one, else in halves.
-    A single file, or a range with a file that must be read alone (`_line_facts`), is split."""
-    if end - start == 1:
-        stage_file(con, target, start, files[start], settings)
-        return
-    if not any(alone for _, alone in facts[start:end]) and _stage_together(con, target, files, start, end, settings,
-                                                                        facts):
-        return
-    middle = (start + end) // 2
-    _stage_range(con, target, files, start, middle, settings, facts)
-    _stage_range(con, target, files, middle, end, settings, facts)
-
-
-def _stage_together(con: duckdb.DuckDBPyConnection, target: TableTarget, files: Sequence[LogFile], start: int,
-                    end: int, settings: LogSettings, facts: list[tuple[int, bool]]) -> bool:
-    """One `read_json` over files[start:end], typed then with every field as JSON (as `staging` reads one
-    file); True when its rows are the files' lines, in order (then kept in `target`), else nothing staged."""
-    import duckdb
-
-    names = settings.fields
-    if any(lines < 0 for lines, _ in facts[start:end]):
-        return False  # a file that cannot be read: read alone, it is named
-    chosen = [index for index in range(start, end) if facts[index][0]]  # an empty file has no rows
-    if not chosen:
-        return True
-    listed = sql_string(json.dumps([os.path.abspath(files[index].path) for index in chosen]))
-    paths = f"{listed}::VARCHAR[]"
-    indexes = "[" + ", ".join(map(str, chosen)) + "]"
-    # which file a row came from: its position in the list (DuckDB names it as given)
-    file_index = f"({indexes}::INTEGER[])[list_position({paths}, filename)]"
-    typed = typed_fields(names)
-    for attempt in dict.fromkeys([typed, frozenset()]):
-        columns = reader_columns(names, attempt)
-        listed_columns = ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns.items())
-        reader = (f"SELECT *, {file_index} AS bundle_file FROM read_json({paths}, format = 'newline_delimited', "
-                  f"records = true, columns = {{{listed_columns}}}, filename = true, "
-                  f"compression = '{'gzip' if files[start].gzip else 'none'}', "
-                  f"maximum_object_size = {fast_object_bytes()})")
-        parsed = parse_sql(objects_source(reader, names, keep=("bundle_file",)), "bundle_file", names, typed=attempt)
-        try:
-            target.write(con, rows_sql(parsed, settings))
-        except duckdb.Error as error:
-            from remedy.errors import is_interrupt
-
-            if is_interrupt(error):
-                raise
-            target.reset(con)
-            continue
-        if _rows_are_lines(con, target, files, start, end, facts, names["id"]):
-            target.keep(con)
-            return True
-        target.reset(con)
-        return False
-    return False
-
-
-def _rows_are_lines(con: duckdb.DuckDBPyConnection, target: TableTarget, files: Sequence[LogFile], start: int,
-                    end: int, facts: list[tuple[int, bool]], id_name: str) -> bool:
-    """The rows just written are the files' lines: as many per file as it has lines, in file order, and none
-    read from a `null` line (a row without an id, which DuckDB's reader makes of it as of `{}`)."""
-    written = target.written()
-    label = f"'{id_name}'" if id_name == "id" else f"'{id_name}' (id)"
-    missing = sql_string("missing required field " + label)
-    found = {int(index): (int(rows), int(unknown)) for index, rows, unknown in con.execute(
-        f"SELECT file_index, count(*), count(*) FILTER (WHERE reason = {missing}) FROM {written} GROUP BY ALL"
-    ).fetchall()}
-    for index in range(start, end):
-        rows, unknown = found.pop(index, (0, 0))
-        if unknown or rows != facts[index][0]:
-            return False
-    if found:
-        return False
-    backwards = con.execute(f"SELECT count(*) FROM (SELECT file_index - lag(file_index) OVER (ORDER BY rowid) AS step "
-                            f"FROM {written}) WHERE step < 0").fetchone()
-    return not (backwards and backwards[0])
-
-
-def _line_facts(log_file: LogFile) -> tuple[int, bool]:
-    """(lines, read alone) of a small file: its lines counted as the line reader counts them, and whether
-    it must be read on its own: it starts with a UTF-8 byte order mark or has a line longer than a line may
-    be (the line reader names that line); lines -1 when it cannot be read (a corrupt gzip file)."""
+def _append(log_file: LogFile, out: IO[bytes]) -> int:
+    """Append the lines of a small file to `out` (a last line without a line break gets one, a byte order mark
+    at its start is dropped, as the reader of a file drops it) and say how many they were."""
     try:
         if log_file.gzip:
             with gzip.open(log_file.path, "rb") as handle:
@@ -262,8 +194,11 @@ def _line_facts(log_file: LogFile) -> tuple[int, bool]:
         else:
             with open(log_file.path, "rb") as handle:
                 data = handle.read()
-    except (OSError, EOFError):
-        return -1, False
-    lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
-    too_long = len(data) > fast_object_bytes() and max(map(len, data.split(b"\n"))) > fast_object_bytes()
-    return lines, data.startswith(b"\xef\xbb\xbf") or too_long
+    except (OSError, EOFError) as error:
+        raise InputError(f"{log_file.path}: truncated or corrupt gzip data ({error})" if log_file.gzip
+                         else f"{log_file.path}: cannot be read ({error})") from error
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    out.write(data)
+    return data.count(b"\n")
