@@ -231,7 +231,8 @@ def test_a_bad_file_among_many_is_read_alone_and_its_lines_named(project: Path) 
     files = small_files(project / "exports", 40)
     write_lines(Path(files[5]), [log("a"), "{not json", "", log("b")])  # a bad line, a blank one
     write_lines(Path(files[9]), ["null", log("c")])  # DuckDB reads `null` as a row of nulls
-    Path(files[12]).write_text("")  # an empty file
+    Path(files[12]).write_text("")  # empty files: no line to take from the files around them
+    Path(files[13]).write_text("")
     Path(files[20]).write_bytes(b"\xef\xbb\xbf" + (log("bom") + "\n").encode())  # a byte order mark
     Path(files[30]).write_bytes(b'{"id": "u", "timestamp": "2026-10-01", "query": "caf\xe9"}\n' + log("d").encode())
     with gzip.open(project / "exports" / "zz.jsonl.gz", "wt") as out:  # gzip files make a bundle of their own

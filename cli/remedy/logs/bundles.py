@@ -165,10 +165,12 @@ def build_bundle(con: duckdb.DuckDBPyConnection, parquet: Path, files: Sequence[
             with os.fdopen(handle, "wb") as out:
                 lines = [_append(log_file, out) for log_file in files]
             stage_file(con, TableTarget(staged), 0, LogFile(joined, "jsonl"), settings)
-            # each row's file, from its position: the files' lines follow one another
+            # each row's file, from its position: the files' lines follow one another (an empty file has none:
+            # left out, or its end would tie with the file before it)
             ends = list(itertools.accumulate(lines))
+            holding = [index for index, count in enumerate(lines) if count]
             con.execute("CREATE OR REPLACE TEMP TABLE remedy_bundle__files AS SELECT unnest(?) AS ends, "
-                        "generate_subscripts(?, 1) - 1 AS file", [ends, ends])
+                        "unnest(?) AS file", [[ends[index] for index in holding], holding])
             con.execute(f"COPY (SELECT s.* REPLACE (f.file::INTEGER AS file_index) FROM {staged} s "
                         "ASOF JOIN remedy_bundle__files f ON s.rowid < f.ends ORDER BY s.rowid) "
                         f"TO {sql_string(str(build.temporary))} ({build.options})")
