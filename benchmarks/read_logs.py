@@ -14,6 +14,13 @@ process, so its peak RSS is its own:
 With `--cache`, three more, through the parsed-log cache (`read_logs(..., cache_dir=...)`, a fresh
 cache folder): `cached-cold` parses and writes the entry, `cached-warm` reads it back unchanged,
 `cached-touched` reads it after the file's modification time changed (same bytes).
+
+With `--many-files 1000,5000,8760`, `remedy coverage --logs FOLDER --format json` instead, cold (a fresh
+project cache) then warm, on a folder of that many one-line files (`hour=NNNN/part-0.jsonl`, lines of the
+demo export in turn) and on the same rows in one file; `--code DIR` runs another checkout's `DIR/cli`
+(the code before a change, for before/after figures), `--timeout` stops a run (reported as killed):
+
+    python benchmarks/read_logs.py --many-files 1000,5000,8760 --timeout 600
 """
 
 from __future__ import annotations
@@ -41,12 +48,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is kept")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--cache", action="store_true", help="also measure reads through the parsed-log cache")
+    parser.add_argument("--many-files", help="comma-separated file counts: `coverage` over that many small files")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose cli/ runs (--many-files)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed (--many-files)")
     parser.add_argument("--measure", choices=[*MEASUREMENTS, *CACHED], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         return _measure(args.measure, args.path, args.cache_dir)
+    if args.many_files:
+        return _many_files([int(count) for count in args.many_files.split(",")], args.workdir, args.code,
+                           args.timeout, as_json=args.json)
 
     path = _log_file(args.rows, args.workdir)
     size_mb = path.stat().st_size / 1e6
@@ -161,6 +174,58 @@ def _measure(kind: str, path: str, cache_dir: str | None = None) -> int:
         notes = f"{logs.rows:,} rows, {logs.failures():,} failures, {logs.skipped_lines} skipped"
     print(json.dumps({"seconds": time.perf_counter() - start, "notes": notes}))
     return 0
+
+
+def _many_files(counts: list[int], workdir: Path, code: Path, timeout: float, *, as_json: bool) -> int:
+    """`coverage` cold and warm over many one-line files, and over the same rows in one file."""
+    import shutil
+
+    demo = (ROOT / "fixtures" / "logs.jsonl").read_text(encoding="utf-8").splitlines()
+    results = []
+    print(f"load: {os.getloadavg()[0]:.1f} (1 min), {os.cpu_count()} cores; code: {code}", file=sys.stderr)
+    for count in counts:
+        folder, single = workdir / f"many-{count}", workdir / f"one-{count}.jsonl"
+        if not folder.is_dir():
+            for number in range(count):
+                part = folder / f"hour={number:05d}" / "part-0.jsonl"
+                part.parent.mkdir(parents=True, exist_ok=True)
+                part.write_text(demo[number % len(demo)] + "\n", encoding="utf-8")
+            single.write_text("".join(line + "\n" for line in (demo[n % len(demo)] for n in range(count))),
+                              encoding="utf-8")
+        for label, logs in ((f"{count:,} files", folder), (f"{count:,} rows, one file", single)):
+            with tempfile.TemporaryDirectory(dir=workdir) as project:
+                shutil.copytree(ROOT / "remediations", Path(project) / "remediations")
+                subprocess.run(["git", "init", "-q", project], check=True)
+                for phase in ("cold", "warm"):
+                    result = _run_coverage(code, Path(project), logs, timeout)
+                    results.append({"input": label, "phase": phase, **result})
+                    print(f"{label:<22} {phase:<5} wall {result['seconds']:>7.1f} s  cpu {result['cpu']:>7.1f} s  "
+                          f"peak RSS {result['peak_rss_mb']:>6,.0f} MB  {result['notes']}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(results))
+    return 0
+
+
+def _run_coverage(code: Path, project: Path, logs: Path, timeout: float) -> dict:
+    environment = {**os.environ, "PYTHONPATH": str(code / "cli")}
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "remedy", "coverage", "--logs", str(logs), "--format", "json"],
+                               cwd=project, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    notes = "ok"
+    while True:  # os.wait4 gives this child's own CPU time and peak RSS (Popen.wait would reap it first)
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - start > timeout:
+            process.kill()
+            _, status, usage = os.wait4(process.pid, 0)
+            notes = f"killed at {timeout:.0f} s"
+            break
+        time.sleep(0.2)
+    if notes == "ok" and status:
+        notes = f"exit status {status}"
+    return {"seconds": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "notes": notes}
 
 
 if __name__ == "__main__":

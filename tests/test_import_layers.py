@@ -150,7 +150,7 @@ def test_reading_logs_is_a_pipeline_in_one_direction() -> None:
     imports one before it."""
     graph = {name.removeprefix("remedy.logs."): {other.removeprefix("remedy.logs.") for other in imported}
              for name, imported in import_graph().items() if name.startswith("remedy.logs.")}
-    order = ["reading", "cache", "staging", "typed", "line_files", "readers", "derive", "settings", "fields",
+    order = ["reading", "bundles", "cache", "staging", "typed", "line_files", "readers", "derive", "settings", "fields",
              "sources"]
     for position, step in enumerate(order):
         assert not graph[step] & set(order[:position + 1]), (step, graph[step] & set(order[:position + 1]))

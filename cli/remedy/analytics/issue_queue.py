@@ -25,7 +25,7 @@ from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import is_scaffold_draft
-from remedy.analytics.tables import create_table, insert_columns, one_row
+from remedy.analytics.tables import create_table, insert_columns
 from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
@@ -229,13 +229,11 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
         check_primary_issue(analysis, primary_issue)
     scaffolds = scaffold_drafts(analysis)
     where = failure_filter(analysis.attributions, status, primary_issue, scaffolds)
-    con = analysis.con
-    # the newest log of the input, from the step's partials: a Ray driver holds the failure logs only
-    newest = one_row(con, f"SELECT max(newest) FROM {analysis.attributions}__by_day")[0]
+    newest = analysis.now  # the newest plausible log: one dated in 2100 does not age every other (log_clock)
     triages = load_triage(config.triage_dir).triages if config else {}
     _match_triage(analysis, triages, where)
     decay = "1.0" if math.isinf(half_life) or newest is None else \
-        f"pow(2.0, -(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts)) / {half_life!r})"
+        f"pow(2.0, -greatest(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts), 0) / {half_life!r})"
     condition = f"AND {where}" if where else ""
     clusters = _cluster_untriaged(analysis, decay, condition) + _triaged_clusters(analysis, triages, decay, condition)
     clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))

@@ -305,12 +305,20 @@ def _windows(analysis: Analysis, since: dt.datetime | None, until: dt.datetime |
     oldest, newest = log_span(analysis)
     start = since or (dt.datetime(oldest.year, oldest.month, oldest.day) if oldest else None)
     # Without --until the period ends at the midnight after the newest log: whole days, readable bounds.
-    end = until or (dt.datetime(newest.year, newest.month, newest.day) + dt.timedelta(days=1) if newest else None)
+    end = until or (_midnight_after(newest) if newest else None)
     if start is None or end is None or end <= start:
         return Window(start, end), None
     if since is None:  # the whole export: there is no earlier period to compare with
         return Window(start, end), None
+    if start - dt.datetime.min < end - start:  # no earlier period of that length before year 1
+        return Window(start, end), None
     return Window(start, end), Window(start - (end - start), start)
+
+
+def _midnight_after(moment: dt.datetime) -> dt.datetime:
+    """The midnight after `moment`; the last moment Python can hold after a log of 9999-12-31."""
+    midnight = dt.datetime(moment.year, moment.month, moment.day)
+    return midnight + dt.timedelta(days=1) if midnight.date() < dt.date.max else dt.datetime.max
 
 
 def _bucket_size(period: Window) -> str:
@@ -334,12 +342,12 @@ def _bucket_starts(period: Window, bucket: str) -> tuple[dt.datetime, ...]:
     if period.since is None or period.until is None:
         return ()
     starts, moment = [], _bucket_start(period.since, bucket)
+    step = dt.timedelta(days=32 if bucket == "month" else 7 if bucket == "week" else 1)
     while moment < period.until:
         starts.append(moment)
-        if bucket == "month":
-            moment = (moment + dt.timedelta(days=32)).replace(day=1)
-        else:
-            moment += dt.timedelta(days=7 if bucket == "week" else 1)
+        if dt.datetime.max - moment < step:  # the last bucket of Python's calendar (a log of 9999-12-31)
+            break
+        moment = (moment + step).replace(day=1) if bucket == "month" else moment + step
     return tuple(starts)
 
 

@@ -105,6 +105,7 @@ def preventions_sql(analysis: Analysis, served: bool) -> str:
 
 
 def log_span(analysis: Analysis) -> tuple[dt.date | None, dt.datetime | None]:
-    """The day of the oldest log and the newest log, from the step's partials (no log table needed)."""
-    oldest, newest = one_row(analysis.con, f"SELECT min(day), max(newest) FROM {analysis.attributions}__by_day")
-    return oldest, newest
+    """The day of the oldest log and the newest plausible log (`Analysis.now`), from the step's partials (no
+    log table needed)."""
+    oldest = one_row(analysis.con, f"SELECT min(day) FROM {analysis.attributions}__by_day")[0]
+    return oldest, analysis.now

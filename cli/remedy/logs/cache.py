@@ -30,10 +30,10 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 import xxhash
@@ -50,13 +50,14 @@ if TYPE_CHECKING:
 
 # Bump when the canonical rows of a file would change for the same input (parsing, checks, derived
 # columns, normalize_question): every older entry then misses.
-READER_VERSION = 5
+READER_VERSION = 6
 # A file whose mtime or ctime is this close to the moment its stamp was taken may change again within the
 # same timestamp tick (coarse clocks, e.g. 2 s on FAT): its stamp is not trusted and it is hashed again.
 RACY_NS = 2_000_000_000
 FOLDER = "logs"
 _METADATA_KEY = "remedy_log_cache"
 log = logging.getLogger("remedy")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,22 @@ def _hash_file(path: str) -> str:
 
 def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | None:
     """The entry at `parquet`, or None when there is none or it cannot be trusted (then it is deleted)."""
+    path = duckdb_path(str(parquet))
+
+    def facts() -> CacheEntry:
+        counts = con.execute("SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> 'blank') "
+                             f"FROM read_parquet({path})").fetchone()
+        first = con.execute(f"SELECT file_row_number + 1, reason FROM read_parquet({path}, file_row_number = true) "
+                            f"WHERE reason <> 'blank' ORDER BY file_row_number LIMIT {REPORTED_SKIPS}").fetchall()
+        return CacheEntry(parquet, int(counts[0]) if counts else 0, int(counts[1]) if counts else 0,
+                          tuple((int(line), str(reason)) for line, reason in first))
+
+    return read_entry_facts(con, parquet, facts)
+
+
+def read_entry_facts(con: duckdb.DuckDBPyConnection, parquet: Path, facts: Callable[[], T]) -> T | None:
+    """`facts()` of the entry at `parquet` once its footer names it and its columns are the staged ones; None
+    when there is no entry or it cannot be trusted (then it is deleted and a warning logged)."""
     if not parquet.is_file():
         return None
     path = duckdb_path(str(parquet))
@@ -135,17 +152,12 @@ def load_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry | No
         found = con.execute(
             f"SELECT decode(value) FROM parquet_kv_metadata({path}) WHERE decode(key) = ?", [_METADATA_KEY],
         ).fetchall()
-        facts = json.loads(found[0][0])
-        if facts["entry"] != parquet.name or facts["version"] != READER_VERSION:
+        kept = json.loads(found[0][0])
+        if kept["entry"] != parquet.name or kept["version"] != READER_VERSION:
             raise ValueError("the footer names another entry")
         if [name for name, _ in _columns(con, f"SELECT * FROM read_parquet({path})")] != list(STAGED_ROW_COLUMNS):
             raise ValueError("its columns are not the ones it was written with")
-        counts = con.execute("SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> 'blank') "
-                             f"FROM read_parquet({path})").fetchone()
-        first = con.execute(f"SELECT file_row_number + 1, reason FROM read_parquet({path}, file_row_number = true) "
-                            f"WHERE reason <> 'blank' ORDER BY file_row_number LIMIT {REPORTED_SKIPS}").fetchall()
-        return CacheEntry(parquet, int(counts[0]) if counts else 0, int(counts[1]) if counts else 0,
-                          tuple((int(line), str(reason)) for line, reason in first))
+        return facts()
     except Exception as error:  # a corrupt or foreign file is rebuilt, never trusted
         if is_interrupt(error):
             raise
@@ -220,13 +232,61 @@ CACHED_MEMORY_LIMIT = "512MB"
 BUILD_MEMORY_LIMIT = "1GB"
 
 
+class ViewPart:
+    """One cache entry as a part of the log view: a file's entry (`FileEntry`) or a bundle's."""
+
+    parquet: Path
+    skipped_lines: int
+    first_skipped: tuple[SkippedLine, ...]
+
+    def select(self, pinned: Path, where: str) -> str:
+        """SQL: the canonical rows of the entry read from `pinned` (LOG_COLUMNS), filtered by `where`."""
+        raise NotImplementedError
+
+    def counts(self) -> list[tuple[LogFile, int, int]]:
+        """(file, lines kept, malformed lines) of each input file of the entry."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class FileEntry(ViewPart):
+    """The entry of one input file."""
+
+    log_file: LogFile
+    entry: CacheEntry
+
+    @property
+    def parquet(self) -> Path:  # type: ignore[override]
+        return self.entry.parquet
+
+    @property
+    def skipped_lines(self) -> int:  # type: ignore[override]
+        return self.entry.skipped_lines
+
+    @property
+    def first_skipped(self) -> tuple[SkippedLine, ...]:  # type: ignore[override]
+        return tuple(SkippedLine(self.log_file.path, line, reason) for line, reason in self.entry.first_skipped)
+
+    def select(self, pinned: Path, where: str) -> str:
+        columns = canonical_columns({"source_file": f"{sql_string(self.log_file.path)}::VARCHAR AS source_file",
+                                     "line_number": "file_row_number + 1 AS line_number"})
+        return f"SELECT {columns} FROM read_parquet({duckdb_path(str(pinned))}, file_row_number = true) {where}"
+
+    def counts(self) -> list[tuple[LogFile, int, int]]:
+        return [(self.log_file, self.entry.kept, self.entry.skipped_lines)]
+
+
 @dataclass(frozen=True)
 class CachedLogs:
     """The view `table` over the entries of `files`, and what reading them skipped."""
 
-    entries: tuple[tuple[LogFile, CacheEntry, Path], ...]  # (file, entry, a path pinned to its bytes)
+    parts: tuple[ViewPart, ...]
     skipped_lines: int
     first_skipped: tuple[SkippedLine, ...]
+
+    def counts(self) -> list[tuple[LogFile, int, int]]:
+        """(file, lines kept, malformed lines) of every input file, in order."""
+        return [count for part in self.parts for count in part.counts()]
 
 
 def use_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
@@ -248,11 +308,11 @@ class EntryBuild:
 
 
 @contextlib.contextmanager
-def building_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, parquet: Path) -> Iterator[EntryBuild]:
-    """A new entry for `log_file`: the block writes its staged rows to `EntryBuild.temporary` (nothing
-    written: an entry without rows), then the entry is renamed to `parquet`, unless the file changed
+def building_entry(con: duckdb.DuckDBPyConnection, files: Sequence[LogFile], parquet: Path) -> Iterator[EntryBuild]:
+    """A new entry for `files` (one, or a bundle): the block writes its staged rows to `EntryBuild.temporary`
+    (nothing written: an entry without rows), then the entry is renamed to `parquet`, unless a file changed
     meanwhile (InputError) or the folder failed under us (CacheFailed). Read it back with `built_entry`."""
-    status = file_status(log_file.path)  # the entry is named after the bytes hashed just before
+    statuses = [file_status(log_file.path) for log_file in files]  # the entry is named after these bytes
     facts = sql_string(json.dumps({"entry": parquet.name, "version": READER_VERSION}))
     temporary = parquet.with_name(f".tmp-{os.getpid()}-{parquet.stem}.{uuid.uuid4().hex}")
     options = f"FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_METADATA_KEY}: {facts}}}"
@@ -261,8 +321,9 @@ def building_entry(con: duckdb.DuckDBPyConnection, log_file: LogFile, parquet: P
             yield EntryBuild(temporary, options)
         if not temporary.exists():  # an empty file: an entry without rows
             con.execute(f"COPY ({no_rows_sql()}) TO {sql_string(str(temporary))} ({options})")
-        if file_status(log_file.path) != status:
-            raise InputError(f"{log_file.path}: changed while it was being read; run the command again")
+        for log_file, status in zip(files, statuses, strict=True):
+            if file_status(log_file.path) != status:
+                raise InputError(f"{log_file.path}: changed while it was being read; run the command again")
         os.replace(temporary, parquet)
     except (OSError, duckdb.IOException) as error:  # a full disk, a folder deleted under us
         raise CacheFailed(f"cannot write {parquet.name}: {_first_line(error)}") from error
@@ -283,25 +344,17 @@ def built_entry(con: duckdb.DuckDBPyConnection, parquet: Path) -> CacheEntry:
     return entry
 
 
-def create_view(con: duckdb.DuckDBPyConnection, table: str, entries: list[tuple[LogFile, CacheEntry]], *,
+def create_view(con: duckdb.DuckDBPyConnection, table: str, parts: Sequence[ViewPart], *,
                 since: dt.datetime | dt.date | None, until: dt.datetime | dt.date | None) -> CachedLogs:
-    """The view `table` over the canonical rows of `entries` (one per input file, in order), with the
-    date filter applied. Raises CacheFailed when the folder fails under us."""
-    pinned = _pin(con, [entry.parquet for _, entry in entries])
-    first_skipped = tuple(SkippedLine(log_file.path, line, reason)
-                          for log_file, entry in entries for line, reason in entry.first_skipped)[:REPORTED_SKIPS]
+    """The view `table` over the canonical rows of `parts` (entries of one file or of a bundle, in order),
+    with the date filter applied. Raises CacheFailed when the folder fails under us."""
+    pinned = _pin(con, [part.parquet for part in parts])
+    first_skipped = tuple(item for part in parts for item in part.first_skipped)[:REPORTED_SKIPS]
     where = "WHERE " + " AND ".join(["reason IS NULL", *date_filter(since, until)])
-
-    def part(log_file: LogFile, parquet: Path) -> str:
-        columns = canonical_columns({"source_file": f"{sql_string(log_file.path)}::VARCHAR AS source_file",
-                                     "line_number": "file_row_number + 1 AS line_number"})
-        return f"SELECT {columns} FROM read_parquet({duckdb_path(str(parquet))}, file_row_number = true) {where}"
-
-    parts = [part(log_file, parquet) for (log_file, _), parquet in zip(entries, pinned, strict=True)]
+    selects = [part.select(path, where) for part, path in zip(parts, pinned, strict=True)]
     drop_relation(con, table)
-    con.execute(f"CREATE VIEW {table} AS " + " UNION ALL ".join(parts))  # resolve_log_paths found a file
-    return CachedLogs(tuple((f, e, p) for (f, e), p in zip(entries, pinned, strict=True)),
-                      sum(entry.skipped_lines for _, entry in entries), first_skipped)
+    con.execute(f"CREATE VIEW {table} AS " + " UNION ALL ".join(selects))  # resolve_log_paths found a file
+    return CachedLogs(tuple(parts), sum(part.skipped_lines for part in parts), first_skipped)
 
 
 def _pin(con: duckdb.DuckDBPyConnection, entries: list[Path]) -> list[Path]:

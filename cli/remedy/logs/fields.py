@@ -26,6 +26,21 @@ MARK = "\x01"  # starts a line that could not be read; the rest of the line is t
 # trim() with a character set is slow on long lines: test short lines only, and objects by a regex.
 _BLANK = "doc IS NULL OR (strlen(doc) < 256 AND trim(doc, ' ' || chr(9) || chr(13)) = '')"
 OBJECT_START = r"(starts_with(doc, '{') OR regexp_matches(doc, '^[ \t]+\{'))"
+# The longest line read (bytes). Parsing a line takes several times its size (the text, its parsed fields,
+# the checks, the staged row): a 50 MB line ran DuckDB out of its memory limit and lost the whole file.
+# A longer line is skipped and named, as a malformed one; the rest of the file is read.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def _fits() -> str:
+    """SQL: the line `doc` is not longer than MAX_LINE_BYTES (read when the SQL is made: tests lower it)."""
+    return f"strlen(doc) <= {MAX_LINE_BYTES}"
+
+
+def _too_long() -> str:
+    """SQL: the reason a line longer than MAX_LINE_BYTES is skipped for."""
+    limit = f"{MAX_LINE_BYTES / (1024 * 1024):g} MB" if MAX_LINE_BYTES >= 1024 * 1024 else f"{MAX_LINE_BYTES} bytes"
+    return f"'a line of ' || strlen(doc) || {sql_string(f' bytes: longer than the {limit} a line may hold')}"
 
 
 def is_number(json_text: str) -> str:
@@ -113,6 +128,28 @@ def _typed_text() -> TypedRead:
     return TypedRead("VARCHAR", "nullif({f}, '')", ("false",))
 
 
+# The instants a log may carry (UTC): years 1970 to 9999. No assistant logged before the Unix epoch (an
+# earlier year is a zero or a sentinel: 0001-01-01, 1900-01-01), Python's dates end with 9999, and DuckDB's
+# TIMESTAMP reaches BC years and year 294247, which no output could print as ISO 8601 (`0002-01-01 (BC)`).
+TS_RANGE = ("1970-01-01", "10000-01-01")  # [from, to)
+RANGE_MESSAGE = "out of range (years 1970 to 9999): "
+_TS_OUT_OF_RANGE = f"(ts_value < TIMESTAMP '{TS_RANGE[0]}' OR ts_value >= TIMESTAMP '{TS_RANGE[1]}')"
+# A UTC offset is at most 14:00 either way (Kiritimati, +14:00, is the widest of any time zone; RFC 3339's
+# grammar would allow ±23:59, but no clock shows such an offset) and its minutes are below 60. DuckDB reads
+# `+99:00` and `+05:99` as offsets of 99 hours and 6:39, so a broken exporter would move its logs by days.
+MAX_OFFSET_HOURS = 14
+OFFSET_MESSAGE = f"UTC offset beyond ±{MAX_OFFSET_HOURS}:00 or minutes above 59: "
+
+
+def _offset_out_of_range(text: str) -> str:
+    """SQL: the timestamp `text` (read as `ts_value`) carries an offset out of range. The offset is the
+    local time (DuckDB's TIMESTAMP cast ignores an offset or a zone name) minus the instant; a text
+    ending in `Z` (most exports) has none, so it costs one comparison."""
+    return (f"(ts_value IS NOT NULL AND NOT ends_with({text}, 'Z') AND "
+            f"(abs(epoch_us(try_cast({text} AS TIMESTAMP)) - epoch_us(ts_value)) > {MAX_OFFSET_HOURS * 3_600_000_000}"
+            f" OR regexp_matches({text}, '[+-][0-9][0-9]:?[6-9][0-9]\\s*$')))")
+
+
 # The staged form of `scores`: names and numbers in the object's order (a null item: a NULL number).
 SCORES_STAGED = "STRUCT(names VARCHAR[], numbers DOUBLE[])"
 _SCORE_VALUE = (
@@ -142,9 +179,12 @@ FIELDS: tuple[LogField, ...] = (
         checks=(
             Check("{tag} <> '\"'", "expected an ISO 8601 string"),
             Check("ts_value IS NULL", "not an ISO 8601 timestamp: ", "left({f}->>'$', 40)"),
+            Check(_offset_out_of_range("{f}->>'$'"), OFFSET_MESSAGE, "left({f}->>'$', 40)"),
+            Check(_TS_OUT_OF_RANGE, RANGE_MESSAGE, "left({f}->>'$', 40)"),
         ),
         required=True,
-        typed=TypedRead("VARCHAR", "ts_value", ("false", "ts_value IS NULL"),
+        typed=TypedRead("VARCHAR", "ts_value", ("false", "ts_value IS NULL", _offset_out_of_range("{f}"),
+                                                _TS_OUT_OF_RANGE),
                         (("ts_value", "try_cast({f} AS TIMESTAMPTZ)::TIMESTAMP"),)),
     ),
     LogField(
@@ -235,7 +275,7 @@ def lines_source(source: str, names: Mapping[str, str], *, tabular: bool) -> str
         FROM (
             SELECT doc, valid,
                    CASE WHEN valid AND {OBJECT_START} THEN from_json(doc, {sql_string(structure)}) END AS j
-            FROM (SELECT doc, doc IS NOT NULL AND json_valid(doc) AS valid FROM ({source}))
+            FROM (SELECT doc, doc IS NOT NULL AND {_fits()} AND json_valid(doc) AS valid FROM ({source}))
         )"""
 
 
@@ -267,10 +307,11 @@ def columns_source(reader: str, names: Mapping[str, str], columns: frozenset[str
     return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {', '.join(values)} FROM ({reader})"
 
 
-def objects_source(fields_sql: str, names: Mapping[str, str]) -> str:
+def objects_source(fields_sql: str, names: Mapping[str, str], keep: Sequence[str] = ()) -> str:
     """The `f_<field>` columns from a reader that parsed every line as an object already
-    (`sources.json_fields_sql`): nothing is blank, invalid or not an object."""
-    values = ", ".join(f"{quote_ident(names[f.name])} AS f_{f.name}" for f in FIELDS)
+    (`sources.json_fields_sql`): nothing is blank, invalid or not an object. `keep`: columns of the
+    reader passed through (a bundle's file index)."""
+    values = ", ".join([*(f"{quote_ident(names[f.name])} AS f_{f.name}" for f in FIELDS), *keep])
     return f"SELECT '{{}}' AS doc, true AS valid, true AS j, {values} FROM ({fields_sql})"
 
 
@@ -292,7 +333,7 @@ def _value(field: LogField, typed_read: TypedRead | None) -> str:
     return typed_read.value if typed_read else field.value
 
 
-def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool = False,
+def parse_sql(fields: str, index: int | str, names: Mapping[str, str], *, marked: bool = False,
               typed: frozenset[str] = frozenset(), exact: frozenset[str] = frozenset()) -> str:
     """SELECT the staged columns (STAGED_COLUMNS, in order) from `fields` (`lines_source`, `objects_source`
     or `columns_source`): the typed fields of a good line, or the reason it is skipped. The fields named in
@@ -318,6 +359,7 @@ def parse_sql(fields: str, index: int, names: Mapping[str, str], *, marked: bool
         *suspects,
         (_BLANK, "'blank'"),
         *([(f"left(doc, 1) = {sql_string(MARK)}", "substr(doc, 2)")] if marked else []),
+        (f"NOT {_fits()}", _too_long()),
         ("NOT valid", "'not valid JSON'"),
         ("j IS NULL", "'not a JSON object'"),
         *((missing(f), f"'missing required field ' || {label(f)}") for f in FIELDS if f.required),

@@ -20,9 +20,10 @@ import csv
 import gzip
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
+from remedy.errors import InputError
 from remedy.logs.fields import MARK
 from remedy.logs.settings import LogSettings
 
@@ -31,13 +32,14 @@ _BOOLEAN_FIELDS = ("is_bad", "guardrailed")
 _TRUE, _FALSE = frozenset({"true", "t", "yes", "1"}), frozenset({"false", "f", "no", "0"})
 # A cell may be as long as a JSON line may be (a long context); the csv module's default is 128 KB.
 csv.field_size_limit(256 * 1024 * 1024)
+_SNIFF_BYTES = 64 * 1024
 
 
 def csv_as_lines(path: str, compressed: bool, settings: LogSettings, out: IO[str]) -> None:
     """Write one line per line of the CSV file `path` to `out` (see the module docstring)."""
     bad_lines: set[int] = set()
     with _open(path, compressed) as stream:
-        reader = csv.reader(_decoded(stream, bad_lines), strict=True)
+        reader = csv.reader(_decoded(_csv_lines(path, compressed, stream), bad_lines), strict=True)
         fields = {name: canonical for canonical, name in settings.fields.items()}
         header: list[str] | None = None
         written = 0
@@ -54,6 +56,7 @@ def csv_as_lines(path: str, compressed: bool, settings: LogSettings, out: IO[str
             out.write("\n" * (start - 1 - written))
             if header is None and record:
                 header = [name.lstrip("\ufeff") for name in record]
+                _refuse_repeated_fields(path, header, fields)
                 line = ""
             elif not record or record == [""]:
                 line = ""
@@ -70,8 +73,38 @@ def csv_as_lines(path: str, compressed: bool, settings: LogSettings, out: IO[str
 def csv_header(path: str, compressed: bool) -> list[str]:
     """The names in the first row of a CSV file (for messages)."""
     with _open(path, compressed) as stream:
-        first = next(csv.reader(_decoded(stream, set())), [])
+        try:
+            first = next(csv.reader(_decoded(_csv_lines(path, compressed, stream), set())), [])
+        except csv.Error:
+            return []  # for a message only: the reading names what is wrong with the file
     return [name.lstrip("\ufeff") for name in first]
+
+
+def _refuse_repeated_fields(path: str, header: list[str], fields: dict[str, str]) -> None:
+    """Two columns of a field's name: which one holds the field cannot be known (the last one was used)."""
+    seen: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        if name in fields and name in seen:
+            raise InputError(f"{path}:1: the header names column {name!r} twice (columns {seen[name]} and "
+                             f"{number}): which one holds field {fields[name]!r} cannot be known; rename or drop one")
+        seen.setdefault(name, number)
+
+
+def _csv_lines(path: str, compressed: bool, stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a CSV file as bytes, each with its line end: split on `\n` (so `\r\n` too), or on `\r`
+    when the file ends its lines with `\r` alone (classic Mac OS, some spreadsheet exports): its first
+    64 KB hold a `\r` and no `\n`. Either way a line of the file is a line of the rewritten file."""
+    with _open(path, compressed) as sniffed:
+        head = sniffed.read(_SNIFF_BYTES)
+    if b"\n" in head or b"\r" not in head:
+        yield from stream
+        return
+    rest = b""
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        *lines, rest = (rest + block).split(b"\r")
+        yield from (line + b"\r" for line in lines)
+    if rest:
+        yield rest
 
 
 def utf8_lines(path: str, compressed: bool, out: IO[str]) -> None:
@@ -111,7 +144,7 @@ def _number(cell: str) -> object:
     return number if math.isfinite(number) else cell
 
 
-def _decoded(stream: IO[bytes], bad_lines: set[int]) -> Iterator[str]:
+def _decoded(stream: Iterable[bytes], bad_lines: set[int]) -> Iterator[str]:
     for number, raw in enumerate(stream, start=1):
         try:
             yield raw.decode("utf-8")

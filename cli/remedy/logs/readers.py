@@ -20,14 +20,12 @@ from remedy.sql import sql_string
 if TYPE_CHECKING:
     import duckdb
 
-# One JSONL line (e.g. a 10 MB query or a long context) may be this long.
-MAX_LINE_BYTES = 256 * 1024 * 1024
+# The longest line DuckDB's line reader takes: a longer one stops the file (exit 2 naming it). Lines longer
+# than `fields.MAX_LINE_BYTES` (16 MB) are read as text only to be skipped and named.
+READER_LINE_BYTES = 256 * 1024 * 1024
 # DuckDB's CSV buffer defaults to 16 lines of the maximum size, capped by the file: a 5 GB export
 # asked for one 4 GB block. A buffer just above one line reads as fast and keeps memory flat.
-_CSV_BUFFER_BYTES = MAX_LINE_BYTES + 1024 * 1024
-# The fast JSON reader (`json_fields_sql`) refuses a line longer than this: such a file is read line by
-# line instead (its buffers are this size per thread, so it stays small).
-FAST_JSON_OBJECT_BYTES = 16 * 1024 * 1024
+_CSV_BUFFER_BYTES = READER_LINE_BYTES + 1024 * 1024
 
 def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
     """A subquery yielding one `doc` (JSON text, NULL for a blank line) per line or row, in file order."""
@@ -38,7 +36,7 @@ def source_sql(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> str:
         return (
             f"SELECT line AS doc FROM read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, "
             f"auto_detect = false, delim = '\x00', quote = '', escape = '', strict_mode = false, "
-            f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
+            f"max_line_size = {READER_LINE_BYTES}, buffer_size = {_CSV_BUFFER_BYTES}, compression = '{compression}')"
         )
     # to_json keeps every column; a struct of the row keeps Parquet's nested types (scores, context).
     members = ", ".join(f"{sql_string(name)}: {quote_ident(name)}" for name in parquet_schema(con, log_file))
@@ -76,25 +74,43 @@ def json_fields_sql(log_file: LogFile, columns: Mapping[str, str]) -> str:
     compression = "gzip" if log_file.gzip else "none"
     return (f"SELECT * FROM read_json({duckdb_path(log_file.path)}, format = 'newline_delimited', "
             f"records = true, columns = {{{listed}}}, compression = '{compression}', "
-            f"maximum_object_size = {FAST_JSON_OBJECT_BYTES})")
+            f"maximum_object_size = {fast_object_bytes()})")
 
 
-def line_count(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> int:
-    """How many lines the file has, counted as `source_sql` does (a last line without a newline too)."""
+def fast_object_bytes() -> int:
+    """The fast JSON reader refuses a line longer than a line may be (`fields.MAX_LINE_BYTES`): such a
+    file is read line by line, where that line is skipped and named (its buffers are this size per thread)."""
+    from remedy.logs import fields
+
+    return fields.MAX_LINE_BYTES
+
+
+def line_count(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> tuple[int, bool]:
+    """How many lines the file has, counted as `source_sql` does (a last line without a newline too), and
+    whether one is longer than a line may be (`fields.MAX_LINE_BYTES`)."""
     if log_file.gzip:
-        found = con.execute(f"SELECT count(*) FROM ({source_sql(con, log_file)})").fetchone()
-        return int(found[0]) if found else 0
+        found = con.execute(f"SELECT count(*), coalesce(max(strlen(doc)), 0) FROM ({source_sql(con, log_file)})"
+                            ).fetchone()
+        return (int(found[0]), int(found[1]) > fast_object_bytes()) if found else (0, False)
     return plain_line_count(log_file.path)
 
 
-def plain_line_count(path: str) -> int:
-    """`line_count` of a file that is not compressed."""
-    lines, last = 0, b"\n"
+def plain_line_count(path: str) -> tuple[int, bool]:
+    """`line_count` of a file that is not compressed. Blocks are at most the longest line a line may be, so
+    a longer line crosses a block's end: only the runs across blocks need measuring."""
+    limit = fast_object_bytes()
+    lines, last, run, too_long = 0, b"\n", 0, False
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            lines += block.count(b"\n")
+        for block in iter(lambda: handle.read(min(1 << 24, limit)), b""):
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+            else:
+                lines += block.count(b"\n")
+                too_long = too_long or run + first > limit
+                run = len(block) - block.rfind(b"\n") - 1
             last = block[-1:]
-    return lines + (last != b"\n")
+    return lines + (last != b"\n"), too_long or run > limit
 
 
 def starts_with_bom(log_file: LogFile) -> bool:

@@ -5,6 +5,7 @@ only the steps after it, never back:
 
 1. `sources`: paths, globs and folders into files (hive partitions too), each sniffed for its format;
 2. `cache`: is the file's entry in `.remedy/logs/` current? Then its rows are read from there (skip 3-5);
+   many small files are read and cached as bundles (`bundles`: one read and one entry for up to 1,000);
 3. `staging` with `typed`: the file read by DuckDB's typed reader, the fields of one kind converted by it;
 4. `staging` again for what that read refuses: every field as JSON, then line by line (`line_files`
    rewrites CSV and lines that are not UTF-8 first), with the checks of `fields` and the SQL of `readers`;
@@ -138,9 +139,7 @@ def read_logs(
                 log.warning("the log cache in %s failed (%s); reading without it", folder, error)
             else:
                 if refuse_unreadable:
-                    _refuse_unreadable_exports(con, [(log_file, entry.kept, entry.skipped_lines)
-                                                     for log_file, entry, _ in cached.entries],
-                                               cached.first_skipped, settings)
+                    _refuse_unreadable_exports(con, cached.counts(), cached.first_skipped, settings)
                 if strict and cached.first_skipped:
                     raise InputError(f"{cached.first_skipped[0]} (--strict)")
                 return _log_table(con, table, files, cached.skipped_lines, cached.first_skipped)
@@ -177,21 +176,30 @@ def _read_through_cache(con: duckdb.DuckDBPyConnection, files: list[LogFile], se
                         table: str) -> CachedLogs:
     """Steps 2 to 6 with the cache: each file's entry read if current, else built by staging its rows
     straight into it (one COPY from the reader through the checks and derived columns to Parquet)."""
-    from remedy.logs import cache
+    from remedy.logs import bundles, cache
 
     cache.use_folder(con, folder)
-    entries: list[tuple[LogFile, cache.CacheEntry]] = []
-    for log_file in files:
+    parts: list[cache.ViewPart] = []
+    for group in bundles.plan(files, settings):
+        if isinstance(group, tuple):  # many small files: one read, one entry (`bundles`)
+            path = bundles.bundle_path(folder, group, settings)
+            bundle = bundles.load_bundle(con, path, group)
+            if bundle is None:
+                register_normalizer(con)
+                bundle = bundles.build_bundle(con, path, group, settings)
+            parts.append(bundle)
+            continue
+        log_file = group
         parquet = cache.entry_path(folder, log_file.path, settings, format=log_file.format, gzip=log_file.gzip,
                                    partitions=log_file.partitions)
         entry = cache.load_entry(con, parquet)
         if entry is None:
             register_normalizer(con)
-            with cache.building_entry(con, log_file, parquet) as build:
+            with cache.building_entry(con, [log_file], parquet) as build:
                 staging.stage_file(con, ParquetTarget(str(build.temporary), build.options), 0, log_file, settings)
             entry = cache.built_entry(con, parquet)
-        entries.append((log_file, entry))
-    return cache.create_view(con, table, entries, since=since, until=until)
+        parts.append(cache.FileEntry(log_file, entry))
+    return cache.create_view(con, table, parts, since=since, until=until)
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> None:

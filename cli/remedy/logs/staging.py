@@ -95,6 +95,10 @@ class TableTarget(Target):
     def reasons(self, index: int) -> str:
         return f"SELECT reason FROM {self._side or self.staged} WHERE file_index = {index}"
 
+    def written(self) -> str:
+        """The table that holds the rows of the last write (until `keep` or `reset`)."""
+        return self._side or self.staged
+
     def keep(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._side is not None:
             con.execute(f"INSERT INTO {self.staged} SELECT * FROM {self._side}")
@@ -210,19 +214,19 @@ def _stage_objects(con: duckdb.DuckDBPyConnection, target: Target, index: int, l
             break
     else:
         return False
-    count = lines.result() if lines is not None else line_count(con, log_file)
+    count, too_long = lines.result() if lines is not None else line_count(con, log_file)
     rows, unknown = target.counts(con, index, f"'missing required field ' || {sql_string(_label(names, 'id'))}")
-    if unknown or rows != count:
+    if unknown or rows != count or too_long:  # a line too long is skipped and named by the line reader
         target.reset(con)
         return False
     target.keep(con)
     return True
 
 
-def _counting_lines(log_file: LogFile) -> Future[int]:
+def _counting_lines(log_file: LogFile) -> Future[tuple[int, bool]]:
     """The lines of a plain (not compressed) file, counted in a daemon thread: nothing waits for it when the read it
     runs beside fails or is interrupted (a 5 GB export takes seconds to count)."""
-    counted: Future[int] = Future()
+    counted: Future[tuple[int, bool]] = Future()
 
     def count() -> None:
         try:
