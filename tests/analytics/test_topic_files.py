@@ -126,6 +126,7 @@ def test_stale_split_and_merge_files_are_reported_not_applied_silently(project: 
     assert queue(run) == before  # nothing regrouped
     assert "0123456789ab is not among these logs' issues" in caplog.text
     assert "topics/00000000000a.yaml: none of the 1 queries split out of" in caplog.text
+    assert "is a failure in these logs" in caplog.text
 
 
 def test_validate_names_file_line_and_field_of_a_bad_topic_file(project: Path, run) -> None:
@@ -151,3 +152,25 @@ def test_a_query_in_two_files_is_an_error_of_the_later_one(project: Path, run) -
     assert result.exit_code == 1
     assert ("topics/0123456789ab.yaml:2:5: T004 error: query 'how do i change my seat' already belongs to "
             "0123456789aa.yaml") in result.stdout
+
+
+def test_a_review_of_a_mixed_issue_leaves_its_uncovered_failures_open_and_labelled(project: Path, run) -> None:
+    """A topic that mixes questions (here made so by a move): the review judges its representative's failures;
+    the other question's failures stay in the queue, open, as the rest of the issue."""
+    before = queue(run)
+    first, second = list(before)[:2]
+    other = json.loads(run("issue", second, "--logs", "logs.jsonl", "--format", "json").stdout)["queries"][0]
+    assert run("topic", "move", other, "--to", first, "--logs", "logs.jsonl").exit_code == 0
+    mixed = queue(run)[first]
+    result = run("review", first, "--logs", "logs.jsonl", "--bad", "--explanation", "wrong")
+    assert result.exit_code == 0, result.stderr
+    assert f"topics/{first}-rest.yaml" in result.stdout
+    after = queue(run)
+    assert first not in after  # what the review judged is addressed
+    rest = after[f"{first}-rest"]
+    assert rest["state"] == "open" and other in json.loads(
+        run("issue", f"{first}-rest", "--logs", "logs.jsonl", "--format", "json").stdout)["queries"]
+    assert rest["regrouped_by"][0].startswith(f"topics/{first}-rest.yaml (the rest of issue {first}")
+    judged = queue(run, "--state", "all", "--status", "all")[first]  # the review draft covers it too
+    assert judged["state"] == "addressed" and judged["size"] + rest["size"] <= mixed["size"]
+    assert "the rest of issue" in run("issue", f"{first}-rest", "--logs", "logs.jsonl").stdout

@@ -405,8 +405,11 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str, topic_fil
                 "model": fingerprint}
     key = topic_key(queries, weights, severities, impacts, settings=settings)
     clusters = cached_topics(analysis.config.cache_dir if analysis.config else None, key, queries, fresh_topics)
-    triaged = {row[0] for row in analysis.con.execute(f"SELECT normalized_query FROM {TRIAGE_MATCHES}").fetchall()}
-    return claim_queries(clusters, topic_files, queries, weights, severities, impacts, corrections, triaged)
+    named = [query for topic in topic_files.values() for query in topic.queries]
+    failing = {row[0] for row in analysis.con.execute(  # a file's queries still among these logs' failures
+        f"SELECT DISTINCT normalized_query FROM {analysis.logs.table} WHERE is_failure "
+        "AND normalized_query IN (SELECT unnest($named))", {"named": named}).fetchall()} if named else set()
+    return claim_queries(clusters, topic_files, queries, weights, severities, impacts, corrections, failing)
 
 
 def _triaged_clusters(analysis: Analysis, triages: dict[str, Triage], decay: str, condition: str) -> list[Cluster]:

@@ -32,6 +32,8 @@ class Corrections:
 
     def mark(self, issue: str, topic: TopicFile) -> None:
         name = display_path(topic.path) if topic.path else f"{topic.id}.yaml"
+        if topic.note:
+            name += f" ({topic.note})"
         if name not in self.regrouped.setdefault(issue, []):
             self.regrouped[issue].append(name)
 
@@ -42,20 +44,21 @@ def _name(topic: TopicFile) -> str:
 
 def claim_queries(clusters: list[Cluster], files: dict[str, TopicFile], queries: Sequence[str],
                   weights: Sequence[int], severity_sums: Sequence[float], impacts: Sequence[float],
-                  corrections: Corrections, triaged: set[str] | frozenset[str] = frozenset()) -> list[Cluster]:
+                  corrections: Corrections, failing: set[str] | frozenset[str] = frozenset()) -> list[Cluster]:
     """`clusters` (members: indices into `queries`, in frequency order) with the files' queries moved out to
-    their files' issues; `triaged`: failure queries a triage file took (not clustered, so not stale)."""
+    their files' issues. `failing`: the files' queries that are failures of these logs at all (addressed or
+    triaged ones too): a file none of whose queries is there no longer fits the logs."""
     position = {query: index for index, query in enumerate(queries)}
     owner: dict[int, TopicFile] = {}
     for topic in files.values():
         found = [position[q] for q in topic.queries if q in position]
         for index in found:
             owner[index] = topic
-        if topic.queries and not found and not triaged.intersection(topic.queries):
+        if topic.queries and not found and not failing.intersection(topic.queries):
             what = f"split out of {topic.split_from}" if topic.split_from else "moved to it"
             corrections.warnings.append(
-                f"{_name(topic)}: none of the {len(topic.queries)} queries {what} is among the failures these logs "
-                "and filters list: nothing regrouped (delete the file when the question is gone)")
+                f"{_name(topic)}: none of the {len(topic.queries)} queries {what} is a failure in these logs: "
+                "nothing regrouped (delete the file when the question is gone)")
     if not owner:
         return clusters
 

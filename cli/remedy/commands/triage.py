@@ -158,4 +158,7 @@ def review(
     for path in written.drafts:
         write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
     topic = f" ({written.triage.representative})" if written.triage.representative else ""
-    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state addressed\n")
+    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state addressed "
+          "(the reviewed query)\n")
+    if written.rest is not None:
+        write(f"created {display_path(written.rest)}: the rest of the topic, not judged by this review, stays open\n")
