@@ -4,8 +4,9 @@ Clustering the distinct failure queries is the largest part of a warm `remedy re
 issues` (8 s of 10 at 1M log rows), and its result depends only on what goes in: the queries in
 their order with their weights, severity sums and impacts, the two thresholds, the leader and
 neighbour limits, and the model that embeds the queries (its fingerprint: the verifier's or the
-static model's). `topic_key` hashes all of them (the numbers bit for bit), so any change to the logs, the period, the triage files, the
-decay or the model gives a new key, and a hit returns exactly the clusters a fresh run would.
+static model's). `topic_key` hashes all of them (the numbers bit for bit), so any change to the
+logs, the period, the triage files, the decay or the model gives a new key, and a hit returns
+exactly the clusters a fresh run would.
 
 Layout: `.remedy/topics/<key>.npz`: per cluster its id, its representative and members as indices
 into the inputs, its size, mean severity and impact (float64, exact); the member texts come from
