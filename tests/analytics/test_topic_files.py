@@ -174,3 +174,6 @@ def test_a_review_of_a_mixed_issue_leaves_its_uncovered_failures_open_and_labell
     judged = queue(run, "--state", "all", "--status", "all")[first]  # the review draft covers it too
     assert judged["state"] == "addressed" and judged["size"] + rest["size"] <= mixed["size"]
     assert "the rest of issue" in run("issue", f"{first}-rest", "--logs", "logs.jsonl").stdout
+    report = json.loads(run("report", "--logs", "logs.jsonl", "--format", "json").stdout)
+    item = next(item for item in report["queue"] if item["id"] == f"{first}-rest")
+    assert item["regrouped_by"].startswith(f"topics/{first}-rest.yaml (the rest of issue {first}")
