@@ -84,7 +84,8 @@ def main() -> int:
     if args.write:
         # the queue's topic settings in the same files are benchmarks/issues_quality.py's: kept as they are
         kept = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
-        defaults.update({key: kept[key] for key in ("topics", "topic_merge", "dim") if key in kept})
+        topic_keys = ("topics", "topic_leader", "topic_merge", "topic_rule", "dim")
+        defaults.update({key: kept[key] for key in topic_keys if key in kept})
         write_atomically(target, json.dumps(defaults, indent=2) + "\n")
         print(f"wrote {target}", file=sys.stderr)
     return 0

@@ -152,7 +152,7 @@ def test_review_in_one_step_addresses_the_issue(project: Path, run) -> None:
 
 def test_new_answer_from_a_topic_offers_its_queries_as_also_matches(project: Path, run) -> None:
     paraphrase = {"id": "l9", "timestamp": "2026-10-05T09:00:00Z", "is_bad": True, "severity": 0.6,
-                  "query": "Do I need a transit visa for a layover in Dubai?"}
+                  "query": "Do I need a transit visa for my layover in Doha airport?"}
     write_logs(project / "logs.jsonl", [*LOGS, paraphrase])
     topic = next(i for i in issues(run) if i["representative_query"].startswith("Do I need a transit visa"))
     assert topic["distinct_queries"] == 2

@@ -1,5 +1,5 @@
-"""Which thresholds the queue groups with: the static model's own topics, else offsets from its threshold;
-the verifier's pass only where the verifier decides."""
+"""Which vectors and thresholds the queue groups with: the verifier's where it is in force and carries them,
+else the static model's own topics, else offsets from its threshold."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from remedy.logs.clustering import topic_thresholds
+from remedy.logs.topic_settings import STATIC, VERIFIER
 from remedy.matching.embedding import _read_defaults, bundled_defaults
 from remedy.matching.matcher import Matcher
 
@@ -19,22 +20,31 @@ def defaults_file(folder: Path, **extra: object) -> Path:
     return folder
 
 
-def matcher(defaults: object, verifier_merge: float | None = None) -> Matcher:
+def matcher(defaults: object, verifier_topics: tuple[float, float] | None = None) -> Matcher:
     static = SimpleNamespace(defaults=defaults)
-    embedder = static if verifier_merge is None else SimpleNamespace(
-        static=static, verifier=SimpleNamespace(settings=SimpleNamespace(topic_merge=verifier_merge)))
+    leader, merge = verifier_topics or (None, None)
+    embedder = static if verifier_topics is None else SimpleNamespace(
+        static=static, verifier=SimpleNamespace(settings=SimpleNamespace(topic_leader=leader, topic_merge=merge),
+                                                fingerprint="verifier-x"))
     return Matcher(index=None, embedder=embedder, encode=lambda t: None, threshold=0.7, margin=0.0,  # type: ignore[arg-type]
-                   by_id={}, verifier_encode=(lambda t: None) if verifier_merge is not None else None)
+                   by_id={}, verifier_encode=(lambda t: None) if verifier_topics is not None else None)
 
 
 def test_a_model_with_topics_groups_with_them_whatever_the_project_threshold(tmp_path: Path) -> None:
-    topics = {"leader": 0.86, "merge": 0.56, "merge_before_verifier": 0.68, "verifier_screen": 0.5}
-    defaults = _read_defaults(defaults_file(tmp_path, topics=topics))
+    defaults = _read_defaults(defaults_file(tmp_path, topics={"leader": 0.86, "merge": 0.56}))
     assert defaults is not None and (defaults.threshold, defaults.topic_merge) == (0.8, 0.56)
     static = matcher(defaults).topic_settings()
-    assert (static.leader, static.merge, static.verifying) == (0.86, 0.56, False)  # not the project's 0.7
-    verified = matcher(defaults, verifier_merge=0.55).topic_settings()
-    assert (verified.merge, verified.screen, verified.verified_merge, verified.verifying) == (0.68, 0.5, 0.55, True)
+    assert (static.leader, static.merge, static.model) == (0.86, 0.56, STATIC)  # not the project's 0.7
+
+
+def test_the_verifier_groups_on_its_own_vectors_with_its_own_thresholds(tmp_path: Path) -> None:
+    defaults = _read_defaults(defaults_file(tmp_path, topics={"leader": 0.86, "merge": 0.56}))
+    judged = matcher(defaults, verifier_topics=(0.8, 0.6))
+    settings = judged.topic_settings()
+    assert (settings.leader, settings.merge, settings.model) == (0.8, 0.6, VERIFIER)
+    assert judged.topic_encoder(settings)[1] == "verifier-x"  # the topic cache's key names the verifier
+    # a verifier whose file has no (or inverted) topic thresholds: the static model groups
+    assert matcher(defaults, verifier_topics=(0.5, 0.6)).topic_settings().model == STATIC
 
 
 def test_a_model_without_topics_keeps_the_offsets_and_a_bad_topics_entry_is_ignored(tmp_path: Path) -> None:
@@ -42,13 +52,17 @@ def test_a_model_without_topics_keeps_the_offsets_and_a_bad_topics_entry_is_igno
     assert defaults is not None and defaults.topic_leader is None and defaults.threshold == 0.8
     settings = matcher(defaults).topic_settings()
     assert (settings.leader, settings.merge) == topic_thresholds(0.7)  # the matcher's static-scale threshold
-    assert not matcher(defaults, verifier_merge=0.55).topic_settings().verifying  # no screen: no pass
 
 
-def test_the_shipped_model_carries_topic_thresholds() -> None:
+def test_the_shipped_models_carry_topic_thresholds() -> None:
+    from remedy.matching.verifier import read_settings
+
     shipped = bundled_defaults()
     assert shipped is not None and shipped.topic_leader is not None and shipped.topic_merge is not None
-    assert shipped.topic_merge <= (shipped.topic_merge_verified or 1.0) <= shipped.topic_leader
+    assert shipped.topic_merge <= shipped.topic_leader
+    verifier = read_settings()
+    assert verifier.topic_leader is not None and verifier.topic_merge is not None
+    assert verifier.topic_merge <= verifier.topic_leader
 
 
 BAD_TOPICS = [{"leader": "high", "merge": 0.56}, {"leader": -0.5, "merge": -0.9},

@@ -219,31 +219,24 @@ def test_calibrate_samples_and_pins_the_fused_score(repo: Path, run, tiny: None)
     assert "@" + verifier_module.FUSED_PREFIX in header and "+" in header  # both models, the fused fingerprint
 
 
-def test_the_queue_merges_topics_the_shipped_verifier_calls_one_question(repo: Path, run,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The demo's failures through `remedy issues`, with the verifier's pass and without it (its static stage
-    alone): the pass only merges (every id it keeps is a static topic's and grows by whole topics, every
-    failure is still listed once) and leaves fewer issues."""
-    from remedy.analytics import issue_queue
-
+def test_the_queue_groups_on_the_verifiers_vectors_where_it_is_in_force(repo: Path, run) -> None:
+    """The demo's failures through `remedy issues` with the verifier and with `verifier = false`: the verifier's
+    queue is grouped on its own vectors (its topic cache entry names its fingerprint), every failure is listed
+    once either way, and a warm run reads the same issues back."""
     verifier, why = verifier_module.available_verifier()
     if verifier is None or "REMEDY_VERIFIER_MODEL" in __import__("os").environ:
         pytest.skip(why or "a test model is configured")
-    if verifier.settings.topic_merge is None:
-        pytest.skip("the shipped verifier has no topic setting")
     write(repo / "logs.jsonl", (ROOT / "fixtures" / "logs.jsonl").read_text(encoding="utf-8"))
 
     def queue() -> dict[str, list[str]]:
-        result = run("issues", "--logs", "logs.jsonl", "--top", "0", "--format", "json")
+        result = run("issues", "--logs", "logs.jsonl", "--top", "0", "--status", "all", "--format", "json")
         assert result.exit_code == 0, result.stderr
         return {issue["id"]: issue["log_ids"] for issue in json.loads(result.stdout)["issues"]}
 
-    verified = queue()
-    monkeypatch.setattr(issue_queue, "merge_verified", lambda clusters, *args: clusters)
+    judged = queue()
+    assert queue() == judged  # warm: the topic cache
+    (repo / "remedy.toml").write_text("verifier = false\n")
     static = queue()
-    assert len(verified) < len(static)
-    assert set(verified) <= set(static)
-    assert sorted(log for logs in verified.values() for log in logs) == sorted(log for logs in static.values()
-                                                                              for log in logs)
-    grown = [i for i in verified if len(verified[i]) > len(static[i])]
-    assert grown and all(set(static[i]) < set(verified[i]) for i in grown)
+    assert judged != static
+    assert sorted(log for logs in judged.values() for log in logs) == sorted(log for logs in static.values()
+                                                                            for log in logs)

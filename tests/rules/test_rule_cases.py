@@ -24,8 +24,8 @@ def _cases() -> list:
 def test_rule_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, case: dict) -> None:
     monkeypatch.chdir(tmp_path)
     for name, text in case["files"].items():
-        # triage/<id>.yaml goes to the triage folder beside the remediations, the rest into the folder
-        path = tmp_path / name if name.startswith("triage/") else tmp_path / "remediations" / name
+        # triage/<id>.yaml and topics/<id>.yaml go beside the remediations, the rest into the folder
+        path = tmp_path / name if name.startswith(("triage/", "topics/")) else tmp_path / "remediations" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.replace("{long}", "word " * 300), encoding="utf-8")
     folder = load_folder(tmp_path / "remediations")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import is_scaffold_draft
-from remedy.analytics.tables import create_table, insert_columns
+from remedy.analytics.tables import create_table, insert_columns, one_row
+from remedy.analytics.topic_corrections import Corrections, claim_queries, merge_issues
 from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
 from remedy.errors import UsageError
+from remedy.files.topic_files import TopicFile, load_topic_files, topics_dir
 from remedy.files.triage import OPEN_STATES, STATES, Triage, load_triage
 from remedy.logs.clustering import (
     DEFAULT_MAX_LEADERS,
@@ -39,7 +42,6 @@ from remedy.logs.clustering import (
     cluster_id,
 )
 from remedy.logs.topic_cache import cached_topics, topic_key
-from remedy.logs.topic_merging import merge_verified
 from remedy.owner_handles import normalize_owner
 from remedy.sql import sql_string
 
@@ -50,6 +52,7 @@ STATE_CHOICES = (*STATES, "all")
 TRIAGE_MATCHES = "triage_matches"
 TREND_DAYS = 7
 _BATCH = 10_000
+_WARNED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class IssueSummary:
     distinct_queries: int
     log_ids: tuple[str, ...]
     drafts_in_progress: tuple[str, ...]  # scaffold drafts (still TODO) that match the issue's failures
+    regrouped_by: tuple[str, ...]  # the expert's topic files that split, merged or moved queries of it
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class Issue:
     last_7_days: int = 0
     previous_7_days: int = 0
     drafts_in_progress: tuple[str, ...] = ()
+    regrouped_by: tuple[str, ...] = ()
 
     def summary(self) -> IssueSummary:
         return IssueSummary(rank=self.rank, id=self.cluster.id, size=self.cluster.size,
@@ -104,7 +109,7 @@ class Issue:
                             assignee=self.assignee, note=self.note, first_seen=self.first_seen,
                             last_seen=self.last_seen, trend=Trend(self.last_7_days, self.previous_7_days),
                             distinct_queries=len(self.cluster.members), log_ids=tuple(self.log_ids),
-                            drafts_in_progress=self.drafts_in_progress)
+                            drafts_in_progress=self.drafts_in_progress, regrouped_by=self.regrouped_by)
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,11 @@ class Queue:
     half_life_seconds: float
     hidden_by_state: int
     total: int  # issues these filters show before --top cuts the list
+    warnings: tuple[str, ...] = ()  # topic files that no longer fit these logs (remedy.analytics.topic_corrections)
 
     def report(self) -> IssueList:
         return IssueList(issues=tuple(issue.summary() for issue in self.issues), total=self.total,
-                         hidden_by_state=self.hidden_by_state, newest_log=self.newest_log,
+                         hidden_by_state=self.hidden_by_state, newest_log=self.newest_log, warnings=self.warnings,
                          half_life_days=None if math.isinf(self.half_life_seconds)
                          else round(self.half_life_seconds / 86_400, 6))
 
@@ -133,6 +139,7 @@ class IssueList:
     hidden_by_state: int  # triaged issues the --state filter hides
     newest_log: datetime.datetime | None  # impact's ages count from here
     half_life_days: float | None  # None: no decay (impact = failures x mean severity)
+    warnings: tuple[str, ...] = ()  # topic files that no longer fit these logs
 
 
 @dataclass(frozen=True)
@@ -231,11 +238,15 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     where = failure_filter(analysis.attributions, status, primary_issue, scaffolds)
     newest = analysis.now  # the newest plausible log: one dated in 2100 does not age every other (log_clock)
     triages = load_triage(config.triage_dir).triages if config else {}
-    _match_triage(analysis, triages, where)
+    topic_files = load_topic_files(topics_dir(config.triage_dir)).files if config else {}
+    corrections = Corrections()
+    _match_triage(analysis, triages, where, topic_files)
     decay = "1.0" if math.isinf(half_life) or newest is None else \
         f"pow(2.0, -greatest(epoch(TIMESTAMP '{newest.isoformat()}') - epoch(ts), 0) / {half_life!r})"
     condition = f"AND {where}" if where else ""
-    clusters = _cluster_untriaged(analysis, decay, condition) + _triaged_clusters(analysis, triages, decay, condition)
+    clusters = _cluster_untriaged(analysis, decay, condition, topic_files, corrections) \
+        + _triaged_clusters(analysis, triages, decay, condition)
+    clusters = merge_issues(clusters, topic_files, corrections)
     clusters.sort(key=lambda c: (-c.impact, -c.size, c.id))
     chosen, hidden = [], 0
     wanted = normalize_owner(assignee) if assignee else None  # `alice`, `@Alice`: as `list --owner` compares
@@ -250,8 +261,12 @@ def issue_queue(analysis: Analysis, *, status: str = "unaddressed", primary_issu
     total = len(chosen)
     if top:
         chosen = chosen[:top]
-    issues = _describe(analysis, chosen, where, newest, scaffolds)
-    return Queue(issues, newest, half_life, hidden, total)
+    for warning in corrections.warnings:  # on stderr, once a process (a rank lookup builds the queue twice)
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            logging.getLogger("remedy").warning("warning: %s", warning)
+    issues = _describe(analysis, chosen, where, newest, scaffolds, corrections.regrouped)
+    return Queue(issues, newest, half_life, hidden, total, tuple(corrections.warnings))
 
 
 def triaged_failure_counts(analysis: Analysis) -> dict[str, int]:
@@ -315,12 +330,14 @@ def issue_detail(analysis: Analysis, issue: Issue, log_paths: Sequence[str], *,
                        remediate=command)
 
 
-def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | None) -> None:
+def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | None,
+                  topic_files: dict[str, TopicFile] | None = None) -> None:
     """Table TRIAGE_MATCHES: each failure query the decision rule gives to a triage file's queries.
 
     The triage files become entries of a matcher (question = first query, also_matches = the rest)
     decided with the project's threshold, so exactly the failures an answer with those texts would
-    take. No margin: being near two triaged topics still means triaged, and the best one wins.
+    take. No margin: being near two triaged topics still means triaged, and the best one wins. A query an
+    expert's topic file gives to another issue stays with that issue (the file names it; the rule is near).
     """
     from remedy.logs.reading import iter_distinct_queries
     from remedy.matching.decision import MatchEntry, MatchIndex
@@ -331,12 +348,14 @@ def _match_triage(analysis: Analysis, triages: dict[str, Triage], where: str | N
         return
     entries = [MatchEntry(id=t.id, kind="triage", status="active", question=t.queries[0],
                           also_matches=tuple(t.queries[1:])) for t in triages.values()]
+    claimed = {query: topic.id for topic in (topic_files or {}).values() for query in topic.queries}
     encode = analysis.matcher.index_encoder([text for t in triages.values() for text in t.queries])
     index = MatchIndex(entries, encode, analysis.matcher.threshold, 0.0)
     for batch in iter_distinct_queries(analysis.logs, failures_only=True, where=where):
         texts = batch.normalized_queries
         decisions = index.decide_vectors(encode(texts), texts, kind="triage", statuses=("active",))
-        found = [(text, d.entry_id) for text, d in zip(texts, decisions, strict=True) if d.entry_id]
+        found = [(text, d.entry_id) for text, d in zip(texts, decisions, strict=True)
+                 if d.entry_id and claimed.get(text, d.entry_id) == d.entry_id]
         insert_columns(con, TRIAGE_MATCHES, {"normalized_query": [t for t, _ in found],
                                              "issue": [i for _, i in found]})
 
@@ -350,14 +369,15 @@ def _per_query_sql(logs: str, decay: str, condition: str) -> str:
                FROM {logs} WHERE is_failure {condition}"""
 
 
-def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[Cluster]:
-    """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors); the static
-    clustering's result is cached (`logs/topic_cache.py`)."""
-    # Topics group on the static model's vectors and scale: cheap over every failure, and one geometry
-    # for all of them (the verifier's screen would give queries near an answer other vectors). Then the
-    # verifier, when in force, merges the head of the queue's topics that one answer would cover.
+def _cluster_untriaged(analysis: Analysis, decay: str, condition: str, topic_files: dict[str, TopicFile],
+                       corrections: Corrections) -> list[Cluster]:
+    """Topics of the failures no triage file takes, streamed in frequency order (bounded vectors); the
+    clustering's result is cached (`logs/topic_cache.py`), then the topic files' queries are regrouped."""
+    # Topics group on the verifier's vectors where it is in force (remedy.logs.topic_settings), else on the
+    # static model's; either way every distinct failure query is embedded once (the embedding cache).
     topic_settings = analysis.matcher.topic_settings()
     leader, merge = topic_settings.leader, topic_settings.merge
+    encode, fingerprint = analysis.matcher.topic_encoder(topic_settings)
     cursor = analysis.con.cursor()
     rows = cursor.sql(_per_query_sql(analysis.logs.table, decay, condition) + f"""
         AND normalized_query NOT IN (SELECT normalized_query FROM {TRIAGE_MATCHES})
@@ -367,11 +387,11 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[C
     queries = rows.column(0).to_pylist()
     weights, severities, impacts = (rows.column(i).to_pylist() for i in (1, 2, 3))
 
-    def static_topics() -> list[Cluster]:
+    def fresh_topics() -> list[Cluster]:
         topics: TopicClustering | None = None
         for start in range(0, len(queries), _BATCH):
             texts = queries[start:start + _BATCH]
-            vectors = analysis.matcher.cluster_encode(texts)
+            vectors = encode(texts)
             if topics is None:
                 topics = TopicClustering(vectors.shape[1], leader_threshold=leader, merge_threshold=merge)
             part = slice(start, start + _BATCH)
@@ -380,13 +400,14 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str) -> list[C
 
     # A warm run (the same failures, period, triage and model) reads the clusters back (logs/topic_cache.py).
     settings = {"leader": leader, "merge": merge, "max_leaders": DEFAULT_MAX_LEADERS, "neighbours": DEFAULT_NEIGHBOURS,
-                "model": analysis.matcher.cluster_fingerprint}
+                "model": fingerprint}
     key = topic_key(queries, weights, severities, impacts, settings=settings)
-    clusters = cached_topics(analysis.config.cache_dir if analysis.config else None, key, queries, static_topics)
-    matcher = analysis.matcher
-    if topic_settings.verifying and matcher.verifier_encode is not None:  # its vectors are cached: warm runs too
-        clusters = merge_verified(clusters, matcher.cluster_encode, matcher.verifier_encode, topic_settings)
-    return clusters
+    clusters = cached_topics(analysis.config.cache_dir if analysis.config else None, key, queries, fresh_topics)
+    named = [query for topic in topic_files.values() for query in topic.queries]
+    failing = {row[0] for row in analysis.con.execute(  # a file's queries still among these logs' failures
+        f"SELECT DISTINCT normalized_query FROM {analysis.logs.table} WHERE is_failure "
+        "AND normalized_query IN (SELECT unnest($named))", {"named": named}).fetchall()} if named else set()
+    return claim_queries(clusters, topic_files, queries, weights, severities, impacts, corrections, failing)
 
 
 def _triaged_clusters(analysis: Analysis, triages: dict[str, Triage], decay: str, condition: str) -> list[Cluster]:
@@ -422,7 +443,8 @@ def spellings(con: Any, logs: str, queries: Sequence[str]) -> dict[str, str]:
 
 
 def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], where: str | None,
-              newest: datetime.datetime | None, scaffolds: Sequence[str] = ()) -> list[Issue]:
+              newest: datetime.datetime | None, scaffolds: Sequence[str] = (),
+              regrouped: dict[str, list[str]] | None = None) -> list[Issue]:
     con, logs = analysis.con, analysis.logs.table
     clusters = [cluster for cluster, _ in chosen]
     create_table(con, "cluster_members", {"normalized_query": "VARCHAR", "cluster": "VARCHAR"},
@@ -459,7 +481,8 @@ def _describe(analysis: Analysis, chosen: list[tuple[Cluster, Triage | None]], w
                             state=triage.state if triage else "open", assignee=triage.assignee if triage else None,
                             note=triage.note if triage else None, first_seen=first, last_seen=last,
                             last_7_days=recent, previous_7_days=before,
-                            drafts_in_progress=in_progress.get(cluster.id, ())))
+                            drafts_in_progress=in_progress.get(cluster.id, ()),
+                            regrouped_by=tuple((regrouped or {}).get(cluster.id, ()))))
     return issues
 
 

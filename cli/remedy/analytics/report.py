@@ -166,11 +166,14 @@ class QueueItem:
     assignee: str | None = field(default=None, metadata={OMIT_NONE: True})
     first_seen: dt.datetime | None = field(default=None, metadata={OMIT_NONE: True})
     last_seen: dt.datetime | None = field(default=None, metadata={OMIT_NONE: True})
+    # The expert's topic files that split, merged or moved queries of it (issue 33), with their notes.
+    regrouped_by: str | None = field(default=None, metadata={OMIT_NONE: True})
 
     @property
     def extra(self) -> tuple[tuple[str, Any], ...]:
-        """The known ones of assignee, first_seen, last_seen, state, as (name, value)."""
-        return tuple((key, getattr(self, key)) for key in ("assignee", "first_seen", "last_seen", "state")
+        """The known ones of assignee, first_seen, last_seen, state, regrouped_by, as (name, value)."""
+        return tuple((key, getattr(self, key)) for key in ("assignee", "first_seen", "last_seen", "state",
+                                                           "regrouped_by")
                      if getattr(self, key) is not None)
 
 
@@ -544,6 +547,7 @@ def _queue_item(config: Config, analysis: Analysis, issue: Any, counts: tuple[in
         samples=samples, draft_path=relative, draft_yaml=text,
         github_url=github_new_file_url(repo, branch, relative, text) if repo and branch else None,
         state=known.state, assignee=known.assignee, first_seen=known.first_seen, last_seen=known.last_seen,
+        regrouped_by="; ".join(known.regrouped_by) or None,
     )
 
 

@@ -5,9 +5,10 @@ find the issue (by rank or id, as `remedy issues` shows it) and record its membe
 that already exists is updated without them (and with them, gains the queries the issue has now).
 
 `review` writes an Expert Review draft from the issue's representative failure (its query and
-response), optionally a guidance draft from the explanation, and marks the whole issue addressed in
-its triage file: the review itself covers the queries near the representative, the triage file the
-rest of the topic.
+response), optionally a guidance draft from the explanation, and marks what it judged addressed in
+the issue's triage file: the reviewed query (and the failures the decision rule matches to it). The
+rest of the topic is not judged by it and stays in the queue, open (issue 33: a judgement applies to
+the failures it covers or names; a topic may mix questions the review never read).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Written:
     path: Path
     created: bool
     drafts: list[Path] = field(default_factory=list)
+    rest: Path | None = None  # the topic file keeping the part a review did not judge open
 
 
 def triage_issue(config: Config, key: str, decision: Decision, log_paths: Sequence[str] = (),
@@ -85,9 +87,40 @@ def review_issue(config: Config, key: str, verdict: str, log_paths: Sequence[str
                                                              source_logs=[str(log_id)])))
     current = load_triage(config.triage_dir).triages.get(issue.cluster.id)
     note = f"Expert Review {drafts[0].stem} ({verdict})" + (f": {explanation}" if explanation else "")
-    written = _apply(config, current, issue, Decision(state="addressed", note=note))
+    judged = issue.cluster.representative
+    written = _apply(config, current, issue, Decision(state="addressed", note=note), only=[judged])
     written.drafts = drafts
+    rest = [q for q in issue.cluster.queries if q != judged]
+    if rest:  # the rest of the topic stays one open issue, labelled as the part no judgement covers
+        written.rest = _keep_rest_open(config, issue.cluster.id, rest, f"the rest of issue {issue.cluster.id}: "
+                                       f"the review {drafts[0].stem} judged {judged!r} only")
     return written
+
+
+def _keep_rest_open(config: Config, issue_id: str, rest: list[str], note: str) -> Path | None:
+    """A topic file `<issue-id>-rest` holding the queries a judgement did not cover (remedy.files.topic_files);
+    queries another topic file already places stay where the expert put them."""
+    from remedy.files.topic_files import TopicFile, load_topic_files, topic_path, topics_dir, write_topic
+
+    root = topics_dir(config.triage_dir)
+    folder = load_topic_files(root)
+    rest_id = f"{issue_id}-rest"
+    if folder.problems or not ISSUE_ID.fullmatch(rest_id) or rest_id in folder.files:
+        return None
+    # queries an expert moved into this issue go with the rest (the judgement did not read them); queries
+    # another file places stay where the expert put them
+    own = folder.files.get(issue_id)
+    placed = {q for topic in folder.files.values() if topic is not own for q in topic.queries}
+    free = [q for q in rest if q not in placed]
+    if not free:
+        return None
+    if own is not None and own.queries:
+        own.queries = [q for q in own.queries if q not in set(free)]
+        if own.empty:
+            topic_path(root, issue_id).unlink(missing_ok=True)
+        else:
+            write_topic(root, own)
+    return write_topic(root, TopicFile(id=rest_id, queries=free, split_from=issue_id, note=note))
 
 
 def _find(config: Config, key: str, log_paths: Sequence[str], filters: dict[str, Any], *, triaged: bool) -> Issue:
@@ -99,7 +132,9 @@ def _find(config: Config, key: str, log_paths: Sequence[str], filters: dict[str,
     return find_issue(analysis, key, command="remedy triage", **filters)
 
 
-def _apply(config: Config, current: Triage | None, issue: Issue | None, decision: Decision) -> Written:
+def _apply(config: Config, current: Triage | None, issue: Issue | None, decision: Decision,
+           only: list[str] | None = None) -> Written:
+    """Write the decision; `only`: the issue's queries it applies to (default: all of them, as named)."""
     if current is None and issue is None:  # pragma: no cover - triage_issue checks
         raise UsageError("nothing to triage")
     target = current.id if current else issue.cluster.id  # type: ignore[union-attr]
@@ -110,7 +145,7 @@ def _apply(config: Config, current: Triage | None, issue: Issue | None, decision
                          f"{first.message}; fix the file (remedy validate shows every problem), then triage again")
     queries = list(current.queries) if current else []
     if issue is not None:
-        queries += [q for q in issue.cluster.queries if q not in set(queries)]
+        queries += [q for q in (issue.cluster.queries if only is None else only) if q not in set(queries)]
     triage = Triage(id=current.id if current else issue.cluster.id,  # type: ignore[union-attr]
                     state=current.state if current else "open", queries=queries,
                     assignee=current.assignee if current else None, note=current.note if current else None,

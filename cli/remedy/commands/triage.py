@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from remedy.commands.common import config_from, write
 from remedy.errors import UsageError
+
+if TYPE_CHECKING:
+    from remedy.analytics.topic_editing import TopicEdit
 
 ISSUE = typer.Argument(..., help="The issue id, or its rank in the queue `remedy issues` printed last (refused "
                        "if the queue has changed since).")
@@ -17,6 +22,76 @@ STATE = typer.Option(None, "--state", help="Find the id among issues in these st
 def register(app: typer.Typer) -> None:
     app.command("triage")(triage)
     app.command("review")(review)
+    topic = typer.Typer(help="Correct how failures group into issues: split, merge, move (topics/<issue-id>.yaml).",
+                        no_args_is_help=True)
+    topic.command("split")(topic_split)
+    topic.command("merge")(topic_merge)
+    topic.command("move")(topic_move)
+    app.add_typer(topic, name="topic")
+
+
+def topic_split(
+    ctx: typer.Context, key: str = ISSUE,
+    query: list[str] = typer.Option(..., "--query", help="A query of the issue that is another question "
+                                    "(repeatable; as `remedy issue` lists it)."),
+    logs: list[str] | None = LOGS, state: str | None = STATE,
+    note: str | None = typer.Option(None, "--note", help="Why, kept in the file."),
+) -> None:
+    """These queries of an issue are another question: a new issue, with a new id that stays.
+
+    Example: remedy topic split 3 --logs exports/logs.jsonl --query "can i get a refund for a cancelled flight"
+    """
+    from remedy.analytics.issue_queue import parse_states
+    from remedy.analytics.topic_editing import split_issue
+
+    edit = split_issue(config_from(ctx), key, query, logs or [], note, states=parse_states(state))
+    _say_topic(edit, f"issue {edit.topic.id} split out of {edit.topic.split_from}: {len(edit.topic.queries)} queries")
+
+
+def topic_merge(
+    ctx: typer.Context, key: str = ISSUE,
+    other: str = typer.Argument(..., help="The issue that is one with the first (id or rank); it joins the first."),
+    logs: list[str] | None = LOGS, state: str | None = STATE,
+) -> None:
+    """Two issues are one question: the second joins the first, which keeps its id.
+
+    Example: remedy topic merge 5b57524401fe 4f856b205fdb --logs exports/logs.jsonl
+    """
+    from remedy.analytics.issue_queue import parse_states
+    from remedy.analytics.topic_editing import merge_into
+
+    if not logs:
+        raise UsageError("--logs PATH is needed, so remedy can find both issues (rank or id as `remedy issues` "
+                         "shows them)")
+    edit = merge_into(config_from(ctx), key, other, logs, states=parse_states(state))
+    _say_topic(edit, f"issue {edit.topic.id} merges {', '.join(edit.topic.merge)}")
+
+
+def topic_move(
+    ctx: typer.Context, query: str = typer.Argument(..., help="The query to move, as `remedy issue` lists it."),
+    to: str = typer.Option(..., "--to", help="The issue it belongs to (id or rank)."),
+    logs: list[str] | None = LOGS, state: str | None = STATE,
+) -> None:
+    """One query belongs to another issue.
+
+    Example: remedy topic move "will my phone work in malaga" --to 4f856b205fdb --logs exports/logs.jsonl
+    """
+    from remedy.analytics.issue_queue import parse_states
+    from remedy.analytics.topic_editing import move_query
+
+    if not logs:
+        raise UsageError("--logs PATH is needed, so remedy can find the issue and the query")
+    edit = move_query(config_from(ctx), query, to, logs, states=parse_states(state))
+    _say_topic(edit, f"{len(edit.topic.queries)} queries moved to issue {edit.topic.id}")
+
+
+def _say_topic(edit: TopicEdit, what: str) -> None:
+    from remedy.files.folder import display_path
+
+    lines = [f"{'created' if edit.created else 'updated'} {display_path(edit.path)}: {what}"]
+    lines += [f"updated {display_path(p)} (the query left it)" for p in edit.updated]
+    lines += [f"removed {display_path(p)} (nothing left in it)" for p in edit.removed]
+    write("\n".join(lines) + "\n")
 
 
 def triage(
@@ -83,4 +158,7 @@ def review(
     for path in written.drafts:
         write(f"created {display_path(path)} (status: draft; `remedy activate {path.stem}` to serve it)\n")
     topic = f" ({written.triage.representative})" if written.triage.representative else ""
-    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state addressed\n")
+    write(f"{'created' if written.created else 'updated'} {display_path(written.path)}{topic}: state addressed "
+          "(the reviewed query)\n")
+    if written.rest is not None:
+        write(f"created {display_path(written.rest)}: the rest of the topic, not judged by this review, stays open\n")

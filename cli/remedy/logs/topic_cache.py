@@ -1,11 +1,12 @@
-"""An on-disk cache of the static topic clustering (`TopicClustering.clusters()`), for warm runs.
+"""An on-disk cache of the topic clustering (`TopicClustering.clusters()`), for warm runs.
 
 Clustering the distinct failure queries is the largest part of a warm `remedy report` or `remedy
 issues` (8 s of 10 at 1M log rows), and its result depends only on what goes in: the queries in
 their order with their weights, severity sums and impacts, the two thresholds, the leader and
-neighbour limits, and the static model that embeds the queries (its fingerprint). `topic_key` hashes
-all of them (the numbers bit for bit), so any change to the logs, the period, the triage files, the
-decay or the model gives a new key, and a hit returns exactly the clusters a fresh run would.
+neighbour limits, and the model that embeds the queries (its fingerprint: the verifier's or the
+static model's). `topic_key` hashes all of them (the numbers bit for bit), so any change to the
+logs, the period, the triage files, the decay or the model gives a new key, and a hit returns
+exactly the clusters a fresh run would.
 
 Layout: `.remedy/topics/<key>.npz`: per cluster its id, its representative and members as indices
 into the inputs, its size, mean severity and impact (float64, exact); the member texts come from
@@ -29,7 +30,7 @@ from remedy.files.atomic import discard, write_atomically
 from remedy.logs.clustering import Cluster
 
 # Bump when the clustering would group the same inputs differently.
-TOPIC_VERSION = 1
+TOPIC_VERSION = 2  # 2: the verifier's vectors group where it is in force
 FOLDER = "topics"
 KEEP_FILES = 8  # results of other inputs (other periods, filters, log files) kept besides the newest
 log = logging.getLogger("remedy")

@@ -23,7 +23,7 @@ from remedy.files.remediation import Remediation
 from remedy.matching.verifier import FUSED_PREFIX
 
 if TYPE_CHECKING:  # both import the model's libraries: loaded only when a matcher is built
-    from remedy.logs.topic_merging import TopicSettings
+    from remedy.logs.topic_settings import TopicSettings
     from remedy.matching.decision import MatchIndex
     from remedy.matching.embedding import Embedder
 
@@ -81,24 +81,30 @@ class Matcher:
         return float(getattr(defaults, "threshold", FALLBACK_THRESHOLD))
 
     def topic_settings(self) -> TopicSettings:
-        """How the queue groups failures: the static model's topic thresholds (its defaults file), else offsets
-        from `cluster_threshold`; and the verifier's merge pass when the verifier is in force."""
+        """How the queue groups failures: on the verifier's vectors with its own thresholds when it is in force
+        and carries them; else on the static model's, with its topic thresholds (its defaults file), else
+        offsets from `cluster_threshold`."""
         from remedy.logs.clustering import topic_thresholds
-        from remedy.logs.topic_merging import TopicSettings
+        from remedy.logs.topic_settings import VERIFIER, TopicSettings
 
+        settings = getattr(getattr(self.embedder, "verifier", None), "settings", None)
+        leader, merge = getattr(settings, "topic_leader", None), getattr(settings, "topic_merge", None)
+        if self.verifier_encode is not None and leader is not None and merge is not None and merge <= leader:
+            return TopicSettings(float(leader), float(merge), VERIFIER)
         static = getattr(self.embedder, "static", self.embedder)
         defaults = getattr(static, "defaults", None)
         leader, merge = topic_thresholds(self.cluster_threshold)
         if getattr(defaults, "topic_leader", None) is not None and getattr(defaults, "topic_merge", None) is not None:
             leader, merge = float(defaults.topic_leader), float(defaults.topic_merge)  # type: ignore[union-attr]
-        settings = getattr(getattr(self.embedder, "verifier", None), "settings", None)
-        verified_merge = getattr(settings, "topic_merge", None) if self.verifier_encode else None
-        screen = getattr(defaults, "topic_screen", None)
-        if verified_merge is None or screen is None:
-            return TopicSettings(leader, merge)
-        # the two stages were chosen together: the static one stricter, the verifier merging the rest
-        merge = float(getattr(defaults, "topic_merge_verified", None) or merge)
-        return TopicSettings(leader, merge, float(screen), float(verified_merge))
+        return TopicSettings(leader, merge)
+
+    def topic_encoder(self, settings: TopicSettings) -> tuple[Callable[[Sequence[str]], np.ndarray], str]:
+        """The encoder `settings` group on (cached vectors) and its model's fingerprint (the topic cache's key)."""
+        from remedy.logs.topic_settings import VERIFIER
+
+        if settings.model == VERIFIER and self.verifier_encode is not None:
+            return self.verifier_encode, str(self.embedder.verifier.fingerprint)  # type: ignore[attr-defined]
+        return self.cluster_encode, self.cluster_fingerprint
 
 
 def decision_settings(config: Config, embedder: Any) -> tuple[float, float]:

@@ -54,7 +54,10 @@ class VerifierSettings:
     threshold: float  # default decision settings, in the fused score
     margin: float
     dim: int = DIM  # the model's vector size (the tests' tiny model has 8)
-    topic_merge: float | None = None  # verifier cosine at which the queue merges two topics (None: it does not)
+    # Topics on the verifier's vectors (`remedy.logs.topic_settings`): the clustering's leader and merge
+    # thresholds on its cosine; None: the queue groups on the static model's vectors.
+    topic_leader: float | None = None
+    topic_merge: float | None = None
 
 
 class Verifier:
@@ -153,7 +156,15 @@ def read_settings(folder: Path = MODEL_DIR) -> VerifierSettings:
     return VerifierSettings(weight=float(data["weight"]), screen=float(data["screen"]),
                             threshold=float(data["threshold"]), margin=float(data["margin"]),
                             dim=int(data.get("dim", DIM)),
-                            topic_merge=None if data.get("topic_merge") is None else float(data["topic_merge"]))
+                            topic_leader=_cosine(data.get("topic_leader")),
+                            topic_merge=_cosine(data.get("topic_merge")))
+
+
+def _cosine(value: Any) -> float | None:
+    """A topic threshold of the settings file: a number in (0, 1], else None (the queue groups statically)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < float(value) <= 1:
+        return None
+    return float(value)
 
 
 @functools.lru_cache(maxsize=1)

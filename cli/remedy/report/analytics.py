@@ -77,7 +77,8 @@ def issue_text(issue: IssueDetail, fmt: str) -> str:
              f"{issue.trend.last_7_days} vs {issue.trend.previous_7_days} the 7 before"
              + (f"\nnote: {t(issue.note)}" if issue.note else "")
              + "".join(f"\ndraft in progress: {t(draft)} (still a scaffold: write its text; until then the issue "
-                       "stays listed)" for draft in issue.drafts_in_progress), "",
+                       "stays listed)" for draft in issue.drafts_in_progress)
+             + "".join(f"\nregrouped by an expert: {t(name)}" for name in issue.regrouped_by), "",
              f"{heading}queries ({_queries_shown(len(issue.queries))}):"]
     lines += [f"  - {t(query)}" for query in issue.queries[:QUERIES_SHOWN]]
     lines += ["", f"{heading}logs (most severe first):"]
@@ -129,6 +130,8 @@ def _iso(moment: Any) -> str:
 def issue_cells(issue: IssueSummary) -> dict[str, Any]:
     """Tables show the trend as `last 7 days vs the 7 before` and the days first and last seen."""
     state = f"{issue.state}, draft in progress" if issue.drafts_in_progress else issue.state
+    if issue.regrouped_by:
+        state += ", regrouped"
     return {"rank": issue.rank, "id": issue.id, "state": state, "assignee": issue.assignee,
             "size": issue.size, "impact": issue.impact, "mean_severity": issue.mean_severity,
             "first_seen": issue.first_seen.date().isoformat() if issue.first_seen else None,
@@ -154,6 +157,10 @@ def issues_footnote(queue: IssueList) -> str:
                      "(`remedy issue ID` names it; `remedy validate` flags it W003)")
     if queue.hidden_by_state:
         lines.append(f"{queue.hidden_by_state} triaged issue(s) hidden by state (`--state all` shows them)")
+    regrouped = sum(1 for issue in queue.issues if issue.regrouped_by)
+    if regrouped:
+        lines.append(f"{regrouped} listed issue(s) regrouped by the expert's topic files (state \"regrouped\"; "
+                     "`remedy issue ID` names the files)")
     if queue.issues:
         first = queue.issues[0].id  # ids never move; a rank would mean this printed queue only
         lines.append(f"`remedy issue {first} --logs …` shows one in full; `remedy triage {first} --logs …` records a "

@@ -50,6 +50,15 @@ class RuleContext:
                 yield Problem(display_path(problem.path), problem.position.line, problem.position.column, code,
                               as_severity(severity), problem.message)
 
+    def topic_problems(self, code: str, severity: str) -> Iterator[Problem]:
+        """What reading the topic files found under one T rule's code (see files/topic_files.py)."""
+        from remedy.files.topic_files import load_topic_files, topics_dir
+
+        for problem in load_topic_files(topics_dir(self.config.triage_dir)).problems:
+            if problem.code == code:
+                yield Problem(display_path(problem.path), problem.position.line, problem.position.column, code,
+                              as_severity(severity), problem.message)
+
 
 @dataclass(frozen=True)
 class GateContext:

@@ -39,6 +39,8 @@ from remedy.rules import (
     schema_missing_field,
     schema_unknown_key,
     schema_wrong_type,
+    topic_schema,
+    topic_unreadable,
     triage_schema,
     triage_unreadable,
 )
@@ -53,13 +55,13 @@ RULES: tuple[ModuleType, ...] = (
     match_active_conflict, match_also_matches_lost, match_must_not_match,
     owners_bad_handle, owners_codeowners_stale,
     config_model_pin, config_uncalibrated, config_verifier,
-    triage_unreadable, triage_schema,
+    triage_unreadable, triage_schema, topic_unreadable, topic_schema,
 )
 
 
 # Rules about the triage folder, not the remediations: `validate` and `check` run them; loading the
 # remediations for serving (the API, `activate`) does not, so a bad triage file never stops an answer.
-TRIAGE_RULES: tuple[ModuleType, ...] = (triage_unreadable, triage_schema)
+TRIAGE_RULES: tuple[ModuleType, ...] = (triage_unreadable, triage_schema, topic_unreadable, topic_schema)
 REMEDIATION_RULES: tuple[ModuleType, ...] = tuple(rule for rule in RULES if rule not in TRIAGE_RULES)
 
 
