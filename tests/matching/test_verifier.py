@@ -240,3 +240,27 @@ def test_the_queue_groups_on_the_verifiers_vectors_where_it_is_in_force(repo: Pa
     assert judged != static
     assert sorted(log for logs in judged.values() for log in logs) == sorted(log for logs in static.values()
                                                                             for log in logs)
+
+
+def test_too_many_failing_queries_group_on_the_static_model_and_say_so(repo: Path, run, monkeypatch,
+                                                                        caplog) -> None:
+    """Above `VERIFIER_TOPIC_QUERIES` distinct failing queries a cold queue would embed for many minutes: the
+    static model groups them (the same queue as `verifier = false`), and stderr says why."""
+    from remedy.analytics import issue_queue
+
+    verifier, why = verifier_module.available_verifier()
+    if verifier is None or "REMEDY_VERIFIER_MODEL" in __import__("os").environ:
+        pytest.skip(why or "a test model is configured")
+    write(repo / "logs.jsonl", (ROOT / "fixtures" / "logs.jsonl").read_text(encoding="utf-8"))
+
+    def queue() -> tuple[list[str], str]:
+        result = run("issues", "--logs", "logs.jsonl", "--top", "0", "--status", "all", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return [issue["id"] for issue in json.loads(result.stdout)["issues"]], result.stderr + caplog.text
+
+    monkeypatch.setattr(issue_queue, "VERIFIER_TOPIC_QUERIES", 10)
+    capped, said = queue()
+    assert "grouped on the static model's vectors" in said
+    (repo / "remedy.toml").write_text("verifier = false\n")
+    static, _ = queue()
+    assert capped == static

@@ -26,7 +26,7 @@ from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import is_scaffold_draft
-from remedy.analytics.tables import create_table, insert_columns, one_row
+from remedy.analytics.tables import create_table, insert_columns
 from remedy.analytics.topic_corrections import Corrections, claim_queries, merge_issues
 from remedy.config import DEFAULT_HALF_LIFE
 from remedy.durations import parse_duration
@@ -42,6 +42,7 @@ from remedy.logs.clustering import (
     cluster_id,
 )
 from remedy.logs.topic_cache import cached_topics, topic_key
+from remedy.logs.topic_settings import VERIFIER
 from remedy.owner_handles import normalize_owner
 from remedy.sql import sql_string
 
@@ -52,6 +53,10 @@ STATE_CHOICES = (*STATES, "all")
 TRIAGE_MATCHES = "triage_matches"
 TREND_DAYS = 7
 _BATCH = 10_000
+# The verifier embeds every distinct failing query it groups (about 700 texts a second on 2 cores, cold):
+# above this many, a cold queue would cost minutes, so the static model groups them instead and stderr
+# says so. The figure keeps a cold run within a few minutes; warm runs read the topic cache either way.
+VERIFIER_TOPIC_QUERIES = 50_000
 _WARNED: set[str] = set()
 
 
@@ -375,9 +380,6 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str, topic_fil
     clustering's result is cached (`logs/topic_cache.py`), then the topic files' queries are regrouped."""
     # Topics group on the verifier's vectors where it is in force (remedy.logs.topic_settings), else on the
     # static model's; either way every distinct failure query is embedded once (the embedding cache).
-    topic_settings = analysis.matcher.topic_settings()
-    leader, merge = topic_settings.leader, topic_settings.merge
-    encode, fingerprint = analysis.matcher.topic_encoder(topic_settings)
     cursor = analysis.con.cursor()
     rows = cursor.sql(_per_query_sql(analysis.logs.table, decay, condition) + f"""
         AND normalized_query NOT IN (SELECT normalized_query FROM {TRIAGE_MATCHES})
@@ -385,6 +387,15 @@ def _cluster_untriaged(analysis: Analysis, decay: str, condition: str, topic_fil
     cursor.close()
     # One row per distinct query (texts and three numbers, no vectors): small beside the clustering's own keys.
     queries = rows.column(0).to_pylist()
+    topic_settings = analysis.matcher.topic_settings()
+    if topic_settings.model == VERIFIER and len(queries) > VERIFIER_TOPIC_QUERIES:
+        topic_settings = analysis.matcher.topic_settings(static_only=True)
+        logging.getLogger("remedy").warning(
+            "warning: %s distinct failing queries: topics are grouped on the static model's vectors (the verifier "
+            "groups up to %s; beyond that a cold run would embed for many minutes)",
+            f"{len(queries):,}", f"{VERIFIER_TOPIC_QUERIES:,}")
+    leader, merge = topic_settings.leader, topic_settings.merge
+    encode, fingerprint = analysis.matcher.topic_encoder(topic_settings)
     weights, severities, impacts = (rows.column(i).to_pylist() for i in (1, 2, 3))
 
     def fresh_topics() -> list[Cluster]:

@@ -80,16 +80,17 @@ class Matcher:
         defaults = getattr(getattr(self.embedder, "static", None), "defaults", None)
         return float(getattr(defaults, "threshold", FALLBACK_THRESHOLD))
 
-    def topic_settings(self) -> TopicSettings:
+    def topic_settings(self, *, static_only: bool = False) -> TopicSettings:
         """How the queue groups failures: on the verifier's vectors with its own thresholds when it is in force
-        and carries them; else on the static model's, with its topic thresholds (its defaults file), else
-        offsets from `cluster_threshold`."""
+        and carries them (and `static_only` is not asked); else on the static model's, with its topic thresholds
+        (its defaults file), else offsets from `cluster_threshold`."""
         from remedy.logs.clustering import topic_thresholds
         from remedy.logs.topic_settings import VERIFIER, TopicSettings
 
         settings = getattr(getattr(self.embedder, "verifier", None), "settings", None)
         leader, merge = getattr(settings, "topic_leader", None), getattr(settings, "topic_merge", None)
-        if self.verifier_encode is not None and leader is not None and merge is not None and merge <= leader:
+        if not static_only and self.verifier_encode is not None and leader is not None and merge is not None \
+                and merge <= leader:
             return TopicSettings(float(leader), float(merge), VERIFIER)
         static = getattr(self.embedder, "static", self.embedder)
         defaults = getattr(static, "defaults", None)
