@@ -50,3 +50,52 @@ def test_serve_refuses_a_folder_with_an_impossible_date_with_exit_2(repo: Path) 
     result = _remedy(repo, "serve", "--port", "0")
     assert result.returncode == 2, result.stderr
     assert "remediations/answers/reset.yaml:7:12: S003 'activated' must be a date" in result.stderr
+
+
+# --- item 7: an output over a file the command reads --------------------------------------------------
+
+
+@pytest.fixture
+def project(repo: Path) -> Path:
+    write_answer(repo, "reset", QUESTION)
+    (repo / "logs.jsonl").write_text('{"id": "1", "timestamp": "2026-10-01T10:00:00Z", "query": "reset my '
+                                     'password", "is_bad": true}\n', encoding="utf-8")
+    return repo
+
+
+OUTPUT_COMMANDS = {
+    "report": ["report", "--logs", "logs.jsonl", "--out"],
+    "report json": ["report", "--logs", "logs.jsonl", "--format", "json", "--out"],
+    "coverage": ["coverage", "--logs", "logs.jsonl", "--attributions"],
+    "calibrate": ["calibrate", "--sample", "5", "--logs", "logs.jsonl", "--out"],
+}
+TARGETS = ["remediations/answers/reset.yaml", "./remediations/answers/new.yaml", "remediations/report.jsonl",
+           "remedy.toml", "triage/issue.yaml", ".remedy/x.jsonl", ".git/config", "LINK"]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_no_output_lands_on_a_file_the_project_reads(project: Path, run, command: str, target: str) -> None:
+    (project / "remedy.toml").write_text('remediations = "remediations"\n', encoding="utf-8")
+    (project / "triage").mkdir()
+    (project / "triage" / "issue.yaml").write_text("issue: x\n", encoding="utf-8")
+    (project / "LINK").symlink_to(project / "remediations" / "answers" / "reset.yaml")
+    before = {path: path.read_bytes() for path in project.rglob("*") if path.is_file() and ".git" not in path.parts}
+    result = run(*OUTPUT_COMMANDS[command], target)
+    assert result.exit_code == 2, (command, target, result.stderr)
+    assert "which remedy reads" in result.stderr or "inputs are never written" in result.stderr or \
+        "use a .jsonl" in result.stderr, result.stderr
+    after = {path: path.read_bytes() for path in project.rglob("*") if path.is_file() and ".git" not in path.parts}
+    assert after == before
+
+
+def test_model_adapt_out_holding_the_remediations_is_refused(project: Path, run) -> None:
+    result = run("model", "adapt", "--logs", str(project / "logs.jsonl"), "--out", str(project / "remediations"))
+    assert result.exit_code == 2 and "the remediations folder" in result.stderr, result.stderr
+    assert (project / "remediations/answers/reset.yaml").exists()
+
+
+def test_outputs_beside_the_project_files_are_still_written(project: Path, run) -> None:
+    result = run("report", "--logs", "logs.jsonl", "--out", "report.html")
+    assert result.exit_code == 0, result.stderr
+    assert (project / "report.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
