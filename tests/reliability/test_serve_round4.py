@@ -128,7 +128,7 @@ def test_what_serve_logs_passes_coverage_strict(served: Server, repo: Path) -> N
            "tab\\tand\\r\\nnewline", "x" * 10_000, "😀 émoji ＝1+1"]
     answered = 0
     for query in odd:
-        reply = served.request("POST", "/v1/match", '{"query": "%s", "response": ""}' % query)
+        reply = served.request("POST", "/v1/match", '{"query": "' + query + '", "response": ""}')
         assert reply.status in (200, 400), reply.body
         answered += reply.status == 200
     assert answered == len(odd) - 2

@@ -8,8 +8,9 @@ files, so polling twice a second is cheap and never misses a change. A change is
 the files have stood still for a moment (`settle_seconds`), so a checkout in progress is not read
 half-way, and once no changed file is still open for writing by any process (`still_being_written`):
 a writer that pauses in the middle of a file (issue 35: a valid YAML prefix, then 1.5 s of nothing)
-leaves the size and time still, and its half was served with health "ok"; a folder that fails validation is not loaded: the last good one keeps serving and the
-error is kept for `/v1/health` until a later change loads. Each worker process runs its own reloader.
+leaves the size and time still, and its half was served with health "ok". A folder that fails
+validation is not loaded: the last good one keeps serving and the error is kept for `/v1/health`
+until a later change loads. Each worker process runs its own reloader.
 """
 
 from __future__ import annotations
