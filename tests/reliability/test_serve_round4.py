@@ -216,3 +216,21 @@ def test_a_file_still_open_for_writing_is_not_served_half_written(repo: Path) ->
         assert reply.body["answer"]["text"].rstrip() == "One bag of 23 kg and one cabin bag of 8 kg."
     finally:
         server.stop()
+
+
+def test_the_kernel_says_when_a_file_is_open_for_writing(tmp_path: Path) -> None:
+    from remedy.serving.reloader import open_for_writing, still_being_written
+
+    path = tmp_path / "answer.yaml"
+    with path.open("w", encoding="utf-8") as writer:
+        writer.write("kind: answer\n")
+        writer.flush()
+        if open_for_writing(str(path)) is None:
+            pytest.skip("no file leases here: the 2 s quiet period applies instead")
+        assert open_for_writing(str(path)) is True
+        stamp = os.stat(path)
+        changed = ((str(path), stamp.st_mtime_ns, stamp.st_size, stamp.st_ino),)
+        assert still_being_written(changed, time.time_ns()) == str(path)
+    assert open_for_writing(str(path)) is False
+    assert still_being_written(changed, time.time_ns()) is None
+    assert open_for_writing(str(tmp_path / "gone.yaml")) is False  # removed: the load sees it gone
