@@ -161,7 +161,7 @@ def test_refusals(running: Running) -> None:
                           ("[1, 2]", "expected a JSON object"), ("{}", '"query" is required'),
                           ('{"query": "a", "respone": "b"}', "unknown field 'respone'"),
                           ('{"query": "a", "response": 1}', '"response" must be a string'),
-                          (b"\xff\xfe", "not valid JSON")):
+                          (b"\xff\xfe", "not UTF-8")):
         reply = request("POST", "/v1/match", body, headers={"Content-Type": "application/json"})
         assert reply.status == 400 and message in reply.body["error"], (body, reply.body)
     assert request("GET", "/v1/match").status == 405

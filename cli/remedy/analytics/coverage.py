@@ -18,9 +18,10 @@ from pathlib import Path
 from remedy.analytics.analysis import Analysis
 from remedy.analytics.step import merge_sql
 from remedy.analytics.tables import create_table, one_row
+from remedy.config import Config
 from remedy.errors import OutputError, UsageError
 from remedy.files.atomic import replaced_atomically
-from remedy.files.outputs import refuse_output_over_inputs
+from remedy.files.outputs import refuse_output_in_project, refuse_output_over_inputs
 from remedy.logs.reading import resolve_log_paths
 from remedy.sql import sql_string
 
@@ -252,19 +253,22 @@ def triaged_failures(analysis: Analysis) -> Triaged | None:
                    wont_fix=counts.get("wont_fix", 0))
 
 
-def check_attributions_path(path: Path, log_paths: Sequence[str]) -> None:
-    """Before any work: the --attributions file has a known format and is none of the log files."""
+def check_attributions_path(path: Path, log_paths: Sequence[str], config: Config | None = None) -> None:
+    """Before any work: the --attributions file has a known format, is none of the log files and is
+    outside the project's own files (config, remediations, triage, caches)."""
     if _attribution_format(path) is None:
         raise UsageError(f"--attributions {path}: use a .jsonl or .parquet file name")
     refuse_output_over_inputs(path, [log_file.path for log_file in resolve_log_paths(log_paths, quiet=True)],
                               option="--attributions")
+    if config is not None:
+        refuse_output_in_project(path, config, option="--attributions")
 
 
 def write_attributions(analysis: Analysis, path: Path) -> int:
     """One row per (log, attributed remediation), as .jsonl or .parquet, written atomically."""
     import duckdb
 
-    check_attributions_path(path, analysis.logs.files)
+    check_attributions_path(path, analysis.logs.files, analysis.config)
     query = f"""SELECT log_id, remediation_id, kind, status, round(similarity, 4) AS similarity
                 FROM {analysis.attributions}__rows
                 ORDER BY source_file, line_number, log_id, kind, status"""

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from remedy.errors import is_interrupt
-from remedy.files.atomic import write_atomically
+from remedy.files.atomic import discard, write_atomically
 
 if TYPE_CHECKING:
     from remedy.matching.matcher import Matcher
@@ -50,11 +51,28 @@ def decision_key(matcher: Matcher) -> str:
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
+def regular_files(paths: Sequence[Path]) -> list[Path]:
+    """The paths that are regular files; anything else named like a part (a FIFO would block the reader
+    for good, a folder or a device is no cache) is removed, so the cache is rebuilt without it."""
+    kept = []
+    for path in paths:
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                kept.append(path)
+                continue
+        except OSError:
+            continue
+        log.warning("ignoring %s in the decision cache: not a regular file; it is rebuilt", path)
+        if not path.is_dir():
+            discard(path)
+    return kept
+
+
 class DecisionCache:
     def __init__(self, cache_dir: Path, key: str, schema: pa.Schema) -> None:
         self.folder = Path(cache_dir) / FOLDER / key
         self.schema = schema
-        self._files = sorted(self.folder.glob("part-*.parquet")) if self.folder.is_dir() else []
+        self._files = regular_files(sorted(self.folder.glob("part-*.parquet"))) if self.folder.is_dir() else []
         self._pending: list[pa.Table] = []
         self._con: Any = None
 

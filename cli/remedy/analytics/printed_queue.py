@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from typing import Any
 
 from remedy.analytics.analysis import Analysis
 from remedy.config import Config
-from remedy.errors import UsageError
+from remedy.errors import OutputError, UsageError, os_error_text
+
+log = logging.getLogger("remedy")
 
 FILE = "printed-queue.json"
 FORMAT_VERSION = 1
@@ -71,29 +74,66 @@ def save_printed_queue(config: Config, issues: Sequence[Any], log_paths: Sequenc
         "ranks": [[issue.rank, issue.id, issue.representative_query] for issue in issues],
     }
     folder = config.cache_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / ".gitignore").exists():  # the cache folder never shows in `git status` (DESIGN 2.5)
-        write_atomically(folder / ".gitignore", "*\n")
-    write_atomically(folder / FILE, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    try:  # a cache: a command that succeeded is not failed by it (`.remedy` a file, a read-only folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / ".gitignore").exists():  # the cache folder never shows in `git status` (DESIGN 2.5)
+            write_atomically(folder / ".gitignore", "*\n")
+        write_atomically(folder / FILE, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    except (OSError, OutputError) as error:
+        log.warning("the queue's ranks were not saved in %s (%s): give issue ids rather than ranks", folder,
+                    os_error_text(error) if isinstance(error, OSError) else error)
 
 
 def load_printed_queue(config: Config) -> PrintedQueue | None:
-    """The last printed queue, or None when none was printed (or the file is unreadable: a cache, so it is
-    treated as absent and the person is asked to print the queue again)."""
+    """The last printed queue, or None when none was printed, or the file is unreadable or not what
+    `save_printed_queue` writes: a cache, so it is treated as absent (with a warning when it is damaged:
+    issue 35, a hand-edited `half_life: "nan"` or a list as `assignee` ended the command with exit 3)
+    and the person is asked to print the queue again."""
+    path = config.cache_dir / FILE
     try:
-        document = json.loads((config.cache_dir / FILE).read_text(encoding="utf-8"))
-        if document.get("version") != FORMAT_VERSION:
+        if not path.is_file():  # a FIFO or a folder is never opened
             return None
-        raw = document["options"]
-        half_life = raw["half_life"]
-        options = QueueOptions(status=raw["status"], primary_issue=raw["primary_issue"], states=tuple(raw["states"]),
-                               assignee=raw["assignee"],
-                               half_life=math.inf if half_life == "inf" else None if half_life is None
-                               else float(half_life))
-        ranks = tuple(PrintedRank(int(rank), str(issue_id), str(query)) for rank, issue_id, query in document["ranks"])
-        return PrintedQueue(str(document["printed_at"]), tuple(document["logs"]), options, ranks)
-    except (OSError, ValueError, KeyError, TypeError):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return _printed_queue(document)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        log.warning("%s: not what `remedy issues` writes (%s); ignored: run `remedy issues` again", path, error)
         return None
+
+
+def _printed_queue(document: Any) -> PrintedQueue | None:
+    """The saved queue, checked field by field; ValueError naming the field that is wrong."""
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    if document.get("version") != FORMAT_VERSION:
+        return None
+    raw = document["options"]
+    if not isinstance(raw, dict):
+        raise ValueError("options: not an object")
+    for name in ("status", "primary_issue", "assignee"):
+        if not (raw[name] is None and name != "status") and not isinstance(raw[name], str):
+            raise ValueError(f"options.{name}: {raw[name]!r} is not text")
+    states = raw["states"]
+    if not isinstance(states, list) or not all(isinstance(state, str) for state in states):
+        raise ValueError(f"options.states: {states!r} is not a list of text")
+    half_life = raw["half_life"]
+    if half_life == "inf":
+        half_life = math.inf
+    elif half_life is not None:
+        if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or not 0 < half_life < math.inf:
+            raise ValueError(f"options.half_life: {half_life!r} is not a positive number of seconds")
+        half_life = float(half_life)
+    options = QueueOptions(status=raw["status"], primary_issue=raw["primary_issue"], states=tuple(states),
+                           assignee=raw["assignee"], half_life=half_life)
+    ranks = []
+    for row in document["ranks"]:
+        if not (isinstance(row, list) and len(row) == 3 and type(row[0]) is int and row[0] > 0
+                and isinstance(row[1], str) and isinstance(row[2], str)):
+            raise ValueError(f"ranks: {row!r} is not [rank, id, query]")
+        ranks.append(PrintedRank(*row))
+    logs = document["logs"]
+    if not isinstance(logs, list) or not all(isinstance(item, str) for item in logs):
+        raise ValueError("logs: not a list of text")
+    return PrintedQueue(str(document["printed_at"]), tuple(logs), options, tuple(ranks))
 
 
 def issue_at_printed_rank(analysis: Analysis, rank: int, command: str, ranked: Callable[..., Sequence[Any]]) -> Any:

@@ -109,7 +109,7 @@ def coverage(
     if kind:
         choose(kind, ("answer", "guidance", "review"), "--kind")
     if attributions is not None:
-        check_attributions_path(attributions, logs)
+        check_attributions_path(attributions, logs, config_from(ctx))
     # failure logs on the driver and the serves partial: failures prevented and triaged away on either engine
     analysis = _analyse(ctx, logs, since, until, strict, fmt, rows=attributions is not None, engine=engine,
                         ray_address=ray_address, partials=coverage_partials(), failure_logs=True)
@@ -231,7 +231,7 @@ def report(
     from remedy.analytics.github_links import check_repo_url
     from remedy.analytics.report import build_report
     from remedy.files.atomic import write_atomically
-    from remedy.files.outputs import refuse_output_over_inputs
+    from remedy.files.outputs import refuse_output_in_project, refuse_output_over_inputs
     from remedy.logs.reading import resolve_log_paths
     from remedy.report.html_page import render_page
 
@@ -243,11 +243,12 @@ def report(
         check_repo_url(repo_url)
     if fmt == "html" and out is None:
         raise UsageError("--out FILE.html is required (or --format json to print the data)")
+    config = config_from(ctx)
     if out is not None:  # URIs (s3://…, on --engine ray) cannot be the local --out file
         local = [path for path in logs if "://" not in path]
         refuse_output_over_inputs(out, [log_file.path for log_file in resolve_log_paths(local, quiet=True)],
                                   option="--out")
-    config = config_from(ctx)
+        refuse_output_in_project(out, config, option="--out")
     data = build_report(config, logs, since=parse_time(since, "--since"), until=parse_time(until, "--until"),
                         top=top, repo_url=repo_url, strict=strict, progress=progress_for(fmt), engine=engine,
                         ray_address=ray_address)

@@ -24,6 +24,23 @@ try:  # libyaml is ~10x faster; PyYAML's wheels ship it, a source build may not.
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
+
+
+def _timestamp_or_text(loader: Any, node: yaml.ScalarNode) -> Any:
+    """A YAML date or time, or its text when no calendar has it (`2026-02-30`, year 0): PyYAML raised
+    ValueError from deep inside (an internal error, exit 3); as text, the schema names the field."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+class _RemediationLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The safe loader, with impossible dates kept as text."""
+
+
+_RemediationLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
 # The F rules' codes (the rule modules document them, the reader raises them; both read them from file_codes).
 UNREADABLE, YAML_SYNTAX, NOT_A_MAPPING, ANCHORS, SYMLINK = (
     file_codes.FILE_UNREADABLE, file_codes.FILE_YAML_SYNTAX, file_codes.FILE_NOT_A_MAPPING, file_codes.FILE_ANCHORS,
@@ -84,7 +101,7 @@ def parse_document(path: Path, text: str) -> Document:
         # YAML forbids tabs in indentation; say so plainly instead of PyYAML's scanner message.
         raise SourceError(YAML_SYNTAX, "tab character: YAML indentation must use spaces",
                           position_of(text, text.index("\t")))
-    loader = _Loader(text)
+    loader = _RemediationLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:

@@ -40,6 +40,7 @@ import xxhash
 
 from remedy.errors import InputError, is_interrupt
 from remedy.files.atomic import discard, process_running, write_atomically
+from remedy.files.regular import read_regular_text
 from remedy.logs.derive import STAGED_ROW_COLUMNS, canonical_columns, date_filter, no_rows_sql
 from remedy.logs.readers import duckdb_path
 from remedy.logs.sources import REPORTED_SKIPS, LogFile, SkippedLine
@@ -99,7 +100,7 @@ def content_key(folder: Path, resolved: str) -> str:
     status = file_status(resolved)
     stamp = folder / f"{_digest(resolved)}.stamp"
     try:
-        kept = json.loads(stamp.read_text(encoding="utf-8"))
+        kept = json.loads(read_regular_text(stamp))  # a FIFO there blocked every command that read logs
         if kept["status"] == status and kept["taken_ns"] - max(status[1], status[2]) > RACY_NS:
             return str(kept["content"])
     except (OSError, ValueError, KeyError, TypeError):

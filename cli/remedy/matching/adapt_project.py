@@ -19,7 +19,7 @@ from typing import Any
 from remedy.config import Config
 from remedy.errors import InputError
 from remedy.files.folder import load_folder
-from remedy.files.outputs import refuse_output_over_inputs
+from remedy.files.outputs import refuse_output_in_project, refuse_output_over_inputs
 from remedy.files.remediation import Remediation
 from remedy.logs.project import read_project_logs
 from remedy.logs.reading import SkippedLine, iter_distinct_queries, resolve_log_paths
@@ -78,6 +78,7 @@ def adapt_project(config: Config, log_paths: Sequence[str], out_dir: Path, *, te
     base_folder, _ = resolve_model_folder(config.model, config.root)
     inputs = [log_file.path for log_file in resolve_log_paths(list(log_paths), quiet=True)] + [base_folder]
     refuse_output_over_inputs(out_dir, inputs + ([teacher] if teacher else []), option="--out", folder=True)
+    refuse_output_in_project(out_dir, config, option="--out", folder=True)
     logs = read_project_logs(config, log_paths, strict=strict)
     queries = [text for batch in iter_distinct_queries(logs) for text in batch.normalized_queries if text]
     if not queries:

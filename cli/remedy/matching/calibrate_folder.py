@@ -236,7 +236,7 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
                    labels_files: Sequence[Path] = (), kind: str = "answer", seed: int = 0,
                    strict: bool = False) -> SampleSummary:
     """Write `out`: the `n` log queries whose labels tell most, skipping those in `labels_files`."""
-    from remedy.files.outputs import refuse_output_over_inputs
+    from remedy.files.outputs import refuse_output_in_project, refuse_output_over_inputs
     from remedy.logs.project import read_project_logs
     from remedy.logs.reading import iter_distinct_queries, resolve_log_paths
 
@@ -244,6 +244,7 @@ def sample_project(config: Config, log_paths: Sequence[str], n: int, out: Path, 
         raise UsageError(f"--sample must be a positive number of labels, not {n}")
     inputs = [f.path for f in resolve_log_paths(list(log_paths))] + list(labels_files)
     refuse_output_over_inputs(out, inputs, option="--out")
+    refuse_output_in_project(out, config, option="--out")
     if out.exists():
         raise UsageError(f"--out {out} exists; choose a new file (pass it with --labels to skip its queries)")
     already: set[str] = set()

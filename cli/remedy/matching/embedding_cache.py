@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from remedy.files.atomic import discard, replaced_atomically, write_atomically
+from remedy.files.regular import is_regular_file
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 MAX_SHARDS = 32  # beyond this, shards are merged so a lookup stays a few binary searches
@@ -95,6 +96,8 @@ class EmbeddingCache:
     def _read_shard(self, keys_path: Path, keys: np.ndarray, out: np.ndarray, found: np.ndarray) -> None:
         vectors_path = _vectors_path(keys_path)
         try:
+            if not (is_regular_file(keys_path) and is_regular_file(vectors_path)):
+                raise ValueError("not a regular file")  # a FIFO would block np.load for good
             stored = np.load(keys_path, mmap_mode="r")
             vectors = np.load(vectors_path, mmap_mode="r")
             if stored.dtype != _KEY or vectors.shape != (len(stored), self.dim) or vectors.dtype != np.float16:
@@ -141,6 +144,8 @@ class EmbeddingCache:
         is mapped for one chunk at a time, so the pages it touched leave with it (a mapped file's pages
         count in the process's resident memory: a merge of 500 MB of vectors once added 1 GB to it)."""
         try:
+            if not all(is_regular_file(path) and is_regular_file(_vectors_path(path)) for path in shards):
+                raise ValueError("a shard is not a regular file")
             keys = [np.load(path, mmap_mode="r") for path in shards]
             for path in shards:  # a source that fails to open is found before anything is written
                 np.load(_vectors_path(path), mmap_mode="r")

@@ -119,7 +119,10 @@ class Verifier:
     def _tokenizer(self) -> Any:
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
+        try:
+            tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
+        except Exception as error:  # a damaged or foreign file (REMEDY_VERIFIER_MODEL): say which, not a traceback
+            raise UsageError(f"cannot load the verifier's tokenizer {self.tokenizer_path}: {error}") from None
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)
         return tokenizer
@@ -144,7 +147,13 @@ class Verifier:
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = session.run(None, feed)[0]
+            try:
+                hidden = session.run(None, feed)[0]
+            except Exception as error:  # a foreign model (other inputs or outputs): say which, not a traceback
+                raise UsageError(f"the verifier's model {self.model_path} cannot be run: {error}") from None
+            if hidden.ndim != 3 or hidden.shape[-1] != self.dim:
+                raise UsageError(f"the verifier's model {self.model_path} gives vectors of shape {hidden.shape[1:]}, "
+                                 f"not (tokens, {self.dim}): \"dim\" in its {SETTINGS_FILE} does not fit it")
             pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.where(norms > 0, norms, 1.0)
@@ -152,10 +161,31 @@ class Verifier:
 
 
 def read_settings(folder: Path = MODEL_DIR) -> VerifierSettings:
-    data = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
-    return VerifierSettings(weight=float(data["weight"]), screen=float(data["screen"]),
-                            threshold=float(data["threshold"]), margin=float(data["margin"]),
-                            dim=int(data.get("dim", DIM)),
+    """The settings beside a model; UsageError naming the file and the field when they are not usable
+    (issue 35: a broken `remedy_verifier.json` under REMEDY_VERIFIER_MODEL was an internal error, exit 3)."""
+    path = folder / SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UsageError(f"{path}: cannot read the verifier's settings ({getattr(error, 'strerror', None) or error})"
+                         ) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: the verifier's settings must be a JSON object")
+
+    def number(name: str, default: float | None = None, optional: bool = False) -> float | None:
+        value = data.get(name, default)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1 <= value <= 1:
+            raise UsageError(f"{path}: \"{name}\" must be a number between -1 and 1, not {value!r}")
+        return float(value)
+
+    dim = data.get("dim", DIM)
+    if type(dim) is not int or not 0 < dim <= 65536:
+        raise UsageError(f"{path}: \"dim\" must be the model's vector size (a positive whole number), not {dim!r}")
+    weight, screen, threshold, margin = (number(name) for name in ("weight", "screen", "threshold", "margin"))
+    assert weight is not None and screen is not None and threshold is not None and margin is not None
+    return VerifierSettings(weight=weight, screen=screen, threshold=threshold, margin=margin, dim=dim,
                             topic_leader=_cosine(data.get("topic_leader")),
                             topic_merge=_cosine(data.get("topic_merge")))
 

@@ -18,6 +18,7 @@ import io
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -159,9 +160,23 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 def csv_cell(value: Any) -> str:
     """`value` as one CSV cell that no spreadsheet runs as a formula."""
     text = _cell(value)
-    if text.startswith(FORMULA_STARTS) and not (isinstance(value, (int, float)) or _NUMBER.fullmatch(text)):
+    if starts_a_formula(text) and not (isinstance(value, (int, float)) or _NUMBER.fullmatch(text)):
         return "'" + text
     return text
+
+
+def starts_a_formula(text: str) -> bool:
+    """Whether a spreadsheet may read `text` as a formula: its first character is one of FORMULA_STARTS,
+    or is once white space, invisible characters (zero-width space, BOM, other format and control
+    characters) are skipped and its compatibility form taken (the full-width `＝`, the small `﹢`):
+    spreadsheets trim or fold those, and ` =1+1`, `＝1+1` and `\u200b=1+1` went through (issue 35)."""
+    if text.startswith(FORMULA_STARTS):
+        return True
+    for character in text:
+        if character.isspace() or unicodedata.category(character) in ("Cf", "Cc"):
+            continue
+        return unicodedata.normalize("NFKC", character).startswith(FORMULA_STARTS)
+    return False
 
 
 def _cell(value: Any) -> str:

@@ -91,11 +91,26 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 def parse_match_request(body: bytes) -> tuple[str, str | None]:
-    """(query, response) from a `/v1/match` body; HTTPException 400 saying what is wrong."""
+    """(query, response) from a `/v1/match` body; HTTPException 400 saying what is wrong.
+
+    The body must be UTF-8 without a byte order mark (json.loads alone would also take UTF-16 and
+    UTF-32, and a BOM); nesting too deep for the parser is a 400, not a RecursionError; a query that is
+    empty or only white space is refused, as `coverage` would skip its serving-log line (`--strict`: exit 1).
+    """
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise HTTPException(400, f"the body is not UTF-8: {error}") from None
+    if text.startswith("\ufeff"):
+        raise HTTPException(400, "the body starts with a byte order mark: send UTF-8 JSON without one")
+    if "\x00" in text:  # never valid JSON; what UTF-16 or UTF-32 text without a BOM looks like
+        raise HTTPException(400, "the body holds NUL bytes (UTF-16 or UTF-32?): send UTF-8 JSON")
+    try:
+        document = json.loads(text)
+    except ValueError as error:
         raise HTTPException(400, f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise HTTPException(400, "the body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise HTTPException(400, 'expected a JSON object: {"query": "...", "response": "..." (optional)}')
     unknown = sorted(set(document) - set(MATCH_FIELDS))
@@ -104,6 +119,8 @@ def parse_match_request(body: bytes) -> tuple[str, str | None]:
     query, response = document.get("query"), document.get("response")
     if not isinstance(query, str):
         raise HTTPException(400, '"query" must be a string' if "query" in document else '"query" is required')
+    if not query.strip():
+        raise HTTPException(400, '"query" is empty or only white space: there is nothing to match')
     if response is not None and not isinstance(response, str):
         raise HTTPException(400, '"response" must be a string or null')
     return without_lone_surrogates(query), without_lone_surrogates(response) if response is not None else None

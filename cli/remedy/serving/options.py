@@ -9,14 +9,19 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from remedy.errors import UsageError
 
+log = logging.getLogger("remedy")
+
 ENVIRONMENT_VARIABLE = "REMEDY_SERVE_OPTIONS"  # how the parent hands the options to uvicorn's worker processes
 MIN_TOKEN_LENGTH = 16
+MAX_TOKEN_FILE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ def check_options(options: ServeOptions) -> None:
         raise UsageError(f"--request-timeout must be a positive number of seconds, not {options.request_timeout}")
     if options.token_file is not None:
         read_token(options.token_file)
+        warning = token_file_warning(options.token_file)
+        if warning:
+            log.warning("%s", warning)
     if options.log_dir is not None:
         log_dir = Path(options.log_dir)
         try:
@@ -79,13 +87,52 @@ def check_options(options: ServeOptions) -> None:
 
 
 def read_token(token_file: str) -> str:
-    """The bearer token: the file's content without surrounding whitespace."""
+    """The bearer token: the file's content without surrounding whitespace.
+
+    Only a regular file is read (a FIFO would block the start for good, a device could be endless), and
+    it is opened without blocking so a file swapped for a FIFO after the check cannot hang either. The
+    token must be printable ASCII: HTTP headers arrive as Latin-1, so a token with other characters was
+    accepted at start and then never matched.
+    """
     try:
-        token = Path(token_file).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise UsageError(f"--token-file {token_file}: cannot read it ({reason})") from None
+        descriptor = os.open(token_file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise UsageError(f"--token-file {token_file}: cannot read it ({error.strerror})") from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise UsageError(f"--token-file {token_file}: not a regular file (a FIFO, device or folder is never "
+                             "read); write the token to a file")
+        raw = os.read(descriptor, MAX_TOKEN_FILE_BYTES + 1)
+    except OSError as error:
+        raise UsageError(f"--token-file {token_file}: cannot read it ({error.strerror})") from None
+    finally:
+        os.close(descriptor)
+    if len(raw) > MAX_TOKEN_FILE_BYTES:
+        raise UsageError(f"--token-file {token_file}: over {MAX_TOKEN_FILE_BYTES} bytes; it must hold one token")
+    try:
+        token = raw.decode("utf-8").strip()
+    except UnicodeDecodeError as error:
+        raise UsageError(f"--token-file {token_file}: cannot read it (not UTF-8: {error})") from None
     if len(token) < MIN_TOKEN_LENGTH or any(ch.isspace() for ch in token):
         raise UsageError(f"--token-file {token_file}: expected one token of at least {MIN_TOKEN_LENGTH} characters "
                          "without spaces (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+    unusable = next((ch for ch in token if not "!" <= ch <= "~"), None)
+    if unusable is not None:
+        raise UsageError(f"--token-file {token_file}: the token holds {unusable!r} (U+{ord(unusable):04X}); a bearer "
+                         "token must be printable ASCII, as HTTP headers carry it (e.g. `python3 -c 'import "
+                         "secrets; print(secrets.token_urlsafe(32))'`)")
     return token
+
+
+def token_file_warning(token_file: str) -> str | None:
+    """A warning when others than the owner may read the token file (as ssh says of a private key)."""
+    try:
+        mode = os.stat(token_file).st_mode
+    except OSError:
+        return None
+    if mode & 0o077 == 0:
+        return None
+    who = "anyone on this machine" if mode & 0o004 else "the file's group"
+    return (f"--token-file {token_file}: permissions {stat.S_IMODE(mode):04o} let {who} read the token; "
+            f"`chmod 600 {token_file}`")

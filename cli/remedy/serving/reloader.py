@@ -6,16 +6,22 @@ volume sync, which replace files by rename, often on network or container file s
 misses events; a stat of every file (path, mtime, size, inode) costs about a millisecond per 1,000
 files, so polling twice a second is cheap and never misses a change. A change is loaded only once
 the files have stood still for a moment (`settle_seconds`), so a checkout in progress is not read
-half-way; a folder that fails validation is not loaded: the last good one keeps serving and the
-error is kept for `/v1/health` until a later change loads. Each worker process runs its own reloader.
+half-way, and once no changed file is still open for writing by any process (`still_being_written`):
+a writer that pauses in the middle of a file (issue 35: a valid YAML prefix, then 1.5 s of nothing)
+leaves the size and time still, and its half was served with health "ok". A folder that fails
+validation is not loaded: the last good one keeps serving and the error is kept for `/v1/health`
+until a later change loads. Each worker process runs its own reloader.
 """
 
 from __future__ import annotations
 
 import datetime
+import errno
+import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +33,9 @@ from remedy.serving.served_folder import ServedFolder, iso_utc
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
 SETTLE_SECONDS = 0.1
+# Where the kernel cannot say whether a file is open for writing (not our file, a file system without
+# leases), a changed file is loaded only once its modification time is this old.
+QUIET_SECONDS = 2.0
 log = logging.getLogger("remedy")
 
 
@@ -83,6 +92,44 @@ def stamp_remediation_files(directory: str, stamps: list[tuple[str, int, int, in
             stamps.append((entry.path, -1, -1, -1))
 
 
+def open_for_writing(path: str) -> bool | None:
+    """True if some process has `path` open for writing, False if none has, None if the kernel cannot say.
+
+    Linux refuses a read lease (F_SETLEASE F_RDLCK) on a file that any process holds open for writing:
+    that is the question, answered by the kernel. The lease is released at once; no lease-break signal
+    can reach us, as no owner is set on the descriptor. Needs our own file on a file system with leases.
+    """
+    set_lease = getattr(fcntl, "F_SETLEASE", None)
+    if set_lease is None:
+        return None
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return False  # removed meanwhile: the load sees it gone
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(descriptor, set_lease, fcntl.F_RDLCK)
+        fcntl.fcntl(descriptor, set_lease, fcntl.F_UNLCK)
+        return False
+    except OSError as error:
+        return True if error.errno in (errno.EAGAIN, errno.EBUSY) else None
+    finally:
+        os.close(descriptor)
+
+
+def still_being_written(changed: Fingerprint, now_ns: int, quiet_seconds: float = QUIET_SECONDS) -> str | None:
+    """The first changed file that a writer still holds open (or, where that cannot be known, that changed
+    less than `quiet_seconds` ago); None when every changed file is complete."""
+    for path, mtime_ns, _size, _inode in changed:
+        if mtime_ns < 0:
+            continue  # removed, or the config error marker
+        writing = open_for_writing(path)
+        if writing or (writing is None and now_ns - mtime_ns < quiet_seconds * 1e9):
+            return path
+    return None
+
+
 class FolderReloader:
     """Holds the folder being served (`current`) and replaces it when the watched files change."""
 
@@ -112,6 +159,10 @@ class FolderReloader:
                 self._stop.wait(self._settle_seconds)
                 if self._fingerprint() != seen:
                     return False  # still being written: the next poll tries again
+            writing = still_being_written(tuple(sorted(set(seen) - set(self._seen))), time.time_ns())
+            if writing is not None:
+                log.info("not reloading yet: %s is still open for writing", writing)
+                return False  # the next poll tries again
             self._seen = seen  # a failed load is not retried until the files change again
             try:
                 loaded = self._load()
