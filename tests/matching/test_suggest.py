@@ -140,6 +140,13 @@ def _labels(project: Path, rows: list[str]) -> Path:
       "label: no}"], r"labels.yaml:3: field 'label': .* labelled no here and yes at line 2"),
     (["- {id: pets, query: \"two\\nlines\", label: yes}"], r"labels.yaml:2: field 'query' holds a line break"),
     (["- {id: pets, quary: can my dog fly with me, label: yes}"], r"labels.yaml:2: unknown field 'quary'"),
+    # the adversarial round on suggestion labels (docs/security.md): each was exit 3, a hang or accepted
+    (["- {id: pets, query: can my dog fly with me, label: on}"], r"labels.yaml:2: field 'label' must be yes, no"),
+    (["- {id: pets, query: 2026-02-30, label: yes}"], r"labels.yaml:2: field 'query' is not a value YAML can read"),
+    (["- {id: pets, query: \"can my dog \u202efly\", label: yes}"],
+     r"labels.yaml:2: field 'query' holds U\+202E"),
+    (["- {id: pets, query: " + "a" * 2_001 + ", label: yes}"], r"labels.yaml:2: field 'query' is 2,001 characters"),
+    (["[" * 3_000], r"labels.yaml: nested too deeply"),
 ])
 def test_a_labels_file_that_does_not_fit_is_refused_and_nothing_changes(project: Path, run, rows: list[str],
                                                                        message: str) -> None:
@@ -216,3 +223,18 @@ def test_a_no_from_the_audit_is_refused_by_the_api_match_serve_and_coverage(proj
             assert reply.status == 200 and (reply.body["answer"] or {}).get("id") == expected, reply.body
     finally:
         server.stop()
+
+
+def test_a_fifo_as_the_labels_file_is_refused_not_waited_on(project: Path, run) -> None:
+    import os
+
+    os.mkfifo(project / "labels.yaml")
+    result = run("suggest", "--apply", "labels.yaml")
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+def test_suggest_out_is_refused_inside_the_remediations_folder(project: Path, run) -> None:
+    snapshot = folder_bytes(project)
+    result = run("suggest", "--logs", "logs.jsonl", "--out", "remediations/labels.yaml")
+    assert result.exit_code == 2 and "inside the remediations folder" in result.stderr, result.stderr
+    assert folder_bytes(project) == snapshot

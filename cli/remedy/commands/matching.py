@@ -129,7 +129,7 @@ def suggest(
     if result.uncalibrated:
         typer.echo(result.uncalibrated, err=True)
     if out is not None:
-        written = write_suggestion_labels(result, out, inputs=logs)
+        written = write_suggestion_labels(result, out, inputs=logs, config=config)
         typer.echo(f"wrote {written} suggestions to {out}; next: fill in label: yes | no | skip, then "
                    f"remedy suggest --apply {out}", err=True)
         return

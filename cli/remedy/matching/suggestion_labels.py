@@ -16,6 +16,7 @@ line). Every problem is reported with the file, line and field.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,16 @@ from typing import Any
 
 import yaml
 
+from remedy.control_characters import CONTROL, describe
 from remedy.errors import InputError
+from remedy.files.regular import read_regular_text
 from remedy.files.yaml_source import LINE_BREAK
 
 FIELDS = ("id", "query", "similarity", "count", "label")
+# Longer than any question an expert would add to also_matches (the logs' own limit is far higher).
+MAX_QUERY_CHARACTERS = 2_000
+# Bidirectional controls (Trojan Source): they reorder how a line reads in an editor or a diff.
+BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 YES, NO, SKIP = "yes", "no", "skip"
 MAX_FILE_BYTES = 20_000_000
 _HEADER = "# remedy suggestion labels; model "
@@ -95,7 +102,7 @@ def read_suggestion_labels(path: Path) -> list[SuggestionLabel]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise InputError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes; not a suggestion labels file")
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)  # a FIFO put there must not hang --apply
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read suggestion labels file: {error}") from None
     return parse_suggestion_labels(text, str(path))
@@ -114,6 +121,8 @@ def parse_suggestion_labels(text: str, name: str) -> list[SuggestionLabel]:
             raise InputError(f"{name}:{root.start_mark.line + 1}: a suggestion labels file is a list of "
                              "'- {id: …, query: …, label: …}' items")
         return [_row(loader, item, name) for item in root.value]
+    except RecursionError:  # thousands of nested brackets
+        raise InputError(f"{name}: nested too deeply; not a suggestion labels file") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name
@@ -136,7 +145,15 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> SuggestionLabel
             raise InputError(f"{name}:{key_line}: field '{key}' appears twice")
         if not isinstance(value_node, yaml.ScalarNode):
             raise InputError(f"{name}:{key_line}: field '{key}' must be a single value")
-        values[key] = (loader.construct_object(value_node), value_node.start_mark.line + 1)
+        try:
+            value = loader.construct_object(value_node)
+        except ValueError as error:  # a date no calendar has (2026-02-30) in a plain scalar
+            raise InputError(f"{name}:{value_node.start_mark.line + 1}: field '{key}' is not a value YAML can "
+                             f"read ({error}); quote it") from None
+        if key == "label" and isinstance(value, bool):
+            # YAML 1.1 reads on / off / true / false as booleans too: only the words the file offers count
+            value = value_node.value
+        values[key] = (value, value_node.start_mark.line + 1)
 
     def at(field: str) -> int:
         return values.get(field, (None, line))[1]
@@ -152,6 +169,12 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> SuggestionLabel
         raise fail("query", "must be non-empty text")
     if LINE_BREAK.search(query):
         raise fail("query", "holds a line break; a suggestion is one line of text")
+    if len(query) > MAX_QUERY_CHARACTERS:
+        raise fail("query", f"is {len(query):,} characters long; a log query is at most {MAX_QUERY_CHARACTERS:,}")
+    hidden = CONTROL.search(query) or BIDI.search(query)
+    if hidden:
+        raise fail("query", f"holds {describe(hidden.group())}, which would hide or reorder text in the "
+                            "remediation file; remove it")
     similarity = values.get("similarity", (None, line))[0]
     if similarity is not None and (isinstance(similarity, bool) or not isinstance(similarity, (int, float))
                                    or not math.isfinite(similarity)):
@@ -170,10 +193,6 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> SuggestionLabel
 def _label(value: Any) -> str | None:
     if value is None:
         return None
-    if value is True:  # YAML 1.1 reads a plain yes / no as booleans
-        return YES
-    if value is False:
-        return NO
     if isinstance(value, str):
         word = value.strip().lower()
         if not word:

@@ -268,13 +268,17 @@ def _ordered(lines: list[Suggestion], order: str) -> list[Suggestion]:
     return [lines[i] for i in picked]
 
 
-def write_suggestion_labels(result: Suggestions, out: Path, *, inputs: Sequence[str | Path] = ()) -> int:
-    """Write the fill-in labels file of `result` to `out` (a new file; never one of `inputs`); the rows written."""
+def write_suggestion_labels(result: Suggestions, out: Path, *, inputs: Sequence[str | Path] = (),
+                            config: Config | None = None) -> int:
+    """Write the fill-in labels file of `result` to `out` (a new file; never one of `inputs`, nor inside the
+    folders remedy reads of `config`: a labels file in remediations/ would break validate); the rows written."""
     from remedy.files.atomic import write_atomically
-    from remedy.files.outputs import refuse_output_over_inputs
+    from remedy.files.outputs import refuse_output_in_project, refuse_output_over_inputs
     from remedy.matching.suggestion_labels import SuggestionLabel, render_suggestion_labels
 
     refuse_output_over_inputs(out, inputs, option="--out")
+    if config is not None:
+        refuse_output_in_project(out, config, option="--out")
     if out.exists():
         raise UsageError(f"--out {out} exists; choose a new file (or apply that one first: remedy suggest --apply "
                          f"{out})")
