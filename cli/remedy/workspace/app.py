@@ -212,10 +212,14 @@ def build_app(workspace: Workspace, guard: Guard) -> Any:
         Route("/issues/{issue_id}/{action}", decide, methods=["POST"]),
         Route("/remediations", remediations), Route("/remediations/{remediation_id}", remediation),
         Route("/remediations/{remediation_id}/{action}", remediation_action, methods=["POST"]),
-        Route("/try", try_query), Route("/send", send, methods=["POST"]), Route("/login", login),
+        Route("/favicon.ico", no_icon), Route("/try", try_query), Route("/send", send, methods=["POST"]), Route("/login", login),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return GuardMiddleware(Starlette(routes=routes), guard)
+
+
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)  # browsers ask for it; a 404 would be an error in their console
 
 
 class Forbidden(Exception):

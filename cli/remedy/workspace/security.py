@@ -32,7 +32,7 @@ MAX_BODY = 256 * 1024  # a form of several answers is a few kilobytes
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")
 HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-           (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+           (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"), (b"cache-control", b"no-store")]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -166,15 +166,16 @@ class BodyTooLarge(Exception):
 
 
 def _same_site(scope: Scope) -> bool:
-    """A POST from a page of this server: Sec-Fetch-Site (browsers send it) and Origin, when present, agree."""
+    """A POST from a page of this server. Sec-Fetch-Site, which browsers set themselves, decides when present;
+    else Origin must name this server when it is sent (an opaque `null` origin is refused)."""
     fetch_site = header(scope, b"sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return False
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
     origin = header(scope, b"origin")
-    if origin is not None and origin != "null":
-        host = header(scope, b"host") or ""
-        return origin.lower() in (f"http://{host.lower()}", f"https://{host.lower()}")
-    return origin != "null"
+    if origin is None:
+        return True  # not a browser's cross-site form (they send Origin on every POST); the CSRF token decides
+    host = (header(scope, b"host") or "").lower()
+    return origin.lower() in (f"http://{host}", f"https://{host}")
 
 
 async def _plain(send: Send, status: int, text: str) -> None:
