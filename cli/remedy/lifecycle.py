@@ -127,8 +127,8 @@ def replace_remediation(config: Config, remediation_id: str, text: str, *,
                         preventions: dict[str, int] | None) -> Path:
     """Replace a remediation file's text, refused as the pull-request gate would refuse it: a protected answer
     (it prevented failures) keeps its question and answer (G002), and no new error may appear."""
-    from remedy.gate.forbidden_edits import protected, why_protected
     from remedy.files.yaml_source import SourceError
+    from remedy.gate.forbidden_edits import protected, why_protected
 
     with folder_lock(config.remediations_dir):
         folder = load_folder(config.remediations_dir)
@@ -141,8 +141,8 @@ def replace_remediation(config: Config, remediation_id: str, text: str, *,
         new = Remediation.from_document(document)
         if new is not None and protected(old, preventions) and (
                 new.question != old.question or new.text != old.text):
-            raise RefusedError(f"{old.id} may not have its question or answer rewritten: {why_protected(old, preventions)}"
-                               ". Pause it and start a new one from its text instead")
+            raise RefusedError(f"{old.id} may not have its question or answer rewritten: "
+                               f"{why_protected(old, preventions)}. Pause it and start a new one from its text instead")
         before = _errors(check_folder(folder, config))
         after = _errors(check_folder(_with_documents(folder, {old.path: text}), config))
         new_errors = [p for p in after if _key(p) not in {_key(b) for b in before}]

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.workspace.conftest import LOGS, git, make_demo, options
+from tests.workspace.conftest import git, options
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -153,7 +153,8 @@ def test_the_expert_walk(server: dict, browser) -> None:  # noqa: ANN001
     assert refused is None or refused.id != answer_id
 
     browser.get(f"{url}/issues")
-    assert top not in [row.get_attribute("data-issue") for row in browser.find_elements(By.CSS_SELECTOR, "tr[data-issue]")]
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-issue]")
+    assert top not in [row.get_attribute("data-issue") for row in rows]
     browser.get(f"{url}/try?q={offered[1]}")
     assert answer_id in browser.find_element(By.ID, "try-result").text
     shot(browser, "try")
@@ -194,5 +195,3 @@ def test_a_post_without_csrf_from_the_page_is_refused(server: dict, browser) -> 
     assert "CSRF" in browser.find_element(By.TAG_NAME, "body").text
     assert not (server["repo"] / "triage" / f"{issue}.yaml").exists()
 
-
-__all__ = ["LOGS"]

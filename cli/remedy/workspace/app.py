@@ -124,7 +124,8 @@ def build_app(workspace: Workspace, guard: Guard) -> Any:
                 posted = await form_of(request)
             except Forbidden:
                 return forbidden()
-            filters, form, seen = filters_of(posted, "view_"), _draft_form(posted), str(posted.get("triage_hash") or "")
+            filters, form = filters_of(posted, "view_"), _draft_form(posted)
+            seen = str(posted.get("triage_hash") or "")
             if posted.get("action") == "save":
                 back = f"/issues/{issue_id}/no?{filters.query()}"
                 try:
