@@ -167,6 +167,7 @@ def build_app(workspace: Workspace, guard: Guard) -> Any:
         remediation_id, action = request.path_params["remediation_id"], request.path_params["action"]
         back = f"/remediations/{remediation_id}"
         try:
+            saved: Any
             if action in ("activate", "pause"):
                 saved = await run_in_threadpool(workspace.set_status, remediation_id,
                                                 "active" if action == "activate" else "paused")
@@ -213,7 +214,8 @@ def build_app(workspace: Workspace, guard: Guard) -> Any:
         Route("/issues/{issue_id}/{action}", decide, methods=["POST"]),
         Route("/remediations", remediations), Route("/remediations/{remediation_id}", remediation),
         Route("/remediations/{remediation_id}/{action}", remediation_action, methods=["POST"]),
-        Route("/favicon.ico", no_icon), Route("/try", try_query), Route("/send", send, methods=["POST"]), Route("/login", login),
+        Route("/favicon.ico", no_icon), Route("/try", try_query), Route("/send", send, methods=["POST"]),
+        Route("/login", login),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return GuardMiddleware(Starlette(routes=routes), guard)
@@ -243,7 +245,8 @@ def _next_url(issue_id: str | None, filters: Filters) -> str:
 
 def _draft_form(posted: Any) -> DraftForm:
     suggestions = [str(value) for value in posted.getlist("suggestion")]
-    also, refused = [], []
+    also: list[str] = []
+    refused: list[str] = []
     for number, text in enumerate(suggestions):
         verdict = str(posted.get(f"judge-{number}") or "")
         (also if verdict == "same" else refused if verdict == "not" else []).append(text)
