@@ -29,6 +29,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
+# Resolved now: the server fixture moves the working directory into the demo's copy.
+SCREENSHOTS = Path(os.environ["REMEDY_SCREENSHOTS"]).resolve() if os.environ.get("REMEDY_SCREENSHOTS") else None
 ANSWER = "Transit rules depend on your nationality and the airport: check https://example.com/visas before you fly."
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
@@ -86,10 +88,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 
 def shot(browser, name: str) -> None:  # noqa: ANN001
-    folder = os.environ.get("REMEDY_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(Path(folder) / f"workspace-{name}.png"))
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / f"workspace-{name}.png"))
 
 
 def remedy(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
