@@ -32,6 +32,11 @@ readme: install
 report: install
     {{bin}}/remedy report --logs fixtures/logs.jsonl --since 2026-10-01 --out build/report.html
 
+# The Expert Workspace on the demo: the queue, issues, drafts, remediations in a browser (http://127.0.0.1:8765).
+# Saves are commits on remedy/<you>, created from the current branch (docs/workspace.md).
+workspace *ARGS: install
+    {{bin}}/remedy workspace --logs fixtures/logs.jsonl {{ARGS}}
+
 # Run the test suite.
 test: install
     {{bin}}/python -m pytest

@@ -18,6 +18,7 @@ from remedy.files.editing import with_fields
 from remedy.files.folder import Folder, display_path, load_folder
 from remedy.files.folder_lock import folder_lock
 from remedy.files.remediation import Remediation
+from remedy.files.scaffold import Draft
 from remedy.files.yaml_source import Document, parse_document
 from remedy.problems import Problem
 from remedy.rules import lint_placeholder
@@ -103,3 +104,50 @@ def _errors(problems: list[Problem]) -> list[Problem]:
 def _key(problem: Problem) -> tuple[str, str, str]:
     # Line numbers may move when `activated` is inserted; compare on what the problem says.
     return problem.file, problem.code, problem.message
+
+
+def draft_problems(config: Config, drafts: list[Draft], *, semantic: bool = True) -> list[Problem]:
+    """What `validate` would say about `drafts` once written (same codes and messages), without writing them:
+    each draft is placed as `write_draft` would place it in an in-memory copy of the folder."""
+    from remedy.files.scaffold import draft_file, taken_ids
+
+    folder = load_folder(config.remediations_dir)
+    taken = taken_ids(config.remediations_dir, folder.remediations)
+    edited: dict[Path, str] = {}
+    for draft in drafts:
+        path, text = draft_file(config.remediations_dir, draft, existing=taken)
+        taken.add(path.stem)
+        edited[path] = text
+    after = _with_documents(folder, edited)
+    files = {display_path(path) for path in edited}
+    return [problem for problem in check_folder(after, config, semantic=semantic) if problem.file in files]
+
+
+def replace_remediation(config: Config, remediation_id: str, text: str, *,
+                        preventions: dict[str, int] | None) -> Path:
+    """Replace a remediation file's text, refused as the pull-request gate would refuse it: a protected answer
+    (it prevented failures) keeps its question and answer (G002), and no new error may appear."""
+    from remedy.files.yaml_source import SourceError
+    from remedy.gate.forbidden_edits import protected, why_protected
+
+    with folder_lock(config.remediations_dir):
+        folder = load_folder(config.remediations_dir)
+        old = _find(folder, remediation_id)
+        try:
+            document = parse_document(old.path, text)
+        except SourceError as error:
+            raise RefusedError(f"{display_path(old.path)}:{error.position.line}: {error.message}; nothing saved") \
+                from None
+        new = Remediation.from_document(document)
+        if new is not None and protected(old, preventions) and (
+                new.question != old.question or new.text != old.text):
+            raise RefusedError(f"{old.id} may not have its question or answer rewritten: "
+                               f"{why_protected(old, preventions)}. Pause it and start a new one from its text instead")
+        before = _errors(check_folder(folder, config))
+        after = _errors(check_folder(_with_documents(folder, {old.path: text}), config))
+        new_errors = [p for p in after if _key(p) not in {_key(b) for b in before}]
+        if new_errors:
+            reasons = "; ".join(f"{p.file}:{p.line}: {p.code} {p.message}" for p in new_errors)
+            raise RefusedError(f"refused: the edit would break a rule: {reasons}")
+        write_atomically(old.path, text)
+        return old.path

@@ -59,9 +59,20 @@ def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str],
     by_id = folder.by_id()
     if remediation_id not in by_id:
         raise UsageError(f"no remediation with id '{remediation_id}' in {config.remediations_dir}")
-    entry = by_id[remediation_id]
-    hypothetical = [dataclasses.replace(r, status="active") if r.id == remediation_id else r
-                    for r in folder.remediations]
+    return preview_remediation(config, by_id[remediation_id], folder.remediations, log_paths, strict=strict,
+                               since=since, until=until, progress=progress)
+
+
+def preview_remediation(config: Config, entry: Any, remediations: Sequence[Any], log_paths: Sequence[str], *,
+                        strict: bool = False, since: Any = None, until: Any = None,
+                        progress: Progress | None = None) -> Preview:
+    """`preview_entry` for an entry that may not be in the folder yet (the workspace's draft being written):
+    `entry` replaces the folder's remediation of its id, or joins `remediations`."""
+    remediation_id = entry.id
+    active = dataclasses.replace(entry, status="active")
+    hypothetical = [active if r.id == remediation_id else r for r in remediations]
+    if not any(r.id == remediation_id for r in remediations):
+        hypothetical.append(active)
     analysis = analyse(config, log_paths, since=since, until=until, strict=strict, remediations=hypothetical,
                        progress=progress)
     rows = analysis.con.execute(f"""
@@ -69,7 +80,7 @@ def preview_entry(config: Config, remediation_id: str, log_paths: Sequence[str],
         FROM {analysis.logs.table} l JOIN {analysis.attributions} a USING (normalized_query)
         WHERE a.role = 'active' AND a.remediation_id = $id
         ORDER BY a.margin, a.similarity, l.ts, l.log_id""", {"id": remediation_id}).fetchall()
-    today = _current_winners(config, folder.remediations, entry.kind, sorted({row[3] for row in rows}))
+    today = _current_winners(config, list(remediations), entry.kind, sorted({row[3] for row in rows}))
     own = _own_texts(entry)
     captured = [CapturedLog(log_id=row[0], timestamp=row[1], query=row[2], similarity=round(row[4], 4),
                             margin=round(row[5], 4), exact=normalize_question(row[2]) in own, failure=bool(row[6]),

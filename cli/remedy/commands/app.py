@@ -75,7 +75,7 @@ def global_options(
 
 
 def _register() -> None:
-    from remedy.commands import analytics, files, gate, matching, serving, triage
+    from remedy.commands import analytics, files, gate, matching, serving, triage, workspace
 
     files.register(app)
     gate.register(app)
@@ -83,6 +83,7 @@ def _register() -> None:
     analytics.register(app)
     serving.register(app)
     triage.register(app)
+    workspace.register(app)
 
 
 _register()
