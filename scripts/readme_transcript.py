@@ -107,10 +107,11 @@ def updated_readme(text: str) -> str:
         raise SystemExit(f"readme_transcript: no ```console block starting with `$ remedy validate` in {README}")
     old_issue = re.search(r"^\$ remedy issue ([0-9a-f]{12}) ", match.group(2), re.M)
     block, issue_id = transcript()
-    text = text[:match.start(2)] + block + text[match.end(2):]
+    before, after = text[:match.start(2)], text[match.end(2):]
     if old_issue and old_issue.group(1) != issue_id:  # the prose around the block names the issue shown
-        text = text.replace(old_issue.group(1), issue_id)
-    return text
+        # outside the new block only: there the old id may now belong to another row of the queue
+        before, after = (part.replace(old_issue.group(1), issue_id) for part in (before, after))
+    return before + block + after
 
 
 def main(argv: Sequence[str] | None = None) -> int:
