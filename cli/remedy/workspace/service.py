@@ -31,7 +31,7 @@ from remedy.analytics.drafts import draft_for_issue
 from remedy.analytics.issue_queue import Issue, IssueDetail, issue_detail, issue_queue
 from remedy.analytics.triage_decisions import Decision, Written, review_issue, triage_issue
 from remedy.config import Config
-from remedy.errors import UsageError
+from remedy.errors import RemedyError, UsageError
 from remedy.files.folder import display_path, load_folder
 from remedy.files.scaffold import Draft, write_draft
 from remedy.files.triage import OPEN_STATES, STATES, triage_path
@@ -113,11 +113,17 @@ def content_hash(path: Path) -> str:
         return ABSENT
 
 
+# How many paraphrases an issue page offers to tick or refuse (about ten clicks per answer doubled what
+# is served in the simulations: docs/matching.md).
+MAX_SUGGESTIONS = 12
+
+
 class Workspace:
     def __init__(self, config: Config, log_paths: Sequence[str], repository: Repository) -> None:
         self.config, self.log_paths, self.repository = config, list(log_paths), repository
         self._lock = threading.RLock()  # one DuckDB connection: one page at a time reads it
         self._analysis: tuple[tuple, Analysis] | None = None
+        self._suggested: dict[tuple, list[str]] = {}  # the last issue page's suggestions from the logs
 
     # -- reading ------------------------------------------------------------------------------------
     def analysis(self) -> Analysis:
@@ -195,9 +201,33 @@ class Workspace:
                          suggestions=suggestions)
 
     def suggestions(self, issue: Issue) -> list[str]:
-        """The paraphrases offered as checkboxes. Until the `suggest` core function lands (issue 31), the
-        topic's other queries, exactly the candidates `new answer --from-issue` writes as comments."""
-        return list(draft_for_issue(self.analysis(), issue, "answer").candidate_also_matches)
+        """The paraphrases offered as checkboxes: the topic's other queries (the candidates `new answer
+        --from-issue` writes as comments), then what `remedy suggest` finds in the logs for an answer to the
+        issue's question (the band just below its threshold), once per issue and folder state."""
+        topic = list(draft_for_issue(self.analysis(), issue, "answer").candidate_also_matches)
+        key = (issue.cluster.id, issue.representative_query, self._fingerprint())
+        if key not in self._suggested:
+            self._suggested = {key: self._suggested_by_the_logs(issue.representative_query, topic)}
+        return list(dict.fromkeys(topic + self._suggested[key]))[:MAX_SUGGESTIONS]
+
+    def _suggested_by_the_logs(self, question: str, topic: list[str]) -> list[str]:
+        import dataclasses
+
+        from remedy.matching.suggestions import suggest
+
+        folder = load_folder(self.config.remediations_dir).remediations
+        template = next((r for r in folder if r.kind == "answer"), None)
+        if template is None:
+            return []
+        draft_id = "workspace-draft-answer"  # never written: the answer the expert is about to write
+        draft = dataclasses.replace(template, id=draft_id, status="active", question=question, text="",
+                                    also_matches=tuple(topic), must_not_match=(), threshold=None, document=None)
+        try:
+            result = suggest(self.config, self.log_paths, (draft_id,), remediations=[*folder, draft],
+                             limit=MAX_SUGGESTIONS)
+        except RemedyError:  # a folder or log the queue could read but suggest cannot: the topic's queries only
+            return []
+        return [line.query for line in result.suggestions if line.id == draft_id]
 
     def next_after(self, issue_id: str, issues: list[Issue]) -> str | None:
         ids = [issue.cluster.id for issue in issues]
