@@ -20,6 +20,7 @@ from remedy.matching.matcher import Matcher
 from remedy.matching.suggestion_labels import (
     SuggestionLabel,
     flow_scalar,
+    labelable,
     parse_suggestion_labels,
     render_suggestion_labels,
 )
@@ -28,11 +29,13 @@ from remedy.matching.suggestions import ORDER_NEAREST, ORDER_SPREAD, LogQueries,
 # One line of text: no line break YAML counts, no lone surrogate (not encodable), something besides white space.
 ONE_LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60).filter(
     lambda t: not LINE_BREAK.search(t) and t.strip() != "")
+# What `suggest --out` writes: no control or bidi character either (the reader refuses those, named).
+LABELABLE = ONE_LINE.filter(labelable)
 IDS = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
 
 
 @settings(max_examples=300, deadline=None)
-@given(rows=st.lists(st.tuples(IDS, ONE_LINE, st.none() | st.floats(-1, 1), st.none() | st.integers(0, 10**6),
+@given(rows=st.lists(st.tuples(IDS, LABELABLE, st.none() | st.floats(-1, 1), st.none() | st.integers(0, 10**6),
                                st.sampled_from([None, "yes", "no", "skip"])), max_size=6))
 def test_labels_file_round_trips(rows: list) -> None:
     written = [SuggestionLabel(id=i, query=q, similarity=None if s is None else round(s, 4), count=c, label=label)
@@ -131,3 +134,13 @@ def test_the_band_is_folded_and_ordered() -> None:
     spread = suggest_for_queries(_matcher(vectors, entries), [target], queries, limit=2, band=0.25,
                                  order=ORDER_SPREAD)
     assert [s.query for s in spread.suggestions] == ["q-75", "q-85"]  # the middle of the band, then its quarters
+
+
+@given(text=ONE_LINE)
+def test_a_query_the_writer_would_leave_out_is_refused_by_the_reader_naming_it(text: str) -> None:
+    line = f"- {{id: a, query: {flow_scalar(text)}, label: yes}}\n"
+    if labelable(text):
+        assert parse_suggestion_labels(line, "labels.yaml")[0].query == text
+    else:
+        with pytest.raises(InputError, match=r"labels.yaml:1: field 'query'"):
+            parse_suggestion_labels(line, "labels.yaml")

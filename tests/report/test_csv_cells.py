@@ -30,13 +30,16 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "list": (("list",), "'=HYPERLINK"),  # updated_by, from the git author
     "owners": (("owners",), "'@refunds"),  # an owner handle is an @-cell
     "match": (("match", "refund for my flight"), None),
-    "test": (("test",), "'=HYPERLINK"),  # the must_not_match example that matched
+    # a must_not_match can no longer match (the decision reads it: issue 31), so no failing row carries the
+    # payload; every cell is still checked
+    "test": (("test",), None),
     "calibrate": (("calibrate",), None),
     "coverage": (("coverage", "--logs", "logs.jsonl"), None),
     # representative_query; --status all: the draft covers the issue
     "issues": (("issues", "--logs", "logs.jsonl", "--top", "0", "--status", "all"), "'=HYPERLINK"),
     "issue": (("issue", "1", "--logs", "logs.jsonl", "--limit", "0", "--status", "all"), "'+cmd"),  # query, response
     "preview": (("preview", "refund-draft", "--logs", "logs.jsonl"), "'=HYPERLINK"),  # query
+    "suggest": (("suggest", "--logs", "logs.jsonl", "--served"), "'=HYPERLINK"),  # a log query it serves
 }
 
 

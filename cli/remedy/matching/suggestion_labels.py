@@ -171,7 +171,7 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> SuggestionLabel
         raise fail("query", "holds a line break; a suggestion is one line of text")
     if len(query) > MAX_QUERY_CHARACTERS:
         raise fail("query", f"is {len(query):,} characters long; a log query is at most {MAX_QUERY_CHARACTERS:,}")
-    hidden = CONTROL.search(query) or BIDI.search(query)
+    hidden = _hidden(query)
     if hidden:
         raise fail("query", f"holds {describe(hidden.group())}, which would hide or reorder text in the "
                             "remediation file; remove it")
@@ -188,6 +188,15 @@ def _row(loader: yaml.SafeLoader, node: yaml.Node, name: str) -> SuggestionLabel
     return SuggestionLabel(id=entry.strip(), query=query, similarity=None if similarity is None else float(similarity),
                            count=count, label=label, file=name, line=line, id_line=at("id"),
                            query_line=at("query"), label_line=at("label"))
+
+
+def labelable(query: str) -> bool:
+    """Whether the reader takes `query` back: `suggest --out` leaves out the log queries it would refuse."""
+    return len(query) <= MAX_QUERY_CHARACTERS and _hidden(query) is None and not LINE_BREAK.search(query)
+
+
+def _hidden(query: str) -> re.Match[str] | None:
+    return CONTROL.search(query) or BIDI.search(query)
 
 
 def _label(value: Any) -> str | None:

@@ -274,7 +274,7 @@ def write_suggestion_labels(result: Suggestions, out: Path, *, inputs: Sequence[
     folders remedy reads of `config`: a labels file in remediations/ would break validate); the rows written."""
     from remedy.files.atomic import write_atomically
     from remedy.files.outputs import refuse_output_in_project, refuse_output_over_inputs
-    from remedy.matching.suggestion_labels import SuggestionLabel, render_suggestion_labels
+    from remedy.matching.suggestion_labels import SuggestionLabel, labelable, render_suggestion_labels
 
     refuse_output_over_inputs(out, inputs, option="--out")
     if config is not None:
@@ -282,7 +282,9 @@ def write_suggestion_labels(result: Suggestions, out: Path, *, inputs: Sequence[
     if out.exists():
         raise UsageError(f"--out {out} exists; choose a new file (or apply that one first: remedy suggest --apply "
                          f"{out})")
-    rows = [SuggestionLabel(id=s.id, query=s.query, similarity=s.similarity, count=s.count) for s in result.suggestions]
+    # a log query holding a control or bidi character cannot become an example (the reader refuses it)
+    rows = [SuggestionLabel(id=s.id, query=s.query, similarity=s.similarity, count=s.count) for s in result.suggestions
+            if labelable(s.query)]
     summary = [f"{len(rows)} suggestions for {len(result.entries)} entries from {result.distinct_queries:,} distinct "
                f"log queries ({result.logs:,} rows); band: {result.band:g} below each threshold, {result.order} first"]
     text = render_suggestion_labels(rows, model=result.model, fingerprint=result.fingerprint,

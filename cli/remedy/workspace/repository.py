@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 from urllib.parse import quote
 
 from remedy.analytics.github_links import web_repo_url
+from remedy.config import Config
 from remedy.errors import RefusedError, UsageError
 from remedy.git import git_output, repository_root, run_git
 
@@ -182,3 +183,11 @@ class Repository:
 
 def current_branch(top: Path) -> str | None:
     return git_output(top, "symbolic-ref", "--short", "-q", "HEAD")
+
+
+def writable_folders(config: Config) -> tuple[Path, ...]:
+    """The folders a save may write and commit in: remediations, triage, and the topic files beside triage
+    (a review that judges part of a topic keeps the rest open there)."""
+    from remedy.files.topic_files import topics_dir
+
+    return config.remediations_dir, config.triage_dir, topics_dir(config.triage_dir)

@@ -62,13 +62,13 @@ def prepare(config: Config, options: WorkspaceOptions) -> Prepared:
     check_workspace_extra()
     from remedy.logs.sources import resolve_log_paths
     from remedy.workspace.app import build_app
-    from remedy.workspace.repository import Repository
+    from remedy.workspace.repository import Repository, writable_folders
     from remedy.workspace.security import Guard, allowed_hosts
     from remedy.workspace.service import Workspace
 
     resolve_log_paths(list(options.log_paths), quiet=True)  # a missing export is refused before anything changes
     repository = Repository.open(config.remediations_dir if config.remediations_dir.exists() else Path.cwd(),
-                                 options.user, options.email, (config.remediations_dir, config.triage_dir),
+                                 options.user, options.email, writable_folders(config),
                                  branch=options.branch)
     guard = Guard(allowed_hosts(options.host, options.port, is_loopback(options.host)), token=token)
     workspace = Workspace(config, options.log_paths, repository)
